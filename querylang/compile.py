@@ -1,0 +1,389 @@
+"""AST → :class:`~querylang.plan.Plan`: backend filters that are right on the real service despite its quirks.
+
+Compilation has three exact steps:
+
+1. *Lower* the AST to a negation-free formula of backend atoms ``key op value``: ``not`` is pushed down
+   (``=``↔``<>``, ``<``↔``>=``, ``>``↔``<=``, ``like``↔``notlike``, De Morgan); ``in``/``notin`` become an
+   ``or`` of ``=`` / an ``and`` of ``<>``; a status test "any of S" becomes ``triplet_summary.<flag>.<S> > 0``
+   (or'ed). Flipping a comparison is exact under SQL three-valued logic: a NULL attribute satisfies neither
+   ``x < v`` nor ``x >= v``, just as it satisfies neither ``x < v`` nor ``not x < v``. Lumisection counts
+   are different, an absent count is 0, so a count comparison that 0 satisfies also accepts ``IS NULL``
+   (``{"=": null}``): "no GOOD dt-dt lumisection" is ``GOOD = 0 OR GOOD IS NULL``.
+2. *Split* around quirk (b): the service splits an ``or`` whose branches touch several tables (run, triplet,
+   dataset) and ANDs the parts. Such an ``or`` is lifted out into a union of backend filters (AND
+   distributes as a cross product), bounded by ``max_filters``.
+3. *Emit* each part with every comparison directly under its key and ``and``/``or`` lists above the keys
+   (quirk a), merging an AND of atoms with distinct key+operator into one object, as the public client does.
+
+Simplifications are exact only: nested and/or are flattened, identical clauses deduplicated, ``And(())``
+(``{}``) is the filter ``{}`` that matches everything, ``Or(())`` (``{"run_number": []}``) drops out, and a
+plan with no filter matches nothing. Output order follows the input order, so it is deterministic.
+
+>>> compile_filter({"run_number": {"and": [{">": 309000}, {"<": 310000}]}, "dt-dt": "GOOD"}).filters
+({'run_number': {'>': 309000, '<': 310000}, 'triplet_summary.dt-dt.GOOD': {'>': 0}},)
+>>> compile_filter({"or": [{"class": "Cosmics18"}, {"dt-dt": "BAD"}]}).filters
+({'rr_attributes.class': {'=': 'Cosmics18'}}, {'triplet_summary.dt-dt.BAD': {'>': 0}})
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from querylang.ast import And, Comparison, Membership, Node, Not, Or, Scalar, StatusTest, is_count
+from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Catalogue, Owner, default_catalogue
+from querylang.errors import FilterError, PathPart, format_path
+from querylang.parse import UnknownFlags, UnknownFlagWarning, check_options, parse_filter_and_warnings
+from querylang.plan import Kind, Plan
+
+__all__ = ["QuirkWarning", "compile_filter", "compile_node", "raw_plan"]
+
+_NEGATED = {"=": "<>", "<>": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "like": "notlike", "notlike": "like"}
+
+
+class QuirkWarning(UserWarning):
+    """A raw backend filter (``ignore_filter_transformation=True``) hits a known quirk of the real service."""
+
+
+def compile_filter(
+    filter: object,
+    *,
+    kind: Kind = "runs",
+    unknown_flags: UnknownFlags = "error",
+    max_filters: int = 64,
+    catalogue: Catalogue | None = None,
+) -> Plan:
+    """Parse, validate and compile a user filter into a :class:`Plan` (:class:`FilterError` if invalid).
+
+    >>> compile_filter({"fill_number": {"or": [8000, 8001]}}).filters
+    ({'or': [{'oms_attributes.fill_number': {'=': 8000}}, {'oms_attributes.fill_number': {'=': 8001}}]},)
+    """
+    node, notes = parse_filter_and_warnings(filter, kind=kind, unknown_flags=unknown_flags, catalogue=catalogue)
+    for note in notes:
+        warnings.warn(note, UnknownFlagWarning, stacklevel=2)
+    plan = compile_node(node, kind=kind, max_filters=max_filters)
+    return Plan(kind, plan.filters, notes)
+
+
+def compile_node(node: Node, *, kind: Kind = "runs", max_filters: int = 64) -> Plan:
+    """Compile an AST (parsed, or built by hand) into a :class:`Plan` of at most ``max_filters`` filters."""
+    check_options(kind)
+    if isinstance(max_filters, bool) or not isinstance(max_filters, int) or max_filters < 1:
+        raise ValueError(f"max_filters must be a positive int, not {max_filters!r}")
+    formula = _Lowering(kind).lower(node, negate=False)
+    parts = _split(formula, max_filters)
+    filters = _dedupe(_emit(part) for part in parts if part != _FALSE)
+    if {} in filters:
+        filters = [{}]
+    return Plan(kind, tuple(filters))
+
+
+# -- the formula: atoms under all/any ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Atom:
+    key: str
+    op: str
+    value: Scalar | None  # None only as ``{"=": null}``: IS NULL
+    table: str
+    value_type: str  # so that 1, 1.0 and True never deduplicate into each other
+
+
+@dataclass(frozen=True)
+class _All:
+    parts: tuple[_Formula, ...]
+
+
+@dataclass(frozen=True)
+class _Any:
+    parts: tuple[_Formula, ...]
+
+
+_Formula = _Atom | _All | _Any
+_TRUE = _All(())
+_FALSE = _Any(())
+
+
+def _atom(key: str, op: str, value: Scalar | None, table: str) -> _Atom:
+    return _Atom(key, op, value, table, type(value).__name__)
+
+
+def _all(parts: Iterable[_Formula]) -> _Formula:
+    flat: list[_Formula] = []
+    for part in parts:
+        if part == _FALSE:
+            return _FALSE
+        flat.extend(part.parts if isinstance(part, _All) else (part,))
+    unique = tuple(dict.fromkeys(flat))
+    return unique[0] if len(unique) == 1 else _All(unique)
+
+
+def _any(parts: Iterable[_Formula]) -> _Formula:
+    flat: list[_Formula] = []
+    for part in parts:
+        if part == _TRUE:
+            return _TRUE
+        flat.extend(part.parts if isinstance(part, _Any) else (part,))
+    unique = tuple(dict.fromkeys(flat))
+    return unique[0] if len(unique) == 1 else _Any(unique)
+
+
+# -- 1. lowering -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Lowering:
+    kind: Kind
+
+    def lower(self, node: Node, *, negate: bool) -> _Formula:
+        match node:
+            case And(children=children):
+                parts = [self.lower(child, negate=negate) for child in children]
+                return _any(parts) if negate else _all(parts)
+            case Or(children=children):
+                parts = [self.lower(child, negate=negate) for child in children]
+                return _all(parts) if negate else _any(parts)
+            case Not(child=child):
+                return self.lower(child, negate=not negate)
+            case Comparison(attribute=attribute, op=op, value=value):
+                return self.compare(attribute, _NEGATED[op] if negate else op, value, node.path)
+            case Membership(attribute=attribute, values=values, negated=negated):
+                if negated != negate:
+                    return _all(self.compare(attribute, "<>", v, node.path) for v in values)
+                return _any(self.compare(attribute, "=", v, node.path) for v in values)
+            case StatusTest(flag=flag, statuses=statuses, negated=negated):
+                if self.kind == "runs" and not flag.online:
+                    raise FilterError(f"status flag {flag.name!r} is offline only", path=node.path, value=flag.name)
+                counts = [Attribute(flag.path(s), AttrType.NUMBER, Owner.TRIPLET, flag.path(s)) for s in statuses]
+                if negated != negate:
+                    return _all(self.compare(count, "=", 0, node.path) for count in counts)
+                return _any(self.compare(count, ">", 0, node.path) for count in counts)
+        raise TypeError(f"not a filter node: {node!r}")  # pragma: no cover - nodes validate their children
+
+    def compare(self, attribute: Attribute, op: str, value: Scalar, path: tuple[PathPart, ...]) -> _Formula:
+        table = self.table(attribute, path)
+        atom = _atom(attribute.path, op, value, table)
+        if is_count(attribute) and _zero_satisfies(op, value):
+            return _any((atom, _atom(attribute.path, "=", None, table)))
+        return atom
+
+    def table(self, attribute: Attribute, path: tuple[PathPart, ...]) -> str:
+        if attribute.owner is Owner.RUN_TABLE and self.kind == "datasets":
+            return "dataset"  # a dataset's own run_number column
+        if attribute.table == "dataset" and self.kind == "runs":
+            raise FilterError(
+                f"{attribute.name!r} is a dataset attribute: it is allowed in dataset filters only",
+                path=path,
+                value=attribute.name,
+            )
+        return attribute.table
+
+
+def _zero_satisfies(op: str, value: Scalar) -> bool:
+    """Whether an absent count (0) satisfies ``count op value``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return {
+        "=": value == 0,
+        "<>": value != 0,
+        "<": value > 0,
+        ">": value < 0,
+        "<=": value >= 0,
+        ">=": value <= 0,
+    }.get(op, False)
+
+
+# -- 2. splitting around quirk (b) -------------------------------------------------------------------------
+def _tables(formula: _Formula) -> frozenset[str]:
+    if isinstance(formula, _Atom):
+        return frozenset((formula.table,))
+    return frozenset().union(*(_tables(part) for part in formula.parts))
+
+
+def _split(formula: _Formula, limit: int) -> list[_Formula]:
+    """Safe formulas (every ``or`` within one table) whose union is ``formula``."""
+    if isinstance(formula, _Atom) or len(_tables(formula)) <= 1:
+        return [formula]
+    if isinstance(formula, _Any):
+        result = _split_any(formula, limit)
+    else:
+        branches = [_split(part, limit) for part in formula.parts]
+        _check_size(math.prod(len(b) for b in branches), limit)
+        result = [_all(combo) for combo in itertools.product(*branches)]
+    _check_size(len(result), limit)
+    return result
+
+
+def _split_any(formula: _Any, limit: int) -> list[_Formula]:
+    groups: list[list[_Formula]] = []
+    by_table: dict[str, list[_Formula]] = {}
+    for part in formula.parts:
+        tables = _tables(part)
+        if len(tables) == 1:
+            (table,) = tables
+            if table not in by_table:
+                by_table[table] = []
+                groups.append(by_table[table])
+            by_table[table].append(part)
+        else:
+            groups.extend([piece] for piece in _split(part, limit))
+    return [_any(group) for group in groups]
+
+
+def _check_size(size: int, limit: int) -> None:
+    if size > limit:
+        raise FilterError(
+            f"this filter needs {size} backend filters: each 'or' across tables (run attributes, status flags, "
+            "dataset attributes) multiplies the union the service must be asked for",
+            value=size,
+            allowed=f"at most max_filters={limit} (raise it, or group each 'or' within one table)",
+        )
+
+
+# -- 3. emitting -------------------------------------------------------------------------------------------
+def _emit(formula: _Formula) -> dict[str, Any]:
+    if isinstance(formula, _Atom):
+        return {formula.key: {formula.op: formula.value}}
+    if isinstance(formula, _Any):
+        return {"or": [_emit(part) for part in formula.parts]}
+    merged: dict[str, dict[str, Any]] = {}
+    rest: list[dict[str, Any]] = []
+    for part in formula.parts:
+        if isinstance(part, _Atom) and part.op not in merged.get(part.key, {}):
+            merged.setdefault(part.key, {})[part.op] = part.value
+        else:
+            rest.append(_emit(part))
+    if not rest:
+        return dict(merged)
+    return {"and": [*([merged] if merged else []), *rest]}
+
+
+def _dedupe(filters: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    unique: dict[str, dict[str, Any]] = {}
+    for backend_filter in filters:
+        unique.setdefault(json.dumps(backend_filter, sort_keys=True), backend_filter)
+    return list(unique.values())
+
+
+# -- raw filters (ignore_filter_transformation=True) ---------------------------------------------------------
+_BACKEND_OPERATORS = frozenset(("=", "<>", "<", ">", "<=", ">=", "like", "notlike", "LIKE", "NOTLIKE"))
+_CONNECTIVES = frozenset(("and", "or", "AND", "OR"))
+
+
+def raw_plan(filter: object, *, kind: Kind = "runs", catalogue: Catalogue | None = None) -> Plan:
+    """A one-filter plan sending ``filter`` as written (a deep copy), after checking it is a JSON object.
+
+    Known quirks of the service are reported as :class:`QuirkWarning` (and in ``Plan.warnings``), never fixed.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     plan = raw_plan({"oms_attributes.fill_number": {"or": [{"=": 8000}, {"=": 8001}]}})
+    >>> plan.filters
+    ({'oms_attributes.fill_number': {'or': [{'=': 8000}, {'=': 8001}]}},)
+    >>> "quirk (a)" in str(caught[0].message)
+    True
+    """
+    check_options(kind)
+    if not isinstance(filter, Mapping):
+        raise FilterError("a raw backend filter must be a JSON object", value=filter, allowed="a dict")
+    _check_json(filter, ())
+    copied: dict[str, Any] = json.loads(json.dumps(filter))
+    notes = tuple(_RawChecker(kind, catalogue or default_catalogue()).filter(copied, ()))
+    for note in notes:
+        warnings.warn(note, QuirkWarning, stacklevel=2)
+    return Plan(kind, (copied,), notes)
+
+
+def _check_json(value: object, path: tuple[PathPart, ...]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FilterError("JSON object keys must be strings", path=path, value=key)
+            _check_json(item, (*path, key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_json(item, (*path, index))
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise FilterError("not representable in JSON", path=path, value=value, allowed="finite numbers")
+    elif value is not None and not isinstance(value, (str, int, float, bool)):
+        raise FilterError(
+            "not a JSON value", path=path, value=value, allowed="dict, list, str, int, float, bool or None"
+        )
+
+
+@dataclass(frozen=True)
+class _RawChecker:
+    """Finds the quirks of ``rr-protocol.md`` §4 a raw backend filter would hit."""
+
+    kind: Kind
+    catalogue: Catalogue
+
+    def filter(self, obj: dict[str, Any], path: tuple[PathPart, ...]) -> list[str]:
+        notes: list[str] = []
+        for key, value in obj.items():
+            where = (*path, key)
+            if key in _CONNECTIVES and isinstance(value, list):
+                if key.lower() == "or" and len(self.tables(value)) > 1:
+                    notes.append(_note(where, "quirk (b): an 'or' across tables is split per table and ANDed"))
+                for index, sub in enumerate(value):
+                    if isinstance(sub, dict):
+                        notes += self.filter(sub, (*where, index))
+            else:
+                notes += self.column(key, value, where)
+        return notes
+
+    def column(self, key: str, value: object, where: tuple[PathPart, ...]) -> list[str]:
+        notes = [] if self.table(key) else [_note(where, "quirk (c): unknown key (0 rows or a server error)")]
+        if not isinstance(value, dict):
+            return notes
+        for op, arg in value.items():
+            if op in _CONNECTIVES:
+                if "." in key and any(not isinstance(v, str) for v in _leaf_values(arg)):
+                    notes.append(_note((*where, op), "quirk (a): and/or under a JSON key compares as text"))
+            elif op not in _BACKEND_OPERATORS:
+                notes.append(_note((*where, op), "quirk (c): unknown operator (0 rows or a server error)"))
+        return notes
+
+    def tables(self, branches: list[Any]) -> set[str]:
+        found: set[str] = set()
+        for branch in branches:
+            if isinstance(branch, dict):
+                for key, value in branch.items():
+                    if key in _CONNECTIVES and isinstance(value, list):
+                        found |= self.tables(value)
+                    elif self.table(key):
+                        found.add(self.table(key))
+        return found
+
+    def table(self, key: str) -> str:
+        """The table of a backend key, or ``""`` when the key is unknown."""
+        if key == "run_number":
+            return "dataset" if self.kind == "datasets" else "run"
+        if key.startswith("triplet_summary."):
+            flag, _, status = key[len("triplet_summary.") :].rpartition(".")
+            return "triplet" if status in STATUS_VALUES and self.has_flag(flag) else ""
+        attributes = self.catalogue.attributes()
+        known = {a.path: a.table for a in attributes if self.kind == "datasets" or a.table != "dataset"}
+        return known.get(key, "")
+
+    def has_flag(self, name: str) -> bool:
+        try:
+            flag = self.catalogue.status_flag(name)
+        except KeyError:
+            return False
+        return flag.online or self.kind == "datasets"
+
+
+def _leaf_values(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _leaf_values(item)]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _leaf_values(item)]
+    return [value]
+
+
+def _note(path: tuple[PathPart, ...], message: str) -> str:
+    return f"{format_path('filter', path)}: {message}"
