@@ -125,7 +125,7 @@ def test_bad_json_text() -> None:
 def test_immutable_and_hashable() -> None:
     mask = LumiMask({1: [(1, 2)]})
     with pytest.raises(AttributeError):
-        mask.foo = 1  # type: ignore[attr-defined]
+        mask.foo = 1
     assert {mask: 1}[LumiMask({"1": [[1, 2]]})] == 1
 
 
