@@ -2,19 +2,44 @@
 
 The typed attribute catalogue, the filter AST with its parser/validator, the compiler to the Run Registry
 backend's filter grammar, and json-logic good-run-list rules.
+
+>>> from querylang import compile_filter
+>>> compile_filter({"run_number": {">": 309000, "<": 310000}, "dt-dt": "GOOD"}).filters
+({'run_number': {'>': 309000, '<': 310000}, 'triplet_summary.dt-dt.GOOD': {'>': 0}},)
 """
 
+from querylang.ast import And, Comparison, Membership, Node, Not, Or, StatusTest
 from querylang.catalogue import Attribute, AttrType, Catalogue, Owner, StatusFlag, default_catalogue
+from querylang.compile import QuirkWarning, compile_filter, compile_node, raw_plan
 from querylang.errors import FilterError, QueryLangError, RuleError
+from querylang.explain import explain, explain_plan
+from querylang.parse import UnknownFlagWarning, parse_filter
+from querylang.plan import Plan
 
 __all__ = [
+    "And",
     "AttrType",
     "Attribute",
     "Catalogue",
+    "Comparison",
     "FilterError",
+    "Membership",
+    "Node",
+    "Not",
+    "Or",
     "Owner",
+    "Plan",
     "QueryLangError",
+    "QuirkWarning",
     "RuleError",
     "StatusFlag",
+    "StatusTest",
+    "UnknownFlagWarning",
+    "compile_filter",
+    "compile_node",
     "default_catalogue",
+    "explain",
+    "explain_plan",
+    "parse_filter",
+    "raw_plan",
 ]
