@@ -1,1 +1,48 @@
-"""schemas package of runql."""
+"""schemas: pydantic v2 models of the Run Registry's replies (runs, datasets, lumisections, json_portal rows).
+
+Every model is immutable, keeps unknown fields (``model_extra``) and gives its wire form back with ``to_wire()``.
+
+>>> from schemas import Run
+>>> Run.model_validate({"run_number": 315000, "rr_attributes": {"class": "Cosmics18"}}).rr_attributes.class_
+'Cosmics18'
+"""
+
+from schemas._base import Record, UtcDatetime
+from schemas.datasets import Dataset, DatasetAttributes, DatasetRun, DatasetTripletCache, DcsCounts
+from schemas.jsonportal import GoldenRanges, JsonPortalRow
+from schemas.lumisections import (
+    ComponentRange,
+    ComponentStatus,
+    JointLumisectionRange,
+    OmsLumisection,
+    OmsLumisectionRange,
+    RangesByComponent,
+    RRLumisection,
+    RRLumisectionRange,
+)
+from schemas.runs import OmsAttributes, RrAttributes, Run, StatusCounts, TripletCache
+
+__all__ = [
+    "ComponentRange",
+    "ComponentStatus",
+    "Dataset",
+    "DatasetAttributes",
+    "DatasetRun",
+    "DatasetTripletCache",
+    "DcsCounts",
+    "GoldenRanges",
+    "JointLumisectionRange",
+    "JsonPortalRow",
+    "OmsAttributes",
+    "OmsLumisection",
+    "OmsLumisectionRange",
+    "RRLumisection",
+    "RRLumisectionRange",
+    "RangesByComponent",
+    "Record",
+    "RrAttributes",
+    "Run",
+    "StatusCounts",
+    "TripletCache",
+    "UtcDatetime",
+]
