@@ -1,0 +1,405 @@
+"""Backend filters (``rr-protocol.md`` §4) and sortings compiled to SQLite, with every value a bound parameter.
+
+Keys are resolved against the catalogue: ``run_number`` (and ``name`` for datasets) are table columns;
+``oms_attributes.<a>``, ``rr_attributes.<a>``, ``dataset_attributes.<a>`` and
+``triplet_summary.<ws>-<col>.<STATUS>`` are JSON paths, passed to ``json_extract`` as bound parameters. Nothing
+from the request is ever spliced into SQL text: only trusted column names and placeholders are.
+
+Comparisons cast by the JSON type of the compared value (number → numeric, boolean → boolean, string → text);
+comparing a value with an attribute of an incompatible type is an error, like PostgreSQL's failed casts.
+``{"=": null}`` is ``IS NULL`` and ``{"<>": null}`` ``IS NOT NULL``; other operators against ``null`` match nothing.
+Lower-case ``like``/``notlike`` are case-insensitive, upper-case ``LIKE``/``NOTLIKE`` case-sensitive; ``%``, ``_``
+and ``\\`` (escape) behave as in PostgreSQL. An empty ``and`` list is true and an empty ``or`` list false.
+
+Strict mode (the default) answers an unknown JSON key or operator with an error naming it; ``and``/``or`` under
+a key keep the value casts, and ``or`` across tables means what it says. ``quirks=True`` reproduces the service:
+(a) ``and``/``or`` under a JSON key compare as text, so a number there fails with ``operator does not exist:
+text = integer``; (b) a filter touching several tables is split per table and the parts are ANDed; (c) an unknown
+JSON key or operator under a JSON key matches nothing, an unknown plain column is an error.
+
+>>> where = compile_where({"oms_attributes.fill_number": {">": 6500}}, target="runs")
+>>> where.text, where.params
+('(json_extract(r.oms_attributes, ?) > ?)', ('$."fill_number"', 6500))
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Owner, default_catalogue
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_TERMS",
+    "FilterSqlError",
+    "Sql",
+    "Target",
+    "compile_order",
+    "compile_where",
+    "like_match",
+    "register_functions",
+]
+
+Target = Literal["runs", "datasets"]
+#: Deepest nesting of and/or lists and operator objects accepted.
+MAX_DEPTH = 64
+#: Most comparisons one filter may contain.
+MAX_TERMS = 5000
+
+_LOGICAL = {"and": "AND", "or": "OR", "AND": "AND", "OR": "OR"}
+_COMPARISONS = {"=": "=", "<>": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
+_LIKES = {"like": (False, False), "notlike": (False, True), "LIKE": (True, False), "NOTLIKE": (True, True)}
+_INT64 = 2**63
+_TRUE, _FALSE = "1", "0"
+_JSON_OWNERS = {
+    "oms_attributes": (Owner.OMS_RUN, "r.oms_attributes", "run"),
+    "rr_attributes": (Owner.RR_RUN, "r.rr_attributes", "run"),
+    "dataset_attributes": (Owner.DATASET_ATTRIBUTE, "d.dataset_attributes", "dataset"),
+}
+_NUMERIC_SORT = {"oms_attributes.ls_duration": "INTEGER", "oms_attributes.b_field": "REAL"}
+
+
+class FilterSqlError(ValueError):
+    """A filter or sorting the backend cannot run; the service answers it as HTTP 500 ``{"err": message}``."""
+
+
+@dataclass(frozen=True)
+class Sql:
+    """A SQL fragment and its bound parameters, in order."""
+
+    text: str
+    params: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Key:
+    """A resolved filter key: where its value lives and what type it has."""
+
+    name: str
+    table: str  # run | triplet | dataset: the service table it comes from (quirk b splits by this)
+    kind: AttrType
+    column: str  # trusted SQL: an alias-qualified column
+    path: str | None = None  # JSON path for json_extract (bound), None for plain columns
+
+    def value_sql(self) -> Sql:
+        if self.path is None:
+            return Sql(self.column)
+        return Sql(f"json_extract({self.column}, ?)", (self.path,))
+
+    def text_sql(self) -> Sql:
+        """The value as PostgreSQL's ``->>`` would render it: text, booleans as 'true'/'false'."""
+        raw = self.value_sql()
+        if self.kind is AttrType.BOOLEAN:
+            return Sql(f"(CASE {raw.text} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END)", raw.params)
+        if self.kind is AttrType.NUMBER:
+            return Sql(f"CAST({raw.text} AS TEXT)", raw.params)
+        return raw
+
+
+def _json_path(*parts: str) -> str:
+    for part in parts:
+        if not part or any(c in part for c in '"\\'):
+            raise FilterSqlError(f"invalid JSON key {part!r}")
+    return "$" + "".join(f'."{p}"' for p in parts)
+
+
+def _resolve(key: str, target: Target, *, quirks: bool) -> _Key | None:
+    """The key's column, or ``None`` for an unknown JSON key in quirk mode (it then matches nothing)."""
+    if not isinstance(key, str):  # pragma: no cover - JSON object keys are always strings
+        raise FilterSqlError(f"invalid key {key!r}")
+    if key == "run_number":
+        alias = "r" if target == "runs" else "d"
+        return _Key(key, "run" if target == "runs" else "dataset", AttrType.NUMBER, f"{alias}.run_number")
+    if key == "name" and target == "datasets":
+        return _Key(key, "dataset", AttrType.STRING, "d.name")
+    prefix, _, rest = key.partition(".")
+    if prefix == "triplet_summary":
+        return _triplet_key(key, rest, quirks=quirks)
+    owner = _JSON_OWNERS.get(prefix)
+    if owner is None or (owner[0] is Owner.DATASET_ATTRIBUTE and target == "runs"):
+        raise FilterSqlError(f'column "{key}" does not exist')
+    attr = _json_attributes().get((owner[0], rest))
+    if attr is None:
+        if quirks:
+            return None
+        raise FilterSqlError(f'unknown attribute "{key}": {prefix} has no key {rest!r}')
+    return _Key(key, owner[2], attr.type, owner[1], _json_path(rest))
+
+
+@functools.cache
+def _json_attributes() -> dict[tuple[Owner, str], Attribute]:
+    return {(a.owner, a.name): a for a in default_catalogue().attributes()}
+
+
+def _triplet_key(key: str, rest: str, *, quirks: bool) -> _Key | None:
+    flag_name, _, status = rest.rpartition(".")
+    try:
+        flag = default_catalogue().status_flag(flag_name)
+    except KeyError:
+        flag = None
+    if flag is None or status not in STATUS_VALUES:
+        if quirks:
+            return None
+        raise FilterSqlError(
+            f'unknown status flag key "{key}": expected triplet_summary.<workspace>-<column>.<STATUS> with STATUS '
+            f"one of {', '.join(STATUS_VALUES)}"
+        )
+    return _Key(key, "triplet", AttrType.NUMBER, "d.triplet_summary", _json_path(flag.name, status))
+
+
+def _table_of(key: str, target: Target) -> str:
+    """The table a key belongs to, without validating it (for quirk b's split)."""
+    if key == "run_number":
+        return "run" if target == "runs" else "dataset"
+    prefix = key.partition(".")[0]
+    if prefix == "triplet_summary":
+        return "triplet"
+    return "dataset" if key == "name" or prefix == "dataset_attributes" else "run"
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"number {value!r}"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _number_param(value: int | float) -> int | float:
+    """SQLite binds 64-bit integers only: larger ones compare as floats, like PostgreSQL numerics would."""
+    if isinstance(value, int) and not -_INT64 <= value < _INT64:
+        return float(value)
+    return value
+
+
+class _Compiler:
+    def __init__(self, target: Target, *, quirks: bool) -> None:
+        self.target = target
+        self.quirks = quirks
+        self.terms = 0
+
+    # -- structure ----------------------------------------------------------------------------------------
+    def node(self, node: object, depth: int) -> Sql:
+        if depth > MAX_DEPTH:
+            raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels")
+        if not isinstance(node, dict):
+            raise FilterSqlError(f"a filter must be a JSON object, got {_describe(node)}")
+        parts = [
+            self.logic(key, value, depth) if key in _LOGICAL else self.attribute(key, value, depth)
+            for key, value in node.items()
+        ]
+        return _join("AND", parts)
+
+    def logic(self, op: str, items: object, depth: int) -> Sql:
+        if not isinstance(items, list):
+            raise FilterSqlError(f'"{op}" needs a list of filters, got {_describe(items)}')
+        return _join(_LOGICAL[op], [self.node(item, depth + 1) for item in items], empty=op.lower() == "and")
+
+    def attribute(self, name: str, value: object, depth: int) -> Sql:
+        key = _resolve(name, self.target, quirks=self.quirks)
+        if key is None:
+            return Sql(_FALSE)
+        if isinstance(value, dict):
+            return self.operators(key, value, depth + 1, lose_cast=False)
+        return self.compare(key, "=", value, lose_cast=False)
+
+    def operators(self, key: _Key, ops: dict[str, Any], depth: int, *, lose_cast: bool) -> Sql:
+        if depth > MAX_DEPTH:
+            raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels")
+        parts = []
+        for op, value in ops.items():
+            if op in _LOGICAL:
+                parts.append(self.nested_logic(key, op, value, depth))
+            else:
+                parts.append(self.compare(key, op, value, lose_cast=lose_cast))
+        return _join("AND", parts)
+
+    def nested_logic(self, key: _Key, op: str, items: object, depth: int) -> Sql:
+        """``and``/``or`` under a key; in quirk mode under a JSON key they lose the cast (quirk a)."""
+        if not isinstance(items, list):
+            raise FilterSqlError(f'"{key.name}": "{op}" needs a list, got {_describe(items)}')
+        lose_cast = self.quirks and key.path is not None
+        parts = [
+            self.operators(key, item, depth + 1, lose_cast=lose_cast)
+            if isinstance(item, dict)
+            else self.compare(key, "=", item, lose_cast=lose_cast)
+            for item in items
+        ]
+        return _join(_LOGICAL[op], parts, empty=op.lower() == "and")
+
+    # -- comparisons --------------------------------------------------------------------------------------
+    def compare(self, key: _Key, op: str, value: object, *, lose_cast: bool) -> Sql:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise FilterSqlError(f"filter has more than {MAX_TERMS} comparisons")
+        if op in _LIKES:
+            return self.like(key, op, value)
+        if op not in _COMPARISONS:
+            if self.quirks and key.path is not None:
+                return Sql(_FALSE)
+            allowed = ", ".join([*_COMPARISONS, *_LIKES, "and", "or"])
+            raise FilterSqlError(f'"{key.name}": unknown operator {op!r}; allowed: {allowed}')
+        if value is None:
+            return self.null_test(key, op)
+        if lose_cast and not isinstance(value, str):
+            pg_type = "boolean" if isinstance(value, bool) else ("integer" if isinstance(value, int) else "numeric")
+            raise FilterSqlError(f"operator does not exist: text {op} {pg_type}")
+        if isinstance(value, (dict, list)):
+            raise FilterSqlError(f'"{key.name}": cannot compare with {_describe(value)}')
+        left, param = self.cast(key, value)  # type: ignore[arg-type]
+        return Sql(f"({left.text} {_COMPARISONS[op]} ?)", (*left.params, param))
+
+    def null_test(self, key: _Key, op: str) -> Sql:
+        raw = key.value_sql()
+        if op == "=":
+            return Sql(f"({raw.text} IS NULL)", raw.params)
+        if op == "<>":
+            return Sql(f"({raw.text} IS NOT NULL)", raw.params)
+        return Sql(_FALSE)  # x < NULL is never true
+
+    def like(self, key: _Key, op: str, pattern: object) -> Sql:
+        if not isinstance(pattern, str):
+            raise FilterSqlError(f'"{key.name}": {op} needs a string pattern, got {_describe(pattern)}')
+        if key.path is None and key.kind is AttrType.NUMBER:
+            raise FilterSqlError(f'operator does not exist: integer ~~ text (in "{key.name}" {op})')
+        case_sensitive, negate = _LIKES[op]
+        text = key.text_sql()
+        sql = f"rq_like({text.text}, ?, {int(case_sensitive)})"
+        return Sql(f"(NOT {sql})" if negate else f"({sql})", (*text.params, pattern))
+
+    def cast(self, key: _Key, value: bool | int | float | str) -> tuple[Sql, Any]:
+        """The left-hand side and bound value of a comparison, cast by the value's JSON type."""
+        if isinstance(value, bool):
+            if key.kind is AttrType.BOOLEAN:
+                return key.value_sql(), int(value)
+        elif isinstance(value, (int, float)):
+            if key.kind is AttrType.NUMBER:
+                return key.value_sql(), _number_param(value)
+        elif isinstance(value, str):
+            if key.path is None and key.kind is AttrType.NUMBER:
+                if re.fullmatch(r"-?\d{1,18}", value):
+                    return key.value_sql(), int(value)
+                raise FilterSqlError(f'invalid input syntax for type integer: "{value}" (in "{key.name}")')
+            return key.text_sql(), value
+        raise FilterSqlError(f'cannot compare "{key.name}" ({key.kind.value}) with {_describe(value)}')
+
+
+def _join(op: str, parts: list[Sql], *, empty: bool = True) -> Sql:
+    if not parts:
+        return Sql(_TRUE if empty else _FALSE)
+    if len(parts) == 1:
+        return parts[0]
+    return Sql("(" + f" {op} ".join(p.text for p in parts) + ")", tuple(v for p in parts for v in p.params))
+
+
+def _project(node: Mapping[str, Any], table: str, target: Target) -> dict[str, Any] | None:
+    """The part of a filter that touches ``table`` (quirk b): other keys and emptied lists disappear."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _LOGICAL and isinstance(value, list):
+            items = [p for p in (_project(i, table, target) for i in value if isinstance(i, dict)) if p]
+            if items:
+                out[key] = items
+        elif key not in _LOGICAL and _table_of(key, target) == table:
+            out[key] = value
+    return out or None
+
+
+def _tables(node: object, target: Target) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*(_tables(i, target) for i in node))
+    if not isinstance(node, dict):
+        return set()
+    found: set[str] = set()
+    for key, value in node.items():
+        found |= _tables(value, target) if key in _LOGICAL else {_table_of(key, target)}
+    return found
+
+
+def compile_where(filter: object, *, target: Target, quirks: bool = False) -> Sql:
+    """The WHERE condition of a runs or datasets listing; raises :class:`FilterSqlError` on a bad filter."""
+    try:
+        whole = _Compiler(target, quirks=quirks).node(filter, 0)
+        tables = _tables(filter, target)
+        if not quirks or len(tables) < 2:
+            return whole
+        assert isinstance(filter, dict)
+        parts = []
+        for table in sorted(tables):
+            projected = _project(filter, table, target)
+            if projected:
+                parts.append(_Compiler(target, quirks=True).node(projected, 0))
+        return _join("AND", parts)
+    except RecursionError:
+        raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels") from None
+
+
+def compile_order(sortings: object, *, target: Target) -> Sql:
+    """ORDER BY terms: the requested sortings, then the service's default order as tie-breaker.
+
+    JSON keys sort as text except ``oms_attributes.ls_duration`` (integer) and ``oms_attributes.b_field``
+    (float); NULLs sort last ascending and first descending, as in PostgreSQL.
+    """
+    if not isinstance(sortings, list):
+        raise FilterSqlError(f"sortings must be a list of [key, direction] pairs, got {_describe(sortings)}")
+    terms: list[Sql] = []
+    for item in sortings:
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)):
+            raise FilterSqlError(f"each sorting must be [key, direction], got {item!r}")
+        key_name, direction = item
+        if direction.upper() not in ("ASC", "DESC"):
+            raise FilterSqlError(f"sorting direction must be ASC or DESC, got {direction!r}")
+        key = _resolve(key_name, target, quirks=False)
+        assert key is not None
+        expr = _sort_expr(key)
+        dir_ = direction.upper()
+        terms.append(Sql(f"({expr.text}) IS NULL {dir_}, {expr.text} {dir_}", expr.params * 2))
+    defaults = "r.run_number DESC" if target == "runs" else "d.run_number DESC, d.name ASC"
+    terms.append(Sql(defaults))
+    return Sql(", ".join(t.text for t in terms), tuple(v for t in terms for v in t.params))
+
+
+def _sort_expr(key: _Key) -> Sql:
+    if key.path is None:
+        return key.value_sql()
+    numeric = _NUMERIC_SORT.get(key.name)
+    if numeric is not None:
+        raw = key.value_sql()
+        return Sql(f"CAST({raw.text} AS {numeric})", raw.params)
+    return key.text_sql()
+
+
+@functools.lru_cache(maxsize=512)
+def _like_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    out, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+        i += 1
+    flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
+    return re.compile("".join(out), flags)
+
+
+def like_match(value: object, pattern: object, case_sensitive: object) -> int | None:
+    """SQL ``LIKE`` (``case_sensitive``) or ``ILIKE`` with PostgreSQL's wildcards; ``None`` when either is NULL.
+
+    >>> like_match("/cdaq/physics/Run2018", "%PHYSICS%", 0), like_match("abc", "A_C", 1)
+    (1, 0)
+    """
+    if value is None or pattern is None:
+        return None
+    return int(_like_regex(str(pattern), bool(case_sensitive)).fullmatch(str(value)) is not None)
+
+
+def register_functions(conn: sqlite3.Connection) -> None:
+    """Register the SQL functions compiled filters call (``rq_like``) on a connection."""
+    conn.create_function("rq_like", 3, like_match, deterministic=True)

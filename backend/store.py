@@ -1,0 +1,425 @@
+"""SQLite storage of the embedded Run Registry (standard library ``sqlite3``).
+
+Tables: ``run`` (OMS and RR attributes as JSON text, plus the run's ``dcs_summary``), ``dataset`` (one row per
+run and dataset name, with its ``triplet_summary``), ``ls_status`` (per-component lumisection status *ranges*),
+``oms_range`` (OMS lumisection bits as ranges of constant bit masks), ``lumi`` (per-lumisection recorded and
+delivered luminosity packed as little-endian int64 arrays of inverse microbarns) and ``meta``.
+
+The store is in memory by default (a private shared-cache database) or a file (``path``) that persists across
+restarts. Every thread borrows its own connection from a small pool; reads run concurrently and writes are
+exclusive (a writer-preferring read/write lock), each write in one transaction.
+
+>>> from backend.demo import generate
+>>> with Store.open() as store:
+...     store.load(generate(runs=5, seed=1))
+...     store.counts()["run"]
+5
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import sys
+import threading
+import uuid
+from array import array
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from backend.demo import DemoRegistry, DemoRun, OmsRange
+from backend.lumiranges import StatusRange, summarize
+from backend.sqlfilter import register_functions
+from querylang.catalogue import OMS_LUMISECTION_BITS
+
+__all__ = ["DatasetLumis", "Store", "StoreError", "dcs_summary", "pack_lumi", "unpack_lumi"]
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS run (
+    run_number INTEGER PRIMARY KEY,
+    lumisections INTEGER NOT NULL,
+    oms_attributes TEXT NOT NULL,
+    rr_attributes TEXT NOT NULL,
+    dcs_summary TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS dataset (
+    dataset_id INTEGER PRIMARY KEY,
+    run_number INTEGER NOT NULL REFERENCES run (run_number),
+    name TEXT NOT NULL,
+    dataset_attributes TEXT NOT NULL,
+    datasets_in_gui TEXT NOT NULL DEFAULT '[]',
+    triplet_summary TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (run_number, name)
+);
+CREATE INDEX IF NOT EXISTS dataset_by_name ON dataset (name, run_number);
+CREATE TABLE IF NOT EXISTS ls_status (
+    dataset_id INTEGER NOT NULL REFERENCES dataset (dataset_id),
+    component TEXT NOT NULL,
+    first_ls INTEGER NOT NULL,
+    last_ls INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    PRIMARY KEY (dataset_id, component, first_ls)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS oms_range (
+    run_number INTEGER NOT NULL REFERENCES run (run_number),
+    first_ls INTEGER NOT NULL,
+    last_ls INTEGER NOT NULL,
+    true_bits INTEGER NOT NULL,
+    null_bits INTEGER NOT NULL,
+    prescale_index INTEGER,
+    prescale_name TEXT,
+    PRIMARY KEY (run_number, first_ls)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lumi (
+    run_number INTEGER PRIMARY KEY REFERENCES run (run_number),
+    recorded BLOB NOT NULL,
+    delivered BLOB NOT NULL
+);
+"""
+_TABLES = ("run", "dataset", "ls_status", "oms_range", "lumi")
+
+
+class StoreError(Exception):
+    """The store cannot be opened or does not hold what the caller asked for."""
+
+
+@dataclass(frozen=True)
+class DatasetLumis:
+    """One dataset's lumisection-level data: its run's length and status ranges per component."""
+
+    dataset_id: int
+    run_number: int
+    name: str
+    lumisections: int
+    statuses: dict[str, list[StatusRange]]
+
+
+def pack_lumi(values: Sequence[int]) -> bytes:
+    """Per-lumisection luminosity (whole inverse microbarns) as little-endian int64 bytes."""
+    packed = array("q", values)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tobytes()
+
+
+def unpack_lumi(blob: bytes) -> list[int]:
+    """Inverse of :func:`pack_lumi`."""
+    packed = array("q")
+    packed.frombytes(blob)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return packed.tolist()
+
+
+def dcs_summary(ranges: Sequence[OmsRange], lumisections: int) -> dict[str, dict[str, int]]:
+    """Per OMS bit, how many lumisections are TRUE, FALSE, NULL or EMPTY (not covered by any range)."""
+    covered = sum(r.end - r.start + 1 for r in ranges)
+    summary = {}
+    for index, bit in enumerate(OMS_LUMISECTION_BITS):
+        counts = {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": lumisections - covered}
+        for rng in ranges:
+            key = "NULL" if rng.null_bits >> index & 1 else ("TRUE" if rng.true_bits >> index & 1 else "FALSE")
+            counts[key] += rng.end - rng.start + 1
+        summary[bit] = counts
+    return summary
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+class _ReadWriteLock:
+    """Many readers or one writer; a waiting writer blocks new readers (no writer starvation)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writer and not self._writers_waiting)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            self._cond.wait_for(lambda: not self._writer and not self._readers)
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+class Store:
+    """The registry's database; use :meth:`open`, then :meth:`load` a demo registry into an empty store."""
+
+    def __init__(self, target: str, *, uri: bool, description: str) -> None:
+        self._target = target
+        self._uri = uri
+        self.description = description
+        self._lock = _ReadWriteLock()
+        self._pool_lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._all: list[sqlite3.Connection] = []
+        self._keeper = self._connect()  # keeps a private in-memory database alive
+        self._keeper.executescript(_SCHEMA)
+        self._check_meta()
+
+    @classmethod
+    def open(cls, path: str | None = None) -> Store:
+        """A new private in-memory store, or the file ``path`` (created if missing)."""
+        if path is None:
+            name = f"file:runql-{uuid.uuid4().hex}?mode=memory&cache=shared"
+            return cls(name, uri=True, description="in-memory")
+        return cls(path, uri=False, description=path)
+
+    # -- connections --------------------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self._target, uri=self._uri, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")
+        if not self._uri:
+            conn.execute("PRAGMA journal_mode = WAL")
+        register_functions(conn)  # compiled filters call rq_like
+        with self._pool_lock:
+            self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def _borrow(self) -> Iterator[sqlite3.Connection]:
+        with self._pool_lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            with self._pool_lock:
+                self._idle.append(conn)
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reads; many readers may run at once."""
+        with self._lock.reading(), self._borrow() as conn:
+            yield conn
+
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A connection inside one exclusive transaction: committed on success, rolled back on any error."""
+        with self._lock.writing(), self._borrow() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close every connection (an in-memory store is gone afterwards)."""
+        with self._pool_lock:
+            conns, self._all, self._idle = self._all, [], []
+        for conn in conns:
+            conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _check_meta(self) -> None:
+        row = self._keeper.execute("SELECT value FROM meta WHERE key = 'oms_bits'").fetchone()
+        bits = _dumps(list(OMS_LUMISECTION_BITS))
+        if row is None:
+            self._keeper.execute("INSERT INTO meta VALUES ('oms_bits', ?)", (bits,))
+        elif row[0] != bits:
+            raise StoreError(f"{self.description} was written with another OMS bit layout; regenerate it")
+
+    # -- loading ------------------------------------------------------------------------------------------
+    def is_empty(self) -> bool:
+        with self.reading() as conn:
+            return bool(conn.execute("SELECT NOT EXISTS (SELECT 1 FROM run)").fetchone()[0])
+
+    def load(self, registry: DemoRegistry) -> None:
+        """Insert a generated registry in one transaction, computing triplet and DCS summaries."""
+        with self.writing() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('seed', ?)", (str(registry.seed),))
+            for run in registry.runs:
+                self._insert_run(conn, run)
+        logger.info("loaded %d runs into %s store", len(registry.runs), self.description)
+
+    def _insert_run(self, conn: sqlite3.Connection, run: DemoRun) -> None:
+        n = run.lumisections
+        conn.execute(
+            "INSERT INTO run (run_number, lumisections, oms_attributes, rr_attributes, dcs_summary) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (run.run_number, n, _dumps(run.oms), _dumps(run.rr), _dumps(dcs_summary(run.oms_ranges, n))),
+        )
+        conn.executemany(
+            "INSERT INTO oms_range VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (run.run_number, r.start, r.end, r.true_bits, r.null_bits, r.prescale_index, r.prescale_name)
+                for r in run.oms_ranges
+            ],
+        )
+        conn.execute(
+            "INSERT INTO lumi VALUES (?, ?, ?)", (run.run_number, pack_lumi(run.recorded), pack_lumi(run.delivered))
+        )
+        for dataset in run.datasets:
+            cur = conn.execute(
+                "INSERT INTO dataset (run_number, name, dataset_attributes, triplet_summary) VALUES (?, ?, ?, ?)",
+                (run.run_number, dataset.name, _dumps(dataset.attributes), _dumps(summarize(dataset.statuses, n))),
+            )
+            self._insert_statuses(conn, cur.lastrowid or 0, dataset.statuses)
+
+    @staticmethod
+    def _insert_statuses(conn: sqlite3.Connection, dataset_id: int, statuses: dict[str, list[StatusRange]]) -> None:
+        conn.executemany(
+            "INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (dataset_id, comp, r.start, r.end, r.status, r.comment, r.cause)
+                for comp, ranges in statuses.items()
+                for r in ranges
+            ],
+        )
+
+    # -- reads --------------------------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Row counts per table (for health checks and tests)."""
+        with self.reading() as conn:
+            return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in _TABLES}
+
+    def checksum(self) -> str:
+        """A digest of every row of every table: equal digests mean an unchanged store."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        with self.reading() as conn:
+            for table in _TABLES:
+                for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3"):
+                    digest.update(repr(row).encode())
+        return digest.hexdigest()
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one read statement and fetch every row."""
+        with self.reading() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def dataset_lumis(self, run_number: int, dataset_name: str) -> DatasetLumis | None:
+        """A dataset's status ranges, or ``None`` when the run or dataset does not exist."""
+        with self.reading() as conn:
+            return self.dataset_lumis_in(conn, run_number, dataset_name)
+
+    @staticmethod
+    def dataset_lumis_in(conn: sqlite3.Connection, run_number: int, dataset_name: str) -> DatasetLumis | None:
+        """:meth:`dataset_lumis` on a connection the caller holds (inside a read or a write)."""
+        row = conn.execute(
+            "SELECT d.dataset_id, r.lumisections FROM dataset d JOIN run r USING (run_number) "
+            "WHERE d.run_number = ? AND d.name = ? AND d.deleted = 0",
+            (run_number, dataset_name),
+        ).fetchone()
+        if row is None:
+            return None
+        statuses: dict[str, list[StatusRange]] = {}
+        for comp, first, last, status, comment, cause in conn.execute(
+            "SELECT component, first_ls, last_ls, status, comment, cause FROM ls_status "
+            "WHERE dataset_id = ? ORDER BY component, first_ls",
+            (row[0],),
+        ):
+            statuses.setdefault(comp, []).append(StatusRange(first, last, status, comment, cause))
+        return DatasetLumis(row[0], run_number, dataset_name, row[1], statuses)
+
+    def oms_lumis(self, run_number: int) -> tuple[int, list[OmsRange], list[int], list[int]] | None:
+        """A run's length, OMS ranges and per-lumisection recorded/delivered luminosity (``None``: no run)."""
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT r.lumisections, l.recorded, l.delivered FROM run r LEFT JOIN lumi l USING (run_number) "
+                "WHERE r.run_number = ?",
+                (run_number,),
+            ).fetchone()
+            if row is None:
+                return None
+            ranges = [
+                OmsRange(*r)
+                for r in conn.execute(
+                    "SELECT first_ls, last_ls, true_bits, null_bits, prescale_index, prescale_name FROM oms_range "
+                    "WHERE run_number = ? ORDER BY first_ls",
+                    (run_number,),
+                )
+            ]
+        n = row[0]
+        recorded = unpack_lumi(row[1]) if row[1] is not None else [0] * n
+        delivered = unpack_lumi(row[2]) if row[2] is not None else [0] * n
+        return n, ranges, recorded, delivered
+
+    # -- writes helpers -----------------------------------------------------------------------------------
+    @staticmethod
+    def replace_statuses(
+        conn: sqlite3.Connection, lumis: DatasetLumis, component: str, ranges: Sequence[StatusRange]
+    ) -> None:
+        """Replace one component's ranges of a dataset and refresh its triplet summary (caller's transaction)."""
+        conn.execute("DELETE FROM ls_status WHERE dataset_id = ? AND component = ?", (lumis.dataset_id, component))
+        Store._insert_statuses(conn, lumis.dataset_id, {component: list(ranges)})
+        statuses = {**lumis.statuses, component: list(ranges)}
+        Store.refresh_summary(conn, lumis.dataset_id, statuses, lumis.lumisections)
+
+    @staticmethod
+    def refresh_summary(
+        conn: sqlite3.Connection, dataset_id: int, statuses: dict[str, list[StatusRange]], lumisections: int
+    ) -> None:
+        conn.execute(
+            "UPDATE dataset SET triplet_summary = ?, version = version + 1 WHERE dataset_id = ?",
+            (_dumps(summarize(statuses, lumisections)), dataset_id),
+        )
+
+    @staticmethod
+    def insert_dataset(
+        conn: sqlite3.Connection,
+        run_number: int,
+        name: str,
+        attributes: dict[str, Any],
+        statuses: dict[str, list[StatusRange]],
+        lumisections: int,
+    ) -> int:
+        """Insert a dataset with its statuses (caller's transaction); returns its id."""
+        cur = conn.execute(
+            "INSERT INTO dataset (run_number, name, dataset_attributes, triplet_summary) VALUES (?, ?, ?, ?)",
+            (run_number, name, _dumps(attributes), _dumps(summarize(statuses, lumisections))),
+        )
+        dataset_id = cur.lastrowid or 0
+        Store._insert_statuses(conn, dataset_id, statuses)
+        return dataset_id
+
+    @staticmethod
+    def dumps(value: Any) -> str:
+        """Compact JSON as the store writes it."""
+        return _dumps(value)
