@@ -90,7 +90,9 @@ def _check_value(attribute: Attribute, op: str, value: object, path: Path) -> No
     else:
         ok, allowed = isinstance(value, str), "a string"
     if not ok:
-        raise FilterError(f"{kind.value} attribute {attribute.name!r} needs {allowed}", path=path, value=value)
+        raise FilterError(
+            f"wrong value type for {kind.value} attribute {attribute.name!r}", path=path, value=value, allowed=allowed
+        )
     if attribute.choices and op in ("=", "<>") and value not in attribute.choices:
         raise FilterError(
             f"{attribute.name!r} has a fixed set of values",

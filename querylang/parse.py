@@ -253,7 +253,7 @@ class _Parser:
             return self.membership(attribute, arg, op == "notin", path)
         if isinstance(op, str) and op in COMPARISON_OPERATORS:
             return Comparison(attribute, op, self.literal(attribute, op, arg, path), path)
-        raise _unknown_operator(op, path[:-1], allowed)
+        raise _unknown_operator(op, path[:-1], allowed, f"{attribute.type.value} attribute {attribute.name!r}")
 
     def membership(self, attribute: Attribute, values: Sequence[object], negated: bool, path: Path) -> Membership:
         literals = tuple(self.literal(attribute, "in", v, (*path, i)) for i, v in enumerate(values))
@@ -270,7 +270,14 @@ class _Parser:
             return int(value)  # numpy and friends
         if isinstance(value, numbers.Real) and not isinstance(value, (bool, int, float)):
             return float(value)
-        if value is None or not isinstance(value, (str, int, float)):
+        if value is None:
+            raise FilterError(
+                "null is not a value (a missing attribute matches neither a comparison nor its negation)",
+                path=path,
+                value=value,
+                allowed=_literal_allowed(attribute),
+            )
+        if not isinstance(value, (str, int, float)):
             raise FilterError(
                 f"{attribute.type.value} attribute {attribute.name!r} cannot be compared with this value",
                 path=path,
@@ -322,7 +329,7 @@ class _Parser:
                 allowed=_status_ops_allowed(),
                 suggestions=["not"],
             )
-        raise _unknown_operator(op, path[:-1], _status_ops_allowed())
+        raise _unknown_operator(op, path[:-1], _status_ops_allowed(), f"status flag {flag.name!r}")
 
     def status(self, value: object, path: Path) -> str:
         if not isinstance(value, str):
@@ -347,7 +354,7 @@ class _Parser:
         flag = self.known_flag(key, path)
         if flag is not None:
             return flag
-        if "." in key:
+        if "." in key or key in self.backend_paths():
             return self.backend_key(key, path)
         if key in self.catalogue.dataset_keys():
             raise FilterError(
@@ -468,12 +475,15 @@ def _nonempty_list(value: object, name: str, path: Path) -> Sequence[object]:
     return value
 
 
-def _unknown_operator(op: object, path: Path, allowed: str) -> FilterError:
+def _unknown_operator(op: object, path: Path, allowed: str, target: str) -> FilterError:
+    """The error for an operator that is unknown, or known but not allowed on ``target``."""
     name = str(op)
+    known = (*COMPARISON_OPERATORS, *_MEMBERSHIP, *_CONNECTIVES)
+    message = f"operator {name!r} is not allowed on {target}" if name in known else "unknown operator"
     hint = _OPERATOR_HINTS.get(name.lower())
-    candidates = [*COMPARISON_OPERATORS, *_MEMBERSHIP, *_CONNECTIVES]
-    suggestions = [hint] if hint else Catalogue.suggest(name, candidates)
-    return FilterError("unknown operator", path=(*path, name), value=op, allowed=allowed, suggestions=suggestions)
+    suggestions = [hint] if hint else Catalogue.suggest(name, allowed.split(", "))
+    suggestions = [s for s in suggestions if s in allowed.split(", ") and s != name]
+    return FilterError(message, path=(*path, name), value=op, allowed=allowed, suggestions=suggestions)
 
 
 def _operators_allowed(attribute: Attribute) -> str:
