@@ -1,0 +1,148 @@
+"""Operations as sans-I/O generators, and the sync and async drivers that run them.
+
+An operation (a listing, a write loop, a json_portal job) is a generator that yields instructions —
+:class:`Batch` (calls to send concurrently; it receives one :class:`Reply` or error per call, in order) or
+:class:`Pause` — and returns its result. The same generator runs under :func:`run_sync` (a thread pool) and
+:func:`run_async` (tasks), so the logic is written once.
+
+>>> from client.transport import Call, Reply
+>>> def count_cycles():
+...     (reply,) = yield Batch((Call("GET", "/cycles/global"),))
+...     return len(reply.data)
+>>> class FakeTransport:
+...     def send(self, call): return Reply(200, [1, 2, 3])
+>>> run_sync(count_cycles(), FakeTransport(), pool=None)
+3
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Executor, Future, as_completed
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import anyio
+
+from client.errors import RunQLError
+from client.transport import Call, Reply
+
+__all__ = ["Batch", "CancelRequestedError", "Operation", "Pause", "run_async", "run_sync"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Send ``calls`` concurrently. ``parse`` (optional) turns each reply's data into a value, in the worker;
+    ``on_each`` is called after each call completes (progress bars)."""
+
+    calls: Sequence[Call]
+    parse: Callable[[Call, Reply], Any] | None = None
+    on_each: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait ``seconds`` (cancellable)."""
+
+    seconds: float
+
+
+class CancelRequestedError(Exception):
+    """Thrown into an operation when its ``cancel`` event is set during a :class:`Pause`."""
+
+
+#: What a :class:`Batch` sends back: per call, the parsed reply or the error that ended it.
+Outcome = Any | RunQLError
+Operation = Generator[Batch | Pause, Any, T]
+
+
+class SendsCalls(Protocol):
+    def send(self, call: Call) -> Reply: ...
+
+
+class SendsCallsAsync(Protocol):
+    async def send(self, call: Call) -> Reply: ...
+
+
+def _parsed(batch: Batch, call: Call, reply: Reply) -> Any:
+    return reply if batch.parse is None else batch.parse(call, reply)
+
+
+def run_sync(
+    operation: Operation[T], transport: SendsCalls, *, pool: Executor | None, cancel: threading.Event | None = None
+) -> T:
+    """Run ``operation`` to completion; batches of more than one call go to ``pool`` (bounded concurrency)."""
+    value: Any = None
+    throw: BaseException | None = None
+    while True:
+        try:
+            step = operation.throw(throw) if throw is not None else operation.send(value)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        throw = None
+        if isinstance(step, Pause):
+            value = None
+            if cancel is not None and cancel.wait(step.seconds):
+                throw = CancelRequestedError()
+            elif cancel is None:
+                threading.Event().wait(step.seconds)
+        else:
+            value = _run_batch_sync(step, transport, pool)
+
+
+def _run_batch_sync(batch: Batch, transport: SendsCalls, pool: Executor | None) -> list[Outcome]:
+    def one(call: Call) -> Outcome:
+        try:
+            return _parsed(batch, call, transport.send(call))
+        except RunQLError as error:
+            return error
+
+    if pool is None or len(batch.calls) == 1:
+        results = []
+        for call in batch.calls:
+            results.append(one(call))
+            if batch.on_each is not None:
+                batch.on_each()
+        return results
+    futures: list[Future[Outcome]] = [pool.submit(one, call) for call in batch.calls]
+    for _ in as_completed(futures):
+        if batch.on_each is not None:
+            batch.on_each()
+    return [f.result() for f in futures]
+
+
+async def run_async(operation: Operation[T], transport: SendsCallsAsync, *, concurrency: int) -> T:
+    """Run ``operation`` with tasks; at most ``concurrency`` calls of a batch are in flight."""
+    value: Any = None
+    while True:
+        try:
+            step = operation.send(value)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        if isinstance(step, Pause):
+            await anyio.sleep(step.seconds)
+            value = None
+        else:
+            value = await _run_batch_async(step, transport, concurrency)
+
+
+async def _run_batch_async(batch: Batch, transport: SendsCallsAsync, concurrency: int) -> list[Outcome]:
+    results: list[Outcome] = [None] * len(batch.calls)
+    limiter = anyio.CapacityLimiter(concurrency)
+
+    async def one(index: int, call: Call) -> None:
+        async with limiter:
+            try:
+                results[index] = _parsed(batch, call, await transport.send(call))
+            except RunQLError as error:
+                results[index] = error
+        if batch.on_each is not None:
+            batch.on_each()
+
+    async with anyio.create_task_group() as group:
+        for index, call in enumerate(batch.calls):
+            group.start_soon(one, index, call)
+    return results

@@ -1,0 +1,226 @@
+"""Every public call as a sans-I/O operation: argument checks, filter compilation, calls, reply parsing.
+
+``RunRegistry`` and ``AsyncRunRegistry`` are thin drivers of these generators, so both behave identically.
+Filters are compiled (and rejected with ``querylang.FilterError``) before the first request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, Literal, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+import querylang
+from client.calls import (
+    Kind,
+    Sorting,
+    compress_dataset,
+    compress_run,
+    get_call,
+    lumisection_call,
+    require_run_number,
+)
+from client.engine import Batch, Operation
+from client.errors import RunQLError, ServiceError
+from client.pagination import Listing, ListingQuery, Progress, ResumeFrom, fetch_listing
+from client.results import Records
+from client.transport import Call, Reply
+from schemas import (
+    Dataset,
+    JointLumisectionRange,
+    OmsLumisection,
+    OmsLumisectionRange,
+    RangesByComponent,
+    RRLumisection,
+    RRLumisectionRange,
+    Run,
+)
+
+__all__ = [
+    "Output",
+    "get_json",
+    "get_list_of_names",
+    "listing",
+    "lumisections",
+    "single_record",
+    "sortings_argument",
+]
+
+T = TypeVar("T")
+Output = Literal["models", "dicts", "dataframe"]
+UnknownFlags = Literal["error", "warn"]
+
+_RUNS = TypeAdapter(list[Run])
+_DATASETS = TypeAdapter(list[Dataset])
+_LUMISECTION_MODELS: Mapping[str, TypeAdapter[Any]] = {
+    "rr_lumisections": TypeAdapter(list[RRLumisection]),
+    "oms_lumisections": TypeAdapter(list[OmsLumisection]),
+    "rr_lumisection_ranges": TypeAdapter(list[RRLumisectionRange]),
+    "rr_lumisection_ranges_by_component": TypeAdapter(RangesByComponent),
+    "oms_lumisection_ranges": TypeAdapter(list[OmsLumisectionRange]),
+    "joint_lumisection_ranges": TypeAdapter(list[JointLumisectionRange]),
+}
+
+
+def sortings_argument(sortings: object) -> tuple[Sorting, ...]:
+    """``[["run_number", "DESC"], ...]`` checked and normalised (``None`` or ``[]``: the service's default)."""
+    if sortings is None:
+        return ()
+    if isinstance(sortings, (str, bytes)) or not isinstance(sortings, Sequence):
+        raise TypeError(f"sortings must be a list of [attribute, 'ASC' | 'DESC'] pairs, got {sortings!r}")
+    result = []
+    for item in sortings:
+        if (
+            isinstance(item, (str, bytes))
+            or not isinstance(item, Sequence)
+            or len(item) != 2
+            or not isinstance(item[0], str)
+            or not isinstance(item[1], str)
+            or item[1].upper() not in ("ASC", "DESC")
+        ):
+            raise ValueError(f"each sorting must be [attribute, 'ASC' | 'DESC'], got {item!r}")
+        result.append((item[0], item[1].upper()))
+    return tuple(result)
+
+
+def _plan(kind: Kind, filter: object, *, raw: bool, unknown_flags: UnknownFlags) -> querylang.Plan:
+    if raw:
+        return querylang.raw_plan({} if filter is None else filter, kind=kind)
+    return querylang.compile_filter({} if filter is None else filter, kind=kind, unknown_flags=unknown_flags)
+
+
+def _converter(kind: Kind, output: Output, compress: bool | None) -> Callable[[list[dict[str, Any]]], list[Any]]:
+    if output == "dicts" or compress is not None:
+        if compress is False:
+            return list
+        shape = compress_run if kind == "runs" else compress_dataset
+        return lambda rows: [shape(r) for r in rows]
+    adapter = _RUNS if kind == "runs" else _DATASETS
+    return partial(_validate_rows, adapter)
+
+
+def _validate_rows(adapter: TypeAdapter[list[Any]], rows: list[dict[str, Any]]) -> list[Any]:
+    try:
+        return adapter.validate_python(rows)
+    except ValidationError as exc:
+        raise ValueError(_short(exc)) from None
+
+
+def _short(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{exc.error_count()} invalid field(s), first at {where}: {first['msg']} (got {first.get('input')!r:.80})"
+
+
+def listing(
+    kind: Kind,
+    *,
+    filter: object,
+    limit: int | None,
+    page_size: int,
+    sortings: object,
+    ignore_filter_transformation: bool,
+    compress_attributes: bool | None,
+    output: Output,
+    resume_from: ResumeFrom | None,
+    unknown_flags: UnknownFlags,
+    progress: Progress | None,
+    synthetic: bool,
+) -> Operation[Any]:
+    """``get_runs`` / ``get_datasets``: compile, fetch every page, assemble into ``Records`` or a DataFrame."""
+    if output not in ("models", "dicts", "dataframe"):
+        raise ValueError(f"output must be 'models', 'dicts' or 'dataframe', got {output!r}")
+    if output == "dataframe" and compress_attributes is not None:
+        raise ValueError("output='dataframe' builds typed columns: leave compress_attributes unset")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
+    plan = _plan(kind, filter, raw=ignore_filter_transformation, unknown_flags=unknown_flags)
+    query = ListingQuery(kind, plan.filters, sortings_argument(sortings), page_size, limit)
+    result: Listing = yield from fetch_listing(
+        query, _converter(kind, output, compress_attributes), resume_from=resume_from, progress=progress
+    )
+    records: Records[Any] = Records(
+        result.rows,
+        kind=kind,
+        total=result.total,
+        count_changed=result.count_changed,
+        duplicates_removed=result.duplicates_removed,
+        synthetic=synthetic,
+        notes=[*plan.warnings, *result.notes],
+    )
+    return records.to_pandas() if output == "dataframe" else records
+
+
+def single_record(
+    kind: Kind, run_number: int, dataset_name: str | None, *, compress_attributes: bool | None, synthetic: bool
+) -> Operation[Any]:
+    """``get_run`` / ``get_dataset``: the record, or ``None`` (models) / ``{}`` (dict shapes) when absent."""
+    number = require_run_number(run_number)
+    backend_filter: dict[str, Any] = {"run_number": {"=": number}}
+    if kind == "datasets":
+        if not isinstance(dataset_name, str) or not dataset_name:
+            raise TypeError(f"dataset_name must be a non-empty string, got {dataset_name!r}")
+        backend_filter["name"] = {"=": dataset_name}
+    query = ListingQuery(kind, (backend_filter,), (), page_size=2, limit=None)
+    result: Listing = yield from fetch_listing(query, _converter(kind, "models", compress_attributes))
+    if len(result.rows) > 1:
+        what = f"run {number}" if kind == "runs" else f"dataset {dataset_name!r} of run {number}"
+        raise ServiceError(
+            f"{len(result.rows)} records match {what}, expected one", status=200, route=query.call(0, 0).route
+        )
+    if result.rows:
+        return result.rows[0]
+    return None if compress_attributes is None else {}
+
+
+def _one(outcome: object) -> Reply:
+    if isinstance(outcome, RunQLError):
+        raise outcome
+    assert isinstance(outcome, Reply)
+    return outcome
+
+
+def get_json(call: Call, expect: type) -> Operation[Any]:
+    """One call whose JSON answer must be a ``list`` or ``dict`` (``expect``)."""
+    (outcome,) = yield Batch([call])
+    data = _one(outcome).data
+    if not isinstance(data, expect):
+        raise ServiceError(
+            f"expected a JSON {expect.__name__}, got {type(data).__name__}", status=200, route=call.route
+        )
+    return data
+
+
+def get_list_of_names(run_number: int) -> Operation[list[str]]:
+    """``GET /get_all_dataset_names_of_run/:n``."""
+    call = get_call("get_all_dataset_names_of_run", require_run_number(run_number))
+    names: list[str] = yield from get_json(call, list)
+    if not all(isinstance(n, str) for n in names):
+        raise ServiceError("dataset names must be strings", status=200, route=call.route)
+    return names
+
+
+def lumisections(endpoint: str, run_number: int, dataset_name: str, *, output: Output) -> Operation[Any]:
+    """One of the six lumisection endpoints; typed models by default, the service's JSON with ``output="dicts"``."""
+    if output not in ("models", "dicts"):
+        raise ValueError(f"output must be 'models' or 'dicts' for lumisections, got {output!r}")
+    call = lumisection_call(endpoint, run_number, dataset_name)
+    expect = dict if endpoint == "rr_lumisection_ranges_by_component" else list
+    (outcome,) = yield Batch([call])
+    data = _one(outcome).data
+    if data == [] or data is None:  # the service's answer for an unknown run or dataset
+        return expect()
+    if not isinstance(data, expect):
+        raise ServiceError(
+            f"expected a JSON {expect.__name__}, got {type(data).__name__}", status=200, route=call.route
+        )
+    if output == "dicts":
+        return data
+    try:
+        return _LUMISECTION_MODELS[endpoint].validate_python(data)
+    except ValidationError as exc:
+        raise ServiceError(
+            f"the reply does not match the schema: {_short(exc)}", status=200, route=call.route
+        ) from None

@@ -1,0 +1,338 @@
+"""Fetching a listing: every page of every filter of a plan, checked, de-duplicated, unioned, resumable.
+
+The algorithm, as one sans-I/O operation (see :mod:`client.engine`):
+
+1. page 0 of each backend filter (concurrently) gives its ``count``;
+2. the remaining pages of every filter are fetched concurrently (``limit`` shrinks the page size and the
+   number of pages);
+3. every page is checked (shape, row count, ``count`` unchanged; a changed count is reported, not hidden);
+4. rows are de-duplicated by key (``run_number``; ``(run_number, name)`` for datasets), filters unioned in
+   order, and a union of several filters re-sorted by the requested sortings;
+5. if some pages still failed after the transport's retries, :class:`~client.errors.PartialResultError`
+   carries the rows fetched and a :class:`ResumeFrom` token that fetches only the missing pages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import warnings
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from client.calls import DEFAULT_SORTINGS, Kind, Sorting, listing_call
+from client.engine import Batch, Operation
+from client.errors import PartialResultError, RunQLError, ServiceError
+from client.transport import Call, Reply
+
+__all__ = ["CountChangedWarning", "Listing", "ListingQuery", "Page", "ResumeFrom", "fetch_listing", "sort_key_of"]
+
+logger = logging.getLogger(__name__)
+
+#: Converts one page of wire rows into result rows (models or dicts); raises on rows of the wrong shape.
+ConvertPage = Callable[[list[dict[str, Any]]], list[Any]]
+Progress = Callable[[int, int], None]
+_NUMERIC_JSON_KEYS = frozenset({"oms_attributes.ls_duration", "oms_attributes.b_field"})
+
+
+class CountChangedWarning(UserWarning):
+    """The number of matching records changed while the pages were fetched (live data)."""
+
+
+@dataclass(frozen=True)
+class ListingQuery:
+    """What to fetch: the backend filters of a plan (a union), the sortings, the page size and a limit."""
+
+    kind: Kind
+    filters: tuple[Mapping[str, Any], ...]
+    sortings: tuple[Sorting, ...] = ()
+    page_size: int = 5000
+    limit: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.page_size < 1:
+            raise ValueError(f"page_size must be >= 1, got {self.page_size}")
+        if self.limit is not None and self.limit < 0:
+            raise ValueError(f"limit must be >= 0, got {self.limit}")
+
+    @property
+    def effective_page_size(self) -> int:
+        return self.page_size if self.limit is None else max(1, min(self.page_size, self.limit))
+
+    def fingerprint(self) -> str:
+        return json.dumps([self.kind, self.filters, self.sortings, self.page_size, self.limit], sort_keys=True)
+
+    def call(self, index: int, page: int) -> Call:
+        return listing_call(
+            self.kind, self.filters[index], page=page, page_size=self.effective_page_size, sortings=self.sortings
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One checked page: the service's count, and per row its de-duplication key, sort key and value."""
+
+    number: int
+    count: int
+    keys: tuple[Hashable, ...]
+    sort_keys: tuple[tuple[Any, ...], ...] | None
+    rows: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ResumeFrom:
+    """Opaque token of an interrupted listing: the pages already fetched. Pass it back as ``resume_from=``."""
+
+    fingerprint: str
+    pages: Mapping[tuple[int, int], Page]
+
+    def __repr__(self) -> str:
+        return f"ResumeFrom(<{len(self.pages)} pages fetched>)"
+
+
+@dataclass
+class Listing:
+    """The assembled answer, and how it was obtained."""
+
+    rows: list[Any]
+    total: int | None
+    count_changed: bool = False
+    counts_seen: tuple[int, ...] = ()
+    duplicates_removed: int = 0
+    pages: int = 0
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def fetch_listing(
+    query: ListingQuery,
+    convert: ConvertPage,
+    *,
+    resume_from: ResumeFrom | None = None,
+    progress: Progress | None = None,
+) -> Operation[Listing]:
+    """The listing operation; run it with :func:`client.engine.run_sync` or :func:`~client.engine.run_async`."""
+    state = _State(query, convert, resume_from, progress)
+    if not query.filters or query.limit == 0:
+        return Listing(rows=[], total=0 if not query.filters else None)
+    first = [i for i in range(len(query.filters)) if (i, 0) not in state.done]
+    state.record((yield state.batch([(i, 0) for i in first])))
+    rest = [(i, p) for i, n in state.pages_needed().items() for p in range(1, n) if (i, p) not in state.done]
+    if rest:
+        state.record((yield state.batch(rest)))
+    return state.finish()
+
+
+class _State:
+    def __init__(self, query: ListingQuery, convert: ConvertPage, resume: ResumeFrom | None, progress: Progress | None):
+        if resume is not None and resume.fingerprint != query.fingerprint():
+            raise ValueError("resume_from belongs to another query (filter, sortings, page_size or limit differ)")
+        self.query = query
+        self.convert = convert
+        self.progress = progress
+        self.done: dict[tuple[int, int], Page] = dict(resume.pages) if resume else {}
+        self.failures: list[tuple[tuple[int, int], RunQLError]] = []
+        self.requests = 0
+        self.completed = len(self.done)
+        self.in_flight: list[tuple[int, int]] = []
+        self.sortings = query.sortings or DEFAULT_SORTINGS[query.kind]
+        self.needs_sort = len(query.filters) > 1
+
+    # -- batches ------------------------------------------------------------------------------------------
+    def batch(self, pages: Sequence[tuple[int, int]]) -> Batch:
+        self.requests += len(pages)
+        self.in_flight = list(pages)
+        return Batch([self.query.call(i, p) for i, p in pages], parse=self.parse, on_each=self.tick)
+
+    def tick(self) -> None:
+        self.completed += 1
+        if self.progress is not None:
+            total = self.total_pages()
+            self.progress(min(self.completed, total), total)
+
+    def total_pages(self) -> int:
+        known = self.pages_needed()
+        return sum(known.values()) + sum(1 for i in range(len(self.query.filters)) if i not in known)
+
+    def parse(self, call: Call, reply: Reply) -> Page:
+        """Check one reply's shape and convert its rows (runs in a worker thread or task)."""
+        data, kind = reply.data, self.query.kind
+        page = int(call.json["page"])
+        if not isinstance(data, dict) or not isinstance(data.get(kind), list) or not _is_int(data.get("count")):
+            raise ServiceError(
+                f"page {page}: expected {{{kind!r}: [...], 'count': N}}", status=reply.status, route=call.route
+            )
+        wire: list[dict[str, Any]] = data[kind]
+        try:
+            keys = tuple(_key(kind, row) for row in wire)
+            sort_keys = tuple(sort_key_of(row, self.sortings) for row in wire) if self.needs_sort else None
+            rows = tuple(self.convert(wire))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ServiceError(
+                f"page {page}: a row does not match the schema: {exc}", status=reply.status, route=call.route
+            ) from None
+        return Page(page, int(data["count"]), keys, sort_keys, rows)
+
+    # -- bookkeeping --------------------------------------------------------------------------------------
+    def record(self, outcomes: list[Any]) -> None:
+        for (index, number), outcome in zip(self.in_flight, outcomes, strict=True):
+            if isinstance(outcome, RunQLError):
+                self.failures.append(((index, number), outcome))
+                continue
+            problem = self.check(index, outcome)
+            if problem is None:
+                self.done[(index, number)] = outcome
+            else:
+                self.failures.append(
+                    ((index, number), ServiceError(problem, status=200, route=self.query.call(index, number).route))
+                )
+
+    def first_count(self, index: int) -> int | None:
+        page = self.done.get((index, 0))
+        return None if page is None else page.count
+
+    def wanted(self, count: int) -> int:
+        return count if self.query.limit is None else min(count, self.query.limit)
+
+    def pages_needed(self) -> dict[int, int]:
+        size = self.query.effective_page_size
+        counts = {i: self.first_count(i) for i in range(len(self.query.filters))}
+        return {i: max(1, math.ceil(self.wanted(c) / size)) for i, c in counts.items() if c is not None}
+
+    def check(self, index: int, page: Page) -> str | None:
+        count = page.count if page.number == 0 else self.first_count(index)
+        if count is None or page.count != count:
+            return None  # a changed count is reported by finish(); row counts cannot be checked then
+        size = self.query.effective_page_size
+        expected = max(0, min(size, self.wanted(count) - page.number * size))
+        if len(page.rows) != expected:
+            return f"page {page.number} has {len(page.rows)} rows, expected {expected} of {count}"
+        return None
+
+    # -- the answer ---------------------------------------------------------------------------------------
+    def finish(self) -> Listing:
+        pages = [self.done[k] for k in sorted(self.done)]
+        rows, _, sort_keys, duplicates = self.assemble(pages)
+        if self.failures:
+            raise self.failure(rows)
+        if self.needs_sort:
+            rows = _sort(rows, sort_keys, self.sortings)
+        if self.query.limit is not None:
+            rows = rows[: self.query.limit]
+        counts = tuple(sorted({p.count for p in pages}))
+        changed = any(
+            len({p.count for (i, _), p in self.done.items() if i == f}) > 1 for f in range(len(self.query.filters))
+        )
+        listing = Listing(
+            rows=rows,
+            total=self.total(pages, changed),
+            count_changed=changed,
+            counts_seen=counts,
+            duplicates_removed=duplicates,
+            pages=len(pages),
+            requests=self.requests,
+        )
+        if changed:
+            note = (
+                f"the number of matching {self.query.kind} changed during the fetch (counts seen: {counts}); "
+                "rows may be missing: fetch again"
+            )
+            listing.notes.append(note)
+            warnings.warn(note, CountChangedWarning, stacklevel=2)
+        return listing
+
+    def total(self, pages: list[Page], changed: bool) -> int | None:
+        """The number of matching records, when it is known exactly."""
+        if changed:
+            return None
+        if len(self.query.filters) == 1:
+            return pages[0].count
+        all_fetched = all(self.wanted(p.count) == p.count for p in pages if p.number == 0)
+        return len(self.assemble(pages)[0]) if all_fetched else None
+
+    def assemble(self, pages: list[Page]) -> tuple[list[Any], list[Hashable], list[tuple[Any, ...]], int]:
+        seen: set[Hashable] = set()
+        rows: list[Any] = []
+        keys: list[Hashable] = []
+        sort_keys: list[tuple[Any, ...]] = []
+        duplicates = 0
+        for page in pages:
+            for position, key in enumerate(page.keys):
+                if key in seen:
+                    duplicates += 1
+                    continue
+                seen.add(key)
+                rows.append(page.rows[position])
+                keys.append(key)
+                if page.sort_keys is not None:
+                    sort_keys.append(page.sort_keys[position])
+        return rows, keys, sort_keys, duplicates
+
+    def failure(self, rows: list[Any]) -> RunQLError:
+        (_, first_error) = self.failures[0]
+        if not self.done:
+            return first_error
+        unknown = [i for i in range(len(self.query.filters)) if self.first_count(i) is None]
+        missing = sum(self.pages_needed().values()) - len(self.done) + len(unknown)
+        token = ResumeFrom(self.query.fingerprint(), MappingProxyType(dict(self.done)))
+        error = PartialResultError(
+            f"listing {self.query.kind} failed part-way: {first_error}",
+            rows=rows,
+            resume_from=token,
+            missing_pages=missing,
+        )
+        error.__cause__ = first_error
+        return error
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _key(kind: Kind, row: Mapping[str, Any]) -> Hashable:
+    return row["run_number"] if kind == "runs" else (row["run_number"], row["name"])
+
+
+def sort_key_of(row: Mapping[str, Any], sortings: Sequence[Sorting]) -> tuple[Any, ...]:
+    """Comparable values of ``row`` for each sorting, ordered like the service (§3): JSON keys compare as text
+    except ``oms_attributes.ls_duration`` and ``oms_attributes.b_field``; NULLs last ascending, first descending.
+
+    >>> sort_key_of({"run_number": 7, "oms_attributes": {"energy": 6500, "b_field": 3.8}},
+    ...             [("run_number", "DESC"), ("oms_attributes.energy", "ASC"), ("oms_attributes.b_field", "ASC")])
+    ((0, 0, 7.0, ''), (0, 1, 0.0, '6500'), (0, 0, 3.8, ''))
+    """
+    return tuple(_comparable(_wire_value(row, path), path) for path, _ in sortings)
+
+
+def _wire_value(row: Mapping[str, Any], path: str) -> Any:
+    parts = path.split(".")
+    if parts[0] == "triplet_summary":
+        parts = ["DatasetTripletCache", *parts]
+    value: Any = row
+    for part in parts:
+        value = value.get(part) if isinstance(value, Mapping) else None
+    if value is None and parts[0] in ("rr_attributes", "oms_attributes") and "Run" in row:
+        return _wire_value(row["Run"], path)
+    return value
+
+
+def _comparable(value: Any, path: str) -> tuple[int, int, float, str]:
+    if value is None:
+        return (1, 0, 0.0, "")
+    numeric = "." not in path or path in _NUMERIC_JSON_KEYS
+    if numeric and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, 0, float(value), "")
+    if isinstance(value, str):
+        return (0, 1, 0.0, value)
+    return (0, 1, 0.0, json.dumps(value))
+
+
+def _sort(rows: list[Any], sort_keys: list[tuple[Any, ...]], sortings: Sequence[Sorting]) -> list[Any]:
+    order = list(range(len(rows)))
+    for position in reversed(range(len(sortings))):
+        descending = sortings[position][1].upper() == "DESC"
+        order.sort(key=lambda i: sort_keys[i][position], reverse=descending)
+    return [rows[i] for i in order]

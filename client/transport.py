@@ -1,0 +1,397 @@
+"""One HTTP exchange with retries: a sans-I/O decision core driven by a sync and an async transport.
+
+:func:`exchange` is a generator that decides what to do — send, wait, refresh the token, give up — from
+what happened to the previous attempt; :class:`SyncTransport` and :class:`AsyncTransport` only perform those
+steps with ``httpx``. Retried: connection errors, timeouts, dropped connections, 502/503/504 and 429 (its
+``Retry-After`` honoured), with exponential backoff and jitter; writes (``idempotent=False``) only when the
+request cannot have reached the service. Not retried: the service's ``{"err": ...}`` answers, which raise
+:class:`~client.errors.ServiceError` with the service's message. A 401 drops the token and retries once.
+
+>>> import httpx
+>>> def handler(request):
+...     return httpx.Response(200, json={"ok": True})
+>>> t = SyncTransport(settings_for_tests(), transport=httpx.MockTransport(handler))
+>>> t.send(Call("GET", "/cycles/global")).data
+{'ok': True}
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio
+import httpx
+
+from client.auth import TokenProvider
+from client.config import Secret, Settings
+from client.errors import AuthError, RunQLError, ServiceError, TransportError
+
+__all__ = [
+    "AsyncTransport",
+    "Call",
+    "Reply",
+    "RetryPolicy",
+    "SyncTransport",
+    "exchange",
+    "interpret",
+    "settings_for_tests",
+]
+
+logger = logging.getLogger(__name__)
+USER_AGENT = "runql/0.1.0"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+#: Statuses of the token endpoint handed to the token parser (the others are retried).
+TOKEN_ACCEPT = frozenset(range(200, 600)) - RETRY_STATUSES
+
+
+@dataclass(frozen=True)
+class Call:
+    """A request to the service. ``accept``: statuses whose JSON body is the answer."""
+
+    method: str
+    path: str
+    json: Any = None
+    accept: frozenset[int] = frozenset({200})
+    idempotent: bool = True
+
+    @property
+    def route(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An accepted answer: its status and decoded JSON body."""
+
+    status: int
+    data: Any
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times to retry and how long to wait: ``backoff * 2**(attempt-1)``, capped, with jitter."""
+
+    retries: int = 4
+    backoff: float = 0.25
+    max_backoff: float = 8.0
+    max_retry_after: float = 120.0
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        """Seconds to wait before attempt ``attempt + 1``; a server's ``Retry-After`` wins (capped)."""
+        if retry_after is not None:
+            return float(min(max(retry_after, 0.0), self.max_retry_after))
+        ceiling = min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+# -- the sans-I/O core ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    """Step: send the request (with the current token)."""
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Step: sleep ``seconds`` before the next attempt."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """Step: the token was rejected; drop it so the next send fetches a new one."""
+
+
+@dataclass(frozen=True)
+class _Retry:
+    reason: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class _Unauthorized:
+    message: str
+
+
+Step = Send | Wait | Refresh
+Outcome = httpx.Response | httpx.TransportError | None
+
+
+def exchange(
+    call: Call, policy: RetryPolicy, rng: random.Random, *, uses_token: bool
+) -> Generator[Step, Outcome, Reply]:
+    """Drive one call: yields steps, receives each attempt's response or transport error, returns the reply."""
+    attempt, refreshed = 0, False
+    while True:
+        attempt += 1
+        outcome = yield Send()
+        verdict = _judge(outcome, call)
+        if isinstance(verdict, Reply):
+            return verdict
+        if isinstance(verdict, _Unauthorized):
+            if not uses_token or refreshed:
+                raise AuthError(f"{call.route}: the service answered 401: {verdict.message}")
+            refreshed = True
+            yield Refresh()
+            continue
+        if isinstance(verdict, RunQLError):
+            raise verdict
+        if attempt > policy.retries:
+            raise TransportError(verdict.reason, route=call.route, attempts=attempt)
+        delay = policy.delay(attempt, rng, verdict.retry_after)
+        logger.info("%s: %s; retry %d/%d in %.2fs", call.route, verdict.reason, attempt, policy.retries, delay)
+        yield Wait(delay)
+
+
+def _judge(outcome: Outcome, call: Call) -> Reply | _Retry | _Unauthorized | RunQLError:
+    if isinstance(outcome, httpx.TransportError):
+        return _judge_failure(outcome, call)
+    if outcome is None:
+        raise TypeError("exchange() needs the response or the transport error of each attempt")
+    return interpret(outcome.status_code, outcome.content, outcome.headers, call)
+
+
+def _judge_failure(error: httpx.TransportError, call: Call) -> _Retry | RunQLError:
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    never_sent = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    if call.idempotent or never_sent:
+        return _Retry(reason)
+    return TransportError(
+        f"{reason}; not retried: the write may have reached the service", route=call.route, attempts=1
+    )
+
+
+def interpret(
+    status: int, content: bytes, headers: httpx.Headers, call: Call
+) -> Reply | _Retry | _Unauthorized | RunQLError:
+    """Classify one answer: accepted reply, retryable, token rejected, or the error to raise."""
+    data = _json_or_none(content)
+    if isinstance(data, dict) and "err" in data:
+        return ServiceError(str(data["err"]), status=status, route=call.route)
+    if status in call.accept:
+        if data is None and content.strip() not in (b"null", b""):
+            return ServiceError(f"the reply is not JSON: {_excerpt(content)}", status=status, route=call.route)
+        return Reply(status, data)
+    if status == 401:
+        return _Unauthorized(_message(data, content))
+    if status in RETRY_STATUSES and (call.idempotent or status == 429):
+        return _Retry(f"HTTP {status}", _retry_after(headers))
+    if status == 403:
+        return AuthError(f"{call.route}: the service answered 403: {_message(data, content)}")
+    return ServiceError(_message(data, content), status=status, route=call.route)
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None
+
+
+def _message(data: Any, content: bytes) -> str:
+    if isinstance(data, dict):
+        for key in ("err", "message", "error"):
+            if isinstance(data.get(key), str):
+                return str(data[key])
+    return _excerpt(content) or "(empty body)"
+
+
+def _excerpt(content: bytes, size: int = 300) -> str:
+    text = content.decode("utf-8", "replace").strip()
+    return text if len(text) <= size else text[:size] + f"... ({len(text)} characters)"
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (when - datetime.now(timezone.utc)).total_seconds()
+
+
+# -- the drivers ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Common:
+    settings: Settings
+    policy: RetryPolicy = field(init=False)
+    tokens: TokenProvider | None = field(init=False)
+    rng: random.Random = field(init=False, default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.policy = RetryPolicy(retries=self.settings.retries)
+        self.tokens = TokenProvider(self.settings.auth) if self.settings.auth else None
+
+    def timeout(self) -> httpx.Timeout:
+        s = self.settings
+        return httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=s.read_timeout)
+
+    def limits(self) -> httpx.Limits:
+        n = self.settings.concurrency + 2
+        return httpx.Limits(max_connections=n, max_keepalive_connections=n)
+
+    def build(self, call: Call, token: Secret | None) -> httpx.Request:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token.reveal()}"
+        elif self.settings.email:
+            headers["email"] = self.settings.email
+        url = self.settings.base_url + call.path
+        if call.json is None and call.method == "GET":
+            return httpx.Request(call.method, url, headers=headers)
+        return httpx.Request(call.method, url, headers=headers, json=call.json)
+
+
+class SyncTransport:
+    """Sends :class:`Call`\\ s over one keep-alive connection pool, with retries and the shared token."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._common = _Common(settings)
+        self._sleep = sleep
+        self._http = httpx.Client(timeout=self._common.timeout(), limits=self._common.limits(), transport=transport)
+
+    @property
+    def tokens(self) -> TokenProvider | None:
+        return self._common.tokens
+
+    def send(self, call: Call) -> Reply:
+        """Send ``call`` until it gets an answer; raise the typed error otherwise."""
+        flow = exchange(call, self._common.policy, self._common.rng, uses_token=self.tokens is not None)
+        token: Secret | None = None
+        outcome: Outcome = None
+        while True:
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            outcome = None
+            if isinstance(step, Send):
+                token = self._token()
+                outcome = self._attempt(self._common.build(call, token))
+            elif isinstance(step, Wait):
+                self._sleep(step.seconds)
+            elif self.tokens is not None and token is not None:
+                self.tokens.invalidate(token)
+
+    def _token(self) -> Secret | None:
+        return None if self.tokens is None else self.tokens.get(self._send_token_request)
+
+    def _send_token_request(self, request: httpx.Request) -> httpx.Response:
+        call = Call(request.method, str(request.url), accept=TOKEN_ACCEPT)
+        flow = exchange(call, self._common.policy, self._common.rng, uses_token=False)
+        outcome: Outcome = None
+        response: httpx.Response | None = None
+        while True:
+            try:
+                step = flow.send(outcome)
+            except StopIteration:
+                assert response is not None
+                return response
+            outcome = None
+            if isinstance(step, Wait):
+                self._sleep(step.seconds)
+            else:
+                outcome = self._attempt(request)
+                response = outcome if isinstance(outcome, httpx.Response) else response
+
+    def _attempt(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
+        try:
+            return self._http.send(request)
+        except httpx.TransportError as error:
+            return error
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class AsyncTransport:
+    """The async twin of :class:`SyncTransport`, driving the same :func:`exchange` core."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._common = _Common(settings)
+        self._http = httpx.AsyncClient(
+            timeout=self._common.timeout(), limits=self._common.limits(), transport=transport
+        )
+
+    @property
+    def tokens(self) -> TokenProvider | None:
+        return self._common.tokens
+
+    async def send(self, call: Call) -> Reply:
+        flow = exchange(call, self._common.policy, self._common.rng, uses_token=self.tokens is not None)
+        token: Secret | None = None
+        outcome: Outcome = None
+        while True:
+            try:
+                step = flow.send(outcome)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            outcome = None
+            if isinstance(step, Send):
+                token = await self._token()
+                outcome = await self._attempt(self._common.build(call, token))
+            elif isinstance(step, Wait):
+                await anyio.sleep(step.seconds)
+            elif self.tokens is not None and token is not None:
+                self.tokens.invalidate(token)
+
+    async def _token(self) -> Secret | None:
+        return None if self.tokens is None else await self.tokens.aget(self._send_token_request)
+
+    async def _send_token_request(self, request: httpx.Request) -> httpx.Response:
+        call = Call(request.method, str(request.url), accept=TOKEN_ACCEPT)
+        flow = exchange(call, self._common.policy, self._common.rng, uses_token=False)
+        outcome: Outcome = None
+        response: httpx.Response | None = None
+        while True:
+            try:
+                step = flow.send(outcome)
+            except StopIteration:
+                assert response is not None
+                return response
+            outcome = None
+            if isinstance(step, Wait):
+                await anyio.sleep(step.seconds)
+            else:
+                outcome = await self._attempt(request)
+                response = outcome if isinstance(outcome, httpx.Response) else response
+
+    async def _attempt(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
+        try:
+            return await self._http.send(request)
+        except httpx.TransportError as error:
+            return error
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def settings_for_tests(base_url: str = "http://rr.test", **changes: Any) -> Settings:
+    """Settings of a token-less target at ``base_url`` (for MockTransport examples and tests)."""
+    values: dict[str, Any] = {"target": "url", "base_url": base_url, "auth": None, "email": "api@api"}
+    values.update(changes)
+    return Settings(**values)
