@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from backend.errors import RequestError
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Owner, default_catalogue
 
 __all__ = [
@@ -64,7 +65,7 @@ _JSON_OWNERS = {
 _NUMERIC_SORT = {"oms_attributes.ls_duration": "INTEGER", "oms_attributes.b_field": "REAL"}
 
 
-class FilterSqlError(ValueError):
+class FilterSqlError(RequestError):
     """A filter or sorting the backend cannot run; the service answers it as HTTP 500 ``{"err": message}``."""
 
 

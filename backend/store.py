@@ -25,13 +25,14 @@ import sys
 import threading
 import uuid
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 from backend.demo import DemoRegistry, DemoRun, OmsRange
+from backend.errors import BackendError
 from backend.lumiranges import StatusRange, summarize
 from backend.sqlfilter import register_functions
 from querylang.catalogue import OMS_LUMISECTION_BITS
@@ -92,7 +93,7 @@ CREATE TABLE IF NOT EXISTS lumi (
 _TABLES = ("run", "dataset", "ls_status", "oms_range", "lumi")
 
 
-class StoreError(Exception):
+class StoreError(BackendError):
     """The store cannot be opened or does not hold what the caller asked for."""
 
 
@@ -384,12 +385,13 @@ class Store:
     # -- writes helpers -----------------------------------------------------------------------------------
     @staticmethod
     def replace_statuses(
-        conn: sqlite3.Connection, lumis: DatasetLumis, component: str, ranges: Sequence[StatusRange]
+        conn: sqlite3.Connection, lumis: DatasetLumis, changes: Mapping[str, Sequence[StatusRange]]
     ) -> None:
-        """Replace one component's ranges of a dataset and refresh its triplet summary (caller's transaction)."""
-        conn.execute("DELETE FROM ls_status WHERE dataset_id = ? AND component = ?", (lumis.dataset_id, component))
-        Store._insert_statuses(conn, lumis.dataset_id, {component: list(ranges)})
-        statuses = {**lumis.statuses, component: list(ranges)}
+        """Replace some components' ranges of a dataset and refresh its triplet summary (caller's transaction)."""
+        for component, ranges in changes.items():
+            conn.execute("DELETE FROM ls_status WHERE dataset_id = ? AND component = ?", (lumis.dataset_id, component))
+            Store._insert_statuses(conn, lumis.dataset_id, {component: list(ranges)})
+        statuses = {**lumis.statuses, **{c: list(r) for c, r in changes.items()}}
         Store.refresh_summary(conn, lumis.dataset_id, statuses, lumis.lumisections)
 
     @staticmethod

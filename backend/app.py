@@ -1,0 +1,346 @@
+"""The Run-Registry-compatible HTTP service (Starlette): routes of ``rr-protocol.md`` §3, §7, §8 and §9.
+
+Conventions of the real service, kept on purpose: every error is HTTP 500 ``{"err": message}`` (database errors
+included), a missing run or dataset is 200 ``null`` and missing lumisections 200 ``[]``; there is no ``/api``
+prefix (local mode) and the ``email`` header is accepted and ignored. With auth enabled, 401 ``{"message"}``.
+
+Reads not described by the protocol answer these shapes (synthetic but plausible):
+
+* ``GET /workspaces/online|offline`` → ``[{"workspace": "csc", "columns": ["csc", "csctf", ...]}, ...]``;
+* ``GET /cycles/global`` → one cycle per offline dataset name still being certified:
+  ``[{"id_cycle": 1, "cycle_name": "/PromptReco/Collisions2018D/DQM", "deadline": null, "cycle_attributes": {},
+  "datasets": [{"run_number": 320673, "name": "/PromptReco/Collisions2018D/DQM"}, ...]}]``;
+* ``GET /datasets_accepted`` → ``[{"id": 1, "name": "/PromptReco/Collisions2018A/DQM", "regexp": <same name>,
+  "class": "Collisions18", "enabled": true, "run_from": 315252, "run_to": 316995}, ...]``.
+
+>>> from backend.store import Store
+>>> app = create_app(Store.open())
+>>> sorted({r.path for r in app.routes})[:2]
+['/cycles/global', '/datasets/get_dataset']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from backend import lumisections, writes
+from backend.auth import AuthConfig, AuthError, TokenIssuer, basic_credentials, bearer_token, parse_form
+from backend.errors import RequestError
+from backend.faults import FaultInjector, FaultPlan
+from backend.jsonportal import JsonPortal
+from backend.listing import dataset_json, dataset_names, list_page, run_json
+from backend.stats import ServerStats
+from backend.store import Store
+from querylang.catalogue import default_catalogue
+
+__all__ = ["Reply", "Service", "create_app", "error_body"]
+
+logger = logging.getLogger(__name__)
+
+#: What a handler answers: HTTP status and JSON text.
+Reply = tuple[int, str]
+
+
+def error_body(message: str) -> str:
+    """The service's error body ``{"err": message}``."""
+    return json.dumps({"err": message})
+
+
+def _reject_constant(name: str) -> None:
+    raise RequestError(f"invalid JSON body: {name} is not a JSON number")
+
+
+def _parse_body(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RequestError(f"invalid JSON body: {exc}") from None
+    except RecursionError:
+        raise RequestError("invalid JSON body: nested too deeply") from None
+
+
+def _as_int(value: object, what: str) -> int:
+    if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) < 19:
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise RequestError(f"{what} must be an integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as handlers see it: path parameters and the parsed JSON body (``None`` when empty)."""
+
+    params: Mapping[str, str]
+    body: Any
+
+
+class Service:
+    """The route handlers (synchronous; the app runs them in a thread pool)."""
+
+    def __init__(self, store: Store, *, quirks: bool, portal: JsonPortal) -> None:
+        self.store = store
+        self.quirks = quirks
+        self.portal = portal
+
+    # -- §3 reads ---------------------------------------------------------------------------------------------
+    def runs_filtered(self, call: Call) -> Reply:
+        return 200, list_page(self.store, "runs", call.body, quirks=self.quirks)
+
+    def datasets_filtered(self, call: Call) -> Reply:
+        return 200, list_page(self.store, "datasets", call.body, quirks=self.quirks)
+
+    def run(self, call: Call) -> Reply:
+        return 200, run_json(self.store, _as_int(call.params["run_number"], "run_number"))
+
+    def dataset(self, call: Call) -> Reply:
+        run_number, name = self._dataset_key(call.body)
+        return 200, dataset_json(self.store, run_number, name)
+
+    def dataset_names(self, call: Call) -> Reply:
+        return 200, json.dumps(dataset_names(self.store, _as_int(call.params["run_number"], "run_number")))
+
+    def workspaces(self, call: Call) -> Reply:
+        if call.params["table"] not in ("online", "offline"):
+            raise RequestError(f"unknown workspace table {call.params['table']!r}; use online or offline")
+        online = call.params["table"] == "online"
+        by_ws: dict[str, list[str]] = {}
+        for flag in default_catalogue().flags(**({"online": True} if online else {"offline": True})):
+            by_ws.setdefault(flag.workspace, []).append(flag.column)
+        return 200, json.dumps([{"workspace": ws, "columns": cols} for ws, cols in sorted(by_ws.items())])
+
+    def cycles(self, call: Call) -> Reply:
+        rows = self.store.query(
+            "SELECT name, run_number FROM dataset WHERE name != 'online' AND deleted = 0 "
+            "AND json_extract(dataset_attributes, '$.global_state') IN ('OPEN', 'waiting dqm gui') "
+            "ORDER BY name, run_number"
+        )
+        cycles: dict[str, list[dict[str, Any]]] = {}
+        for name, run_number in rows:
+            cycles.setdefault(name, []).append({"run_number": run_number, "name": name})
+        reply: list[dict[str, Any]] = [
+            {"id_cycle": i, "cycle_name": name, "deadline": None, "cycle_attributes": {}, "datasets": datasets}
+            for i, (name, datasets) in enumerate(cycles.items(), start=1)
+        ]
+        return 200, json.dumps(reply)
+
+    def datasets_accepted(self, call: Call) -> Reply:
+        rows = self.store.query(
+            "SELECT d.name, min(d.run_number), max(d.run_number), json_extract(r.rr_attributes, '$.class') "
+            "FROM dataset d JOIN run r USING (run_number) WHERE d.name != 'online' GROUP BY d.name ORDER BY d.name"
+        )
+        reply = [
+            {"id": i, "name": n, "regexp": n, "class": c, "enabled": True, "run_from": lo, "run_to": hi}
+            for i, (n, lo, hi, c) in enumerate(rows, start=1)
+        ]
+        return 200, json.dumps(reply)
+
+    # -- §7 lumisections --------------------------------------------------------------------------------------
+    @staticmethod
+    def _dataset_key(body: object) -> tuple[int, str]:
+        if not isinstance(body, dict):
+            raise RequestError("the body must be a JSON object with run_number and dataset_name")
+        name = body.get("dataset_name", "online")
+        if not isinstance(name, str):
+            raise RequestError(f"dataset_name must be a string, got {name!r}")
+        return _as_int(body.get("run_number"), "run_number"), name
+
+    def rr_lumisections(self, call: Call, shape: Callable[..., Any]) -> Reply:
+        lumis = self.store.dataset_lumis(*self._dataset_key(call.body))
+        return 200, json.dumps(shape(lumis.statuses, lumis.lumisections) if lumis else [])
+
+    def oms_lumisections(self, call: Call, *, ranges: bool) -> Reply:
+        run_number, _ = self._dataset_key(call.body)
+        oms = self.store.oms_lumis(run_number)
+        if oms is None:
+            return 200, "[]"
+        n, oms_ranges, recorded, delivered = oms
+        reply = (
+            lumisections.oms_ranges(oms_ranges)
+            if ranges
+            else lumisections.oms_per_lumisection(oms_ranges, n, recorded, delivered)
+        )
+        return 200, json.dumps(reply)
+
+    def joint_lumisections(self, call: Call) -> Reply:
+        run_number, name = self._dataset_key(call.body)
+        lumis, oms = self.store.dataset_lumis(run_number, name), self.store.oms_lumis(run_number)
+        if lumis is None or oms is None:
+            return 200, "[]"
+        n, oms_ranges, recorded, delivered = oms
+        return 200, json.dumps(lumisections.joint_ranges(lumis.statuses, oms_ranges, n, recorded, delivered))
+
+    # -- §8 json portal ----------------------------------------------------------------------------------------
+    def json_generate(self, call: Call) -> Reply:
+        body = call.body if isinstance(call.body, dict) else {}
+        job_id = self.portal.submit(body.get("json_logic"), body.get("dataset_name_filter"))
+        return 200, json.dumps({"id": job_id})
+
+    def json_poll(self, call: Call) -> Reply:
+        body = call.body if isinstance(call.body, dict) else {}
+        return self.portal.poll(_as_int(body.get("id_json"), "id_json"))
+
+    # -- §9 writes ---------------------------------------------------------------------------------------------
+    def move_run(self, call: Call) -> Reply:
+        return 200, writes.move_run(self.store, call.params["from_state"], call.params["to_state"], call.body)
+
+    def mark_significant(self, call: Call) -> Reply:
+        return 200, writes.mark_significant(self.store, call.body)
+
+    def refresh_run(self, call: Call, *, reset: bool) -> Reply:
+        return 200, writes.refresh_run(self.store, _as_int(call.params["run_number"], "run_number"), reset=reset)
+
+    def edit_class(self, call: Call) -> Reply:
+        return 200, writes.edit_class(self.store, _as_int(call.params["run_number"], "run_number"), call.body)
+
+    def edit_lumisections(self, call: Call) -> Reply:
+        return 200, json.dumps(writes.edit_lumisections(self.store, call.body))
+
+    def move_dataset(self, call: Call) -> Reply:
+        p = call.params
+        return 200, writes.move_dataset(self.store, p["workspace"], p["from_state"], p["to_state"], call.body)
+
+
+Handler = Callable[[Service, Call], Reply]
+_ROUTES: tuple[tuple[str, str, Handler, bool], ...] = (  # method, path, handler, is a write
+    ("POST", "/runs_filtered_ordered", Service.runs_filtered, False),
+    ("POST", "/datasets_filtered_ordered", Service.datasets_filtered, False),
+    ("GET", "/runs/{run_number}", Service.run, False),
+    ("POST", "/datasets/get_dataset", Service.dataset, False),
+    ("GET", "/get_all_dataset_names_of_run/{run_number}", Service.dataset_names, False),
+    ("GET", "/workspaces/{table}", Service.workspaces, False),
+    ("GET", "/cycles/global", Service.cycles, False),
+    ("GET", "/datasets_accepted", Service.datasets_accepted, False),
+    (
+        "POST",
+        "/lumisections/rr_lumisections",
+        lambda s, c: s.rr_lumisections(c, lumisections.rr_per_lumisection),
+        False,
+    ),
+    ("POST", "/lumisections/rr_lumisection_ranges", lambda s, c: s.rr_lumisections(c, lumisections.rr_ranges), False),
+    (
+        "POST",
+        "/lumisections/rr_lumisection_ranges_by_component",
+        lambda s, c: s.rr_lumisections(c, lumisections.rr_by_component),
+        False,
+    ),
+    ("POST", "/lumisections/oms_lumisections", lambda s, c: s.oms_lumisections(c, ranges=False), False),
+    ("POST", "/lumisections/oms_lumisection_ranges", lambda s, c: s.oms_lumisections(c, ranges=True), False),
+    ("POST", "/lumisections/joint_lumisection_ranges", Service.joint_lumisections, False),
+    ("POST", "/json_portal/generate", Service.json_generate, False),
+    ("POST", "/json_portal/json", Service.json_poll, False),
+    ("POST", "/runs/move_run/{from_state}/{to_state}", Service.move_run, True),
+    ("POST", "/runs/mark_significant", Service.mark_significant, True),
+    ("POST", "/runs/reset_and_refresh_run/{run_number}", lambda s, c: s.refresh_run(c, reset=True), True),
+    ("POST", "/runs/refresh_run/{run_number}", lambda s, c: s.refresh_run(c, reset=False), True),
+    ("PUT", "/manual_run_edit/{run_number}/class", Service.edit_class, True),
+    ("PUT", "/lumisections/edit_rr_lumisections", Service.edit_lumisections, True),
+    ("POST", "/datasets/{workspace}/move_dataset/{from_state}/{to_state}", Service.move_dataset, True),
+)
+
+
+def _json_response(status: int, text: str) -> Response:
+    return Response(text, status_code=status, media_type="application/json")
+
+
+def _authorize(issuer: TokenIssuer | None, request: Request, write: bool) -> Response | None:
+    """``None`` when the request may proceed, else the 401 reply."""
+    if issuer is None:
+        return None
+    try:
+        role = issuer.role_of(bearer_token(request.headers.get("authorization")))
+    except AuthError as exc:
+        return _json_response(401, json.dumps({"message": f"unauthorized: {exc}"}))
+    if write and role != "writer":
+        return _json_response(401, json.dumps({"message": "unauthorized: this write needs a writer token"}))
+    return None
+
+
+def _endpoint(
+    service: Service, path: str, handler: Handler, write: bool, stats: ServerStats, issuer: TokenIssuer | None
+) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> Response:
+        stats.count_request(path)
+        denied = _authorize(issuer, request, write)
+        if denied is not None:
+            return denied
+        try:
+            call = Call(request.path_params, _parse_body(await request.body()))
+            status, text = await run_in_threadpool(handler, service, call)
+        except RequestError as exc:
+            status, text = 500, error_body(str(exc))
+        except sqlite3.Error as exc:  # raw database errors, like the service
+            status, text = 500, error_body(f"database error: {exc}")
+        except Exception:
+            logger.exception("unexpected error on %s %s", request.method, path)
+            status, text = 500, error_body("internal server error")
+        return _json_response(status, text)
+
+    return endpoint
+
+
+def _token_endpoint(issuer: TokenIssuer, stats: ServerStats) -> Callable[[Request], Any]:
+    async def token(request: Request) -> Response:
+        stats.count_token_request()
+        form = parse_form(await request.body())
+        if form.get("grant_type") != "client_credentials":
+            return _json_response(400, json.dumps({"error": "unsupported_grant_type"}))
+        credentials = basic_credentials(request.headers.get("authorization"))
+        if credentials is None:
+            credentials = (form.get("client_id", ""), form.get("client_secret", ""))
+        try:
+            return _json_response(200, json.dumps(issuer.issue(*credentials)))
+        except AuthError as exc:
+            return _json_response(401, json.dumps({"error": "invalid_client", "error_description": str(exc)}))
+
+    return token
+
+
+def create_app(
+    store: Store,
+    *,
+    rr_quirks: bool = False,
+    auth: AuthConfig | None = None,
+    faults: float = 0.0,
+    fault_seed: int = 0,
+    fault_delay: float = 2.0,
+    stats: ServerStats | None = None,
+) -> Starlette:
+    """The ASGI app over ``store``; with ``faults`` > 0 the returned app's middleware injects failures."""
+    counters = stats if stats is not None else ServerStats()
+    portal = JsonPortal(store)
+    service = Service(store, quirks=rr_quirks, portal=portal)
+    issuer = TokenIssuer(auth) if auth is not None else None
+    routes = [
+        Route(path, _endpoint(service, path, handler, write, counters, issuer), methods=[method])
+        for method, path, handler, write in _ROUTES
+    ]
+    if issuer is not None and auth is not None:
+        routes.append(Route(auth.token_path, _token_endpoint(issuer, counters), methods=["POST"]))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        portal.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    if faults > 0:
+        exempt = [auth.token_path] if auth is not None else []
+        app.add_middleware(
+            FaultInjector, plan=FaultPlan(faults, fault_seed), stats=counters, delay=fault_delay, exempt=exempt
+        )
+    return app

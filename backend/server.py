@@ -1,0 +1,149 @@
+"""Run the embedded service in-process: uvicorn on a background thread, on an ephemeral loopback port.
+
+>>> with EmbeddedServer(runs=20, seed=1) as srv:           # doctest: +SKIP
+...     httpx.get(f"{srv.url}/runs/315000").json()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from backend.app import create_app
+from backend.auth import AuthConfig
+from backend.demo import generate
+from backend.stats import ServerStats
+from backend.store import Store
+
+__all__ = ["EmbeddedServer", "build_store"]
+
+logger = logging.getLogger(__name__)
+_START_TIMEOUT = 60.0
+
+
+def build_store(*, db: str | None = None, runs: int | None = None, seed: int = 2018) -> Store:
+    """A store holding the demo year: a file ``db`` that already holds runs is reused as is (persistence)."""
+    store = Store.open(db)
+    try:
+        if store.is_empty():
+            started = time.perf_counter()
+            store.load(generate(runs, seed))
+            logger.info("generated and loaded the demo registry in %.2f s", time.perf_counter() - started)
+        else:
+            logger.info("reusing the registry stored in %s", db)
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+class EmbeddedServer:
+    """The embedded Run Registry as a context manager: ``with EmbeddedServer() as srv: srv.url``."""
+
+    def __init__(
+        self,
+        runs: int | None = None,
+        seed: int = 2018,
+        db: str | None = None,
+        rr_quirks: bool = False,
+        faults: float = 0.0,
+        fault_seed: int = 0,
+        fault_delay: float = 2.0,
+        auth: AuthConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if not 0.0 <= faults <= 1.0:
+            raise ValueError(f"faults must be within [0, 1], got {faults}")
+        self.runs, self.seed, self.db = runs, seed, db
+        self.rr_quirks, self.auth, self.host, self.port = rr_quirks, auth, host, port
+        self.faults, self.fault_seed, self.fault_delay = faults, fault_seed, fault_delay
+        self._stats = ServerStats()
+        self._store: Store | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://<host>:<port>`` of the running server (no ``/api`` prefix)."""
+        if self._server is None:
+            raise RuntimeError("the server is not running")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def token_url(self) -> str | None:
+        """The token endpoint's URL when auth is enabled, else ``None``."""
+        return None if self.auth is None else self.url + self.auth.token_path
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """A snapshot of the counters (requests per route, token requests, injected faults)."""
+        return self._stats.snapshot()
+
+    @property
+    def store(self) -> Store:
+        """The running server's store (tests inspect it)."""
+        if self._store is None:
+            raise RuntimeError("the server is not running")
+        return self._store
+
+    def start(self) -> EmbeddedServer:
+        """Generate/load the store and serve it; returns once the server accepts connections."""
+        self._store = build_store(db=self.db, runs=self.runs, seed=self.seed)
+        app = create_app(
+            self._store,
+            rr_quirks=self.rr_quirks,
+            auth=self.auth,
+            faults=self.faults,
+            fault_seed=self.fault_seed,
+            fault_delay=self.fault_delay,
+            stats=self._stats,
+        )
+        config = uvicorn.Config(
+            app, host=self.host, port=self.port, log_config=None, log_level="warning", access_log=False, lifespan="on"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="runql-embedded-server", daemon=True)
+        self._thread.start()
+        self._wait_started()
+        return self
+
+    def _wait_started(self) -> None:
+        assert self._server is not None
+        assert self._thread is not None
+        deadline = time.monotonic() + _START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the embedded server did not start on {self.host}:{self.port}")
+            time.sleep(0.01)
+        sockets = [s for server in self._server.servers for s in server.sockets]
+        self.port = sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        """Stop serving and close the store (an in-memory store is discarded)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._store is not None:
+            self._store.close()
+        self._server, self._thread, self._store = None, None, None
+
+    def wait(self) -> None:
+        """Block until the server stops (the CLI's foreground mode)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=0.5)
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
