@@ -45,7 +45,16 @@ from typing import Any, Final
 from querylang.catalogue import Catalogue
 from querylang.errors import PathPart, RuleError
 
-__all__ = ["OPERATORS", "Evaluator", "apply", "compile_predicate", "compile_rule", "js_string", "truthy"]
+__all__ = [
+    "OPERATORS",
+    "Evaluator",
+    "apply",
+    "compile_predicate",
+    "compile_rule",
+    "js_number",
+    "js_string",
+    "truthy",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +182,15 @@ def _to_number(value: Any) -> float:
     if value is _UNDEFINED:
         return _NAN
     return _to_number(_to_primitive(value)) if _js_type(value) == "object" else _NAN
+
+
+def js_number(value: Any) -> float:
+    """JavaScript ``Number(value)`` for a JSON value.
+
+    >>> [js_number(v) for v in ("12", " 0x1f ", "", None, True, [5], "abc")]
+    [12.0, 31.0, 0.0, 0.0, 1.0, 5.0, nan]
+    """
+    return _to_number(value)
 
 
 def _to_integer(value: Any) -> float:
