@@ -388,7 +388,7 @@ class _Parser:
                 path=path,
                 value=key,
                 allowed="online status flags (use a dataset query for offline flags)",
-                suggestions=Catalogue.suggest(key, self.catalogue.flag_names(online=True)),
+                suggestions=Catalogue.suggest(key, [f.name for f in self.catalogue.flags(online=True)]),
             )
         return flag
 
@@ -449,7 +449,8 @@ class _Parser:
 
     # -- suggestions ------------------------------------------------------------------------------------
     def flag_names(self) -> list[str]:
-        return self.catalogue.flag_names(online=True if self.kind == "runs" else None)
+        """Live flag names this kind of filter takes (aliases are accepted, never suggested)."""
+        return [f.name for f in self.catalogue.flags(online=True if self.kind == "runs" else None)]
 
     def suggest(self, key: str) -> list[str]:
         """Did-you-mean for an unknown key; a bare workspace (``dt``) suggests its flags (``dt-dt``)."""
