@@ -187,8 +187,7 @@ class _YearGenerator:
     def _run(self, number: int, start: datetime, *, is_last: bool, fraction: float) -> DemoRun:
         cls = self._run_class(number)
         lumisections = self._lumisection_count(cls)
-        if self.rng.random() < 0.25:
-            self.fill += self.rng.randint(1, 3)
+        self.fill = max(self.fill, 6500 + int(fraction * 1000) + self.rng.randint(0, 2))  # fills follow the year
         oms_ranges = self._oms_ranges(cls, number, lumisections)
         delivered, recorded = self._luminosity(cls, oms_ranges, lumisections)
         significant = self._significant(cls, lumisections)

@@ -1,0 +1,44 @@
+"""Fixtures of the backend tests: a small generated registry, its store and a running embedded server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from backend.demo import DemoRegistry, DemoRun, generate
+from backend.server import EmbeddedServer
+from backend.store import Store
+
+SMALL_RUNS = 150
+SEED = 7
+
+
+@pytest.fixture(scope="session")
+def registry() -> DemoRegistry:
+    return generate(runs=SMALL_RUNS, seed=SEED)
+
+
+@pytest.fixture(scope="session")
+def runs_by_number(registry: DemoRegistry) -> dict[int, DemoRun]:
+    return {r.run_number: r for r in registry.runs}
+
+
+@pytest.fixture(scope="session")
+def store(registry: DemoRegistry) -> Iterator[Store]:
+    with Store.open() as opened:
+        opened.load(registry)
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmbeddedServer]:
+    with EmbeddedServer(runs=SMALL_RUNS, seed=SEED) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def http(server: EmbeddedServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
