@@ -165,7 +165,7 @@ class _Parser:
             return _Char(self.text[self.pos - 1])
         if char in "*+?{":
             raise self.error(f"{char!r} at position {self.pos - 1} repeats nothing")
-        simple = {"%": _AnyString(), "_": _AnyChar()}
+        simple: dict[str, _Node] = {"%": _AnyString(), "_": _AnyChar()}
         if char in simple:
             return simple[char]
         if char == "(":
