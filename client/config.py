@@ -6,7 +6,7 @@ of the current directory (read with ``dotenv_values`` when a client is configure
 
 ``SSO_CLIENT_ID``, ``SSO_CLIENT_SECRET``, ``ENVIRONMENT`` (the public client's), and ``RUNQL_BASE_URL``,
 ``RUNQL_TOKEN_URL``, ``RUNQL_AUDIENCE``, ``RUNQL_CONNECT_TIMEOUT``, ``RUNQL_READ_TIMEOUT``, ``RUNQL_CONCURRENCY``,
-``RUNQL_RETRIES``, ``RUNQL_PAGE_SIZE``, ``RUNQL_TOKEN_CACHE``.
+``RUNQL_RETRIES``, ``RUNQL_BACKOFF``, ``RUNQL_PAGE_SIZE``, ``RUNQL_TOKEN_CACHE``.
 
 >>> s = resolve_settings("local", environ={}, env_file=None)
 >>> s.base_url, s.email, s.auth
@@ -110,6 +110,7 @@ class Settings:
     read_timeout: float = 120.0
     concurrency: int = 4
     retries: int = 4
+    backoff: float = 0.25
     page_size: int = DEFAULT_PAGE_SIZE
     synthetic: bool = False
 
@@ -128,6 +129,7 @@ def resolve_settings(
     read_timeout: float | None = None,
     concurrency: int | None = None,
     retries: int | None = None,
+    backoff: float | None = None,
     page_size: int | None = None,
     token_cache: str | os.PathLike[str] | None = None,
 ) -> Settings:
@@ -162,6 +164,7 @@ def resolve_settings(
         read_timeout=_float(read_timeout, env, "RUNQL_READ_TIMEOUT", 120.0),
         concurrency=_int(concurrency, env, "RUNQL_CONCURRENCY", 4),
         retries=_int(retries, env, "RUNQL_RETRIES", 4, minimum=0),
+        backoff=_float(backoff, env, "RUNQL_BACKOFF", 0.25),
         page_size=_int(page_size, env, "RUNQL_PAGE_SIZE", DEFAULT_PAGE_SIZE),
         synthetic=name == "embedded",
     )

@@ -207,7 +207,7 @@ class _State:
         if count is None or page.count != count:
             return None  # a changed count is reported by finish(); row counts cannot be checked then
         size = self.query.effective_page_size
-        expected = max(0, min(size, self.wanted(count) - page.number * size))
+        expected = max(0, min(size, count - page.number * size))
         if len(page.rows) != expected:
             return f"page {page.number} has {len(page.rows)} rows, expected {expected} of {count}"
         return None

@@ -237,7 +237,7 @@ class _Common:
     rng: random.Random = field(init=False, default_factory=random.Random)
 
     def __post_init__(self) -> None:
-        self.policy = RetryPolicy(retries=self.settings.retries)
+        self.policy = RetryPolicy(retries=self.settings.retries, backoff=self.settings.backoff)
         self.tokens = TokenProvider(self.settings.auth) if self.settings.auth else None
 
     def timeout(self) -> httpx.Timeout:
