@@ -38,6 +38,7 @@ from backend.store import DatasetLumis, Store
 from querylang.catalogue import OMS_LUMISECTION_BITS
 from querylang.errors import QueryLangError
 from querylang.jsonlogic import compile_predicate
+from querylang.similar import compile_similar
 
 __all__ = ["JsonPortal", "evaluate_dataset", "to_ranges"]
 
@@ -78,13 +79,10 @@ def to_ranges(numbers: list[int]) -> list[list[int]]:
 def _name_matcher(pattern: object) -> Callable[[str], bool]:
     if not isinstance(pattern, str):
         raise RequestError(f"dataset_name_filter must be a string (a SIMILAR TO pattern), got {pattern!r}")
-    from querylang import similar  # shared SIMILAR TO translation
-
     try:
-        regex = similar.similar_to_regex(pattern)
+        return compile_similar(pattern).matches
     except QueryLangError as exc:
         raise RequestError(f"invalid dataset_name_filter: {exc}") from None
-    return lambda name: regex.fullmatch(name) is not None
 
 
 def _parse_rule(json_logic: object) -> tuple[str, Callable[[Any], bool]]:

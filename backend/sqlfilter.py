@@ -25,6 +25,7 @@ JSON key or operator under a JSON key matches nothing, an unknown plain column i
 from __future__ import annotations
 
 import functools
+import math
 import re
 import sqlite3
 from collections.abc import Mapping
@@ -174,7 +175,10 @@ def _describe(value: object) -> str:
 def _number_param(value: int | float) -> int | float:
     """SQLite binds 64-bit integers only: larger ones compare as floats, like PostgreSQL numerics would."""
     if isinstance(value, int) and not -_INT64 <= value < _INT64:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # beyond any float: still larger (or smaller) than every stored number
+            return math.inf if value > 0 else -math.inf
     return value
 
 

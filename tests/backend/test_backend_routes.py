@@ -156,7 +156,7 @@ def test_rr_lumisections_agree_with_ranges(http: httpx.Client, registry: DemoReg
     )
     by_component = http.post("/lumisections/rr_lumisection_ranges_by_component", json=body).json()
     assert set(by_component) == set(run.datasets[0].statuses)
-    for component, ranges in by_component.items():
+    for ranges in by_component.values():
         assert sum(r["end"] - r["start"] + 1 for r in ranges) == run.lumisections
 
 
@@ -176,7 +176,8 @@ def test_oms_lumisections(http: httpx.Client, registry: DemoRegistry) -> None:
     joint = http.post("/lumisections/joint_lumisection_ranges", json=body).json()
     assert joint[-1]["end"] == run.lumisections
     assert sum(s["end"] - s["start"] + 1 for s in joint) == run.lumisections
-    assert "dt-dt" in joint[0] and "recorded" in joint[0]
+    assert "dt-dt" in joint[0]
+    assert "recorded" in joint[0]
 
 
 def test_never_significant_run_has_no_rr_lumisections(http: httpx.Client, registry: DemoRegistry) -> None:
@@ -194,7 +195,8 @@ def test_other_reads(http: httpx.Client) -> None:
     assert "dc" in offline
     assert http.get("/workspaces/elsewhere").status_code == 500
     cycles = http.get("/cycles/global").json()
-    assert cycles and set(cycles[0]) == {"id_cycle", "cycle_name", "deadline", "cycle_attributes", "datasets"}
+    assert cycles
+    assert set(cycles[0]) == {"id_cycle", "cycle_name", "deadline", "cycle_attributes", "datasets"}
     accepted = http.get("/datasets_accepted").json()
     assert any(a["name"] == "/PromptReco/Collisions2018A/DQM" for a in accepted)
 

@@ -245,7 +245,8 @@ def test_quirk_b_mixed_table_or_is_split_and_anded(store: Store, registry: DemoR
     flt = {"or": [{"rr_attributes.class": "Cosmics18"}, {"triplet_summary.dt-dt.BAD": {">": 0}}]}
     cosmics = set(expect(registry, lambda r: r.rr["class"] == "Cosmics18"))
     bad = set(expect(registry, lambda r: online_summary(r).get("dt-dt", {}).get("BAD", 0) > 0))
-    assert cosmics - bad and bad - cosmics  # the union and the intersection differ on this data
+    assert cosmics - bad
+    assert bad - cosmics
     assert set(fetch(store, flt)) == cosmics | bad
     assert set(fetch(store, flt, quirks=True)) == cosmics & bad
 
