@@ -340,8 +340,9 @@ class LossReport:
     """Per-clause losses of an ``and`` rule over the lumisections it was evaluated on (``universe``).
 
     ``clauses[i]`` counts the lumisections where clause ``i`` alone was false; ``several`` those where two or more
-    clauses were false. ``universe`` counts every evaluated lumisection, ``kept`` those in the golden JSON, so
-    ``kept + sum(alone) + several == universe``.
+    clauses were false. ``universe`` counts every evaluated lumisection of datasets with RR statuses, ``kept``
+    those in the golden JSON, so ``kept + sum(alone) + several == universe``. ``uncertified`` counts the
+    lumisections of datasets without any RR status (never in a golden JSON, whatever the rule says).
     """
 
     clauses: tuple[ClauseLoss, ...]
@@ -350,6 +351,8 @@ class LossReport:
     kept_lumisections: int
     several_luminosity: Luminosity | None = None
     universe_luminosity: Luminosity | None = None
+    uncertified_lumisections: int = 0
+    uncertified_luminosity: Luminosity | None = None
 
     def rows(self) -> list[tuple[str, int, float | None, float | None]]:
         """Table rows ``(clause, lumisections, recorded, delivered)``, the "several" row last."""
@@ -393,6 +396,11 @@ class LossReport:
                 _deliv(self.universe_luminosity),
             ),
         ]
+        if self.uncertified_lumisections:
+            uncertified = self.uncertified_luminosity
+            rows.append(
+                ("(no RR statuses, never kept)", self.uncertified_lumisections, _rec(uncertified), _deliv(uncertified))
+            )
         return _format_table(("clause", "lumisections", "recorded", "delivered"), rows)
 
 
