@@ -1,0 +1,54 @@
+"""A straightforward Python golden-JSON evaluation over a generated registry, independent of the store and SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.demo import DemoRegistry, DemoRun, OmsRange
+from backend.lumiranges import expand
+from querylang.catalogue import OMS_LUMISECTION_BITS
+from querylang.jsonlogic import apply
+
+
+def oms_of(run: DemoRun, ls: int) -> dict[str, Any]:
+    rng: OmsRange = next(r for r in run.oms_ranges if r.start <= ls <= r.end)
+    values: dict[str, Any] = {
+        bit: None if rng.null_bits >> i & 1 else bool(rng.true_bits >> i & 1)
+        for i, bit in enumerate(OMS_LUMISECTION_BITS)
+    }
+    values |= {
+        "prescale_index": rng.prescale_index,
+        "prescale_name": rng.prescale_name,
+        "recorded": run.recorded[ls - 1],
+        "delivered": run.delivered[ls - 1],
+    }
+    return values
+
+
+def golden(registry: DemoRegistry, rule: Any, keep_dataset: Any) -> dict[str, list[list[int]]]:
+    """``{"<run>-<dataset>": ranges}`` of lumisections passing ``rule`` in datasets ``keep_dataset(name)``."""
+    out: dict[str, list[list[int]]] = {}
+    for run in registry.runs:
+        for dataset in run.datasets:
+            if not keep_dataset(dataset.name) or not dataset.statuses:
+                continue
+            expanded = {c: expand(r, run.lumisections) for c, r in dataset.statuses.items()}
+            passed = []
+            for ls in range(1, run.lumisections + 1):
+                rr = {c: per[ls - 1].status for c, per in expanded.items() if per[ls - 1] is not None}
+                data = {
+                    "run": {"oms": run.oms, "rr": run.rr, "run_number": run.run_number},
+                    "dataset": {"name": dataset.name, **dataset.attributes},
+                    "lumisection": {"lumisection_number": ls, "oms": oms_of(run, ls), "rr": rr},
+                }
+                if apply(rule, data):
+                    passed.append(ls)
+            ranges: list[list[int]] = []
+            for ls in passed:
+                if ranges and ranges[-1][1] + 1 == ls:
+                    ranges[-1][1] = ls
+                else:
+                    ranges.append([ls, ls])
+            if ranges:
+                out[f"{run.run_number}-{dataset.name}"] = ranges
+    return out
