@@ -1,0 +1,297 @@
+"""Evaluate a planned golden-JSON rule on a run's lumisection *ranges*: once per constant segment.
+
+A run's lumisections are cut wherever a value the residual reads can change (an RR status range of a component
+it reads, an OMS range, a change of luminosity when it reads luminosity), so the residual is evaluated once per
+segment instead of once per lumisection, with the same result.
+
+The per-lumisection data object is the service's (``rr-protocol.md`` §8), built by :func:`lumisection_data`.
+Its ``lumisection.rr`` follows ``/lumisections/rr_lumisections`` (:func:`expand_rr_ranges`): a lumisection
+covered by no range of any component has no RR statuses and is never in a golden JSON; otherwise a component
+of the run without a range there is ``"EMPTY"``, and a component the run does not have is absent (``null``).
+
+>>> from querylang.rules import plan_rule
+>>> plan = plan_rule({"and": [{">=": [{"var": "run.oms.energy"}, 6000]},
+...                           {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]},
+...                           {"==": [{"var": "lumisection.oms.bpix_ready"}, True]}]})
+>>> engine = compile_plan(plan)
+>>> result = engine.evaluate(
+...     RunContext(run_number=316000, oms={"energy": 6500}),
+...     lumisection_count=10,
+...     rr_ranges={"dt-dt": [{"status": "GOOD", "start": 1, "end": 6}, {"status": "BAD", "start": 7, "end": 10}]},
+...     oms_ranges=[{"bpix_ready": False, "start": 1, "end": 2}, {"bpix_ready": True, "start": 3, "end": 10}],
+... )
+>>> result.kept, result.segments
+(((3, 6),), 3)
+>>> result.removed_alone            # per clause of the plan: the lumisections only that clause removed
+((), ((7, 10),), ((1, 2),))
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from querylang.errors import RuleError
+from querylang.jsonlogic import compile_predicate
+from querylang.rules import RulePlan
+
+__all__ = [
+    "CompiledPlan",
+    "Range",
+    "RunContext",
+    "RunEvaluation",
+    "compile_plan",
+    "expand_rr_ranges",
+    "lumisection_data",
+    "merge_ranges",
+]
+
+#: An inclusive range of lumisection numbers, ``(first, last)``.
+Range = tuple[int, int]
+_LUMINOSITY = ("recorded", "delivered")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """The run-level part of the data object: the run's OMS and RR attributes and its dataset."""
+
+    run_number: int
+    oms: Mapping[str, Any] = field(default_factory=dict)
+    rr: Mapping[str, Any] = field(default_factory=dict)
+    dataset_name: str = "online"
+    dataset_attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    def data(self) -> dict[str, Any]:
+        """The ``run`` and ``dataset`` keys of the data object (all a run-level clause reads)."""
+        run = {"oms": dict(self.oms), "rr": dict(self.rr), "run_number": self.run_number}
+        return {"run": run, "dataset": {**self.dataset_attributes, "name": self.dataset_name}}
+
+
+def lumisection_data(
+    context: RunContext, lumisection_number: int, oms: Mapping[str, Any], rr: Mapping[str, str]
+) -> dict[str, Any]:
+    """The object the service evaluates a rule on for one lumisection (``rr`` maps components to statuses).
+
+    >>> lumisection_data(RunContext(1), 3, {"bpix_ready": True}, {"dt-dt": "GOOD"})["lumisection"]
+    {'lumisection_number': 3, 'oms': {'bpix_ready': True}, 'rr': {'dt-dt': 'GOOD'}}
+    """
+    data = context.data()
+    data["lumisection"] = {"lumisection_number": lumisection_number, "oms": dict(oms), "rr": dict(rr)}
+    return data
+
+
+def expand_rr_ranges(
+    rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]], lumisection_count: int
+) -> list[dict[str, str] | None]:
+    """Per-lumisection statuses from ranges by component (index ``k - 1``); ``None``: no RR status at all.
+
+    >>> expand_rr_ranges({"dt-dt": [{"status": "GOOD", "start": 2, "end": 2}],
+    ...                   "csc-csc": [{"status": "BAD", "start": 2, "end": 3}]}, 4)
+    [None, {'dt-dt': 'GOOD', 'csc-csc': 'BAD'}, {'dt-dt': 'EMPTY', 'csc-csc': 'BAD'}, None]
+    """
+    covered = [False] * lumisection_count
+    statuses: dict[str, list[str]] = {}
+    for component, ranges in rr_ranges.items():
+        column = statuses.setdefault(component, ["EMPTY"] * lumisection_count)
+        for first, last, item in _checked_ranges(component, ranges, lumisection_count):
+            column[first - 1 : last] = [_status(component, item)] * (last - first + 1)
+            covered[first - 1 : last] = [True] * (last - first + 1)
+    return [
+        {component: column[index] for component, column in statuses.items()} if covered[index] else None
+        for index in range(lumisection_count)
+    ]
+
+
+def _checked_ranges(
+    name: str, ranges: Sequence[Mapping[str, Any]], count: int
+) -> list[tuple[int, int, Mapping[str, Any]]]:
+    """``(start, end, range)`` of each range, clipped to the run; malformed ranges are errors."""
+    checked = []
+    for index, item in enumerate(ranges):
+        start, end = item.get("start"), item.get("end")
+        if not (isinstance(start, int) and isinstance(end, int) and 1 <= start <= end):
+            raise RuleError("a lumisection range needs integer start <= end from 1", path=(name, index), value=item)
+        if start <= count:
+            checked.append((start, min(end, count), item))
+    return checked
+
+
+def merge_ranges(numbers: Iterable[Range]) -> tuple[Range, ...]:
+    """Sorted, merged inclusive ranges.
+
+    >>> merge_ranges([(5, 6), (1, 2), (3, 3), (8, 9)])
+    ((1, 3), (5, 6), (8, 9))
+    """
+    merged: list[list[int]] = []
+    for first, last in sorted(numbers):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], last)
+        else:
+            merged.append([first, last])
+    return tuple((first, last) for first, last in merged)
+
+
+@dataclass(frozen=True)
+class RunEvaluation:
+    """What a rule keeps of one run (and dataset), with the per-clause loss accounting.
+
+    ``removed_alone[i]`` holds the lumisections that clause ``i`` of the plan (``plan.clauses[i]``) removed while
+    every other clause accepted them; ``removed_by_several`` those that two or more clauses rejected. Only
+    ``candidates`` (lumisections with RR statuses) are counted.
+    """
+
+    run_number: int
+    dataset_name: str
+    candidates: tuple[Range, ...]
+    kept: tuple[Range, ...]
+    removed_alone: tuple[tuple[Range, ...], ...]
+    removed_by_several: tuple[Range, ...]
+    segments: int
+
+    @property
+    def golden_ranges(self) -> list[list[int]]:
+        """``kept`` in golden-JSON form: ``[[first, last], ...]``."""
+        return [[first, last] for first, last in self.kept]
+
+
+class CompiledPlan:
+    """A :class:`RulePlan` with every clause compiled once; evaluate it run after run."""
+
+    def __init__(self, plan: RulePlan) -> None:
+        self.plan = plan
+        self._clauses: list[tuple[int, Callable[[Any], bool]]] = [
+            (clause.index, compile_predicate(clause.rule)) for clause in plan.clauses
+        ]
+        self._run_level = [(i, test) for i, test in self._clauses if plan.clauses[i].level != "lumisection"]
+        self._lumisection_level = [(i, test) for i, test in self._clauses if plan.clauses[i].level == "lumisection"]
+        reads_number = "lumisection.lumisection_number" in plan.variables
+        self._per_lumisection = reads_number
+
+    def evaluate(
+        self,
+        context: RunContext,
+        *,
+        lumisection_count: int,
+        rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]],
+        oms_ranges: Sequence[Mapping[str, Any]] = (),
+        luminosity: Sequence[Mapping[str, Any]] | None = None,
+    ) -> RunEvaluation:
+        """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k)."""
+        if self.plan.needs_luminosity and (luminosity is None or len(luminosity) < lumisection_count):
+            raise RuleError("the rule reads lumisection.oms.recorded/delivered: pass luminosity per lumisection")
+        run_failures = self._run_failures(context)
+        segments = self._segments(context, lumisection_count, rr_ranges, oms_ranges, luminosity)
+        candidates, kept, several = [], [], []
+        alone: list[list[Range]] = [[] for _ in self._clauses]
+        for first, last, data in segments:
+            if data is None:
+                continue
+            candidates.append((first, last))
+            failures = run_failures + [i for i, test in self._lumisection_level if not test(data)]
+            if not failures:
+                kept.append((first, last))
+            elif len(failures) == 1:
+                alone[failures[0]].append((first, last))
+            else:
+                several.append((first, last))
+        return RunEvaluation(
+            run_number=context.run_number,
+            dataset_name=context.dataset_name,
+            candidates=merge_ranges(candidates),
+            kept=merge_ranges(kept),
+            removed_alone=tuple(merge_ranges(ranges) for ranges in alone),
+            removed_by_several=merge_ranges(several),
+            segments=len(segments),
+        )
+
+    def _run_failures(self, context: RunContext) -> list[int]:
+        data = context.data()
+        return [i for i, test in self._run_level if not test(data)]
+
+    def _segments(
+        self,
+        context: RunContext,
+        count: int,
+        rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]],
+        oms_ranges: Sequence[Mapping[str, Any]],
+        luminosity: Sequence[Mapping[str, Any]] | None,
+    ) -> list[tuple[int, int, Any]]:
+        """``(first, last, data)`` for each constant segment; ``data`` is ``None`` where there is no RR status."""
+        if count <= 0 or not rr_ranges:
+            return []
+        starts = self._boundaries(count, rr_ranges, oms_ranges, luminosity)
+        covered = _table(rr_ranges.items(), count, lambda _: True)
+        status_at = {
+            c: _table([(c, rr_ranges[c])], count, functools.partial(_status, c))
+            for c in self.plan.rr_components
+            if c in rr_ranges
+        }
+        oms_at = _table([("oms_ranges", oms_ranges)], count, _oms_values) if self.plan.oms_bits else None
+        segments: list[tuple[int, int, dict[str, Any] | None]] = []
+        for first, last in zip(starts, [*starts[1:], count + 1], strict=True):
+            last -= 1
+            if not covered[first]:
+                segments.append((first, last, None))
+                continue
+            rr = {c: "EMPTY" if at[first] is None else at[first] for c, at in status_at.items()}
+            oms = dict(oms_at[first] or {}) if oms_at else {}
+            if self.plan.needs_luminosity and luminosity is not None:
+                oms.update({k: luminosity[first - 1].get(k) for k in _LUMINOSITY})
+            segments.append((first, last, lumisection_data(context, first, oms, rr)))
+        return segments
+
+    def _boundaries(
+        self,
+        count: int,
+        rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]],
+        oms_ranges: Sequence[Mapping[str, Any]],
+        luminosity: Sequence[Mapping[str, Any]] | None,
+    ) -> list[int]:
+        """The first lumisection of every segment, sorted."""
+        if self._per_lumisection:
+            return list(range(1, count + 1))
+        cuts = {1}
+        for component, ranges in rr_ranges.items():  # every component: RR coverage decides the candidates
+            for first, last, _ in _checked_ranges(component, ranges, count):
+                cuts.update((first, last + 1))
+        if self.plan.oms_bits:
+            for first, last, _ in _checked_ranges("oms_ranges", oms_ranges, count):
+                cuts.update((first, last + 1))
+        if self.plan.needs_luminosity and luminosity is not None:
+            cuts.update(k for k in range(2, count + 1) if _lumi(luminosity[k - 1]) != _lumi(luminosity[k - 2]))
+        return sorted(c for c in cuts if c <= count)
+
+
+def compile_plan(plan: RulePlan) -> CompiledPlan:
+    """Compile every clause of ``plan`` once (see :class:`CompiledPlan`)."""
+    return CompiledPlan(plan)
+
+
+def _table(
+    named_ranges: Iterable[tuple[str, Sequence[Mapping[str, Any]]]],
+    count: int,
+    value: Callable[[Mapping[str, Any]], Any],
+) -> list[Any]:
+    """``table[k]``: ``value(range)`` of the last range covering lumisection ``k`` (``None`` if none)."""
+    table: list[Any] = [None] * (count + 1)
+    for name, ranges in named_ranges:
+        for first, last, item in _checked_ranges(name, ranges, count):
+            table[first : last + 1] = [value(item)] * (last - first + 1)
+    return table
+
+
+def _status(component: str, item: Mapping[str, Any]) -> str:
+    status = item.get("status")
+    if not isinstance(status, str):
+        raise RuleError("an RR range needs a status string", path=(component,), value=item)
+    return status
+
+
+def _oms_values(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: v for key, v in item.items() if key not in ("start", "end")}
+
+
+def _lumi(item: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(item.get(key) for key in _LUMINOSITY)
