@@ -4,10 +4,10 @@ A run's lumisections are cut wherever a value the residual reads can change (an 
 it reads, an OMS range, a change of luminosity when it reads luminosity), so the residual is evaluated once per
 segment instead of once per lumisection, with the same result.
 
-The per-lumisection data object is the service's (``rr-protocol.md`` §8), built by :func:`lumisection_data`.
-Its ``lumisection.rr`` follows ``/lumisections/rr_lumisections`` (:func:`expand_rr_ranges`): a lumisection
-covered by no range of any component has no RR statuses and is never in a golden JSON; otherwise a component
-of the run without a range there is ``"EMPTY"``, and a component the run does not have is absent (``null``).
+The per-lumisection data object is the service's (``rr-protocol.md`` §8), built by :func:`lumisection_data`,
+with the convention the embedded json_portal and the client share (:func:`expand_rr_ranges`): a run (dataset)
+without any RR status range is never in a golden JSON; otherwise every lumisection ``1..n`` is evaluated, and
+``lumisection.rr`` holds the components with a status there, ``EMPTY`` (no value) counting as absent (``null``).
 
 >>> from querylang.rules import plan_rule
 >>> plan = plan_rule({"and": [{">=": [{"var": "run.oms.energy"}, 6000]},
@@ -85,22 +85,21 @@ def lumisection_data(
 def expand_rr_ranges(
     rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]], lumisection_count: int
 ) -> list[dict[str, str] | None]:
-    """Per-lumisection statuses from ranges by component (index ``k - 1``); ``None``: no RR status at all.
+    """``lumisection.rr`` of every lumisection (index ``k - 1``); ``None`` for all when there is no RR status.
 
     >>> expand_rr_ranges({"dt-dt": [{"status": "GOOD", "start": 2, "end": 2}],
-    ...                   "csc-csc": [{"status": "BAD", "start": 2, "end": 3}]}, 4)
-    [None, {'dt-dt': 'GOOD', 'csc-csc': 'BAD'}, {'dt-dt': 'EMPTY', 'csc-csc': 'BAD'}, None]
+    ...                   "csc-csc": [{"status": "BAD", "start": 2, "end": 3},
+    ...                               {"status": "EMPTY", "start": 4, "end": 4}]}, 4)
+    [{}, {'dt-dt': 'GOOD', 'csc-csc': 'BAD'}, {'csc-csc': 'BAD'}, {}]
     """
-    covered = [False] * lumisection_count
-    statuses: dict[str, list[str]] = {}
-    for component, ranges in rr_ranges.items():
-        column = statuses.setdefault(component, ["EMPTY"] * lumisection_count)
-        for first, last, item in _checked_ranges(component, ranges, lumisection_count):
-            column[first - 1 : last] = [_status(component, item)] * (last - first + 1)
-            covered[first - 1 : last] = [True] * (last - first + 1)
+    if not rr_ranges:
+        return [None] * lumisection_count
+    columns = {
+        c: _table([(c, ranges)], lumisection_count, functools.partial(_status, c)) for c, ranges in rr_ranges.items()
+    }
     return [
-        {component: column[index] for component, column in statuses.items()} if covered[index] else None
-        for index in range(lumisection_count)
+        {c: column[k] for c, column in columns.items() if column[k] not in (None, "EMPTY")}
+        for k in range(1, lumisection_count + 1)
     ]
 
 
@@ -138,8 +137,8 @@ class RunEvaluation:
     """What a rule keeps of one run (and dataset), with the per-clause loss accounting.
 
     ``removed_alone[i]`` holds the lumisections that clause ``i`` of the plan (``plan.clauses[i]``) removed while
-    every other clause accepted them; ``removed_by_several`` those that two or more clauses rejected. Only
-    ``candidates`` (lumisections with RR statuses) are counted.
+    every other clause accepted them; ``removed_by_several`` those that two or more clauses rejected.
+    ``candidates`` are the evaluated lumisections: all of them, or none when the run has no RR status.
     """
 
     run_number: int
@@ -186,8 +185,6 @@ class CompiledPlan:
         candidates, kept, several = [], [], []
         alone: list[list[Range]] = [[] for _ in self._clauses]
         for first, last, data in segments:
-            if data is None:
-                continue
             candidates.append((first, last))
             failures = run_failures + [i for i, test in self._lumisection_level if not test(data)]
             if not failures:
@@ -218,24 +215,20 @@ class CompiledPlan:
         oms_ranges: Sequence[Mapping[str, Any]],
         luminosity: Sequence[Mapping[str, Any]] | None,
     ) -> list[tuple[int, int, Any]]:
-        """``(first, last, data)`` for each constant segment; ``data`` is ``None`` where there is no RR status."""
+        """``(first, last, data)`` for each constant segment (none when the run has no RR status)."""
         if count <= 0 or not rr_ranges:
             return []
         starts = self._boundaries(count, rr_ranges, oms_ranges, luminosity)
-        covered = _table(rr_ranges.items(), count, lambda _: True)
         status_at = {
             c: _table([(c, rr_ranges[c])], count, functools.partial(_status, c))
             for c in self.plan.rr_components
             if c in rr_ranges
         }
         oms_at = _table([("oms_ranges", oms_ranges)], count, _oms_values) if self.plan.oms_bits else None
-        segments: list[tuple[int, int, dict[str, Any] | None]] = []
+        segments: list[tuple[int, int, dict[str, Any]]] = []
         for first, last in zip(starts, [*starts[1:], count + 1], strict=True):
             last -= 1
-            if not covered[first]:
-                segments.append((first, last, None))
-                continue
-            rr = {c: "EMPTY" if at[first] is None else at[first] for c, at in status_at.items()}
+            rr = {c: at[first] for c, at in status_at.items() if at[first] not in (None, "EMPTY")}
             oms = dict(oms_at[first] or {}) if oms_at else {}
             if self.plan.needs_luminosity and luminosity is not None:
                 oms.update({k: luminosity[first - 1].get(k) for k in _LUMINOSITY})
@@ -253,8 +246,8 @@ class CompiledPlan:
         if self._per_lumisection:
             return list(range(1, count + 1))
         cuts = {1}
-        for component, ranges in rr_ranges.items():  # every component: RR coverage decides the candidates
-            for first, last, _ in _checked_ranges(component, ranges, count):
+        for component in sorted(self.plan.rr_components & set(rr_ranges)):
+            for first, last, _ in _checked_ranges(component, rr_ranges[component], count):
                 cuts.update((first, last + 1))
         if self.plan.oms_bits:
             for first, last, _ in _checked_ranges("oms_ranges", oms_ranges, count):

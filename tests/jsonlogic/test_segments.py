@@ -159,9 +159,15 @@ def test_runs_without_rr_statuses_keep_nothing() -> None:
     assert (result.kept, result.candidates, result.segments) == ((), (), 0)
 
 
-def test_lumisections_outside_every_rr_range_are_not_candidates() -> None:
+def test_every_lumisection_of_a_run_with_rr_statuses_is_a_candidate() -> None:
     result = _evaluate({"var": "run.oms.energy"}, rr_ranges={"csc-csc": [{"status": "BAD", "start": 5, "end": 8}]})
-    assert result.candidates == ((5, 8),)
+    assert result.candidates == ((1, 1000),)
+    assert result.kept == ((1, 1000),)
+
+
+def test_empty_and_uncovered_statuses_are_absent() -> None:
+    ranges = {"dt-dt": [{"status": "GOOD", "start": 1, "end": 4}, {"status": "EMPTY", "start": 5, "end": 6}]}
+    result = _evaluate({"==": [{"var": "lumisection.rr.dt-dt"}, None]}, lumisection_count=8, rr_ranges=ranges)
     assert result.kept == ((5, 8),)
 
 
