@@ -174,8 +174,11 @@ def _judge_failure(error: httpx.TransportError, call: Call) -> _Retry | RunQLErr
 def interpret(
     status: int, content: bytes, headers: httpx.Headers, call: Call
 ) -> Reply | _Retry | _Unauthorized | RunQLError:
-    """Classify one answer: accepted reply, retryable, token rejected, or the error to raise."""
+    """Classify one answer: retryable (429, 502-504: transient whatever the body), the service's ``{"err"}``,
+    accepted reply, token rejected (401), or the error to raise."""
     data = _json_or_none(content)
+    if status in RETRY_STATUSES and (call.idempotent or status == 429):
+        return _Retry(f"HTTP {status}: {_message(data, content)}", _retry_after(headers))
     if isinstance(data, dict) and "err" in data:
         return ServiceError(str(data["err"]), status=status, route=call.route)
     if status in call.accept:
@@ -184,8 +187,6 @@ def interpret(
         return Reply(status, data)
     if status == 401:
         return _Unauthorized(_message(data, content))
-    if status in RETRY_STATUSES and (call.idempotent or status == 429):
-        return _Retry(f"HTTP {status}", _retry_after(headers))
     if status == 403:
         return AuthError(f"{call.route}: the service answered 403: {_message(data, content)}")
     return ServiceError(_message(data, content), status=status, route=call.route)

@@ -1,0 +1,155 @@
+"""Tokens against the embedded backend with auth enabled: reuse, expiry, 401 recovery, disk cache, no leaks."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import time
+import traceback
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.auth import AuthConfig
+from backend.server import EmbeddedServer
+from client import AuthError, RunRegistry
+
+READER = ("reader-app", "reader-secret-7f3a")
+WRITER = ("writer-app", "writer-secret-91bc")
+
+
+def _auth(expires_in: int = 300) -> AuthConfig:
+    return AuthConfig(
+        clients={READER[0]: (READER[1], "reader"), WRITER[0]: (WRITER[1], "writer")}, expires_in=expires_in
+    )
+
+
+def _client(server: EmbeddedServer, who: tuple[str, str] = READER, **options: Any) -> RunRegistry:
+    assert server.token_url is not None
+    return RunRegistry(
+        server.url,
+        audience="rr-test",
+        token_url=server.token_url,
+        client_id=who[0],
+        client_secret=who[1],
+        env_file=False,
+        **options,
+    )
+
+
+class Observer(httpx.BaseTransport):
+    """Real HTTP, recording statuses and tokens; can lie about lifetimes and pause before one page."""
+
+    def __init__(self, *, claimed_lifetime: int | None = None, pause_before_page: int | None = None) -> None:
+        self._inner = httpx.HTTPTransport()
+        self.statuses: Counter[int] = Counter()
+        self.tokens: list[str] = []
+        self._claimed = claimed_lifetime
+        self._pause_page = pause_before_page
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content and request.url.path.endswith("ordered") else {}
+        if body.get("page") == self._pause_page:
+            self._pause_page = None
+            time.sleep(1.2)  # longer than the server-side token lifetime: the token dies mid-fetch
+        response = self._inner.handle_request(request)
+        response.read()
+        self.statuses[response.status_code] += 1
+        if request.url.path.endswith("/token") and response.status_code == 200:
+            data = response.json()
+            self.tokens.append(data["access_token"])
+            if self._claimed is not None:
+                data["expires_in"] = self._claimed
+                return httpx.Response(200, json=data)
+        return response
+
+
+@pytest.fixture(scope="module")
+def auth_server() -> Iterator[EmbeddedServer]:
+    with EmbeddedServer(runs=400, seed=5, auth=_auth()) as srv:
+        yield srv
+
+
+def test_forty_pages_need_exactly_one_token(auth_server: EmbeddedServer) -> None:
+    before = auth_server.stats["token_requests"]
+    with _client(auth_server, page_size=10) as rr:
+        runs = rr.get_runs()
+        assert len(runs) == runs.total == 400
+        pages = auth_server.stats["requests"]["/runs_filtered_ordered"]
+        rr.get_runs(limit=20, page_size=10)
+        assert rr.token_requests == 1
+    assert pages >= 40
+    assert auth_server.stats["token_requests"] - before == 1
+
+
+def test_without_credentials_the_service_refuses(auth_server: EmbeddedServer) -> None:
+    with RunRegistry(auth_server.url, env_file=False) as rr, pytest.raises(AuthError, match="401"):
+        rr.get_runs(limit=1)
+
+
+def test_expiry_triggers_exactly_one_refresh() -> None:
+    observer = Observer()
+    with EmbeddedServer(runs=60, seed=5, auth=_auth(expires_in=2)) as srv, _client(srv, transport=observer) as rr:
+        rr.get_runs(page_size=10)
+        time.sleep(2.0)  # the client refreshes a little before expiry, so the service never sees a dead token
+        runs = rr.get_runs(page_size=10)
+        assert len(runs) == 60
+        assert srv.stats["token_requests"] == 2
+    assert observer.statuses[401] == 0
+    assert len(set(observer.tokens)) == 2
+
+
+def test_a_401_mid_fetch_is_recovered_with_one_new_token() -> None:
+    observer = Observer(claimed_lifetime=3600, pause_before_page=5)  # the client believes its token lives long
+    with EmbeddedServer(runs=120, seed=5, auth=_auth(expires_in=1)) as srv, _client(srv, transport=observer) as rr:
+        runs = rr.get_runs(page_size=10)
+        assert [r.run_number for r in runs] == sorted((r.run_number for r in runs), reverse=True)
+        assert len(runs) == runs.total == 120
+        assert srv.stats["token_requests"] == 2
+    assert observer.statuses[401] >= 1
+
+
+def test_writes_need_a_writer_token(auth_server: EmbeddedServer) -> None:
+    with _client(auth_server) as reader:
+        number = reader.get_runs(filter={"state": "OPEN"}, limit=1)[0].run_number
+        report = reader.change_run_class(number, "Cosmics18", raise_on_error=False)
+    assert report.failed == [number]
+    assert report.done == []
+    assert "401" in report[0].message
+
+
+def test_disk_cache_is_private_and_shared_between_clients(auth_server: EmbeddedServer, tmp_path: Path) -> None:
+    cache = tmp_path / "cache" / "tokens.json"
+    before = auth_server.stats["token_requests"]
+    with _client(auth_server, token_cache=cache) as first:
+        first.get_runs(limit=3)
+    assert stat.S_IMODE(os.stat(cache).st_mode) == 0o600
+    assert READER[1] not in cache.read_text()
+    assert READER[0] not in cache.read_text()
+    with _client(auth_server, token_cache=cache) as second:
+        second.get_runs(limit=3)
+        assert second.token_requests == 0
+    assert auth_server.stats["token_requests"] - before == 1
+
+
+def test_secrets_never_leak(auth_server: EmbeddedServer, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    observer = Observer()
+    with _client(auth_server, transport=observer) as rr:
+        rr.get_runs(limit=2)
+        texts = [repr(rr), str(rr.settings), repr(rr.settings), repr(rr.settings.auth)]
+    with _client(auth_server, who=(READER[0], "wrong-secret-55e1")) as bad, pytest.raises(AuthError) as caught:
+        bad.get_runs(limit=1)
+    texts += [str(caught.value), "".join(traceback.format_exception(caught.value)), caplog.text]
+    secrets = [READER[1], "wrong-secret-55e1", *observer.tokens]
+    assert observer.tokens
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text
+    assert "invalid client credentials" in str(caught.value)
