@@ -1,0 +1,34 @@
+"""Shared fixtures: one embedded server with a small demo year, a client on it, and a brute-force reference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from bruteforce import BruteForce
+
+from backend.server import EmbeddedServer
+from client.api import RunRegistry
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[EmbeddedServer]:
+    with EmbeddedServer(runs=40, seed=2018) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def registry(server: EmbeddedServer) -> Iterator[RunRegistry]:
+    with RunRegistry(target=server.url) as rr:
+        yield rr
+
+
+@pytest.fixture(scope="session")
+def brute(registry: RunRegistry) -> BruteForce:
+    return BruteForce.load(registry)
+
+
+def requests_made(server: EmbeddedServer) -> int:
+    stats: dict[str, Any] = server.stats
+    return sum(stats["requests"].values())
