@@ -8,17 +8,16 @@ a JSON key, the caller's dict mutated, nested filters refused), runql must be ri
 from __future__ import annotations
 
 import copy
-import importlib
 import itertools
 import json
-import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import backend_filter
 import pytest
 import records
 import reference
+from public_cases import AGREED, RANGE, public_utils, transform
 
 from querylang import FilterError, compile_filter
 
@@ -28,21 +27,8 @@ DNF = frozenset[frozenset[Clause]]
 
 @pytest.fixture(scope="module")
 def public(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """``runregistry.utils``, imported offline from an empty directory; the environment is restored after."""
-    saved_env, saved_cwd = dict(os.environ), os.getcwd()
-    os.chdir(tmp_path_factory.mktemp("no-dotenv"))
-    os.environ["ENVIRONMENT"] = "production"
-    try:
-        yield importlib.import_module("runregistry.utils")
-    finally:
-        os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
-
-
-def transform(public: Any, kind: str) -> Callable[[Any], Any]:
-    name = "transform_to_rr_dataset_filter" if kind == "datasets" else "transform_to_rr_run_filter"
-    return getattr(public, name)  # type: ignore[no-any-return]
+    with public_utils(tmp_path_factory.mktemp("no-dotenv")) as utils:
+        yield utils
 
 
 # -- normalisation -----------------------------------------------------------------------------------------
@@ -95,31 +81,6 @@ def meaning(user_filter: Any, kind: str) -> list[tuple[int, str]]:
 
 
 # -- where the public transform is right ---------------------------------------------------------------------
-RANGE = {"and": [{">": 315000}, {"<": 315300}]}
-AGREED = [
-    ("runs", {"run_number": RANGE, "dt-dt": "GOOD"}),
-    ("runs", {"run_number": RANGE, "tracker-strip": "GOOD"}),
-    ("runs", {"run_number": RANGE, "hlt_key": {"like": "%commissioning2018%"}, "significant": {"=": True}}),
-    (
-        "runs",
-        {"run_number": RANGE, "oms_attributes.hlt_key": {"like": "%cosmic%"}, "triplet_summary.dt-dt.GOOD": {">": 0}},
-    ),
-    ("runs", {"run_number": {"or": [315000, 315006, 315012]}}),
-    ("runs", {"class": {"or": ["Cosmics18", "Collisions18"]}}),
-    ("runs", {"hlt_key": {"like": "%physics%", "notlike": "%WMass%"}}),
-    ("runs", {"significant": True, "state": "SIGNOFF"}),
-    ("runs", {"fill_number": {">=": 6000}, "b_field": {">": 3.75}}),
-    ("runs", {"start_time": {">": "2018-05-01T00:00:00Z"}}),
-    ("runs", {"dt-dt": "bad", "tracker-strip": {"=": "Good"}}),
-    ("runs", {"stable_beam": {"<>": True}}),
-    ("runs", {"run_number": 315000}),
-    ("datasets", {"run_number": RANGE}),
-    ("datasets", {"tracker-strip": "GOOD", "run_number": RANGE}),
-    ("datasets", {"dataset_name": "/PromptReco/Collisions2018A/DQM"}),
-    ("datasets", {"global_state": "OPEN", "class": "Collisions18"}),
-]
-
-
 @pytest.mark.parametrize(("kind", "user_filter"), AGREED, ids=[json.dumps(f) for _, f in AGREED])
 def test_same_clauses_and_same_records_where_the_public_transform_is_right(
     public: Any, kind: str, user_filter: dict[str, Any]
