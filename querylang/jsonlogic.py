@@ -292,8 +292,9 @@ def _strict_equals(left: Any, right: Any) -> bool:
 
 def _loose_equals(left: Any, right: Any) -> bool:
     """JavaScript ``==`` (the abstract equality comparison) over JSON values."""
-    if type(left) is str and type(right) is str:
-        return left == right
+    left_type, right_type = type(left), type(right)
+    if left_type is right_type and (left_type is str or left_type is bool):
+        return bool(left == right)
     left_kind, right_kind = _js_type(left), _js_type(right)
     if left_kind == right_kind:
         return _strict_equals(left, right)
@@ -312,6 +313,9 @@ def _loose_equals(left: Any, right: Any) -> bool:
 
 def _compare(left: Any, right: Any) -> float:
     """Order two values as JavaScript's relational operators do: <0, 0, >0, or NaN when unordered."""
+    if (type(left) is int or type(left) is float) and (type(right) is int or type(right) is float):
+        left, right = _to_number(left), _to_number(right)  # the common case: two numbers
+        return _NAN if left != left or right != right else int(left > right) - int(left < right)
     left, right = _to_primitive(left), _to_primitive(right)
     if type(left) is str and type(right) is str:
         if not (left.isascii() and right.isascii()):
@@ -413,7 +417,13 @@ def _op_log(data: Any, values: Sequence[Any]) -> Any:
 
 
 def _op_in(data: Any, values: Sequence[Any]) -> bool:
-    needle, haystack = _arg(values, 0), _arg(values, 1)
+    return _in(_arg(values, 0), _arg(values, 1))
+
+
+def _in(needle: Any, haystack: Any) -> bool:
+    """json-logic-js ``in``: substring of a string (the needle as a string), strict membership in an array."""
+    if type(haystack) is str and type(needle) is str:
+        return haystack != "" and needle in haystack  # "" is falsy: js answers false before searching
     if not _js_truthy(haystack):
         return False
     if type(haystack) is str:
@@ -726,7 +736,29 @@ def _compile_operation(operator: Any, raw: Any, path: _Path) -> Evaluator:
     if operator == "var" and args and _is_scalar(args[0]):
         return _compile_var(args, arg_paths)
     evaluators = [_compile(arg, arg_path) for arg, arg_path in zip(args, arg_paths, strict=True)]
+    if operator in _BINARY and len(args) == 2:
+        return _binary(_BINARY[operator], evaluators[0], evaluators[1], args[1])
     return _call(operation, evaluators)
+
+
+def _binary(function: Callable[[Any, Any], Any], first: Evaluator, second: Evaluator, raw: Any) -> Evaluator:
+    """A two-argument operator as one closure (the right operand inlined when it is a literal scalar)."""
+    if _is_scalar(raw):
+        return lambda data: function(first(data), raw)
+    return lambda data: function(first(data), second(data))
+
+
+_BINARY: Final[dict[str, Callable[[Any, Any], Any]]] = {
+    "==": _loose_equals,
+    "===": _strict_equals,
+    "!=": lambda a, b: not _loose_equals(a, b),
+    "!==": lambda a, b: not _strict_equals(a, b),
+    "<": _less,
+    "<=": _less_equal,
+    ">": lambda a, b: _less(b, a),
+    ">=": lambda a, b: _less_equal(b, a),
+    "in": _in,
+}
 
 
 def _is_scalar(value: Any) -> bool:
@@ -754,13 +786,29 @@ def _compile_var(args: list[Any], arg_paths: list[_Path]) -> Evaluator:
         return lambda data: (default(data), data)[1]
     keys = tuple(js_string(name).split("."))
     if len(args) == 1:
-        return lambda data: _lookup(data, keys, None)
+        return _lookup_three(keys) if len(keys) == 3 else lambda data: _lookup(data, keys, None)
 
     def lookup_with_default(data: Any) -> Any:
         fallback = default(data)
         return _lookup(data, keys, None if fallback is _UNDEFINED else fallback)
 
     return lookup_with_default
+
+
+def _lookup_three(keys: tuple[str, ...]) -> Evaluator:
+    """``var`` of a three-part name (the golden-JSON namespace) without a default, unrolled for objects."""
+    first, second, third = keys
+
+    def lookup(data: Any) -> Any:
+        if type(data) is dict:
+            value = data.get(first)
+            if type(value) is dict:
+                value = value.get(second)
+                if type(value) is dict:
+                    return value.get(third)
+        return _lookup(data, keys, None)  # arrays, strings, null on the way: the general walk
+
+    return lookup
 
 
 # -- special forms: their arguments are evaluated lazily ------------------------------------------------------
