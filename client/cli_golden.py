@@ -184,7 +184,15 @@ def _create(args: argparse.Namespace, rule: Any, registry: Any) -> GoldenJson:
     if args.engine == "local":
         from client.golden_local import create_json_local
 
-        return create_json_local(registry, rule, args.dataset, with_luminosity=want_luminosity)
+        # explaining losses evaluates every matching dataset, so run-level clauses get their share too
+        return create_json_local(
+            registry,
+            rule,
+            args.dataset,
+            with_luminosity=want_luminosity,
+            report=want_luminosity,
+            pushdown=not want_luminosity,
+        )
     result = registry.create_json(rule, args.dataset, engine="server")
     if isinstance(result, GoldenJson):
         return result
@@ -205,8 +213,7 @@ def summary_lines(golden: GoldenJson) -> list[str]:
 
 def _report_text(golden: GoldenJson) -> str:
     if golden.losses is None:
-        why = "the server engine does not explain losses" if golden.engine == "server" else "not a top-level 'and'"
-        return f"loss report: not available ({why})"
+        return "loss report: not available (the server engine does not explain losses; use --engine local)"
     return golden.losses.to_table()
 
 

@@ -445,7 +445,7 @@ class GoldenJson:
     ``mask`` is the golden JSON (when several datasets of one run match, their lumisections are united; the
     real service concatenates them instead, see ``server_row``); ``by_dataset`` keeps each dataset apart;
     ``anti_mask`` holds the evaluated lumisections that failed the rule. Luminosity is ``None`` when it was not
-    computed; ``losses`` is ``None`` for the server engine or a rule that is not a top-level ``and``.
+    computed; ``losses`` (the per-clause loss report) is ``None`` unless the local engine was asked for it.
 
     >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}),
     ...                by_dataset={"/PromptReco/Collisions2018A/DQM": LumiMask({315000: [(1, 40)]})})

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from backend.server import EmbeddedServer
 from client.api import RunRegistry
 from querylang import jsonlogic
 from querylang.similar import compile_similar
@@ -94,3 +95,9 @@ def _dataset(row: dict[str, Any], rr: list[dict[str, Any]], oms: list[dict[str, 
         }
         lumisections.append({**base, "lumisection": lumisection})
     return DatasetData(run_number, row["name"], bool(rr), tuple(lumisections))
+
+
+def requests_made(server: EmbeddedServer) -> int:
+    """How many requests the embedded server has answered so far."""
+    stats: dict[str, Any] = server.stats
+    return sum(stats["requests"].values())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from bruteforce import BruteForce
@@ -27,8 +26,3 @@ def registry(server: EmbeddedServer) -> Iterator[RunRegistry]:
 @pytest.fixture(scope="session")
 def brute(registry: RunRegistry) -> BruteForce:
     return BruteForce.load(registry)
-
-
-def requests_made(server: EmbeddedServer) -> int:
-    stats: dict[str, Any] = server.stats
-    return sum(stats["requests"].values())

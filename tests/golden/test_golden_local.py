@@ -1,0 +1,196 @@
+"""The local engine: invalid input fails before any request, the loss report, the async driver, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from bruteforce import BruteForce, requests_made
+from test_engines_agree import PROMPT, REFERENCE
+
+from backend.server import EmbeddedServer
+from client.api import AsyncRunRegistry, RunRegistry
+from client.cli_golden import add_golden_parser, run_golden
+from client.golden_local import create_json_local, create_json_local_async
+from querylang import jsonlogic
+from querylang.errors import FilterError, RuleError
+from querylang.similar import compile_similar
+from schemas.golden import LumiMask
+
+
+@pytest.mark.parametrize(
+    ("rule", "path", "fragment"),
+    [
+        ({"==": [{"var": "run.oms.energie"}, 6500]}, ("==", 0, "var"), "did you mean 'run.oms.energy'"),
+        ({"==": [{"var": "lumisection.rr.dt-dt"}, "GOD"]}, ("==", 1), "not a status"),
+        ({"and": [True, {"==": [{"var": "lumisection.rr.dtdt"}, "GOOD"]}]}, ("and", 1, "==", 0, "var"), "unknown"),
+        ({"==": [{"var": "lumisection.oms.bpix_ready"}, 1]}, ("==", 1), ""),
+        ({">=": [{"var": "run.oms.energy"}, "high"]}, (">=", 1), ""),
+        ({"between": [1, 2, 3]}, ("between",), "operator"),
+        ({"method": [{"var": "dataset.name"}, "upper"]}, ("method",), "method"),
+    ],
+)
+def test_invalid_rules_fail_before_any_request(
+    server: EmbeddedServer, registry: RunRegistry, rule: Any, path: tuple[Any, ...], fragment: str
+) -> None:
+    before = requests_made(server)
+    with pytest.raises(RuleError) as info:
+        create_json_local(registry, rule, PROMPT)
+    assert info.value.path[: len(path)] == path
+    assert fragment in str(info.value)
+    assert requests_made(server) == before
+
+
+def test_invalid_pattern_fails_before_any_request(server: EmbeddedServer, registry: RunRegistry) -> None:
+    before = requests_made(server)
+    with pytest.raises(FilterError):
+        create_json_local(registry, REFERENCE, "/PromptReco/(A|B/DQM")
+    assert requests_made(server) == before
+
+
+def independent_losses(brute: BruteForce, rule: Any, pattern: str) -> dict[str, Any]:
+    """Per lumisection: which top-level clauses are false; tallied with plain loops."""
+    clauses = [jsonlogic.compile_rule(c) for c in rule["and"]]
+    matches = compile_similar(pattern).matches
+    alone = [[0, 0] for _ in clauses]
+    several, universe, kept, uncertified = [0, 0], [0, 0], 0, 0
+    for dataset in brute.datasets:
+        if not matches(dataset.name):
+            continue
+        for data in dataset.lumisections:
+            recorded = data["lumisection"]["oms"]["recorded"]
+            if not dataset.certified:
+                uncertified += 1
+                continue
+            universe[0] += 1
+            universe[1] += recorded
+            false = [i for i, clause in enumerate(clauses) if not jsonlogic.truthy(clause(data))]
+            if not false:
+                kept += 1
+            elif len(false) == 1:
+                alone[false[0]][0] += 1
+                alone[false[0]][1] += recorded
+            else:
+                several[0] += 1
+                several[1] += recorded
+    return {"alone": alone, "several": several, "universe": universe, "kept": kept, "uncertified": uncertified}
+
+
+def test_loss_report_matches_an_independent_count(registry: RunRegistry, brute: BruteForce) -> None:
+    golden = create_json_local(registry, REFERENCE, PROMPT, report=True, with_luminosity=True, pushdown=False)
+    expected = independent_losses(brute, REFERENCE, PROMPT)
+    report = golden.losses
+    assert report is not None
+    assert [c.lumisections for c in report.clauses] == [n for n, _ in expected["alone"]]
+    for clause, (_, recorded) in zip(report.clauses, expected["alone"], strict=True):
+        assert clause.luminosity is not None
+        assert math.isclose(clause.luminosity.recorded, recorded / 1e6, rel_tol=1e-12, abs_tol=1e-12)
+    assert report.several_lumisections == expected["several"][0]
+    assert report.universe_lumisections == expected["universe"][0]
+    assert report.kept_lumisections == expected["kept"] == golden.lumisection_count
+    assert report.uncertified_lumisections == expected["uncertified"]
+    assert sum(n for n, _ in expected["alone"]) > 0, "the demo year must exercise the report"
+
+
+def test_loss_report_without_luminosity_has_counts_only(registry: RunRegistry) -> None:
+    golden = create_json_local(registry, REFERENCE, PROMPT, report=True)
+    assert golden.losses is not None
+    assert golden.luminosity_in is None
+    assert all(c.luminosity is None for c in golden.losses.clauses)
+    assert golden.losses.kept_lumisections == golden.lumisection_count
+
+
+def test_progress_reports_every_request(registry: RunRegistry) -> None:
+    seen: list[tuple[int, int]] = []
+    create_json_local(registry, REFERENCE, PROMPT, progress=lambda done, total: seen.append((done, total)))
+    total = seen[0][1]
+    assert seen[0] == (0, total)
+    assert seen[-1] == (total, total)
+    assert [done for done, _ in seen] == list(range(total + 1))
+
+
+def test_async_engine_gives_the_same_result(server: EmbeddedServer, registry: RunRegistry) -> None:
+    async def main() -> LumiMask:
+        async with AsyncRunRegistry(target=server.url) as client:
+            return (await create_json_local_async(client, REFERENCE, PROMPT)).mask
+
+    assert anyio.run(main) == create_json_local(registry, REFERENCE, PROMPT).mask
+
+
+def test_create_json_dispatches_to_the_local_engine(registry: RunRegistry) -> None:
+    via_client = registry.create_json(REFERENCE, PROMPT, engine="local")
+    assert via_client.engine == "local"
+    assert via_client.mask == create_json_local(registry, REFERENCE, PROMPT).mask
+
+
+# ---- runql golden --------------------------------------------------------------------------------------------
+def golden_cli(argv: list[str], registry: RunRegistry) -> tuple[int, str, str]:
+    parser = argparse.ArgumentParser(prog="runql")
+    add_golden_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["golden", *argv])
+    out, err = io.StringIO(), io.StringIO()
+    code = run_golden(args, registry=registry, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def rule_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rule.json"
+    path.write_text(json.dumps(REFERENCE))
+    return path
+
+
+def test_cli_golden_writes_the_json_and_the_report(registry: RunRegistry, rule_file: Path, tmp_path: Path) -> None:
+    target = tmp_path / "golden.json"
+    code, out, err = golden_cli(
+        ["--rule", str(rule_file), "--dataset", PROMPT, "-o", str(target), "--report"], registry
+    )
+    assert (code, err) == (0, "")
+    expected = create_json_local(registry, REFERENCE, PROMPT)
+    assert LumiMask.from_file(target) == expected.mask
+    assert f"golden JSON: {expected.run_count} runs, {expected.lumisection_count} lumisections" in out
+    assert "(removed by several clauses)" in out
+    assert '{"==":[{"var":"lumisection.rr.dt-dt"},"GOOD"]}' in out
+    assert "luminosity in: recorded" in out
+
+
+def test_cli_golden_server_engine_and_stdout(registry: RunRegistry, rule_file: Path) -> None:
+    code, out, err = golden_cli(["--rule", str(rule_file), "--dataset", PROMPT, "--engine", "server"], registry)
+    assert code == 0
+    assert LumiMask.from_json(out) == create_json_local(registry, REFERENCE, PROMPT).mask
+    assert "(server engine)" in err
+
+
+def test_cli_golden_plot(registry: RunRegistry, rule_file: Path, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "losses.png"
+    code, _, err = golden_cli(
+        ["--rule", str(rule_file), "--dataset", PROMPT, "-o", str(tmp_path / "g.json"), "--plot", str(png)], registry
+    )
+    assert (code, err) == (0, "")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_golden_invalid_rule_is_one_line(server: EmbeddedServer, registry: RunRegistry, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"==": [{"var": "lumisection.rr.dt-dt"}, "GOD"]}))
+    before = requests_made(server)
+    code, out, err = golden_cli(["--rule", str(bad), "--dataset", PROMPT], registry)
+    assert (code, out) == (2, "")
+    assert err.startswith("runql golden: error: rule[")
+    assert "Traceback" not in err
+    assert requests_made(server) == before
+
+
+def test_cli_golden_unreadable_rule(registry: RunRegistry, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    code, _, err = golden_cli(["--rule", str(bad), "--dataset", PROMPT], registry)
+    assert code == 2
+    assert "not valid JSON" in err
