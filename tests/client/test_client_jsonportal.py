@@ -1,0 +1,102 @@
+"""create_json with the service's json_portal: one token, progress, timeout, cancellation, failures."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import httpx
+import pytest
+
+from backend.server import EmbeddedServer
+from client import AsyncRunRegistry, JobError, RunRegistry
+from schemas import JsonPortalRow
+
+RULE = {
+    "and": [
+        {">=": [{"var": "run.oms.energy"}, 6000]},
+        {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]},
+        {"==": [{"var": "lumisection.oms.beam1_present"}, True]},
+    ]
+}
+
+
+def test_create_json_returns_the_services_row(small_server: EmbeddedServer) -> None:
+    progress: list[float | None] = []
+    with RunRegistry(small_server.url, env_file=False) as rr:
+        row = rr.create_json(RULE, "online", poll_interval=0.05, on_progress=progress.append)
+        collisions = {r.run_number for r in rr.get_runs(filter={"energy": {">=": 6000}})}
+    assert isinstance(row, JsonPortalRow)
+    assert row.generated_json
+    assert set(row.generated_json) <= collisions
+    for ranges in row.generated_json.values():
+        assert all(first <= last for first, last in ranges)
+    assert all(p is None or 0 <= p <= 1 for p in progress)
+
+
+@pytest.mark.anyio
+async def test_async_create_json_matches(small_server: EmbeddedServer) -> None:
+    with RunRegistry(small_server.url, env_file=False) as rr:
+        expected = rr.create_json(RULE, "online", poll_interval=0.05).generated_json
+    async with AsyncRunRegistry(small_server.url, env_file=False) as arr:
+        row = await arr.create_json(json.dumps(RULE), "online", poll_interval=0.05)
+    assert row.generated_json == expected
+
+
+class PortalScript:
+    """A json_portal that stays at 202 for ``pending`` polls, then answers ``final``."""
+
+    def __init__(self, pending: int, final: httpx.Response) -> None:
+        self.pending, self.final, self.polls = pending, final, 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/json_portal/generate":
+            return httpx.Response(200, json={"id": 42})
+        self.polls += 1
+        if self.polls == 1:
+            return httpx.Response(203, json={})
+        if self.polls <= self.pending:
+            return httpx.Response(202, json={"progress": self.polls / (self.pending + 1)})
+        return self.final
+
+
+def _client(script: PortalScript) -> RunRegistry:
+    return RunRegistry("http://rr.test", transport=httpx.MockTransport(script), env_file=False)
+
+
+def test_progress_then_result() -> None:
+    script = PortalScript(3, httpx.Response(200, json={"final_json": {"generated_json": {"1": [[1, 2]]}}}))
+    progress: list[float | None] = []
+    with _client(script) as rr:
+        row = rr.create_json(RULE, "online", poll_interval=0.001, on_progress=progress.append)
+    assert row.generated_json == {1: [(1, 2)]}
+    assert progress == [None, 0.5, 0.75]
+
+
+def test_a_failed_job_raises_job_error() -> None:
+    script = PortalScript(1, httpx.Response(500, json={"err": "rule evaluation failed"}))
+    with _client(script) as rr, pytest.raises(JobError, match="rule evaluation failed") as caught:
+        rr.create_json(RULE, "online", poll_interval=0.001)
+    assert caught.value.job_id == 42
+
+
+def test_timeout_and_cancellation() -> None:
+    script = PortalScript(10**6, httpx.Response(200, json={}))
+    with _client(script) as rr, pytest.raises(JobError, match="not finished after"):
+        rr.create_json(RULE, "online", poll_interval=0.01, timeout=0.05)
+    cancel = threading.Event()
+    cancel.set()
+    with _client(script) as rr, pytest.raises(JobError, match="cancelled"):
+        rr.create_json(RULE, "online", poll_interval=5.0, cancel=cancel)
+
+
+def test_bad_rules_fail_before_any_request() -> None:
+    script = PortalScript(0, httpx.Response(200, json={}))
+    with _client(script) as rr:
+        with pytest.raises(ValueError, match="Expecting"):
+            rr.create_json("{not json", "online")
+        with pytest.raises(TypeError, match="dataset_name_filter"):
+            rr.create_json(RULE, "")
+        with pytest.raises(ValueError, match="engine"):
+            rr.create_json(RULE, "online", engine="magic")
+    assert script.polls == 0
