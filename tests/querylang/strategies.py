@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 from typing import Any
 
 from hypothesis import strategies as st
@@ -94,6 +95,7 @@ def attribute_specs(empty_lists: bool = True) -> dict[str, st.SearchStrategy[Any
     }
 
 
+@functools.cache
 def run_filters(empty_lists: bool = True) -> st.SearchStrategy[dict[str, Any]]:
     """Random valid run filters: every attribute type, status flags, and/or/not at both levels."""
     specs = attribute_specs(empty_lists)
