@@ -1,7 +1,9 @@
 """querylang: the pure (no I/O) query language of runql.
 
 The typed attribute catalogue, the filter AST with its parser/validator, the compiler to the Run Registry
-backend's filter grammar, and json-logic good-run-list rules.
+backend's filter grammar, and json-logic good-run-list rules (``querylang.jsonlogic`` evaluates them with
+json-logic-js 1.2.3 semantics; ``querylang.rules`` checks and plans them; ``querylang.segments`` evaluates a plan
+on constant lumisection segments).
 
 >>> from querylang import compile_filter
 >>> compile_filter({"run_number": {">": 309000, "<": 310000}, "dt-dt": "GOOD"}).filters
@@ -15,6 +17,8 @@ from querylang.errors import FilterError, QueryLangError, RuleError
 from querylang.explain import explain, explain_plan
 from querylang.parse import UnknownFlagWarning, parse_filter
 from querylang.plan import Plan
+from querylang.rules import RulePlan, parse_rule, plan_rule
+from querylang.similar import SimilarPattern, compile_similar
 
 __all__ = [
     "And",
@@ -32,14 +36,19 @@ __all__ = [
     "QueryLangError",
     "QuirkWarning",
     "RuleError",
+    "RulePlan",
+    "SimilarPattern",
     "StatusFlag",
     "StatusTest",
     "UnknownFlagWarning",
     "compile_filter",
     "compile_node",
+    "compile_similar",
     "default_catalogue",
     "explain",
     "explain_plan",
     "parse_filter",
+    "parse_rule",
+    "plan_rule",
     "raw_plan",
 ]
