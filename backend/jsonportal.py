@@ -184,9 +184,9 @@ class JsonPortal:
         return 200, json.dumps({"final_json": job.row})
 
     def close(self) -> None:
-        """Stop accepting work and abandon running jobs."""
+        """Stop: queued jobs are cancelled, a running job stops at its next dataset (waited for)."""
         self._closed.set()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
     # -- the job --------------------------------------------------------------------------------------------
     def _run(self, job: _Job) -> None:

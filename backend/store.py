@@ -189,6 +189,7 @@ class Store:
         self._pool_lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._all: list[sqlite3.Connection] = []
+        self._closed = False
         self._keeper = self._connect()  # keeps a private in-memory database alive
         self._keeper.executescript(_SCHEMA)
         self._check_meta()
@@ -215,6 +216,8 @@ class Store:
     @contextmanager
     def _borrow(self) -> Iterator[sqlite3.Connection]:
         with self._pool_lock:
+            if self._closed:
+                raise StoreError(f"the {self.description} store is closed")
             conn = self._idle.pop() if self._idle else None
         if conn is None:
             conn = self._connect()
@@ -243,9 +246,9 @@ class Store:
             conn.execute("COMMIT")
 
     def close(self) -> None:
-        """Close every connection (an in-memory store is gone afterwards)."""
-        with self._pool_lock:
-            conns, self._all, self._idle = self._all, [], []
+        """Close every connection once no reader or writer uses one (an in-memory store is gone afterwards)."""
+        with self._lock.writing(), self._pool_lock:
+            conns, self._all, self._idle, self._closed = self._all, [], [], True
         for conn in conns:
             conn.close()
 

@@ -7,7 +7,11 @@ from typing import Any
 from backend.demo import DemoRegistry, DemoRun, OmsRange
 from backend.lumiranges import expand
 from querylang.catalogue import OMS_LUMISECTION_BITS
-from querylang.jsonlogic import apply
+from querylang.jsonlogic import compile_rule
+
+#: The small registry every backend test module uses (the public-client test serves the same one).
+SMALL_RUNS = 150
+SEED = 7
 
 
 def oms_of(run: DemoRun, ls: int) -> dict[str, Any]:
@@ -27,21 +31,23 @@ def oms_of(run: DemoRun, ls: int) -> dict[str, Any]:
 
 def golden(registry: DemoRegistry, rule: Any, keep_dataset: Any) -> dict[str, list[list[int]]]:
     """``{"<run>-<dataset>": ranges}`` of lumisections passing ``rule`` in datasets ``keep_dataset(name)``."""
+    evaluate = compile_rule(rule)
     out: dict[str, list[list[int]]] = {}
     for run in registry.runs:
         for dataset in run.datasets:
             if not keep_dataset(dataset.name) or not dataset.statuses:
                 continue
             expanded = {c: expand(r, run.lumisections) for c, r in dataset.statuses.items()}
+            oms = [oms_of(run, ls) for ls in range(1, run.lumisections + 1)]
             passed = []
             for ls in range(1, run.lumisections + 1):
                 rr = {c: per[ls - 1].status for c, per in expanded.items() if per[ls - 1] is not None}
                 data = {
                     "run": {"oms": run.oms, "rr": run.rr, "run_number": run.run_number},
                     "dataset": {"name": dataset.name, **dataset.attributes},
-                    "lumisection": {"lumisection_number": ls, "oms": oms_of(run, ls), "rr": rr},
+                    "lumisection": {"lumisection_number": ls, "oms": oms[ls - 1], "rr": rr},
                 }
-                if apply(rule, data):
+                if evaluate(data):
                     passed.append(ls)
             ranges: list[list[int]] = []
             for ls in passed:

@@ -6,13 +6,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from backend_reference import SEED, SMALL_RUNS
 
 from backend.demo import DemoRegistry, DemoRun, generate
 from backend.server import EmbeddedServer
 from backend.store import Store
-
-SMALL_RUNS = 150
-SEED = 7
 
 
 @pytest.fixture(scope="session")
