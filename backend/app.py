@@ -31,7 +31,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -281,6 +281,8 @@ def _endpoint(
         try:
             call = Call(request.path_params, _parse_body(await request.body()))
             status, text = await run_in_threadpool(handler, service, call)
+        except ClientDisconnect:  # the client gave up (e.g. its read timeout passed): nobody to answer
+            return Response(status_code=499)
         except RequestError as exc:
             status, text = 500, error_body(str(exc))
         except sqlite3.Error as exc:  # raw database errors, like the service

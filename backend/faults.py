@@ -21,13 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.stats import ServerStats
 
-__all__ = ["FAULT_KINDS", "DroppedConnectionError", "FaultInjector", "FaultPlan"]
+__all__ = ["FAULT_KINDS", "FaultInjector", "FaultPlan"]
 
 FAULT_KINDS = ("502", "503", "drop", "delay")
-
-
-class DroppedConnectionError(Exception):
-    """Raised after sending headers only, so the ASGI server closes the connection mid-response."""
 
 
 class FaultPlan:
@@ -74,7 +70,7 @@ class FaultInjector:
         elif kind == "drop":
             headers = [(b"content-type", b"application/json"), (b"content-length", b"1000")]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
-            raise DroppedConnectionError("injected fault: connection dropped")
+            # returning without the promised body makes the ASGI server close the connection mid-response
         else:
             body = b'{"err":"injected fault: service unavailable"}'
             headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
