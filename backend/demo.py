@@ -26,7 +26,7 @@ import itertools
 import math
 import random
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -43,6 +43,7 @@ __all__ = [
     "OmsRange",
     "bit_mask",
     "generate",
+    "iter_runs",
     "period_of",
 ]
 
@@ -108,6 +109,11 @@ def period_of(run_number: int) -> str | None:
 
 def generate(runs: int | None = None, seed: int = 2018) -> DemoRegistry:
     """Generate the demo year: ``runs`` runs (default :data:`DEFAULT_RUNS`), deterministic in ``seed``."""
+    return DemoRegistry(seed=seed, runs=list(iter_runs(runs, seed)))
+
+
+def iter_runs(runs: int | None = None, seed: int = 2018) -> Iterator[DemoRun]:
+    """The runs of :func:`generate`, one at a time (loading a large registry without holding it in memory)."""
     count = DEFAULT_RUNS if runs is None else runs
     if count < 0:
         raise ValueError(f"runs must be >= 0, got {count}")
@@ -167,15 +173,13 @@ class _YearGenerator:
         self.rng = random.Random(seed)
         self.fill = 6500
 
-    def year(self, count: int) -> DemoRegistry:
+    def year(self, count: int) -> Iterator[DemoRun]:
         numbers = self._run_numbers(count)
         clock = _YEAR_START
-        runs = []
         for index, number in enumerate(numbers):
             run = self._run(number, clock, is_last=index == len(numbers) - 1, fraction=index / max(1, count))
-            runs.append(run)
+            yield run
             clock += timedelta(seconds=run.oms["duration"] + self.rng.randint(60, 900))
-        return DemoRegistry(seed=self.seed, runs=runs)
 
     def _run_numbers(self, count: int) -> list[int]:
         span = _LAST_RUN - _FIRST_RUN + 1

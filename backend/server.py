@@ -16,7 +16,7 @@ import uvicorn
 
 from backend.app import create_app
 from backend.auth import AuthConfig
-from backend.demo import generate
+from backend.demo import iter_runs
 from backend.stats import ServerStats
 from backend.store import Store
 
@@ -32,7 +32,7 @@ def build_store(*, db: str | None = None, runs: int | None = None, seed: int = 2
     try:
         if store.is_empty():
             started = time.perf_counter()
-            store.load(generate(runs, seed))
+            store.load_runs(iter_runs(runs, seed), seed=seed)
             logger.info("generated and loaded the demo registry in %.2f s", time.perf_counter() - started)
         else:
             logger.info("reusing the registry stored in %s", db)

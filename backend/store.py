@@ -25,7 +25,7 @@ import sys
 import threading
 import uuid
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -275,11 +275,17 @@ class Store:
 
     def load(self, registry: DemoRegistry) -> None:
         """Insert a generated registry in one transaction, computing triplet and DCS summaries."""
+        self.load_runs(registry.runs, seed=registry.seed)
+
+    def load_runs(self, runs: Iterable[DemoRun], *, seed: int) -> None:
+        """Insert runs as they come (e.g. from :func:`backend.demo.iter_runs`) in one transaction."""
+        loaded = 0
         with self.writing() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('seed', ?)", (str(registry.seed),))
-            for run in registry.runs:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('seed', ?)", (str(seed),))
+            for run in runs:
                 self._insert_run(conn, run)
-        logger.info("loaded %d runs into %s store", len(registry.runs), self.description)
+                loaded += 1
+        logger.info("loaded %d runs into %s store", loaded, self.description)
 
     def _insert_run(self, conn: sqlite3.Connection, run: DemoRun) -> None:
         n = run.lumisections
