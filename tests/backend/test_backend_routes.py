@@ -218,3 +218,16 @@ def test_email_header_is_accepted_and_stats_count_routes(server: EmbeddedServer,
     before = server.stats["requests"].get("/runs/{run_number}", 0)
     assert http.get("/runs/1", headers={"email": "api@api"}).status_code == 200
     assert server.stats["requests"]["/runs/{run_number}"] == before + 1
+
+
+def test_concurrent_page_fetches_are_consistent(server: EmbeddedServer, registry: DemoRegistry) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def page(number: int) -> list[int]:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            reply = listing(client, "runs", page=number, page_size=10)
+            return [r["run_number"] for r in reply.json()["runs"]]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        pages = list(pool.map(page, range(15)))
+    assert [n for p in pages for n in p] == sorted((r.run_number for r in registry.runs), reverse=True)
