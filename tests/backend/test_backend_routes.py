@@ -231,3 +231,16 @@ def test_concurrent_page_fetches_are_consistent(server: EmbeddedServer, registry
     with ThreadPoolExecutor(max_workers=8) as pool:
         pages = list(pool.map(page, range(15)))
     assert [n for p in pages for n in p] == sorted((r.run_number for r in registry.runs), reverse=True)
+
+
+def test_rr_quirks_server_reproduces_quirk_a_over_http() -> None:
+    with EmbeddedServer(runs=10, seed=2, rr_quirks=True) as quirky:
+        body = {
+            "page": 0,
+            "page_size": 5,
+            "sortings": [],
+            "filter": {"oms_attributes.fill_number": {"or": [{"=": 8000}, {"=": 8001}]}},
+        }
+        reply = httpx.post(f"{quirky.url}/runs_filtered_ordered", json=body)
+        assert reply.status_code == 500
+        assert "text = integer" in reply.json()["err"]
