@@ -21,10 +21,14 @@ service. With ``pushdown=False`` every dataset matching the pattern is evaluated
 report cover the run-level clauses too (exactly the service's anti-JSON); with the default pushdown they cover
 the datasets that passed the prefilter.
 
->>> from client import RunRegistry                                           # doctest: +SKIP
->>> with RunRegistry(target="embedded") as rr:                               # doctest: +SKIP
+>>> from client.api import RunRegistry
+>>> rule = {"and": [{">=": [{"var": "run.oms.energy"}, 6000]}, {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]}
+>>> with RunRegistry(target="embedded", embedded_options={"runs": 30}) as rr:    # synthetic demo data
 ...     golden = create_json_local(rr, rule, "/PromptReco/Collisions2018%/DQM", report=True)
-...     print(golden.losses.to_table())
+>>> golden.engine, golden.lumisection_count == golden.losses.kept_lumisections > 0
+('local', True)
+>>> print(golden.losses.to_table().splitlines()[0])
+clause                                          lumisections  recorded  delivered
 """
 
 from __future__ import annotations
