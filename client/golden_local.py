@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,8 +45,8 @@ from client.errors import RunQLError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.compile import compile_filter
-from querylang.jsonlogic import compile_predicate
 from querylang.rules import RulePlan, plan_rule
+from querylang.segments import CompiledPlan, CumulativeLuminosity, RunContext, RunEvaluation, compile_plan, merge_ranges
 from querylang.similar import SimilarPattern, compile_similar
 from schemas.golden import ClauseLoss, GoldenJson, LossReport, LumiMask, Luminosity, Range
 
@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 _UB_PER_PB = 1e6
 _PER_LUMISECTION_OMS = frozenset({"recorded", "delivered", "prescale_index", "prescale_name"})
-_EMPTY = "EMPTY"
+_LUMINOSITY = frozenset({"recorded", "delivered"})
 
 
 def create_json_local(
@@ -128,36 +128,47 @@ def golden_operation(
     """The local engine as a sans-I/O operation (run it with ``client.engine.run_sync`` / ``run_async``)."""
     plan = plan_rule(json_logic)
     pattern = compile_similar(dataset_name_filter)
-    evaluator = _Evaluator(plan, per_clause=report)
+    engine = compile_plan(plan)
     datasets = yield from _candidate_datasets(plan, pattern, pushdown=pushdown, page_size=page_size)
     per_lumisection_oms = with_luminosity or bool(plan.oms_values & _PER_LUMISECTION_OMS)
     fetched = yield from _fetch_ranges(datasets, per_lumisection_oms, progress)
     builder = _ResultBuilder(plan, with_luminosity=with_luminosity, report=report)
     for dataset in datasets:
-        rr_ranges = fetched.rr[(dataset.run_number, dataset.name)]
         oms = fetched.oms[dataset.run_number]
-        builder.add(dataset, evaluator.evaluate(dataset, rr_ranges, oms))
+        builder.add(dataset, _evaluate(engine, dataset, fetched.rr[dataset.key], oms), oms.luminosity)
     return builder.finish(json_logic, dataset_name_filter)
 
 
 # ---- 2. candidate datasets -------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Dataset:
-    run_number: int
-    name: str
-    run: Mapping[str, Any]
-    dataset: Mapping[str, Any]
+    """A candidate dataset: what a rule reads of its run and of itself (``context``)."""
+
+    context: RunContext
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> _Dataset:
         run = row.get("Run") or {}
-        run_number = row["run_number"]
-        return cls(
-            run_number=run_number,
-            name=row["name"],
-            run={"oms": run.get("oms_attributes"), "rr": run.get("rr_attributes"), "run_number": run_number},
-            dataset={"name": row["name"], **(row.get("dataset_attributes") or {})},
+        context = RunContext(
+            run_number=row["run_number"],
+            oms=run.get("oms_attributes") or {},
+            rr=run.get("rr_attributes") or {},
+            dataset_name=row["name"],
+            dataset_attributes=row.get("dataset_attributes") or {},
         )
+        return cls(context)
+
+    @property
+    def run_number(self) -> int:
+        return self.context.run_number
+
+    @property
+    def name(self) -> str:
+        return self.context.dataset_name
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.context.run_number, self.context.dataset_name
 
 
 def _listing_filter(plan: RulePlan, pattern: SimilarPattern, pushdown: bool) -> dict[str, Any]:
@@ -178,25 +189,33 @@ def _candidate_datasets(
     query = ListingQuery("datasets", compiled.filters, (), page_size=page_size)
     listing = yield from fetch_listing(query, list)
     datasets = [_Dataset.from_row(row) for row in listing.rows if pattern.matches(row["name"])]
-    datasets.sort(key=lambda d: (d.run_number, d.name))
+    datasets.sort(key=lambda d: d.key)
     logger.debug("%d candidate datasets (%d listed)", len(datasets), len(listing.rows))
     return datasets
 
 
 # ---- 3. ranges -------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Span:
-    """Lumisections ``start..end`` over which ``values`` are constant."""
+#: A dataset's RR status ranges by component, as ``/rr_lumisection_ranges_by_component`` answers them.
+_RrRanges = dict[str, list[dict[str, Any]]]
 
-    start: int
-    end: int
-    values: Mapping[str, Any]
+
+@dataclass(frozen=True)
+class _RunOms:
+    """One run's OMS data: ranges of constant values (luminosity excluded) and, when fetched per lumisection,
+    ``luminosity`` (``luminosity[k - 1]`` holds lumisection k's ``recorded`` and ``delivered``)."""
+
+    ranges: list[dict[str, Any]]
+    luminosity: list[dict[str, Any]] | None = None
+
+    @property
+    def lumisection_count(self) -> int:
+        return max((r["end"] for r in self.ranges), default=0)
 
 
 @dataclass
 class _Fetched:
-    rr: dict[tuple[int, str], dict[str, list[_Span]]] = field(default_factory=dict)
-    oms: dict[int, list[_Span]] = field(default_factory=dict)
+    rr: dict[tuple[int, str], _RrRanges] = field(default_factory=dict)
+    oms: dict[int, _RunOms] = field(default_factory=dict)
 
 
 def _fetch_ranges(
@@ -210,10 +229,10 @@ def _fetch_ranges(
     outcomes = yield Batch(calls, parse=_parse_reply, on_each=counter.tick)
     fetched = _Fetched()
     for dataset, outcome in zip(datasets, outcomes, strict=False):
-        fetched.rr[(dataset.run_number, dataset.name)] = _rr_spans(_data(outcome))
+        fetched.rr[dataset.key] = _rr_ranges(*_data(outcome))
     for run, outcome in zip(runs, outcomes[len(datasets) :], strict=True):
-        data = _data(outcome)
-        fetched.oms[run] = _oms_per_lumisection(data) if per_lumisection_oms else _oms_spans(data)
+        call, data = _data(outcome)
+        fetched.oms[run] = _oms_per_lumisection(call, data) if per_lumisection_oms else _RunOms(_ranges(data, call))
     return fetched
 
 
@@ -240,33 +259,38 @@ def _data(outcome: object) -> tuple[Call, Any]:
     return outcome
 
 
-def _rr_spans(outcome: tuple[Call, Any]) -> dict[str, list[_Span]]:
-    """``{"dt-dt": [{"status", "start", "end"}, ...]}`` → spans of the status (``EMPTY`` → ``None``)."""
-    call, data = outcome
+def _rr_ranges(call: Call, data: Any) -> _RrRanges:
+    """``{"dt-dt": [{"status", "start", "end", ...}, ...]}``; ``{}`` for a dataset without any RR status."""
     if data in ([], None):
         return {}
     if not isinstance(data, dict):
         raise ServiceError(f"expected a JSON object, got {type(data).__name__}", status=200, route=call.route)
-    spans: dict[str, list[_Span]] = {}
-    for component, ranges in data.items():
-        spans[component] = [
-            _Span(r["start"], r["end"], {"status": None if r.get("status") == _EMPTY else r.get("status")})
-            for r in _list(ranges, call)
-        ]
-    return spans
+    return {component: _ranges(ranges, call) for component, ranges in data.items()}
 
 
-def _oms_spans(outcome: tuple[Call, Any]) -> list[_Span]:
-    call, data = outcome
-    return [
-        _Span(r["start"], r["end"], {k: v for k, v in r.items() if k not in ("start", "end")})
-        for r in _list(data, call)
-    ]
+def _oms_per_lumisection(call: Call, data: Any) -> _RunOms:
+    """Per-lumisection OMS values as ranges of equal values (luminosity aside) plus the luminosity list."""
+    lumisections = _list(data, call)
+    ranges: list[dict[str, Any]] = []
+    previous: dict[str, Any] | None = None
+    for number, item in enumerate(lumisections, start=1):
+        values = {key: value for key, value in item.items() if key not in _LUMINOSITY}
+        if values == previous:
+            ranges[-1]["end"] = number
+        else:
+            ranges.append({**values, "start": number, "end": number})
+            previous = values
+    return _RunOms(ranges, lumisections)
 
 
-def _oms_per_lumisection(outcome: tuple[Call, Any]) -> list[_Span]:
-    call, data = outcome
-    return [_Span(index, index, values) for index, values in enumerate(_list(data, call), start=1)]
+def _ranges(data: Any, call: Call) -> list[dict[str, Any]]:
+    """A list of ``{..., "start", "end"}`` objects with integer bounds ``1 <= start <= end``."""
+    ranges = _list(data, call)
+    for item in ranges:
+        start, end = item.get("start"), item.get("end")
+        if not (type(start) is int and type(end) is int and 1 <= start <= end):
+            raise ServiceError(f"malformed lumisection range {item!r}", status=200, route=call.route)
+    return ranges
 
 
 def _list(data: Any, call: Call) -> list[dict[str, Any]]:
@@ -277,137 +301,44 @@ def _list(data: Any, call: Call) -> list[dict[str, Any]]:
     return data
 
 
-# ---- 4. evaluation ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Segment:
-    """Lumisections ``start..end`` with one outcome: ``failed`` holds the indexes of the false clauses."""
-
-    start: int
-    end: int
-    failed: tuple[int, ...]
-    recorded: int = 0
-    delivered: int = 0
-
-    @property
-    def length(self) -> int:
-        return self.end - self.start + 1
-
-
+# ---- 4. evaluation (querylang.segments) ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Outcome:
-    certified: bool
-    segments: tuple[_Segment, ...]
+    """A dataset's lumisections ``1..lumisection_count`` and, when it has RR statuses, the rule's verdict."""
+
+    lumisection_count: int
+    evaluation: RunEvaluation | None
 
 
-class _Evaluator:
-    """Compiled clauses of one rule; evaluates one dataset at a time."""
-
-    def __init__(self, plan: RulePlan, *, per_clause: bool) -> None:
-        self.plan = plan
-        self.per_clause = per_clause
-        self.run_test = compile_predicate(plan.run_rule)
-        self.residual_test = compile_predicate(plan.residual)
-        self.clause_tests = [(c.index, c.level, compile_predicate(c.rule)) for c in plan.clauses]
-        self.components = sorted(plan.rr_components)
-        self.oms_keys = sorted(plan.oms_values)
-        self.per_lumisection = "lumisection.lumisection_number" in plan.variables
-
-    def evaluate(self, dataset: _Dataset, rr: Mapping[str, list[_Span]], oms: Sequence[_Span]) -> _Outcome:
-        base = {"run": dataset.run, "dataset": dataset.dataset}
-        count = _lumisection_count(rr, oms)
-        if not rr:
-            return _Outcome(False, tuple(_luminous(_Segment(1, count, ()), oms)) if count else ())
-        if self.per_clause:
-            run_failed = tuple(i for i, level, test in self.clause_tests if level != "lumisection" and not test(base))
-        else:
-            run_failed = () if self.run_test(base) else (-1,)
-            if run_failed:
-                return _Outcome(True, tuple(_luminous(_Segment(1, count, run_failed), oms)))
-        segments = []
-        for start, end, data in self._segments(base, rr, oms, count):
-            failed = run_failed + self._residual_failures(data)
-            segments.append(_Segment(start, end, failed))
-        return _Outcome(True, tuple(_with_luminosity(segments, oms)))
-
-    def _residual_failures(self, data: Mapping[str, Any]) -> tuple[int, ...]:
-        if not self.per_clause:
-            return () if self.residual_test(data) else (-1,)
-        return tuple(i for i, level, test in self.clause_tests if level == "lumisection" and not test(data))
-
-    def _segments(
-        self, base: Mapping[str, Any], rr: Mapping[str, list[_Span]], oms: Sequence[_Span], count: int
-    ) -> Iterator[tuple[int, int, dict[str, Any]]]:
-        """Constant stretches of every value the residual reads, with the data object json-logic sees."""
-        sources = [(component, rr.get(component, [])) for component in self.components]
-        bounds = {1, count + 1}
-        for _, spans in sources:
-            bounds.update(s.start for s in spans)
-        if self.oms_keys:
-            bounds.update(s.start for s in oms)
-        if self.per_lumisection:
-            bounds.update(range(1, count + 1))
-        cuts = sorted(b for b in bounds if 1 <= b <= count + 1)
-        cursors = _Cursors(sources, oms if self.oms_keys else [])
-        for start, after in itertools.pairwise(cuts):
-            statuses, oms_values = cursors.at(start)
-            lumisection = {
-                "lumisection_number": start,
-                "oms": {key: oms_values[key] for key in self.oms_keys if key in oms_values},
-                "rr": {c: status for c, status in statuses.items() if status is not None},
-            }
-            yield start, after - 1, {**base, "lumisection": lumisection}
-
-
-class _Cursors:
-    """Walks sorted spans forward: the status of each component and the OMS values at a lumisection."""
-
-    def __init__(self, sources: Sequence[tuple[str, list[_Span]]], oms: Sequence[_Span]) -> None:
-        self.sources = sources
-        self.oms = oms
-        self.positions = [0] * len(sources)
-        self.oms_position = 0
-
-    def at(self, lumisection: int) -> tuple[dict[str, str | None], Mapping[str, Any]]:
-        statuses: dict[str, str | None] = {}
-        for slot, (component, spans) in enumerate(self.sources):
-            span, self.positions[slot] = _advance(spans, self.positions[slot], lumisection)
-            statuses[component] = None if span is None else span.values["status"]
-        span, self.oms_position = _advance(self.oms, self.oms_position, lumisection)
-        return statuses, ({} if span is None else span.values)
-
-
-def _advance(spans: Sequence[_Span], position: int, lumisection: int) -> tuple[_Span | None, int]:
-    while position < len(spans) and spans[position].end < lumisection:
-        position += 1
-    if position < len(spans) and spans[position].start <= lumisection:
-        return spans[position], position
-    return None, position
-
-
-def _lumisection_count(rr: Mapping[str, list[_Span]], oms: Sequence[_Span]) -> int:
-    ends = [spans[-1].end for spans in rr.values() if spans]
-    if not ends and oms:
-        ends.append(oms[-1].end)
-    return max(ends, default=0)
-
-
-def _with_luminosity(segments: Sequence[_Segment], oms: Sequence[_Span]) -> Iterator[_Segment]:
-    for segment in segments:
-        yield from _luminous(segment, oms)
-
-
-def _luminous(segment: _Segment, oms: Sequence[_Span]) -> Iterator[_Segment]:
-    """The segment with its summed luminosity (0 when per-lumisection values were not fetched)."""
-    if not oms or oms[0].start != oms[0].end or "recorded" not in oms[0].values:
-        yield segment
-        return
-    chosen = oms[segment.start - 1 : segment.end]
-    recorded = sum(s.values.get("recorded") or 0 for s in chosen)
-    delivered = sum(s.values.get("delivered") or 0 for s in chosen)
-    yield _Segment(segment.start, segment.end, segment.failed, recorded, delivered)
+def _evaluate(engine: CompiledPlan, dataset: _Dataset, rr: _RrRanges, oms: _RunOms) -> _Outcome:
+    if not rr:  # never certified: never in a golden JSON
+        return _Outcome(oms.lumisection_count, None)
+    count = max((r["end"] for ranges in rr.values() for r in ranges), default=0)
+    evaluation = engine.evaluate(
+        dataset.context, lumisection_count=count, rr_ranges=rr, oms_ranges=oms.ranges, luminosity=oms.luminosity
+    )
+    return _Outcome(count, evaluation)
 
 
 # ---- 5. the result ---------------------------------------------------------------------------------------------
+class _Tally:
+    """Lumisections and luminosity (recorded, delivered) added up over ranges."""
+
+    def __init__(self) -> None:
+        self.lumisections = 0
+        self.recorded: float = 0
+        self.delivered: float = 0
+
+    def add(self, ranges: Sequence[Range], luminosity: CumulativeLuminosity) -> None:
+        recorded, delivered = luminosity.over(ranges)
+        self.lumisections += sum(last - first + 1 for first, last in ranges)
+        self.recorded += recorded
+        self.delivered += delivered
+
+    def luminosity(self) -> Luminosity:
+        return Luminosity(self.recorded / _UB_PER_PB, self.delivered / _UB_PER_PB)
+
+
 class _ResultBuilder:
     def __init__(self, plan: RulePlan, *, with_luminosity: bool, report: bool) -> None:
         self.plan = plan
@@ -415,34 +346,35 @@ class _ResultBuilder:
         self.report = report
         self.passed: dict[str, dict[int, list[Range]]] = {}
         self.failed: dict[int, list[Range]] = {}
-        self.lumi_in = [0, 0]
-        self.lumi_out = [0, 0]
-        self.alone: dict[int, list[int]] = {c.index: [0, 0, 0] for c in plan.clauses}
-        self.several = [0, 0, 0]
-        self.uncertified = [0, 0, 0]
-        self.universe = [0, 0, 0]
+        self.kept, self.removed = _Tally(), _Tally()
+        self.alone = [_Tally() for _ in plan.clauses]
+        self.several, self.universe, self.uncertified = _Tally(), _Tally(), _Tally()
 
-    def add(self, dataset: _Dataset, outcome: _Outcome) -> None:
-        for segment in outcome.segments:
-            span = (segment.start, segment.end)
-            lumi = (segment.length, segment.recorded, segment.delivered)
-            kept = outcome.certified and not segment.failed
-            if kept:
-                self.passed.setdefault(dataset.name, {}).setdefault(dataset.run_number, []).append(span)
-                _accumulate(self.lumi_in, lumi[1:])
-            else:
-                self.failed.setdefault(dataset.run_number, []).append(span)
-                _accumulate(self.lumi_out, lumi[1:])
-            if not self.report:
-                continue
-            if not outcome.certified:
-                _accumulate(self.uncertified, lumi)
-                continue
-            _accumulate(self.universe, lumi)
-            if len(segment.failed) == 1:
-                _accumulate(self.alone[segment.failed[0]], lumi)
-            elif segment.failed:
-                _accumulate(self.several, lumi)
+    def add(self, dataset: _Dataset, outcome: _Outcome, luminosity: Sequence[Mapping[str, Any]] | None) -> None:
+        lumi = CumulativeLuminosity.of(luminosity) if luminosity is not None else CumulativeLuminosity()
+        evaluation = outcome.evaluation
+        if evaluation is None:
+            everything = ((1, outcome.lumisection_count),) if outcome.lumisection_count else ()
+            self._remove(dataset, everything, lumi)
+            if self.report:
+                self.uncertified.add(everything, lumi)
+            return
+        if evaluation.kept:
+            self.passed.setdefault(dataset.name, {})[dataset.run_number] = list(evaluation.kept)
+            self.kept.add(evaluation.kept, lumi)
+        self._remove(
+            dataset, merge_ranges([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several]), lumi
+        )
+        if self.report:
+            self.universe.add(evaluation.candidates, lumi)
+            self.several.add(evaluation.removed_by_several, lumi)
+            for tally, ranges in zip(self.alone, evaluation.removed_alone, strict=True):
+                tally.add(ranges, lumi)
+
+    def _remove(self, dataset: _Dataset, ranges: Sequence[Range], lumi: CumulativeLuminosity) -> None:
+        if ranges:
+            self.failed.setdefault(dataset.run_number, []).extend(ranges)
+            self.removed.add(ranges, lumi)
 
     def finish(self, rule: Any, pattern: str) -> GoldenJson:
         by_dataset = {name: LumiMask(runs) for name, runs in sorted(self.passed.items())}
@@ -450,8 +382,8 @@ class _ResultBuilder:
             mask=LumiMask.union(by_dataset.values()),
             by_dataset=by_dataset,
             anti_mask=LumiMask(self.failed),
-            luminosity_in=_pb(self.lumi_in) if self.with_luminosity else None,
-            luminosity_out=_pb(self.lumi_out) if self.with_luminosity else None,
+            luminosity_in=self.kept.luminosity() if self.with_luminosity else None,
+            luminosity_out=self.removed.luminosity() if self.with_luminosity else None,
             losses=self._losses() if self.report else None,
             rule=rule,
             dataset_name_filter=pattern,
@@ -459,29 +391,21 @@ class _ResultBuilder:
         )
 
     def _losses(self) -> LossReport:
-        def lumi(totals: Sequence[int]) -> Luminosity | None:
-            return _pb(totals[1:]) if self.with_luminosity else None
+        def lumi(tally: _Tally) -> Luminosity | None:
+            return tally.luminosity() if self.with_luminosity else None
 
         clauses = tuple(
-            ClauseLoss(c.index, c.rule, self.alone[c.index][0], lumi(self.alone[c.index])) for c in self.plan.clauses
+            ClauseLoss(c.index, c.rule, self.alone[c.index].lumisections, lumi(self.alone[c.index]))
+            for c in self.plan.clauses
         )
-        kept = self.universe[0] - self.several[0] - sum(c.lumisections for c in clauses)
+        kept = self.universe.lumisections - self.several.lumisections - sum(c.lumisections for c in clauses)
         return LossReport(
             clauses=clauses,
-            several_lumisections=self.several[0],
-            universe_lumisections=self.universe[0],
+            several_lumisections=self.several.lumisections,
+            universe_lumisections=self.universe.lumisections,
             kept_lumisections=kept,
             several_luminosity=lumi(self.several),
             universe_luminosity=lumi(self.universe),
-            uncertified_lumisections=self.uncertified[0],
+            uncertified_lumisections=self.uncertified.lumisections,
             uncertified_luminosity=lumi(self.uncertified),
         )
-
-
-def _accumulate(totals: list[int], values: Sequence[int]) -> None:
-    for i, value in enumerate(values):
-        totals[i] += value
-
-
-def _pb(totals: Sequence[int]) -> Luminosity:
-    return Luminosity(totals[0] / _UB_PER_PB, totals[1] / _UB_PER_PB)

@@ -29,6 +29,7 @@ without any RR status range is never in a golden JSON; otherwise every lumisecti
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ from querylang.rules import RulePlan
 
 __all__ = [
     "CompiledPlan",
+    "CumulativeLuminosity",
     "Range",
     "RunContext",
     "RunEvaluation",
@@ -66,7 +68,7 @@ class RunContext:
     def data(self) -> dict[str, Any]:
         """The ``run`` and ``dataset`` keys of the data object (all a run-level clause reads)."""
         run = {"oms": dict(self.oms), "rr": dict(self.rr), "run_number": self.run_number}
-        return {"run": run, "dataset": {**self.dataset_attributes, "name": self.dataset_name}}
+        return {"run": run, "dataset": {"name": self.dataset_name, **self.dataset_attributes}}
 
 
 def lumisection_data(
@@ -133,6 +135,39 @@ def merge_ranges(numbers: Iterable[Range]) -> tuple[Range, ...]:
 
 
 @dataclass(frozen=True)
+class CumulativeLuminosity:
+    """Running totals of a run's recorded and delivered luminosity: sums over lumisection ranges without a loop
+    over lumisections. A missing or ``null`` value counts as 0, and so does a lumisection past the end.
+
+    >>> lumi = CumulativeLuminosity.of([{"recorded": 5, "delivered": 6}, {"recorded": None, "delivered": 2},
+    ...                                 {"recorded": 1, "delivered": 1}])
+    >>> lumi.over([(1, 1), (3, 9)]), lumi.over([])
+    ((6, 7), (0, 0))
+    """
+
+    recorded: tuple[float, ...] = (0,)
+    delivered: tuple[float, ...] = (0,)
+
+    @classmethod
+    def of(cls, luminosity: Sequence[Mapping[str, Any]]) -> CumulativeLuminosity:
+        """From per-lumisection values (``luminosity[k - 1]`` holds lumisection k's ``recorded``/``delivered``)."""
+        recorded = itertools.accumulate((item.get("recorded") or 0 for item in luminosity), initial=0)
+        delivered = itertools.accumulate((item.get("delivered") or 0 for item in luminosity), initial=0)
+        return cls(tuple(recorded), tuple(delivered))
+
+    def over(self, ranges: Iterable[Range]) -> tuple[float, float]:
+        """``(recorded, delivered)`` summed over inclusive lumisection ranges (assumed not to overlap)."""
+        recorded: float = 0
+        delivered: float = 0
+        top = len(self.recorded) - 1
+        for first, last in ranges:
+            start, end = min(first - 1, top), min(last, top)
+            recorded += self.recorded[end] - self.recorded[start]
+            delivered += self.delivered[end] - self.delivered[start]
+        return recorded, delivered
+
+
+@dataclass(frozen=True)
 class RunEvaluation:
     """What a rule keeps of one run (and dataset), with the per-clause loss accounting.
 
@@ -180,12 +215,14 @@ class CompiledPlan:
         """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k)."""
         if self.plan.needs_luminosity and (luminosity is None or len(luminosity) < lumisection_count):
             raise RuleError("the rule reads lumisection.oms.recorded/delivered: pass luminosity per lumisection")
-        run_failures = self._run_failures(context)
-        segments = self._segments(context, lumisection_count, rr_ranges, oms_ranges, luminosity)
+        base = context.data()
+        run_failures = [i for i, test in self._run_level if not test(base)]
+        segments = self._segments(lumisection_count, rr_ranges, oms_ranges, luminosity)
         candidates, kept, several = [], [], []
         alone: list[list[Range]] = [[] for _ in self._clauses]
-        for first, last, data in segments:
+        for first, last, lumisection in segments:
             candidates.append((first, last))
+            data = {**base, "lumisection": lumisection}
             failures = run_failures + [i for i, test in self._lumisection_level if not test(data)]
             if not failures:
                 kept.append((first, last))
@@ -203,19 +240,15 @@ class CompiledPlan:
             segments=len(segments),
         )
 
-    def _run_failures(self, context: RunContext) -> list[int]:
-        data = context.data()
-        return [i for i, test in self._run_level if not test(data)]
-
     def _segments(
         self,
-        context: RunContext,
         count: int,
         rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]],
         oms_ranges: Sequence[Mapping[str, Any]],
         luminosity: Sequence[Mapping[str, Any]] | None,
-    ) -> list[tuple[int, int, Any]]:
-        """``(first, last, data)`` for each constant segment (none when the run has no RR status)."""
+    ) -> list[tuple[int, int, dict[str, Any]]]:
+        """``(first, last, lumisection)`` for each constant segment (none when the run has no RR status);
+        ``lumisection`` is the ``lumisection`` key of the data object at ``first``."""
         if count <= 0 or not rr_ranges:
             return []
         starts = self._boundaries(count, rr_ranges, oms_ranges, luminosity)
@@ -226,13 +259,12 @@ class CompiledPlan:
         }
         oms_at = _table([("oms_ranges", oms_ranges)], count, _oms_values) if self.plan.oms_bits else None
         segments: list[tuple[int, int, dict[str, Any]]] = []
-        for first, last in zip(starts, [*starts[1:], count + 1], strict=True):
-            last -= 1
+        for first, after in zip(starts, [*starts[1:], count + 1], strict=True):
             rr = {c: at[first] for c, at in status_at.items() if at[first] not in (None, "EMPTY")}
             oms = dict(oms_at[first] or {}) if oms_at else {}
             if self.plan.needs_luminosity and luminosity is not None:
                 oms.update({k: luminosity[first - 1].get(k) for k in _LUMINOSITY})
-            segments.append((first, last, lumisection_data(context, first, oms, rr)))
+            segments.append((first, after - 1, {"lumisection_number": first, "oms": oms, "rr": rr}))
         return segments
 
     def _boundaries(

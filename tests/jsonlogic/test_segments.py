@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from querylang import jsonlogic
 from querylang.errors import RuleError
 from querylang.rules import plan_rule
-from querylang.segments import RunContext, compile_plan, expand_rr_ranges, lumisection_data, merge_ranges
+from querylang.segments import (
+    CumulativeLuminosity,
+    RunContext,
+    compile_plan,
+    expand_rr_ranges,
+    lumisection_data,
+    merge_ranges,
+)
 
 COMPONENTS = ["dt-dt", "csc-csc", "hlt-hlt"]
 STATUSES = ["GOOD", "BAD", "STANDBY", "EXCLUDED", "NOTSET", "EMPTY"]
@@ -191,6 +198,35 @@ def test_luminosity_rules_need_luminosity() -> None:
 def test_malformed_ranges_are_errors(ranges: Any) -> None:
     with pytest.raises(RuleError):
         _evaluate(rr_ranges=ranges)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries({"recorded": st.none() | st.integers(0, 10**6), "delivered": st.integers(0, 10**6)})
+    ),
+    st.lists(st.tuples(st.integers(1, 40), st.integers(0, 8)), max_size=6),
+)
+def test_cumulative_luminosity_equals_a_sum_per_lumisection(
+    luminosity: list[dict[str, Any]], spans: list[tuple[int, int]]
+) -> None:
+    ranges = merge_ranges((first, first + length) for first, length in spans)
+    numbers = [k for first, last in ranges for k in range(first, last + 1) if k <= len(luminosity)]
+    expected = (
+        sum(luminosity[k - 1]["recorded"] or 0 for k in numbers),
+        sum(luminosity[k - 1]["delivered"] for k in numbers),
+    )
+    assert CumulativeLuminosity.of(luminosity).over(ranges) == expected
+
+
+def test_cumulative_luminosity_of_nothing_is_zero() -> None:
+    assert CumulativeLuminosity().over([(1, 100)]) == (0, 0)
+    assert CumulativeLuminosity.of([]).over([(1, 1)]) == (0, 0)
+
+
+def test_dataset_attributes_follow_the_name_like_the_service() -> None:
+    context = RunContext(1, dataset_name="/A/B/DQM", dataset_attributes={"global_state": "OPEN", "name": "x"})
+    assert context.data()["dataset"] == {"name": "x", "global_state": "OPEN"}  # json_portal: {"name", **attrs}
 
 
 def test_docstring_examples_run() -> None:
