@@ -48,11 +48,14 @@ __all__ = [
     "expand_rr_ranges",
     "lumisection_data",
     "merge_ranges",
+    "oms_ranges_from_summary",
+    "rr_ranges_from_summary",
 ]
 
 #: An inclusive range of lumisection numbers, ``(first, last)``.
 Range = tuple[int, int]
 _LUMINOSITY = ("recorded", "delivered")
+_DCS_VALUES: dict[str, bool | None] = {"TRUE": True, "FALSE": False, "NULL": None, "EMPTY": None}
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,69 @@ def merge_ranges(numbers: Iterable[Range]) -> tuple[Range, ...]:
         else:
             merged.append([first, last])
     return tuple((first, last) for first, last in merged)
+
+
+def rr_ranges_from_summary(
+    summary: Mapping[str, Mapping[str, Any]], components: Iterable[str]
+) -> tuple[int, dict[str, list[dict[str, Any]]]] | None:
+    """The RR ranges of ``components`` told by a dataset's triplet summary (lumisections per status, per
+    component), when each of them has one status over the whole run: ``(lumisection_count, rr_ranges)``, else
+    ``None`` (fetch the ranges). A component the summary lacks has no status. The summary's other components
+    appear with no range: evaluation reads only the plan's components, and they say the dataset has RR statuses.
+    ``None`` too when the summary is empty (no status, no count) or its components disagree on the count.
+
+    >>> summary = {"dt-dt": {"GOOD": 5, "comments": []}, "csc-csc": {"GOOD": 2, "BAD": 3, "EMPTY": 0}}
+    >>> rr_ranges_from_summary(summary, ["dt-dt"])
+    (5, {'dt-dt': [{'status': 'GOOD', 'start': 1, 'end': 5}], 'csc-csc': []})
+    >>> rr_ranges_from_summary(summary, ["dt-dt", "csc-csc"]) is None
+    True
+    """
+    counts = {component: _status_counts(statuses) for component, statuses in summary.items()}
+    totals = {sum(c.values()) for c in counts.values()}
+    if len(totals) != 1 or (count := totals.pop()) < 1:
+        return None
+    ranges: dict[str, list[dict[str, Any]]] = {component: [] for component in counts}
+    for component in components:
+        if component not in counts:
+            continue
+        statuses = [status for status, n in counts[component].items() if n]
+        if len(statuses) != 1:
+            return None
+        ranges[component] = [{"status": statuses[0], "start": 1, "end": count}]
+    return count, ranges
+
+
+def _status_counts(statuses: Mapping[str, Any]) -> dict[str, int]:
+    return {k: v for k, v in statuses.items() if type(v) is int and k not in ("comments", "causes")}
+
+
+def oms_ranges_from_summary(
+    summary: Mapping[str, Mapping[str, Any]], bits: Iterable[str]
+) -> tuple[int, list[dict[str, Any]]] | None:
+    """The OMS ranges of ``bits`` told by a run's DCS summary (per bit, lumisections ``TRUE``, ``FALSE``,
+    ``NULL`` or ``EMPTY``: not covered by OMS), when each bit has one value over the whole run:
+    ``(lumisection_count, oms_ranges)``, else ``None`` (fetch them).
+
+    >>> summary = {"bpix_ready": {"TRUE": 8, "FALSE": 0, "NULL": 0, "EMPTY": 0},
+    ...            "fpix_ready": {"TRUE": 3, "FALSE": 5, "NULL": 0, "EMPTY": 0}}
+    >>> oms_ranges_from_summary(summary, ["bpix_ready"])
+    (8, [{'bpix_ready': True, 'start': 1, 'end': 8}])
+    >>> oms_ranges_from_summary(summary, ["bpix_ready", "fpix_ready"]) is None
+    True
+    """
+    counts = {bit: _status_counts(values) for bit, values in summary.items()}
+    totals = {sum(c.values()) for c in counts.values()}
+    if len(totals) != 1 or (count := totals.pop()) < 1:
+        return None
+    constants: dict[str, str] = {}
+    for bit in bits:
+        seen = [value for value, n in counts.get(bit, {}).items() if n]
+        if len(seen) != 1 or seen[0] not in _DCS_VALUES:
+            return None
+        constants[bit] = seen[0]
+    if "EMPTY" in constants.values():  # no OMS range covers the run (then no bit has a value anywhere)
+        return (count, []) if set(constants.values()) == {"EMPTY"} else None
+    return count, [{**{bit: _DCS_VALUES[v] for bit, v in constants.items()}, "start": 1, "end": count}]
 
 
 @dataclass(frozen=True)

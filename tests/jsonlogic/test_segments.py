@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from querylang.segments import (
     expand_rr_ranges,
     lumisection_data,
     merge_ranges,
+    oms_ranges_from_summary,
+    rr_ranges_from_summary,
 )
 
 COMPONENTS = ["dt-dt", "csc-csc", "hlt-hlt"]
@@ -198,6 +201,80 @@ def test_luminosity_rules_need_luminosity() -> None:
 def test_malformed_ranges_are_errors(ranges: Any) -> None:
     with pytest.raises(RuleError):
         _evaluate(rr_ranges=ranges)
+
+
+def _value_at(ranges: list[dict[str, Any]], k: int, key: str) -> Any:
+    """The value of the last range covering lumisection k (later ranges win, like the stored overlay)."""
+    value: Any = "EMPTY"
+    for item in ranges:
+        if item["start"] <= k <= item["end"]:
+            value = item[key]
+    return value
+
+
+def _summaries(run: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, int]]]:
+    """The service's triplet summary (per component, lumisections per status) and DCS summary (per bit)."""
+    count = run["lumisection_count"]
+    triplet: dict[str, dict[str, Any]] = {}
+    for component, ranges in run["rr_ranges"].items():
+        counts: dict[str, Any] = {"comments": [], "causes": []}
+        for k in range(1, count + 1):
+            status = _value_at(ranges, k, "status")
+            counts[status] = counts.get(status, 0) + 1
+        triplet[component] = counts
+    dcs = {bit: {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": 0} for bit in BITS}
+    for bit in BITS:
+        for k in range(1, count + 1):
+            value = _value_at(run["oms_ranges"], k, bit)
+            dcs[bit][{True: "TRUE", False: "FALSE", None: "NULL"}.get(value, "EMPTY")] += 1
+    return triplet, dcs
+
+
+@st.composite
+def runs_with_constant_parts(draw: st.DrawFn) -> dict[str, Any]:
+    """Runs where some components and the OMS bits often keep one value over the whole run."""
+    run = draw(runs())
+    count = run["lumisection_count"]
+    if count < 1:
+        return run
+    for component in run["rr_ranges"]:
+        if draw(st.booleans()):
+            run["rr_ranges"][component] = [{"status": draw(status), "start": 1, "end": count}]
+    if draw(st.booleans()):
+        bits = draw(st.fixed_dictionaries({b: st.sampled_from([True, False, None]) for b in BITS}))
+        run["oms_ranges"] = [] if draw(st.booleans()) else [{**bits, "start": 1, "end": count}]
+    return run
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules, runs_with_constant_parts())
+def test_ranges_told_by_summaries_evaluate_like_the_real_ranges(rule: Any, run: dict[str, Any]) -> None:
+    plan = plan_rule(rule)
+    engine = compile_plan(plan)
+    triplet, dcs = _summaries(run)
+    expected = engine.evaluate(**run)
+    told_rr = rr_ranges_from_summary(triplet, plan.rr_components)
+    if told_rr is not None:
+        assert told_rr[0] == run["lumisection_count"]
+        assert set(told_rr[1]) == set(run["rr_ranges"])
+        told = engine.evaluate(**{**run, "rr_ranges": told_rr[1]})
+        assert dataclasses.replace(told, segments=0) == dataclasses.replace(expected, segments=0)
+    told_oms = oms_ranges_from_summary(dcs, plan.oms_bits)
+    if told_oms is not None:
+        assert told_oms[0] == run["lumisection_count"]
+        assert engine.evaluate(**{**run, "oms_ranges": told_oms[1]}).kept == expected.kept
+
+
+def test_summaries_that_vary_or_disagree_tell_nothing() -> None:
+    varying = {"dt-dt": {"GOOD": 3, "BAD": 1}}
+    assert rr_ranges_from_summary(varying, ["dt-dt"]) is None
+    assert rr_ranges_from_summary(varying, ["csc-csc"]) == (4, {"dt-dt": []})  # csc-csc has no status at all
+    assert rr_ranges_from_summary({"dt-dt": {"GOOD": 3}, "csc-csc": {"GOOD": 4}}, ["dt-dt"]) is None
+    assert rr_ranges_from_summary({}, ["dt-dt"]) is None  # no RR status: nothing to count
+    half_empty = {"bpix_ready": {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": 4}, "fpix_ready": {"TRUE": 4}}
+    assert oms_ranges_from_summary(half_empty, ["bpix_ready"]) == (4, [])
+    assert oms_ranges_from_summary(half_empty, ["bpix_ready", "fpix_ready"]) is None
+    assert oms_ranges_from_summary(half_empty, ["prescale_index"]) is None  # not in the DCS summary
 
 
 @settings(max_examples=100, deadline=None)
