@@ -7,10 +7,13 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
 2. candidate datasets are listed once, with the rule's run/dataset-level prefilter and the pattern's ``like``
    prefilter pushed down to ``/datasets_filtered_ordered`` (the run's attributes come with each dataset); names
    are then matched exactly against the ``SIMILAR TO`` regex;
-3. for every candidate, concurrently: the dataset's RR status ranges by component, and per run the OMS bit ranges
-   (or the per-lumisection OMS values when the rule reads luminosity or prescales, or luminosity is asked for);
-4. the run-level clauses are evaluated once per dataset and the lumisection-level residual once per constant
-   segment (a stretch of lumisections where every value the rule reads is constant), never per lumisection.
+3. only what can change the answer is fetched, concurrently: a dataset's RR status ranges by component unless its
+   triplet summary shows every component the rule reads with one status over the run (or no status at all),
+   and a run's OMS bit ranges when the rule reads bits its DCS summary does not show constant (or the
+   per-lumisection OMS values when the rule reads luminosity or prescales, or luminosity is asked for);
+4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
+   once per constant segment (a stretch of lumisections where every value the rule reads is constant), never
+   per lumisection, with the per-clause loss accounting.
 
 Semantics are the service's (``rr-protocol.md`` §8, json-logic-js 1.2.3): a component without a status at a
 lumisection (``EMPTY``) is absent from ``lumisection.rr``; a dataset without any RR status contributes nothing
@@ -46,7 +49,16 @@ from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.compile import compile_filter
 from querylang.rules import RulePlan, plan_rule
-from querylang.segments import CompiledPlan, CumulativeLuminosity, RunContext, RunEvaluation, compile_plan, merge_ranges
+from querylang.segments import (
+    CompiledPlan,
+    CumulativeLuminosity,
+    RunContext,
+    RunEvaluation,
+    compile_plan,
+    merge_ranges,
+    oms_ranges_from_summary,
+    rr_ranges_from_summary,
+)
 from querylang.similar import SimilarPattern, compile_similar
 from schemas.golden import ClauseLoss, GoldenJson, LossReport, LumiMask, Luminosity, Range
 
@@ -131,11 +143,12 @@ def golden_operation(
     engine = compile_plan(plan)
     datasets = yield from _candidate_datasets(plan, pattern, pushdown=pushdown, page_size=page_size)
     per_lumisection_oms = with_luminosity or bool(plan.oms_values & _PER_LUMISECTION_OMS)
-    fetched = yield from _fetch_ranges(datasets, per_lumisection_oms, progress)
+    known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms)
+    yield from _fetch_ranges(known, _unknown(plan, datasets, known, per_lumisection_oms), progress)
     builder = _ResultBuilder(plan, with_luminosity=with_luminosity, report=report)
     for dataset in datasets:
-        oms = fetched.oms[dataset.run_number]
-        builder.add(dataset, _evaluate(engine, dataset, fetched.rr[dataset.key], oms), oms.luminosity)
+        oms = known.oms.get(dataset.run_number, _NO_OMS)
+        builder.add(dataset, _evaluate(engine, dataset, known.rr[dataset.key], oms), oms.luminosity)
     return builder.finish(json_logic, dataset_name_filter)
 
 
@@ -145,10 +158,13 @@ class _Dataset:
     """A candidate dataset: what a rule reads of its run and of itself (``context``)."""
 
     context: RunContext
+    triplet_summary: Mapping[str, Any] | None = None
+    dcs_summary: Mapping[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> _Dataset:
         run = row.get("Run") or {}
+        cache = row.get("DatasetTripletCache") or {}
         context = RunContext(
             run_number=row["run_number"],
             oms=run.get("oms_attributes") or {},
@@ -156,7 +172,7 @@ class _Dataset:
             dataset_name=row["name"],
             dataset_attributes=row.get("dataset_attributes") or {},
         )
-        return cls(context)
+        return cls(context, _mapping(cache.get("triplet_summary")), _mapping(cache.get("dcs_summary")))
 
     @property
     def run_number(self) -> int:
@@ -169,6 +185,10 @@ class _Dataset:
     @property
     def key(self) -> tuple[int, str]:
         return self.context.run_number, self.context.dataset_name
+
+
+def _mapping(value: object) -> Mapping[str, Any] | None:
+    return value if isinstance(value, Mapping) else None
 
 
 def _listing_filter(plan: RulePlan, pattern: SimilarPattern, pushdown: bool) -> dict[str, Any]:
@@ -195,45 +215,86 @@ def _candidate_datasets(
 
 
 # ---- 3. ranges -------------------------------------------------------------------------------------------------
-#: A dataset's RR status ranges by component, as ``/rr_lumisection_ranges_by_component`` answers them.
-_RrRanges = dict[str, list[dict[str, Any]]]
+@dataclass(frozen=True)
+class _RrData:
+    """A dataset's RR status ranges by component (``/rr_lumisection_ranges_by_component``; ``{}``: no RR status)
+    and its lumisection count (0 when unknown)."""
+
+    ranges: dict[str, list[dict[str, Any]]]
+    lumisection_count: int
 
 
 @dataclass(frozen=True)
 class _RunOms:
-    """One run's OMS data: ranges of constant values (luminosity excluded) and, when fetched per lumisection,
-    ``luminosity`` (``luminosity[k - 1]`` holds lumisection k's ``recorded`` and ``delivered``)."""
+    """One run's OMS data: ranges of constant values (luminosity excluded), the lumisection count and, when
+    fetched per lumisection, ``luminosity`` (``luminosity[k - 1]``: lumisection k's ``recorded``, ``delivered``)."""
 
     ranges: list[dict[str, Any]]
+    lumisection_count: int
     luminosity: list[dict[str, Any]] | None = None
 
-    @property
-    def lumisection_count(self) -> int:
-        return max((r["end"] for r in self.ranges), default=0)
+
+#: A run whose OMS data the rule does not need (it reads no OMS value, and its datasets' RR data are counted).
+_NO_OMS = _RunOms([], 0)
 
 
 @dataclass
-class _Fetched:
-    rr: dict[tuple[int, str], _RrRanges] = field(default_factory=dict)
+class _Known:
+    rr: dict[tuple[int, str], _RrData] = field(default_factory=dict)
     oms: dict[int, _RunOms] = field(default_factory=dict)
 
 
-def _fetch_ranges(
-    datasets: Sequence[_Dataset], per_lumisection_oms: bool, progress: Progress | None
-) -> Operation[_Fetched]:
-    runs = sorted({d.run_number for d in datasets})
-    oms_endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
-    calls = [lumisection_call("rr_lumisection_ranges_by_component", d.run_number, d.name) for d in datasets]
-    calls += [lumisection_call(oms_endpoint, run, "online") for run in runs]
+def _told_by_summaries(plan: RulePlan, datasets: Sequence[_Dataset], *, per_lumisection_oms: bool) -> _Known:
+    """What the listing's summaries already tell, exactly: RR ranges of datasets without any status or whose
+    components the rule reads keep one status over the run (triplet summary), OMS ranges of runs whose bits the
+    rule reads keep one value (DCS summary). Everything else is fetched."""
+    known = _Known()
+    for dataset in datasets:
+        triplet = dataset.triplet_summary
+        if triplet is not None and not triplet:
+            known.rr[dataset.key] = _RrData({}, 0)
+        elif triplet is not None and (told := rr_ranges_from_summary(triplet, plan.rr_components)) is not None:
+            known.rr[dataset.key] = _RrData(told[1], told[0])
+        dcs = dataset.dcs_summary
+        if per_lumisection_oms or dcs is None or dataset.run_number in known.oms:
+            continue
+        if (told_oms := oms_ranges_from_summary(dcs, plan.oms_bits)) is not None:
+            known.oms[dataset.run_number] = _RunOms(told_oms[1], told_oms[0])
+    return known
+
+
+@dataclass(frozen=True)
+class _Requests:
+    rr: list[_Dataset]
+    oms_runs: list[int]
+    oms_endpoint: str
+
+
+def _unknown(plan: RulePlan, datasets: Sequence[_Dataset], known: _Known, per_lumisection_oms: bool) -> _Requests:
+    """The requests still needed: RR ranges not told, and OMS data of runs where the rule reads it or a dataset
+    may need the run's lumisection count (no RR status)."""
+    rr = [d for d in datasets if d.key not in known.rr]
+    needs_oms = per_lumisection_oms or bool(plan.oms_bits)
+    counted = {d.key for d in datasets if d.key in known.rr and known.rr[d.key].ranges}
+    oms_runs = sorted(
+        {d.run_number for d in datasets if d.run_number not in known.oms and (needs_oms or d.key not in counted)}
+    )
+    endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
+    return _Requests(rr, oms_runs, endpoint)
+
+
+def _fetch_ranges(known: _Known, requests: _Requests, progress: Progress | None) -> Operation[None]:
+    """Fetch what ``requests`` lists, concurrently, into ``known``."""
+    calls = [lumisection_call("rr_lumisection_ranges_by_component", d.run_number, d.name) for d in requests.rr]
+    calls += [lumisection_call(requests.oms_endpoint, run, "online") for run in requests.oms_runs]
     counter = _Counter(len(calls), progress)
-    outcomes = yield Batch(calls, parse=_parse_reply, on_each=counter.tick)
-    fetched = _Fetched()
-    for dataset, outcome in zip(datasets, outcomes, strict=False):
-        fetched.rr[dataset.key] = _rr_ranges(*_data(outcome))
-    for run, outcome in zip(runs, outcomes[len(datasets) :], strict=True):
+    outcomes = (yield Batch(calls, parse=_parse_reply, on_each=counter.tick)) if calls else []
+    for dataset, outcome in zip(requests.rr, outcomes, strict=False):
+        known.rr[dataset.key] = _rr_data(*_data(outcome))
+    per_lumisection = requests.oms_endpoint == "oms_lumisections"
+    for run, outcome in zip(requests.oms_runs, outcomes[len(requests.rr) :], strict=True):
         call, data = _data(outcome)
-        fetched.oms[run] = _oms_per_lumisection(call, data) if per_lumisection_oms else _RunOms(_ranges(data, call))
-    return fetched
+        known.oms[run] = _oms_per_lumisection(call, data) if per_lumisection else _oms_ranges(call, data)
 
 
 class _Counter:
@@ -259,13 +320,19 @@ def _data(outcome: object) -> tuple[Call, Any]:
     return outcome
 
 
-def _rr_ranges(call: Call, data: Any) -> _RrRanges:
+def _rr_data(call: Call, data: Any) -> _RrData:
     """``{"dt-dt": [{"status", "start", "end", ...}, ...]}``; ``{}`` for a dataset without any RR status."""
     if data in ([], None):
-        return {}
+        return _RrData({}, 0)
     if not isinstance(data, dict):
         raise ServiceError(f"expected a JSON object, got {type(data).__name__}", status=200, route=call.route)
-    return {component: _ranges(ranges, call) for component, ranges in data.items()}
+    ranges = {component: _ranges(items, call) for component, items in data.items()}
+    return _RrData(ranges, max((r["end"] for items in ranges.values() for r in items), default=0))
+
+
+def _oms_ranges(call: Call, data: Any) -> _RunOms:
+    ranges = _ranges(data, call)
+    return _RunOms(ranges, max((r["end"] for r in ranges), default=0))
 
 
 def _oms_per_lumisection(call: Call, data: Any) -> _RunOms:
@@ -280,7 +347,7 @@ def _oms_per_lumisection(call: Call, data: Any) -> _RunOms:
         else:
             ranges.append({**values, "start": number, "end": number})
             previous = values
-    return _RunOms(ranges, lumisections)
+    return _RunOms(ranges, len(lumisections), lumisections)
 
 
 def _ranges(data: Any, call: Call) -> list[dict[str, Any]]:
@@ -310,14 +377,17 @@ class _Outcome:
     evaluation: RunEvaluation | None
 
 
-def _evaluate(engine: CompiledPlan, dataset: _Dataset, rr: _RrRanges, oms: _RunOms) -> _Outcome:
-    if not rr:  # never certified: never in a golden JSON
+def _evaluate(engine: CompiledPlan, dataset: _Dataset, rr: _RrData, oms: _RunOms) -> _Outcome:
+    if not rr.ranges:  # never certified: never in a golden JSON
         return _Outcome(oms.lumisection_count, None)
-    count = max((r["end"] for ranges in rr.values() for r in ranges), default=0)
     evaluation = engine.evaluate(
-        dataset.context, lumisection_count=count, rr_ranges=rr, oms_ranges=oms.ranges, luminosity=oms.luminosity
+        dataset.context,
+        lumisection_count=rr.lumisection_count,
+        rr_ranges=rr.ranges,
+        oms_ranges=oms.ranges,
+        luminosity=oms.luminosity,
     )
-    return _Outcome(count, evaluation)
+    return _Outcome(rr.lumisection_count, evaluation)
 
 
 # ---- 5. the result ---------------------------------------------------------------------------------------------

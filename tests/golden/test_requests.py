@@ -1,0 +1,78 @@
+"""The local engine asks only for what can change the answer: the listing's summaries tell the rest, exactly.
+
+Each rule runs twice on the same server: as is, and through a transport that strips ``DatasetTripletCache``
+from the dataset listing (so every range is fetched). Both must give the same golden JSON, anti-JSON,
+per-dataset form and loss report; the first must need fewer requests.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from test_engines_agree import RULES
+
+from client.api import RunRegistry
+from client.engine import run_sync
+from client.golden_local import golden_operation
+from client.transport import Call, Reply
+from schemas.golden import GoldenJson
+
+CHECKED = ("reference", "status-good", "status-null", "bit-null", "bit-not", "run-only-class", "prescale")
+
+
+class Recording:
+    """Sends calls through ``inner``, counts lumisection requests and, if asked, drops the listing's summaries."""
+
+    def __init__(self, inner: Any, *, strip_summaries: bool) -> None:
+        self.inner = inner
+        self.strip_summaries = strip_summaries
+        self.lumisection_requests: list[str] = []
+
+    def send(self, call: Call) -> Reply:
+        reply: Reply = self.inner.send(call)
+        if call.path.startswith("/lumisections/"):
+            self.lumisection_requests.append(call.path)
+        if self.strip_summaries and call.path == "/datasets_filtered_ordered":
+            page = json.loads(reply.data)  # listings are handed over undecoded
+            for row in page["datasets"]:
+                del row["DatasetTripletCache"]
+            reply = Reply(reply.status, json.dumps(page).encode())
+        return reply
+
+
+def golden(registry: RunRegistry, rule: Any, pattern: str, *, strip_summaries: bool) -> tuple[GoldenJson, list[str]]:
+    transport = Recording(registry._transport, strip_summaries=strip_summaries)
+    operation = golden_operation(rule, pattern, report=True, with_luminosity=True, pushdown=False)
+    return run_sync(operation, transport, pool=None), transport.lumisection_requests
+
+
+@pytest.mark.parametrize(("rule", "pattern"), [pytest.param(r, p, id=i) for i, r, p in RULES if i in CHECKED])
+def test_summaries_save_requests_and_change_nothing(registry: RunRegistry, rule: Any, pattern: str) -> None:
+    told, told_requests = golden(registry, rule, pattern, strip_summaries=False)
+    fetched, fetched_requests = golden(registry, rule, pattern, strip_summaries=True)
+    assert told.mask == fetched.mask
+    assert dict(told.by_dataset) == dict(fetched.by_dataset)
+    assert told.anti_mask == fetched.anti_mask
+    assert told.luminosity_in == fetched.luminosity_in
+    assert told.luminosity_out == fetched.luminosity_out
+    assert told.losses == fetched.losses
+    assert len(told_requests) < len(fetched_requests)
+
+
+def test_constant_components_need_no_range_request(registry: RunRegistry) -> None:
+    rule = next(r for i, r, _ in RULES if i == "reference")
+    _, told = golden(registry, rule, "%", strip_summaries=False)
+    _, fetched = golden(registry, rule, "%", strip_summaries=True)
+    rr = "/lumisections/rr_lumisection_ranges_by_component"
+    assert 0 < told.count(rr) < fetched.count(rr)
+
+
+def test_a_rule_reading_no_oms_value_fetches_no_oms_data(registry: RunRegistry) -> None:
+    rule = {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}
+    transport = Recording(registry._transport, strip_summaries=False)
+    result = run_sync(golden_operation(rule, "%", pushdown=False), transport, pool=None)
+    assert result.lumisection_count > 0
+    assert transport.lumisection_requests
+    assert not [path for path in transport.lumisection_requests if "oms" in path]
