@@ -56,7 +56,7 @@ def listing_call(
         "filter": dict(backend_filter),
         "sortings": [list(s) for s in sortings],
     }
-    return Call("POST", f"/{kind}_filtered_ordered", json=body)
+    return Call("POST", f"/{kind}_filtered_ordered", json=body, raw=True)
 
 
 def lumisection_call(endpoint: str, run_number: int, dataset_name: str) -> Call:

@@ -6,11 +6,11 @@ Filters are compiled (and rejected with ``querylang.FilterError``) before the fi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from functools import partial
 from typing import Any, Literal, TypeVar
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import querylang
 from client.calls import (
@@ -24,7 +24,16 @@ from client.calls import (
 )
 from client.engine import Batch, Operation
 from client.errors import RunQLError, ServiceError
-from client.pagination import Listing, ListingQuery, Progress, ResumeFrom, fetch_listing
+from client.pagination import (
+    DecodedPage,
+    DecodePage,
+    Listing,
+    ListingQuery,
+    Progress,
+    ResumeFrom,
+    fetch_listing,
+    wire_decoder,
+)
 from client.results import Records
 from client.transport import Call, Reply
 from schemas import (
@@ -52,8 +61,6 @@ T = TypeVar("T")
 Output = Literal["models", "dicts", "dataframe"]
 UnknownFlags = Literal["error", "warn"]
 
-_RUNS = TypeAdapter(list[Run])
-_DATASETS = TypeAdapter(list[Dataset])
 _LUMISECTION_MODELS: Mapping[str, TypeAdapter[Any]] = {
     "rr_lumisections": TypeAdapter(list[RRLumisection]),
     "oms_lumisections": TypeAdapter(list[OmsLumisection]),
@@ -91,19 +98,44 @@ def _plan(kind: Kind, filter: object, *, raw: bool, unknown_flags: UnknownFlags)
     return querylang.compile_filter({} if filter is None else filter, kind=kind, unknown_flags=unknown_flags)
 
 
-def _converter(kind: Kind, output: Output, compress: bool | None) -> Callable[[list[dict[str, Any]]], list[Any]]:
+class _RunsPage(BaseModel):
+    runs: list[Run]
+    count: int
+
+
+class _DatasetsPage(BaseModel):
+    datasets: list[Dataset]
+    count: int
+
+
+_PAGES: Mapping[Kind, TypeAdapter[Any]] = {"runs": TypeAdapter(_RunsPage), "datasets": TypeAdapter(_DatasetsPage)}
+_ROWS: Mapping[Kind, TypeAdapter[list[Any]]] = {"runs": TypeAdapter(list[Run]), "datasets": TypeAdapter(list[Dataset])}
+
+
+def _decoder(kind: Kind, output: Output, compress: bool | None) -> DecodePage:
+    """How pages become rows: typed models (validated straight from the JSON bytes), or the public client's dicts."""
+    if compress is False:
+        return wire_decoder(kind)
     if output == "dicts" or compress is not None:
-        if compress is False:
-            return list
         shape = compress_run if kind == "runs" else compress_dataset
-        return lambda rows: [shape(r) for r in rows]
-    adapter = _RUNS if kind == "runs" else _DATASETS
-    return partial(_validate_rows, adapter)
+        return wire_decoder(kind, lambda rows: [shape(r) for r in rows])
+    return partial(_decode_models, kind)
 
 
-def _validate_rows(adapter: TypeAdapter[list[Any]], rows: list[dict[str, Any]]) -> list[Any]:
+def _decode_models(kind: Kind, content: bytes, with_wire: bool) -> DecodedPage:
+    if with_wire:  # a union re-sorted client-side needs the wire values
+        return wire_decoder(kind, partial(_validate_rows, kind))(content, True)
     try:
-        return adapter.validate_python(rows)
+        page = _PAGES[kind].validate_json(content)
+    except ValidationError as exc:
+        raise ValueError(_short(exc)) from None
+    rows = page.runs if kind == "runs" else page.datasets
+    return DecodedPage(page.count, rows, [_model_key(r) for r in rows])
+
+
+def _validate_rows(kind: Kind, rows: list[dict[str, Any]]) -> list[Any]:
+    try:
+        return _ROWS[kind].validate_python(rows)
     except ValidationError as exc:
         raise ValueError(_short(exc)) from None
 
@@ -112,6 +144,10 @@ def _short(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
     return f"{exc.error_count()} invalid field(s), first at {where}: {first['msg']} (got {first.get('input')!r:.80})"
+
+
+def _model_key(row: Run | Dataset) -> Hashable:
+    return row.run_number if isinstance(row, Run) else row.key
 
 
 def listing(
@@ -139,7 +175,7 @@ def listing(
     plan = _plan(kind, filter, raw=ignore_filter_transformation, unknown_flags=unknown_flags)
     query = ListingQuery(kind, plan.filters, sortings_argument(sortings), page_size, limit)
     result: Listing = yield from fetch_listing(
-        query, _converter(kind, output, compress_attributes), resume_from=resume_from, progress=progress
+        query, decode=_decoder(kind, output, compress_attributes), resume_from=resume_from, progress=progress
     )
     records: Records[Any] = Records(
         result.rows,
@@ -164,7 +200,7 @@ def single_record(
             raise TypeError(f"dataset_name must be a non-empty string, got {dataset_name!r}")
         backend_filter["name"] = {"=": dataset_name}
     query = ListingQuery(kind, (backend_filter,), (), page_size=2, limit=None)
-    result: Listing = yield from fetch_listing(query, _converter(kind, "models", compress_attributes))
+    result: Listing = yield from fetch_listing(query, decode=_decoder(kind, "models", compress_attributes))
     if len(result.rows) > 1:
         what = f"run {number}" if kind == "runs" else f"dataset {dataset_name!r} of run {number}"
         raise ServiceError(

@@ -28,11 +28,37 @@ from client.engine import Batch, Operation
 from client.errors import PartialResultError, RunQLError, ServiceError
 from client.transport import Call, Reply
 
-__all__ = ["CountChangedWarning", "Listing", "ListingQuery", "Page", "ResumeFrom", "fetch_listing", "sort_key_of"]
+__all__ = [
+    "ConvertPage",
+    "CountChangedWarning",
+    "DecodePage",
+    "DecodedPage",
+    "Listing",
+    "ListingQuery",
+    "Page",
+    "ResumeFrom",
+    "fetch_listing",
+    "sort_key_of",
+    "wire_decoder",
+]
 
 logger = logging.getLogger(__name__)
 
-#: Converts one page of wire rows into result rows (models or dicts); raises on rows of the wrong shape.
+
+@dataclass(frozen=True)
+class DecodedPage:
+    """A page's body decoded: the service's count, the rows with their keys, and (when asked) the wire rows."""
+
+    count: int
+    rows: list[Any]
+    keys: list[Hashable]
+    wire: list[dict[str, Any]] | None = None
+
+
+#: Decodes a page's raw body; ``with_wire=True`` also returns the wire rows (for client-side sorting).
+#: Raises ``ValueError`` (or a subclass, such as pydantic's ``ValidationError``) on a body of the wrong shape.
+DecodePage = Callable[[bytes, bool], DecodedPage]
+#: Converts one page of wire rows (dicts) into result rows; ``list`` keeps the service's dicts.
 ConvertPage = Callable[[list[dict[str, Any]]], list[Any]]
 Progress = Callable[[int, int], None]
 _NUMERIC_JSON_KEYS = frozenset({"oms_attributes.ls_duration", "oms_attributes.b_field"})
@@ -109,13 +135,17 @@ class Listing:
 
 def fetch_listing(
     query: ListingQuery,
-    convert: ConvertPage,
+    convert: ConvertPage = list,
     *,
+    decode: DecodePage | None = None,
     resume_from: ResumeFrom | None = None,
     progress: Progress | None = None,
 ) -> Operation[Listing]:
-    """The listing operation; run it with :func:`client.engine.run_sync` or :func:`~client.engine.run_async`."""
-    state = _State(query, convert, resume_from, progress)
+    """The listing operation; run it with :func:`client.engine.run_sync` or :func:`~client.engine.run_async`.
+
+    Rows are the service's dicts passed through ``convert``, or whatever ``decode`` makes of each page's body.
+    """
+    state = _State(query, decode or wire_decoder(query.kind, convert), resume_from, progress)
     if not query.filters or query.limit == 0:
         return Listing(rows=[], total=0 if not query.filters else None)
     first = [i for i in range(len(query.filters)) if (i, 0) not in state.done]
@@ -127,11 +157,11 @@ def fetch_listing(
 
 
 class _State:
-    def __init__(self, query: ListingQuery, convert: ConvertPage, resume: ResumeFrom | None, progress: Progress | None):
+    def __init__(self, query: ListingQuery, decode: DecodePage, resume: ResumeFrom | None, progress: Progress | None):
         if resume is not None and resume.fingerprint != query.fingerprint():
             raise ValueError("resume_from belongs to another query (filter, sortings, page_size or limit differ)")
         self.query = query
-        self.convert = convert
+        self.decode = decode
         self.progress = progress
         self.done: dict[tuple[int, int], Page] = dict(resume.pages) if resume else {}
         self.failures: list[tuple[tuple[int, int], RunQLError]] = []
@@ -158,23 +188,18 @@ class _State:
         return sum(known.values()) + sum(1 for i in range(len(self.query.filters)) if i not in known)
 
     def parse(self, call: Call, reply: Reply) -> Page:
-        """Check one reply's shape and convert its rows (runs in a worker thread or task)."""
-        data, kind = reply.data, self.query.kind
+        """Decode and check one reply (runs in a worker thread or task)."""
         page = int(call.json["page"])
-        if not isinstance(data, dict) or not isinstance(data.get(kind), list) or not _is_int(data.get("count")):
-            raise ServiceError(
-                f"page {page}: expected {{{kind!r}: [...], 'count': N}}", status=reply.status, route=call.route
-            )
-        wire: list[dict[str, Any]] = data[kind]
         try:
-            keys = tuple(_key(kind, row) for row in wire)
-            sort_keys = tuple(sort_key_of(row, self.sortings) for row in wire) if self.needs_sort else None
-            rows = tuple(self.convert(wire))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ServiceError(
-                f"page {page}: a row does not match the schema: {exc}", status=reply.status, route=call.route
-            ) from None
-        return Page(page, int(data["count"]), keys, sort_keys, rows)
+            decoded = self.decode(reply.data, self.needs_sort)
+        except ValueError as exc:
+            service_error = _err_answer(reply.data)
+            message = service_error or f"page {page}: the reply does not match the schema: {exc}"
+            raise ServiceError(message, status=reply.status, route=call.route) from None
+        sort_keys = None
+        if self.needs_sort and decoded.wire is not None:
+            sort_keys = tuple(sort_key_of(row, self.sortings) for row in decoded.wire)
+        return Page(page, decoded.count, tuple(decoded.keys), sort_keys, tuple(decoded.rows))
 
     # -- bookkeeping --------------------------------------------------------------------------------------
     def record(self, outcomes: list[Any]) -> None:
@@ -288,12 +313,38 @@ class _State:
         return error
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def wire_decoder(kind: Kind, convert: ConvertPage = list) -> DecodePage:
+    """A decoder that parses the JSON and hands the wire rows to ``convert`` (``list``: keep them as they are)."""
+
+    def decode(content: bytes, with_wire: bool) -> DecodedPage:
+        data = json.loads(content)
+        if not isinstance(data, dict) or not isinstance(data.get(kind), list) or not _is_count(data.get("count")):
+            raise ValueError(f"expected {{{kind!r}: [...], 'count': N}}")
+        wire: list[dict[str, Any]] = data[kind]
+        try:
+            keys = [_wire_key(kind, row) for row in wire]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"a row has no {exc}") from None
+        return DecodedPage(data["count"], convert(wire), keys, wire if with_wire else None)
+
+    return decode
 
 
-def _key(kind: Kind, row: Mapping[str, Any]) -> Hashable:
+def _wire_key(kind: Kind, row: Mapping[str, Any]) -> Hashable:
     return row["run_number"] if kind == "runs" else (row["run_number"], row["name"])
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _err_answer(content: object) -> str | None:
+    """The service's ``{"err": message}`` if that is what ``content`` holds."""
+    try:
+        data = json.loads(content) if isinstance(content, (bytes, str)) else content
+    except ValueError:
+        return None
+    return str(data["err"]) if isinstance(data, dict) and "err" in data else None
 
 
 def sort_key_of(row: Mapping[str, Any], sortings: Sequence[Sorting]) -> tuple[Any, ...]:

@@ -54,13 +54,14 @@ TOKEN_ACCEPT = frozenset(range(200, 600)) - RETRY_STATUSES
 
 @dataclass(frozen=True)
 class Call:
-    """A request to the service. ``accept``: statuses whose JSON body is the answer."""
+    """A request to the service. ``accept``: statuses whose body is the answer (decoded JSON, or bytes if ``raw``)."""
 
     method: str
     path: str
     json: Any = None
     accept: frozenset[int] = frozenset({200})
     idempotent: bool = True
+    raw: bool = False  # hand the accepted body over undecoded (bytes), for a faster decoder downstream
 
     @property
     def route(self) -> str:
@@ -176,6 +177,8 @@ def interpret(
 ) -> Reply | _Retry | _Unauthorized | RunQLError:
     """Classify one answer: retryable (429, 502-504: transient whatever the body), the service's ``{"err"}``,
     accepted reply, token rejected (401), or the error to raise."""
+    if call.raw and status in call.accept:
+        return Reply(status, content)
     data = _json_or_none(content)
     if status in RETRY_STATUSES and (call.idempotent or status == 429):
         return _Retry(f"HTTP {status}: {_message(data, content)}", _retry_after(headers))

@@ -33,8 +33,8 @@ class StatusCounts(Record):
     notset: int = Field(0, alias="NOTSET")
     no_value_found: int = Field(0, alias="NO VALUE FOUND")
     empty: int = Field(0, alias="EMPTY")
-    comments: list[str] = Field(default_factory=list)
-    causes: list[str] = Field(default_factory=list)
+    comments: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()
 
     def count(self, status: str) -> int:
         """The count of ``status`` by its wire name (``"GOOD"``, ``"NO VALUE FOUND"``...), 0 if absent.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import httpx
@@ -149,7 +150,13 @@ def test_a_count_that_changes_mid_fetch_is_reported(mock_client: RunRegistry, fa
 
 def test_malformed_page_is_a_service_error(mock_client: RunRegistry, fake: FakeService) -> None:
     fake.fail("/runs_filtered_ordered", 0, httpx.Response(200, json={"rows": []}))
-    with pytest.raises(ServiceError, match="expected"):
+    with pytest.raises(ServiceError, match=r"does not match the schema.*runs: Field required"):
+        mock_client.get_runs()
+    fake.fail("/runs_filtered_ordered", 0, httpx.Response(200, json={"rows": []}))
+    with pytest.raises(ServiceError, match=re.escape("expected {'runs': [...], 'count': N}")):
+        mock_client.get_runs(compress_attributes=True)
+    fake.fail("/runs_filtered_ordered", 0, httpx.Response(200, json={"err": "statement timeout"}))
+    with pytest.raises(ServiceError, match="statement timeout"):
         mock_client.get_runs()
 
 
