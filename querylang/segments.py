@@ -36,7 +36,7 @@ from typing import Any
 
 from querylang.errors import RuleError
 from querylang.jsonlogic import compile_predicate
-from querylang.rules import RulePlan
+from querylang.rules import Clause, RulePlan, rule_variables
 
 __all__ = [
     "CompiledPlan",
@@ -144,7 +144,7 @@ def rr_ranges_from_summary(
     component), when each of them has one status over the whole run: ``(lumisection_count, rr_ranges)``, else
     ``None`` (fetch the ranges). A component the summary lacks has no status. The summary's other components
     appear with no range: evaluation reads only the plan's components, and they say the dataset has RR statuses.
-    ``None`` too when the summary is empty (no status, no count) or its components disagree on the count.
+    ``None`` too when the summary is empty (no status, no count) or the components read disagree on the count.
 
     >>> summary = {"dt-dt": {"GOOD": 5, "comments": []}, "csc-csc": {"GOOD": 2, "BAD": 3, "EMPTY": 0}}
     >>> rr_ranges_from_summary(summary, ["dt-dt"])
@@ -152,23 +152,35 @@ def rr_ranges_from_summary(
     >>> rr_ranges_from_summary(summary, ["dt-dt", "csc-csc"]) is None
     True
     """
-    counts = {component: _status_counts(statuses) for component, statuses in summary.items()}
-    totals = {sum(c.values()) for c in counts.values()}
-    if len(totals) != 1 or (count := totals.pop()) < 1:
+    told = _constants(summary, [c for c in components if c in summary])
+    if told is None:
         return None
-    ranges: dict[str, list[dict[str, Any]]] = {component: [] for component in counts}
-    for component in components:
-        if component not in counts:
-            continue
-        statuses = [status for status, n in counts[component].items() if n]
-        if len(statuses) != 1:
-            return None
-        ranges[component] = [{"status": statuses[0], "start": 1, "end": count}]
+    count, statuses = told
+    ranges: dict[str, list[dict[str, Any]]] = {component: [] for component in summary}
+    ranges.update({c: [{"status": status, "start": 1, "end": count}] for c, status in statuses.items()})
     return count, ranges
 
 
-def _status_counts(statuses: Mapping[str, Any]) -> dict[str, int]:
-    return {k: v for k, v in statuses.items() if type(v) is int and k not in ("comments", "causes")}
+def _constants(summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> tuple[int, dict[str, str]] | None:
+    """``(count, {key: the one value counted})`` when each key counts one value over the same ``count >= 1``
+    lumisections (the first entry of ``summary`` gives the count when no key is asked), else ``None``."""
+    if not summary:
+        return None
+    counted = {key: _counts(summary[key]) for key in keys or [next(iter(summary))]}
+    totals = {sum(counts.values()) for counts in counted.values()}
+    if len(totals) != 1 or (count := totals.pop()) < 1:
+        return None
+    constants = {}
+    for key in keys:
+        values = [value for value, n in counted[key].items() if n]
+        if len(values) != 1:
+            return None
+        constants[key] = values[0]
+    return count, constants
+
+
+def _counts(values: Mapping[str, Any]) -> dict[str, int]:
+    return {k: v for k, v in values.items() if type(v) is int and k not in ("comments", "causes")}
 
 
 def oms_ranges_from_summary(
@@ -185,16 +197,11 @@ def oms_ranges_from_summary(
     >>> oms_ranges_from_summary(summary, ["bpix_ready", "fpix_ready"]) is None
     True
     """
-    counts = {bit: _status_counts(values) for bit, values in summary.items()}
-    totals = {sum(c.values()) for c in counts.values()}
-    if len(totals) != 1 or (count := totals.pop()) < 1:
+    wanted = list(bits)
+    told = _constants(summary, wanted) if all(bit in summary for bit in wanted) else None
+    if told is None or not set(told[1].values()) <= set(_DCS_VALUES):
         return None
-    constants: dict[str, str] = {}
-    for bit in bits:
-        seen = [value for value, n in counts.get(bit, {}).items() if n]
-        if len(seen) != 1 or seen[0] not in _DCS_VALUES:
-            return None
-        constants[bit] = seen[0]
+    count, constants = told
     if "EMPTY" in constants.values():  # no OMS range covers the run (then no bit has a value anywhere)
         return (count, []) if set(constants.values()) == {"EMPTY"} else None
     return count, [{**{bit: _DCS_VALUES[v] for bit, v in constants.items()}, "start": 1, "end": count}]
@@ -266,8 +273,31 @@ class CompiledPlan:
         ]
         self._run_level = [(i, test) for i, test in self._clauses if plan.clauses[i].level != "lumisection"]
         self._lumisection_level = [(i, test) for i, test in self._clauses if plan.clauses[i].level == "lumisection"]
-        reads_number = "lumisection.lumisection_number" in plan.variables
-        self._per_lumisection = reads_number
+        self._oms_free = [(i, test) for i, test in self._lumisection_level if not _reads_oms(plan.clauses[i])]
+        self._per_lumisection = "lumisection.lumisection_number" in plan.variables
+
+    def keeps_nothing(
+        self, context: RunContext, *, lumisection_count: int, rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]]
+    ) -> bool:
+        """Whether the rule keeps no lumisection of the run *whatever its OMS values*: some run-level clause fails,
+        or at every segment some clause reading no ``lumisection.oms`` value fails. Then the run's OMS data
+        cannot change :attr:`RunEvaluation.kept` (only the loss accounting, which reads them).
+
+        >>> from querylang.rules import plan_rule
+        >>> engine = compile_plan(plan_rule({"and": [{"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]},
+        ...                                          {"var": "lumisection.oms.bpix_ready"}]}))
+        >>> engine.keeps_nothing(RunContext(1), lumisection_count=4,
+        ...                      rr_ranges={"dt-dt": [{"status": "BAD", "start": 1, "end": 4}]})
+        True
+        """
+        base = context.data()
+        if any(not test(base) for _, test in self._run_level):
+            return True
+        for _, _, lumisection in self._segments(lumisection_count, rr_ranges, oms_ranges=(), luminosity=None):
+            data = {**base, "lumisection": lumisection}
+            if all(test(data) for _, test in self._oms_free):
+                return False
+        return True
 
     def evaluate(
         self,
@@ -382,6 +412,10 @@ def _status(component: str, item: Mapping[str, Any]) -> str:
 
 def _oms_values(item: Mapping[str, Any]) -> dict[str, Any]:
     return {key: v for key, v in item.items() if key not in ("start", "end")}
+
+
+def _reads_oms(clause: Clause) -> bool:
+    return any(v.name.startswith("lumisection.oms.") for v in rule_variables(clause.node))
 
 
 def _lumi(item: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -265,11 +265,26 @@ def test_ranges_told_by_summaries_evaluate_like_the_real_ranges(rule: Any, run: 
         assert engine.evaluate(**{**run, "oms_ranges": told_oms[1]}).kept == expected.kept
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rules, runs())
+def test_a_run_that_keeps_nothing_keeps_nothing_whatever_its_oms(rule: Any, run: dict[str, Any]) -> None:
+    plan = plan_rule(rule)
+    engine = compile_plan(plan)
+    nothing = engine.keeps_nothing(
+        run["context"], lumisection_count=run["lumisection_count"], rr_ranges=run["rr_ranges"]
+    )
+    kept = engine.evaluate(**run).kept
+    if nothing:
+        assert kept == ()
+    if not plan.oms_values:  # nothing unknown: the answer is exact both ways
+        assert nothing is (kept == ())
+
+
 def test_summaries_that_vary_or_disagree_tell_nothing() -> None:
     varying = {"dt-dt": {"GOOD": 3, "BAD": 1}}
     assert rr_ranges_from_summary(varying, ["dt-dt"]) is None
     assert rr_ranges_from_summary(varying, ["csc-csc"]) == (4, {"dt-dt": []})  # csc-csc has no status at all
-    assert rr_ranges_from_summary({"dt-dt": {"GOOD": 3}, "csc-csc": {"GOOD": 4}}, ["dt-dt"]) is None
+    assert rr_ranges_from_summary({"dt-dt": {"GOOD": 3}, "csc-csc": {"GOOD": 4}}, ["dt-dt", "csc-csc"]) is None
     assert rr_ranges_from_summary({}, ["dt-dt"]) is None  # no RR status: nothing to count
     half_empty = {"bpix_ready": {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": 4}, "fpix_ready": {"TRUE": 4}}
     assert oms_ranges_from_summary(half_empty, ["bpix_ready"]) == (4, [])
