@@ -29,8 +29,8 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 
-from schemas import Dataset, DatasetAttributes, OmsAttributes, RrAttributes, Run, StatusCounts
-from schemas.runs import STATUS_FIELDS
+from schemas import Dataset, DatasetAttributes, OmsAttributes, RrAttributes, Run
+from schemas.runs import STATUS_FIELDS, RawCounts
 
 __all__ = ["datasets_frame", "records_frame", "runs_frame"]
 
@@ -43,7 +43,7 @@ def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
     _add_models(columns, list(map(attrgetter("rr_attributes"), runs)), RrAttributes)
     _add_models(columns, list(map(attrgetter("oms_attributes"), runs)), OmsAttributes, skip={"run_number"})
     _add_plain(columns, runs, Run, ("version", "deleted"))
-    _add_status_counts(columns, list(map(attrgetter("triplet_summary"), runs)))
+    _add_status_counts(columns, list(map(attrgetter("triplet_cache.triplet_summary"), runs)))
     return _frame(columns, len(runs))
 
 
@@ -57,7 +57,7 @@ def datasets_frame(datasets: Sequence[Dataset]) -> pd.DataFrame:
     _add_models(columns, list(map(attrgetter("run.rr_attributes"), datasets)), RrAttributes)
     _add_models(columns, list(map(attrgetter("run.oms_attributes"), datasets)), OmsAttributes, skip={"run_number"})
     _add_plain(columns, datasets, Dataset, ("version", "deleted"))
-    _add_status_counts(columns, list(map(attrgetter("triplet_summary"), datasets)))
+    _add_status_counts(columns, list(map(attrgetter("triplet_cache.triplet_summary"), datasets)))
     return _frame(columns, len(datasets))
 
 
@@ -106,15 +106,15 @@ def _add_plain(
             columns[name] = _typed(list(map(attrgetter(name), records)), _base_type(cls.model_fields[name].annotation))
 
 
-def _add_status_counts(columns: dict[str, Any], summaries: Sequence[Mapping[str, StatusCounts]]) -> None:
+def _add_status_counts(columns: dict[str, Any], summaries: Sequence[Mapping[str, RawCounts]]) -> None:
     flags = sorted(set().union(*(s.keys() for s in summaries))) if summaries else []
+    empty: RawCounts = {}
     for flag in flags:
-        counts = [s.get(flag) for s in summaries]
-        seen = set().union(*(c.model_fields_set for c in counts if c is not None))
-        for status, field in STATUS_FIELDS.items():
-            if field in seen:
-                values = [0 if c is None else getattr(c, field) for c in counts]
-                columns[f"{flag}.{status}"] = pd.array(values, dtype="Int64")
+        counts = [s.get(flag, empty) for s in summaries]
+        seen = set().union(*(c.keys() for c in counts))
+        for status in STATUS_FIELDS:
+            if status in seen:
+                columns[f"{flag}.{status}"] = pd.array([c.get(status, 0) for c in counts], dtype="Int64")
 
 
 def _is_category(column: str) -> bool:

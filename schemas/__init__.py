@@ -20,7 +20,7 @@ from schemas.lumisections import (
     RRLumisection,
     RRLumisectionRange,
 )
-from schemas.runs import OmsAttributes, RrAttributes, Run, StatusCounts, TripletCache
+from schemas.runs import OmsAttributes, RawCounts, RrAttributes, Run, StatusCounts, TripletCache
 
 __all__ = [
     "ComponentRange",
@@ -39,6 +39,7 @@ __all__ = [
     "RRLumisection",
     "RRLumisectionRange",
     "RangesByComponent",
+    "RawCounts",
     "Record",
     "RrAttributes",
     "Run",

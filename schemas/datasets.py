@@ -15,12 +15,13 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from pydantic import Field
 
 from schemas._base import Record
-from schemas.runs import OmsAttributes, RrAttributes, StatusCounts
+from schemas.runs import OmsAttributes, RawCounts, RrAttributes, StatusCounts, typed_counts
 
 __all__ = ["Dataset", "DatasetAttributes", "DatasetRun", "DatasetTripletCache", "DcsCounts"]
 
@@ -37,7 +38,7 @@ class DcsCounts(Record):
 class DatasetTripletCache(Record):
     """Status counts per component and DCS bit counts of one dataset."""
 
-    triplet_summary: dict[str, StatusCounts] = Field(default_factory=dict)
+    triplet_summary: dict[str, RawCounts] = Field(default_factory=dict)
     dcs_summary: dict[str, DcsCounts] = Field(default_factory=dict)
 
 
@@ -91,9 +92,10 @@ class Dataset(Record):
         """``(run_number, name)``: what identifies a dataset."""
         return (self.run_number, self.name)
 
-    @property
+    @cached_property
     def triplet_summary(self) -> dict[str, StatusCounts]:
-        return self.triplet_cache.triplet_summary
+        """Status counts per component, typed on first access (see ``schemas.runs.TripletCache``)."""
+        return typed_counts(self.triplet_cache.triplet_summary)
 
     @property
     def dcs_summary(self) -> dict[str, DcsCounts]:

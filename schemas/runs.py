@@ -16,11 +16,14 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+from typing import Any
+
 from pydantic import Field
 
 from schemas._base import Record, UtcDatetime
 
-__all__ = ["OmsAttributes", "RrAttributes", "Run", "StatusCounts", "TripletCache"]
+__all__ = ["OmsAttributes", "RawCounts", "RrAttributes", "Run", "StatusCounts", "TripletCache", "typed_counts"]
 
 
 class StatusCounts(Record):
@@ -61,10 +64,23 @@ STATUS_FIELDS: dict[str, str] = {
 }
 
 
-class TripletCache(Record):
-    """The ``DatasetTripletCache`` of a run: status counts per ``<workspace>-<column>``."""
+#: Status counts of one component as the service sends them: ``{"GOOD": 5, "BAD": 3, "comments": [...]}``.
+RawCounts = dict[str, Any]
 
-    triplet_summary: dict[str, StatusCounts] = Field(default_factory=dict)
+
+def typed_counts(summary: dict[str, RawCounts]) -> dict[str, StatusCounts]:
+    """The raw triplet summary with each component's counts as a :class:`StatusCounts`."""
+    return {flag: StatusCounts.model_validate(counts) for flag, counts in summary.items()}
+
+
+class TripletCache(Record):
+    """The ``DatasetTripletCache`` of a run: status counts per ``<workspace>-<column>``.
+
+    The counts are kept as the service sent them (validating thousands of small models per listing costs more
+    than the rest of a run); ``Run.triplet_summary`` gives them typed, built once on first access.
+    """
+
+    triplet_summary: dict[str, RawCounts] = Field(default_factory=dict)
 
 
 class RrAttributes(Record):
@@ -169,10 +185,10 @@ class Run(Record):
     deleted: bool | None = None
     triplet_cache: TripletCache = Field(default_factory=TripletCache, alias="DatasetTripletCache")
 
-    @property
+    @cached_property
     def triplet_summary(self) -> dict[str, StatusCounts]:
-        """Status counts per component (``run.triplet_summary["dt-dt"].good``)."""
-        return self.triplet_cache.triplet_summary
+        """Status counts per component (``run.triplet_summary["dt-dt"].good``), typed on first access."""
+        return typed_counts(self.triplet_cache.triplet_summary)
 
     def status_count(self, flag: str, status: str) -> int:
         """Lumisections of ``flag`` (``"dt-dt"``) with ``status`` (``"GOOD"``); 0 when absent."""
