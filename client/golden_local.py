@@ -9,8 +9,9 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
    are then matched exactly against the ``SIMILAR TO`` regex;
 3. only what can change the answer is fetched, concurrently: a dataset's RR status ranges by component unless its
    triplet summary shows every component the rule reads with one status over the run (or no status at all),
-   and a run's OMS bit ranges when the rule reads bits its DCS summary does not show constant (or the
-   per-lumisection OMS values when the rule reads luminosity or prescales, or luminosity is asked for);
+   and a run's OMS bit ranges when the rule reads bits its DCS summary does not show constant and one of its
+   datasets can keep something whatever they say (or the per-lumisection OMS values when the rule reads
+   luminosity or prescales, or luminosity or the loss report is asked for);
 4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
    once per constant segment (a stretch of lumisections where every value the rule reads is constant), never
    per lumisection, with the per-clause loss accounting.
@@ -144,7 +145,9 @@ def golden_operation(
     datasets = yield from _candidate_datasets(plan, pattern, pushdown=pushdown, page_size=page_size)
     per_lumisection_oms = with_luminosity or bool(plan.oms_values & _PER_LUMISECTION_OMS)
     known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms)
-    yield from _fetch_ranges(known, _unknown(plan, datasets, known, per_lumisection_oms), progress)
+    oms_endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
+    every_run_oms = per_lumisection_oms or report  # luminosity, prescales, or the loss report of OMS clauses
+    yield from _fetch_unknown(engine, datasets, known, oms_endpoint, every_run_oms=every_run_oms, progress=progress)
     builder = _ResultBuilder(plan, with_luminosity=with_luminosity, report=report)
     for dataset in datasets:
         oms = known.oms.get(dataset.run_number, _NO_OMS)
@@ -263,41 +266,72 @@ def _told_by_summaries(plan: RulePlan, datasets: Sequence[_Dataset], *, per_lumi
     return known
 
 
-@dataclass(frozen=True)
-class _Requests:
-    rr: list[_Dataset]
-    oms_runs: list[int]
-    oms_endpoint: str
-
-
-def _unknown(plan: RulePlan, datasets: Sequence[_Dataset], known: _Known, per_lumisection_oms: bool) -> _Requests:
-    """The requests still needed: RR ranges not told, and OMS data of runs where the rule reads it or a dataset
-    may need the run's lumisection count (no RR status)."""
+def _fetch_unknown(
+    engine: CompiledPlan,
+    datasets: Sequence[_Dataset],
+    known: _Known,
+    oms_endpoint: str,
+    *,
+    every_run_oms: bool,
+    progress: Progress | None,
+) -> Operation[None]:
+    """Fetch into ``known`` what it lacks and can change the answer, concurrently, in at most two rounds: the RR
+    ranges not told and the OMS data of runs that need it; then the OMS data of runs that turned out to need it
+    once their datasets' RR ranges arrived (see :func:`_needs_oms`)."""
     rr = [d for d in datasets if d.key not in known.rr]
-    needs_oms = per_lumisection_oms or bool(plan.oms_bits)
-    counted = {d.key for d in datasets if d.key in known.rr and known.rr[d.key].ranges}
-    oms_runs = sorted(
-        {d.run_number for d in datasets if d.run_number not in known.oms and (needs_oms or d.key not in counted)}
-    )
-    endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
-    return _Requests(rr, oms_runs, endpoint)
+    runs: dict[int, list[_Dataset]] = {}
+    for dataset in datasets:
+        if dataset.run_number not in known.oms:
+            runs.setdefault(dataset.run_number, []).append(dataset)
+
+    def verdict(run: int) -> bool | None:
+        return True if every_run_oms else _run_needs_oms(engine, runs[run], known)
+
+    verdicts = {run: verdict(run) for run in runs}
+    later = [run for run, needed in verdicts.items() if needed is None]
+    counter = _Counter(len(rr) + len(runs) - list(verdicts.values()).count(False), progress)
+    yield from _fetch(known, rr, [run for run, needed in verdicts.items() if needed], oms_endpoint, counter)
+    needed_later = [run for run in later if verdict(run)]
+    counter.skip(len(later) - len(needed_later))
+    yield from _fetch(known, [], needed_later, oms_endpoint, counter)
 
 
-def _fetch_ranges(known: _Known, requests: _Requests, progress: Progress | None) -> Operation[None]:
-    """Fetch what ``requests`` lists, concurrently, into ``known``."""
-    calls = [lumisection_call("rr_lumisection_ranges_by_component", d.run_number, d.name) for d in requests.rr]
-    calls += [lumisection_call(requests.oms_endpoint, run, "online") for run in requests.oms_runs]
-    counter = _Counter(len(calls), progress)
+def _run_needs_oms(engine: CompiledPlan, datasets: Sequence[_Dataset], known: _Known) -> bool | None:
+    """Whether the answer needs the run's OMS data: for the lumisection count of a dataset without RR status, or
+    for the OMS clauses of a dataset that can keep something (:meth:`CompiledPlan.keeps_nothing`); ``None``
+    while some dataset's RR ranges are unknown. A dataset that keeps nothing is then evaluated without OMS
+    data: its verdict is the same whatever they are (the loss report, which splits it by clause, fetches them).
+    """
+    undecided = False
+    for dataset in datasets:
+        rr = known.rr.get(dataset.key)
+        if rr is None:
+            undecided = True
+        elif not rr.ranges or (
+            engine.plan.oms_bits
+            and not engine.keeps_nothing(dataset.context, lumisection_count=rr.lumisection_count, rr_ranges=rr.ranges)
+        ):
+            return True
+    return None if undecided else False
+
+
+def _fetch(
+    known: _Known, rr: Sequence[_Dataset], oms_runs: Sequence[int], oms_endpoint: str, counter: _Counter
+) -> Operation[None]:
+    calls = [lumisection_call("rr_lumisection_ranges_by_component", d.run_number, d.name) for d in rr]
+    calls += [lumisection_call(oms_endpoint, run, "online") for run in oms_runs]
     outcomes = (yield Batch(calls, parse=_parse_reply, on_each=counter.tick)) if calls else []
-    for dataset, outcome in zip(requests.rr, outcomes, strict=False):
+    for dataset, outcome in zip(rr, outcomes, strict=False):
         known.rr[dataset.key] = _rr_data(*_data(outcome))
-    per_lumisection = requests.oms_endpoint == "oms_lumisections"
-    for run, outcome in zip(requests.oms_runs, outcomes[len(requests.rr) :], strict=True):
+    for run, outcome in zip(oms_runs, outcomes[len(rr) :], strict=True):
         call, data = _data(outcome)
+        per_lumisection = oms_endpoint == "oms_lumisections"
         known.oms[run] = _oms_per_lumisection(call, data) if per_lumisection else _oms_ranges(call, data)
 
 
 class _Counter:
+    """``progress(done, total)`` over the requests planned; one found unnecessary counts as done."""
+
     def __init__(self, total: int, progress: Progress | None) -> None:
         self.done, self.total, self.progress = 0, total, progress
         if progress is not None:
@@ -307,6 +341,10 @@ class _Counter:
         self.done += 1
         if self.progress is not None:
             self.progress(self.done, self.total)
+
+    def skip(self, count: int) -> None:
+        for _ in range(count):
+            self.tick()
 
 
 def _parse_reply(call: Call, reply: Reply) -> tuple[Call, Any]:

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+from bruteforce import BruteForce
 from test_engines_agree import RULES
 
 from client.api import RunRegistry
@@ -76,3 +77,26 @@ def test_a_rule_reading_no_oms_value_fetches_no_oms_data(registry: RunRegistry) 
     assert result.lumisection_count > 0
     assert transport.lumisection_requests
     assert not [path for path in transport.lumisection_requests if "oms" in path]
+
+
+def test_runs_whose_datasets_keep_nothing_need_no_oms_request(registry: RunRegistry, brute: BruteForce) -> None:
+    rule = {"and": [{"!=": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}, {"var": "lumisection.oms.bpix_ready"}]}
+    transport = Recording(registry._transport, strip_summaries=False)
+    result = run_sync(golden_operation(rule, "%", pushdown=False), transport, pool=None)
+    reference = brute.evaluate(rule, "%")
+    assert result.mask == reference.mask
+    assert result.anti_mask == reference.anti_mask
+    oms_requests = [path for path in transport.lumisection_requests if "oms" in path]
+    assert 0 < len(oms_requests) < len({d.run_number for d in brute.datasets})
+
+
+def test_progress_counts_requests_found_unnecessary_as_done(registry: RunRegistry) -> None:
+    rule = {"and": [{"!=": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}, {"var": "lumisection.oms.bpix_ready"}]}
+    seen: list[tuple[int, int]] = []
+    transport = Recording(registry._transport, strip_summaries=True)  # every RR range fetched: two rounds
+    operation = golden_operation(rule, "%", progress=lambda done, total: seen.append((done, total)))
+    run_sync(operation, transport, pool=None)
+    total = seen[0][1]
+    assert [done for done, _ in seen] == list(range(total + 1))
+    assert {t for _, t in seen} == {total}
+    assert len(transport.lumisection_requests) < total  # some OMS requests turned out unnecessary
