@@ -107,11 +107,13 @@ def rr_by_component(statuses: Mapping[str, Sequence[StatusRange]], lumisections:
     return out
 
 
+#: Each whitelisted OMS bit with its mask in ``OmsRange.true_bits`` / ``null_bits``.
+_BIT_MASKS = tuple((bit, 1 << i) for i, bit in enumerate(OMS_LUMISECTION_BITS))
+
+
 def _bits(rng: OmsRange) -> dict[str, bool | None]:
-    return {
-        bit: None if rng.null_bits >> i & 1 else bool(rng.true_bits >> i & 1)
-        for i, bit in enumerate(OMS_LUMISECTION_BITS)
-    }
+    true_bits, null_bits = rng.true_bits, rng.null_bits
+    return {bit: None if null_bits & mask else true_bits & mask != 0 for bit, mask in _BIT_MASKS}
 
 
 def oms_per_lumisection(
