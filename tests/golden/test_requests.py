@@ -100,3 +100,27 @@ def test_progress_counts_requests_found_unnecessary_as_done(registry: RunRegistr
     assert [done for done, _ in seen] == list(range(total + 1))
     assert {t for _, t in seen} == {total}
     assert len(transport.lumisection_requests) < total  # some OMS requests turned out unnecessary
+
+
+class Listing(Recording):
+    """Also keeps the filters sent to the dataset listing."""
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner, strip_summaries=False)
+        self.filters: list[str] = []
+
+    def send(self, call: Call) -> Reply:
+        if call.path == "/datasets_filtered_ordered":
+            self.filters.append(json.dumps(call.json["filter"]))
+        return super().send(call)
+
+
+@pytest.mark.parametrize("pushdown", [True, False])
+def test_the_status_prefilter_is_pushed_down(registry: RunRegistry, pushdown: bool) -> None:
+    """``lumisection.rr.<flag> == "GOOD"`` becomes a listing filter on the triplet summary (exact: a dataset with
+    no GOOD lumisection of that flag cannot pass the clause anywhere; the engines-agree tests run with it)."""
+    rule = next(r for i, r, _ in RULES if i == "reference")
+    transport = Listing(registry._transport)
+    run_sync(golden_operation(rule, "%", pushdown=pushdown), transport, pool=None)
+    assert transport.filters
+    assert all(("triplet_summary.dt-dt.GOOD" in f) is pushdown for f in transport.filters)
