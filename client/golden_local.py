@@ -237,7 +237,8 @@ class _RunOms:
     luminosity: list[dict[str, Any]] | None = None
 
 
-#: A run whose OMS data the rule does not need (it reads no OMS value, and its datasets' RR data are counted).
+#: A run whose OMS data cannot change the answer: the rule reads no OMS value or none of its datasets can keep
+#: anything (their lumisection counts come with their RR data).
 _NO_OMS = _RunOms([], 0)
 
 
@@ -277,7 +278,7 @@ def _fetch_unknown(
 ) -> Operation[None]:
     """Fetch into ``known`` what it lacks and can change the answer, concurrently, in at most two rounds: the RR
     ranges not told and the OMS data of runs that need it; then the OMS data of runs that turned out to need it
-    once their datasets' RR ranges arrived (see :func:`_needs_oms`)."""
+    once their datasets' RR ranges arrived (see :func:`_run_needs_oms`)."""
     rr = [d for d in datasets if d.key not in known.rr]
     runs: dict[int, list[_Dataset]] = {}
     for dataset in datasets:
