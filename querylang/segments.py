@@ -9,6 +9,11 @@ with the convention the embedded json_portal and the client share (:func:`expand
 without any RR status range is never in a golden JSON; otherwise every lumisection ``1..n`` is evaluated, and
 ``lumisection.rr`` holds the components with a status there, ``EMPTY`` (no value) counting as absent (``null``).
 
+Around the evaluation, what lets a client ask for less: :func:`rr_ranges_from_summary` and
+:func:`oms_ranges_from_summary` turn a dataset's triplet summary and a run's DCS summary into ranges when what the
+rule reads keeps one value over the run; :meth:`CompiledPlan.keeps_nothing` says when a run's OMS data cannot
+change what is kept; :class:`CumulativeLuminosity` sums luminosity over the resulting ranges.
+
 >>> from querylang.rules import plan_rule
 >>> plan = plan_rule({"and": [{">=": [{"var": "run.oms.energy"}, 6000]},
 ...                           {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]},
@@ -32,7 +37,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from querylang.errors import RuleError
 from querylang.jsonlogic import compile_predicate
@@ -55,7 +60,7 @@ __all__ = [
 #: An inclusive range of lumisection numbers, ``(first, last)``.
 Range = tuple[int, int]
 _LUMINOSITY = ("recorded", "delivered")
-_DCS_VALUES: dict[str, bool | None] = {"TRUE": True, "FALSE": False, "NULL": None, "EMPTY": None}
+_DCS_VALUES: Final[Mapping[str, bool | None]] = {"TRUE": True, "FALSE": False, "NULL": None, "EMPTY": None}
 
 
 @dataclass(frozen=True)
