@@ -75,7 +75,7 @@ class ListingQuery:
     kind: Kind
     filters: tuple[Mapping[str, Any], ...]
     sortings: tuple[Sorting, ...] = ()
-    page_size: int = 5000
+    page_size: int = 20_000
     limit: int | None = None
 
     def __post_init__(self) -> None:
