@@ -366,6 +366,9 @@ def _rr_data(call: Call, data: Any) -> _RrData:
     if not isinstance(data, dict):
         raise ServiceError(f"expected a JSON object, got {type(data).__name__}", status=200, route=call.route)
     ranges = {component: _ranges(items, call) for component, items in data.items()}
+    for items in ranges.values():
+        if not all(isinstance(item.get("status"), str) for item in items):
+            raise ServiceError("an RR status range without a status string", status=200, route=call.route)
     return _RrData(ranges, max((r["end"] for items in ranges.values() for r in items), default=0))
 
 

@@ -17,7 +17,10 @@ from test_engines_agree import PROMPT, REFERENCE
 from backend.server import EmbeddedServer
 from client.api import AsyncRunRegistry, RunRegistry
 from client.cli_golden import add_golden_parser, run_golden
-from client.golden_local import create_json_local, create_json_local_async
+from client.engine import run_sync
+from client.errors import ServiceError
+from client.golden_local import create_json_local, create_json_local_async, golden_operation
+from client.transport import Call, Reply
 from querylang import jsonlogic
 from querylang.errors import FilterError, RuleError
 from querylang.similar import compile_similar
@@ -194,3 +197,53 @@ def test_cli_golden_unreadable_rule(registry: RunRegistry, tmp_path: Path) -> No
     code, _, err = golden_cli(["--rule", str(bad), "--dataset", PROMPT], registry)
     assert code == 2
     assert "not valid JSON" in err
+
+
+# ---- replies the engine refuses ------------------------------------------------------------------------------
+class OneDatasetService:
+    """A fake service: one dataset of run 315000 whose dt-dt statuses vary, and the given RR range reply."""
+
+    def __init__(self, rr_reply: Any) -> None:
+        self.rr_reply = rr_reply
+
+    def send(self, call: Call) -> Reply:
+        if call.path == "/datasets_filtered_ordered":
+            row = {
+                "run_number": 315000,
+                "name": "/PromptReco/Collisions2018A/DQM",
+                "dataset_attributes": {},
+                "Run": {"oms_attributes": {"energy": 6500}, "rr_attributes": {}},
+                "DatasetTripletCache": {"triplet_summary": {"dt-dt": {"GOOD": 5, "BAD": 5}}, "dcs_summary": {}},
+            }
+            page = {"datasets": [row], "pages": 1, "count": 1}
+            return Reply(200, json.dumps(page).encode() if call.raw else page)
+        if call.path == "/lumisections/rr_lumisection_ranges_by_component":
+            return Reply(200, self.rr_reply)
+        return Reply(200, [])
+
+
+DT_GOOD = {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}
+
+
+def test_a_fake_service_gives_the_expected_mask() -> None:
+    reply = {"dt-dt": [{"status": "GOOD", "start": 1, "end": 5}, {"status": "BAD", "start": 6, "end": 10}]}
+    golden = run_sync(golden_operation(DT_GOOD, PROMPT), OneDatasetService(reply), pool=None)
+    assert golden.mask == LumiMask({315000: [(1, 5)]})
+    assert golden.anti_mask == LumiMask({315000: [(6, 10)]})
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "nonsense",
+        {"dt-dt": "GOOD"},
+        {"dt-dt": [{"status": "GOOD", "start": 0, "end": 5}]},
+        {"dt-dt": [{"status": "GOOD", "start": 6, "end": 5}]},
+        {"dt-dt": [{"status": "GOOD", "start": 1.0, "end": 5}]},
+        {"dt-dt": [{"start": 1, "end": 5}]},
+        {"dt-dt": [{"status": None, "start": 1, "end": 5}]},
+    ],
+)
+def test_malformed_range_replies_are_service_errors(reply: Any) -> None:
+    with pytest.raises(ServiceError):
+        run_sync(golden_operation(DT_GOOD, PROMPT), OneDatasetService(reply), pool=None)
