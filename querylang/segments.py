@@ -105,7 +105,8 @@ def expand_rr_ranges(
     if not rr_ranges:
         return [None] * lumisection_count
     columns = {
-        c: _table([(c, ranges)], lumisection_count, functools.partial(_status, c)) for c, ranges in rr_ranges.items()
+        c: _table(_checked_ranges(c, ranges, lumisection_count), lumisection_count, functools.partial(_status, c))
+        for c, ranges in rr_ranges.items()
     }
     return [
         {c: column[k] for c, column in columns.items() if column[k] not in (None, "EMPTY")}
@@ -113,9 +114,11 @@ def expand_rr_ranges(
     ]
 
 
-def _checked_ranges(
-    name: str, ranges: Sequence[Mapping[str, Any]], count: int
-) -> list[tuple[int, int, Mapping[str, Any]]]:
+#: ``(start, end, range)`` of ranges clipped to a run.
+_Checked = list[tuple[int, int, Mapping[str, Any]]]
+
+
+def _checked_ranges(name: str, ranges: Sequence[Mapping[str, Any]], count: int) -> _Checked:
     """``(start, end, range)`` of each range, clipped to the run; malformed ranges are errors."""
     checked = []
     for index, item in enumerate(ranges):
@@ -352,38 +355,31 @@ class CompiledPlan:
         ``lumisection`` is the ``lumisection`` key of the data object at ``first``."""
         if count <= 0 or not rr_ranges:
             return []
-        starts = self._boundaries(count, rr_ranges, oms_ranges, luminosity)
-        status_at = {
-            c: _table([(c, rr_ranges[c])], count, functools.partial(_status, c))
-            for c in self.plan.rr_components
-            if c in rr_ranges
+        statuses = {
+            c: _checked_ranges(c, rr_ranges[c], count) for c in sorted(self.plan.rr_components & set(rr_ranges))
         }
-        oms_at = _table([("oms_ranges", oms_ranges)], count, _oms_values) if self.plan.oms_bits else None
+        oms = _checked_ranges("oms_ranges", oms_ranges, count) if self.plan.oms_bits else []
+        starts = self._boundaries(count, [*statuses.values(), oms], luminosity)
+        status_at = {c: _table(checked, count, functools.partial(_status, c)) for c, checked in statuses.items()}
+        oms_at = _table(oms, count, _oms_values) if self.plan.oms_bits else None
         segments: list[tuple[int, int, dict[str, Any]]] = []
         for first, after in zip(starts, [*starts[1:], count + 1], strict=True):
             rr = {c: at[first] for c, at in status_at.items() if at[first] not in (None, "EMPTY")}
-            oms = dict(oms_at[first] or {}) if oms_at else {}
+            values = dict(oms_at[first] or {}) if oms_at else {}
             if self.plan.needs_luminosity and luminosity is not None:
-                oms.update({k: luminosity[first - 1].get(k) for k in _LUMINOSITY})
-            segments.append((first, after - 1, {"lumisection_number": first, "oms": oms, "rr": rr}))
+                values.update({k: luminosity[first - 1].get(k) for k in _LUMINOSITY})
+            segments.append((first, after - 1, {"lumisection_number": first, "oms": values, "rr": rr}))
         return segments
 
     def _boundaries(
-        self,
-        count: int,
-        rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]],
-        oms_ranges: Sequence[Mapping[str, Any]],
-        luminosity: Sequence[Mapping[str, Any]] | None,
+        self, count: int, checked: Iterable[_Checked], luminosity: Sequence[Mapping[str, Any]] | None
     ) -> list[int]:
-        """The first lumisection of every segment, sorted."""
+        """The first lumisection of every segment (where a range of ``checked`` starts or ends), sorted."""
         if self._per_lumisection:
             return list(range(1, count + 1))
         cuts = {1}
-        for component in sorted(self.plan.rr_components & set(rr_ranges)):
-            for first, last, _ in _checked_ranges(component, rr_ranges[component], count):
-                cuts.update((first, last + 1))
-        if self.plan.oms_bits:
-            for first, last, _ in _checked_ranges("oms_ranges", oms_ranges, count):
+        for ranges in checked:
+            for first, last, _ in ranges:
                 cuts.update((first, last + 1))
         if self.plan.needs_luminosity and luminosity is not None:
             cuts.update(k for k in range(2, count + 1) if _lumi(luminosity[k - 1]) != _lumi(luminosity[k - 2]))
@@ -395,16 +391,11 @@ def compile_plan(plan: RulePlan) -> CompiledPlan:
     return CompiledPlan(plan)
 
 
-def _table(
-    named_ranges: Iterable[tuple[str, Sequence[Mapping[str, Any]]]],
-    count: int,
-    value: Callable[[Mapping[str, Any]], Any],
-) -> list[Any]:
+def _table(checked: _Checked, count: int, value: Callable[[Mapping[str, Any]], Any]) -> list[Any]:
     """``table[k]``: ``value(range)`` of the last range covering lumisection ``k`` (``None`` if none)."""
     table: list[Any] = [None] * (count + 1)
-    for name, ranges in named_ranges:
-        for first, last, item in _checked_ranges(name, ranges, count):
-            table[first : last + 1] = [value(item)] * (last - first + 1)
+    for first, last, item in checked:
+        table[first : last + 1] = [value(item)] * (last - first + 1)
     return table
 
 
