@@ -153,3 +153,25 @@ def test_secrets_never_leak(auth_server: EmbeddedServer, caplog: pytest.LogCaptu
         for secret in secrets:
             assert secret not in text
     assert "invalid client credentials" in str(caught.value)
+
+
+@pytest.mark.anyio
+async def test_async_tasks_share_one_token(auth_server: EmbeddedServer) -> None:
+    from client import AsyncRunRegistry
+
+    assert auth_server.token_url is not None
+    before = auth_server.stats["token_requests"]
+    async with AsyncRunRegistry(
+        auth_server.url,
+        audience="rr-test",
+        token_url=auth_server.token_url,
+        client_id=READER[0],
+        client_secret=READER[1],
+        env_file=False,
+        page_size=10,
+        concurrency=8,
+    ) as arr:
+        runs = await arr.get_runs()
+        assert len(runs) == 400
+        assert arr.token_requests == 1
+    assert auth_server.stats["token_requests"] - before == 1
