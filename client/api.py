@@ -17,9 +17,8 @@ or ``None`` when nothing matches (``{}`` with ``compress_attributes`` set, like 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -31,6 +30,7 @@ from client.config import EnvFile, Settings, resolve_settings
 from client.embedded import EmbeddedBackend, start_embedded
 from client.engine import Operation, run_async, run_sync
 from client.errors import ConfigError, WriteError
+from client.golden_local import create_json_local, create_json_local_async
 from client.jsonportal import JobProgress, json_portal_job
 from client.pagination import Progress, ResumeFrom
 from client.transport import AsyncTransport, SyncTransport
@@ -47,6 +47,7 @@ from client.writes import (
     reset_and_refresh_plan,
 )
 from schemas import JsonPortalRow
+from schemas.golden import GoldenJson
 
 __all__ = ["AsyncRunRegistry", "RunRegistry"]
 
@@ -108,11 +109,11 @@ class _Configured:
         return ops.single_record(kind, run_number, dataset_name, compress_attributes=compress, synthetic=self.synthetic)
 
     @staticmethod
-    def _json_job(json_logic: object, dataset_name_filter: str, engine: str, **options: Any) -> Operation[Any]:
+    def _json_job(json_logic: object, dataset_name_filter: str, engine: str, **options: Any) -> Operation[GoldenJson]:
         if engine != "server":
             raise ValueError(f"engine must be 'server' or 'local', got {engine!r}")
         row = yield from json_portal_job(json_logic, dataset_name_filter, **options)
-        return JsonPortalRow.model_validate(row)
+        return GoldenJson.from_server_row(JsonPortalRow.model_validate(row))
 
     @staticmethod
     def _checked(report: WriteReport, raise_on_error: bool) -> WriteReport:
@@ -273,15 +274,18 @@ class RunRegistry(_Configured):
         on_progress: JobProgress | None = None,
         cancel: threading.Event | None = None,
         **engine_options: Any,
-    ) -> Any:
+    ) -> GoldenJson:
         """A golden JSON for ``json_logic`` over datasets matching ``dataset_name_filter`` (SQL ``SIMILAR TO``).
 
-        ``engine="server"``: the service's json_portal job, polled with one token every ``poll_interval``
-        seconds, ``on_progress(fraction | None)``, a ``timeout`` and ``cancel`` (a ``threading.Event``); returns
-        the service's row as ``schemas.JsonPortalRow``. ``engine="local"`` is delegated to ``client.golden_local``.
+        Both engines return a :class:`schemas.golden.GoldenJson` (``result["generated_json"]`` still works, as
+        with the public client). ``engine="server"``: the service's json_portal job, polled with one token every
+        ``poll_interval`` seconds, ``on_progress(fraction | None)``, a ``timeout`` and ``cancel`` (a
+        ``threading.Event``); the service's whole row is ``result.server_row``. ``engine="local"``: runql's own
+        engine (:func:`client.golden_local.create_json_local`; options ``with_luminosity``, ``report``,
+        ``pushdown``, ``progress``).
         """
         if engine == "local":
-            return _local_engine()(self, json_logic, dataset_name_filter, **engine_options)
+            return create_json_local(self, json_logic, dataset_name_filter, **engine_options)
         if engine_options:
             raise TypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
         job = self._json_job(
@@ -468,8 +472,13 @@ class AsyncRunRegistry(_Configured):
         timeout: float = 3600.0,
         poll_interval: float = 5.0,
         on_progress: JobProgress | None = None,
-    ) -> Any:
-        """See :meth:`RunRegistry.create_json`; cancel by cancelling the task. Only ``engine="server"``."""
+        **engine_options: Any,
+    ) -> GoldenJson:
+        """See :meth:`RunRegistry.create_json`; cancel by cancelling the task."""
+        if engine == "local":
+            return await create_json_local_async(self, json_logic, dataset_name_filter, **engine_options)
+        if engine_options:
+            raise TypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
         job = self._json_job(
             json_logic,
             dataset_name_filter,
@@ -539,12 +548,3 @@ def _how(how: Mapping[str, bool]) -> dict[str, bool]:
 
 def _arguments(local_values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in local_values.items() if k != "self"}
-
-
-def _local_engine() -> Callable[..., Any]:
-    try:
-        module = importlib.import_module("client.golden_local")
-    except ModuleNotFoundError:
-        raise ConfigError("engine='local' is not available in this installation") from None
-    engine: Callable[..., Any] = module.create_json_local
-    return engine

@@ -24,12 +24,14 @@ import sys
 from collections.abc import Callable
 from functools import reduce
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from client.errors import RunQLError
 from querylang.errors import QueryLangError
 from schemas.golden import GoldenJson, LumiMask, LumiMaskError
-from schemas.jsonportal import JsonPortalRow
+
+if TYPE_CHECKING:
+    from client.api import RunRegistry
 
 __all__ = [
     "add_golden_parser",
@@ -141,7 +143,7 @@ def add_golden_parser(subparsers: Any) -> None:
 def run_golden(
     args: argparse.Namespace,
     *,
-    registry: Any = None,
+    registry: RunRegistry | None = None,
     out: IO[str] | None = None,
     err: IO[str] | None = None,
 ) -> int:
@@ -149,7 +151,7 @@ def run_golden(
     out, err = out or sys.stdout, err or sys.stderr
     try:
         rule = _read_rule(args.rule)
-        golden = _create(args, rule, registry)
+        golden = _create(args, rule, registry, err)
         _write_mask(golden.mask, args.output, out)
         info = out if args.output else err
         for line in summary_lines(golden):
@@ -175,30 +177,30 @@ def _read_rule(source: str) -> Any:
         raise _UsageError(f"{source}: the rule is not valid JSON: {exc}") from exc
 
 
-def _create(args: argparse.Namespace, rule: Any, registry: Any) -> GoldenJson:
-    if registry is None:
-        from client.api import RunRegistry
+def _create(args: argparse.Namespace, rule: Any, registry: RunRegistry | None, err: IO[str]) -> GoldenJson:
+    if registry is not None:
+        return _evaluate(args, rule, registry)
+    from client.api import RunRegistry
 
-        registry = RunRegistry(target=args.target) if args.target else RunRegistry()
+    with RunRegistry(target=args.target) as owned:
+        if owned.synthetic:
+            print("runql: synthetic data (embedded demo registry, not CMS data)", file=err)
+        return _evaluate(args, rule, owned)
+
+
+def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry) -> GoldenJson:
+    if args.engine == "server":
+        return registry.create_json(rule, args.dataset, engine="server")
+    # explaining losses evaluates every matching dataset, so run-level clauses get their share too
     want_luminosity = bool(args.report or args.plot)
-    if args.engine == "local":
-        from client.golden_local import create_json_local
-
-        # explaining losses evaluates every matching dataset, so run-level clauses get their share too
-        return create_json_local(
-            registry,
-            rule,
-            args.dataset,
-            with_luminosity=want_luminosity,
-            report=want_luminosity,
-            pushdown=not want_luminosity,
-        )
-    result = registry.create_json(rule, args.dataset, engine="server")
-    if isinstance(result, GoldenJson):
-        return result
-    if isinstance(result, (JsonPortalRow, dict)):
-        return GoldenJson.from_server_row(result)
-    raise _UsageError(f"unexpected result from the server engine: {type(result).__name__}")
+    return registry.create_json(
+        rule,
+        args.dataset,
+        engine="local",
+        with_luminosity=want_luminosity,
+        report=want_luminosity,
+        pushdown=not want_luminosity,
+    )
 
 
 def summary_lines(golden: GoldenJson) -> list[str]:

@@ -1,4 +1,5 @@
-"""schemas: pydantic v2 models of the Run Registry's replies (runs, datasets, lumisections, json_portal rows).
+"""schemas: pydantic v2 models of the Run Registry's replies (runs, datasets, lumisections, json_portal rows),
+and the golden-JSON types (``LumiMask`` with set algebra, ``GoldenJson`` with its loss report).
 
 Every model is immutable, keeps unknown fields (``model_extra``) and gives its wire form back with ``to_wire()``.
 
@@ -9,6 +10,7 @@ Every model is immutable, keeps unknown fields (``model_extra``) and gives its w
 
 from schemas._base import Record, UtcDatetime
 from schemas.datasets import Dataset, DatasetAttributes, DatasetRun, DatasetTripletCache, DcsCounts
+from schemas.golden import ClauseLoss, GoldenJson, LossReport, LumiMask, LumiMaskError, Luminosity
 from schemas.jsonportal import GoldenRanges, JsonPortalRow
 from schemas.lumisections import (
     ComponentRange,
@@ -23,6 +25,7 @@ from schemas.lumisections import (
 from schemas.runs import OmsAttributes, RawCounts, RrAttributes, Run, StatusCounts, TripletCache
 
 __all__ = [
+    "ClauseLoss",
     "ComponentRange",
     "ComponentStatus",
     "Dataset",
@@ -30,9 +33,14 @@ __all__ = [
     "DatasetRun",
     "DatasetTripletCache",
     "DcsCounts",
+    "GoldenJson",
     "GoldenRanges",
     "JointLumisectionRange",
     "JsonPortalRow",
+    "LossReport",
+    "LumiMask",
+    "LumiMaskError",
+    "Luminosity",
     "OmsAttributes",
     "OmsLumisection",
     "OmsLumisectionRange",

@@ -486,6 +486,36 @@ class GoldenJson:
         """Write the golden JSON (the mask) as a CMS JSON file."""
         self.mask.to_file(path)
 
+    def to_row(self) -> dict[str, Any]:
+        """The service's json_portal row: its own row for ``engine="server"``, else the same fields built here.
+
+        >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}), luminosity_in=Luminosity(1.5, 2.0))
+        >>> row = g.to_row()
+        >>> row["generated_json"], row["min_run_number"], row["total_recorded_luminosity"]
+        ({'315000': [[1, 40]]}, 315000, 1.5)
+        """
+        if self.server_row is not None:
+            return self.server_row.to_wire()
+        runs = self.mask.runs
+        row: dict[str, Any] = {
+            "json_logic": None if self.rule is None else json.dumps(self.rule),
+            "dataset_name_filter": self.dataset_name_filter,
+            "generated_json": self.mask.to_dict(),
+            "generated_json_with_dataset_names": self.with_dataset_names(),
+            "generated_anti_json": self.anti_mask.to_dict(),
+            "min_run_number": min(runs) if runs else None,
+            "max_run_number": max(runs) if runs else None,
+        }
+        for prefix, lumi in (("", self.luminosity_in), ("anti_", self.luminosity_out)):
+            if lumi is not None:
+                row[f"{prefix}total_recorded_luminosity"] = lumi.recorded
+                row[f"{prefix}total_delivered_luminosity"] = lumi.delivered
+        return row
+
+    def __getitem__(self, key: str) -> Any:
+        """A field of :meth:`to_row`, so scripts ported from ``runregistry`` keep ``result["generated_json"]``."""
+        return self.to_row()[key]
+
     @classmethod
     def from_server_row(cls, row: JsonPortalRow | Mapping[str, Any]) -> GoldenJson:
         """Wrap a finished json_portal row; the whole row stays available as ``server_row``.

@@ -10,7 +10,7 @@ import pytest
 
 from backend.server import EmbeddedServer
 from client import AsyncRunRegistry, JobError, RunRegistry
-from schemas import JsonPortalRow
+from schemas import GoldenJson, JsonPortalRow, LumiMask
 
 RULE = {
     "and": [
@@ -24,10 +24,16 @@ RULE = {
 def test_create_json_returns_the_services_row(small_server: EmbeddedServer) -> None:
     progress: list[float | None] = []
     with RunRegistry(small_server.url, env_file=False) as rr:
-        row = rr.create_json(RULE, "online", poll_interval=0.05, on_progress=progress.append)
+        golden = rr.create_json(RULE, "online", poll_interval=0.05, on_progress=progress.append)
         collisions = {r.run_number for r in rr.get_runs(filter={"energy": {">=": 6000}})}
+    assert isinstance(golden, GoldenJson)
+    assert golden.engine == "server"
+    row = golden.server_row
     assert isinstance(row, JsonPortalRow)
     assert row.generated_json
+    assert golden.mask == LumiMask(row.generated_json)
+    # scripts ported from runregistry index the row: the wire form, string run keys
+    assert golden["generated_json"] == {str(run): [list(r) for r in rs] for run, rs in row.generated_json.items()}
     assert set(row.generated_json) <= collisions
     for ranges in row.generated_json.values():
         assert all(first <= last for first, last in ranges)
@@ -37,10 +43,14 @@ def test_create_json_returns_the_services_row(small_server: EmbeddedServer) -> N
 @pytest.mark.anyio
 async def test_async_create_json_matches(small_server: EmbeddedServer) -> None:
     with RunRegistry(small_server.url, env_file=False) as rr:
-        expected = rr.create_json(RULE, "online", poll_interval=0.05).generated_json
+        expected = rr.create_json(RULE, "online", poll_interval=0.05).mask
+        local = rr.create_json(RULE, "online", engine="local").mask
     async with AsyncRunRegistry(small_server.url, env_file=False) as arr:
-        row = await arr.create_json(json.dumps(RULE), "online", poll_interval=0.05)
-    assert row.generated_json == expected
+        golden = await arr.create_json(json.dumps(RULE), "online", poll_interval=0.05)
+        golden_local = await arr.create_json(RULE, "online", engine="local")
+    assert golden.mask == expected == local
+    assert golden_local.engine == "local"
+    assert golden_local.mask == expected
 
 
 class PortalScript:
@@ -68,8 +78,8 @@ def test_progress_then_result() -> None:
     script = PortalScript(3, httpx.Response(200, json={"final_json": {"generated_json": {"1": [[1, 2]]}}}))
     progress: list[float | None] = []
     with _client(script) as rr:
-        row = rr.create_json(RULE, "online", poll_interval=0.001, on_progress=progress.append)
-    assert row.generated_json == {1: [(1, 2)]}
+        golden = rr.create_json(RULE, "online", poll_interval=0.001, on_progress=progress.append)
+    assert golden.mask == LumiMask({1: [(1, 2)]})
     assert progress == [None, 0.5, 0.75]
 
 

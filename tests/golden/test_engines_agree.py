@@ -126,7 +126,7 @@ def local(registry: RunRegistry, rule: Any, pattern: str, **options: Any) -> Gol
 
 
 def server_json(registry: RunRegistry, rule: Any, pattern: str) -> GoldenJson:
-    return GoldenJson.from_server_row(registry.create_json(rule, pattern, engine="server", poll_interval=0.02))
+    return registry.create_json(rule, pattern, engine="server", poll_interval=0.02)
 
 
 def test_rules_cover_every_operator_but_log() -> None:
