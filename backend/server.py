@@ -1,7 +1,12 @@
 """Run the embedded service in-process: uvicorn on a background thread, on an ephemeral loopback port.
 
->>> with EmbeddedServer(runs=20, seed=1) as srv:           # doctest: +SKIP
-...     httpx.get(f"{srv.url}/runs/315000").json()
+>>> import httpx
+>>> with EmbeddedServer(runs=20, seed=1) as srv:
+...     reply = httpx.post(f"{srv.url}/runs_filtered_ordered",
+...                        json={"page": 0, "page_size": 5, "filter": {}, "sortings": []}).json()
+...     on_loopback = srv.url.startswith("http://127.0.0.1:")
+>>> reply["count"], len(reply["runs"]), on_loopback
+(20, 5, True)
 """
 
 from __future__ import annotations

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import doctest
-import importlib
 import json
 import warnings
 from typing import Any
@@ -34,13 +32,6 @@ from querylang import (
 from querylang.parse import normalise_date
 
 CAT = default_catalogue()
-
-
-@pytest.mark.parametrize("module", ["ast", "parse", "compile", "plan", "explain"])
-def test_doctests(module: str) -> None:
-    result = doctest.testmod(importlib.import_module(f"querylang.{module}"))
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 # -- AST ---------------------------------------------------------------------------------------------------

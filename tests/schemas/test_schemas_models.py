@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import doctest
 from datetime import timezone
 
 import pytest
 from pydantic import ValidationError
 
-import schemas
-import schemas._base
-import schemas.datasets
-import schemas.jsonportal
-import schemas.lumisections
-import schemas.runs
 from querylang.catalogue import OMS_LUMISECTION_BITS, OMS_LUMISECTION_VALUES, Owner, default_catalogue
 from schemas import (
     Dataset,
@@ -100,12 +93,3 @@ def test_ranges_and_portal_rows() -> None:
     assert row.generated_json == {2: [(5, 6)], 1: [(1, 1)]}
     assert row.lumisection_count == 3
     assert row.model_extra == {"lumi_in": 3.5}
-
-
-@pytest.mark.parametrize(
-    "module", [schemas, schemas._base, schemas.runs, schemas.datasets, schemas.lumisections, schemas.jsonportal]
-)
-def test_docstring_examples_run(module: object) -> None:
-    result = doctest.testmod(module, raise_on_error=False)  # type: ignore[arg-type]
-    assert result.attempted > 0
-    assert result.failed == 0
