@@ -17,32 +17,7 @@ from typing import Any
 
 from client.api import RunRegistry
 
-__all__ = ["DELEGATED", "default_client", "delegate", "setup"]
-
-#: The public client's functions, all available at module level.
-DELEGATED = (
-    "change_run_class",
-    "create_json",
-    "edit_rr_lumisections",
-    "get_cycles",
-    "get_dataset",
-    "get_dataset_names_of_run",
-    "get_datasets",
-    "get_datasets_accepted",
-    "get_joint_lumisection_ranges",
-    "get_lumisection_ranges",
-    "get_lumisection_ranges_by_component",
-    "get_lumisections",
-    "get_oms_lumisection_ranges",
-    "get_oms_lumisections",
-    "get_run",
-    "get_runs",
-    "make_significant_runs",
-    "manually_refresh_components_statuses_for_runs",
-    "move_datasets",
-    "move_runs",
-    "reset_RR_attributes_and_refresh_runs",
-)
+__all__ = ["default_client", "delegate", "setup"]
 
 
 class _DefaultClient:
