@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import socket
 import statistics
 import subprocess
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -35,21 +37,10 @@ import httpx
 T = TypeVar("T")
 
 PATTERN = "/PromptReco/Collisions2018%/DQM"
-REFERENCE_RULE: dict[str, Any] = {
-    "and": [
-        {">=": [{"var": "run.oms.energy"}, 6000]},
-        {"<=": [{"var": "run.oms.energy"}, 7000]},
-        {">=": [{"var": "run.oms.b_field"}, 3.7]},
-        {"in": ["25ns", {"var": "run.oms.injection_scheme"}]},
-        {"==": [{"in": ["WMass", {"var": "run.oms.hlt_key"}]}, False]},
-        {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]},
-        {"==": [{"var": "lumisection.rr.csc-csc"}, "GOOD"]},
-        {"==": [{"var": "lumisection.rr.l1t-l1tmu"}, "GOOD"]},
-        {"==": [{"var": "lumisection.rr.l1t-l1tcalo"}, "GOOD"]},
-        {"==": [{"var": "lumisection.rr.hlt-hlt"}, "GOOD"]},
-        {"==": [{"var": "lumisection.oms.bpix_ready"}, True]},
-    ]
-}
+#: The reference rule of rr-protocol.md §8, kept once in examples/golden_rule.json.
+REFERENCE_RULE: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "examples" / "golden_rule.json").read_text()
+)
 
 
 def timed(action: Callable[[], T]) -> tuple[float, T]:
@@ -184,8 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         return create_json_local(registry, REFERENCE_RULE, PATTERN, progress=lambda done, total: requests.append(total))
 
     def service() -> GoldenJson:
-        row = registry.create_json(REFERENCE_RULE, PATTERN, engine="server", poll_interval=0.05)
-        return GoldenJson.from_server_row(row)
+        return registry.create_json(REFERENCE_RULE, PATTERN, engine="server", poll_interval=0.05)
 
     started = time.perf_counter()
     with served(args.runs) as url:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,21 +13,8 @@ from backend_reference import golden
 
 from backend.demo import DemoRegistry
 
-REFERENCE_RULE = {
-    "and": [
-        {">=": [{"var": "run.oms.energy"}, 6000]},
-        {"<=": [{"var": "run.oms.energy"}, 7000]},
-        {">=": [{"var": "run.oms.b_field"}, 3.7]},
-        {"in": ["25ns", {"var": "run.oms.injection_scheme"}]},
-        {"==": [{"in": ["WMass", {"var": "run.oms.hlt_key"}]}, False]},
-        {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]},
-        {"==": [{"var": "lumisection.rr.csc-csc"}, "GOOD"]},
-        {"==": [{"var": "lumisection.rr.l1t-l1tmu"}, "GOOD"]},
-        {"==": [{"var": "lumisection.rr.l1t-l1tcalo"}, "GOOD"]},
-        {"==": [{"var": "lumisection.rr.hlt-hlt"}, "GOOD"]},
-        {"==": [{"var": "lumisection.oms.bpix_ready"}, True]},
-    ]
-}
+#: The reference rule of rr-protocol.md §8, kept once in examples/golden_rule.json.
+REFERENCE_RULE = json.loads((Path(__file__).resolve().parents[2] / "examples" / "golden_rule.json").read_text())
 
 
 def run_job(http: httpx.Client, rule: Any, pattern: str) -> tuple[dict[str, Any], list[int]]:

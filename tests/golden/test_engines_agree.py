@@ -6,7 +6,9 @@ Every rule runs through the three; golden JSONs (and the per-dataset forms) must
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,21 +31,8 @@ def good(flag: str) -> dict[str, Any]:
     return {"==": [var(f"lumisection.rr.{flag}"), "GOOD"]}
 
 
-REFERENCE = {
-    "and": [
-        {">=": [var("run.oms.energy"), 6000]},
-        {"<=": [var("run.oms.energy"), 7000]},
-        {">=": [var("run.oms.b_field"), 3.7]},
-        {"in": ["25ns", var("run.oms.injection_scheme")]},
-        {"==": [{"in": ["WMass", var("run.oms.hlt_key")]}, False]},
-        good("dt-dt"),
-        good("csc-csc"),
-        good("l1t-l1tmu"),
-        good("l1t-l1tcalo"),
-        good("hlt-hlt"),
-        {"==": [var("lumisection.oms.bpix_ready"), True]},
-    ]
-}
+#: The reference rule of rr-protocol.md §8, kept once in examples/golden_rule.json.
+REFERENCE = json.loads((Path(__file__).resolve().parents[2] / "examples" / "golden_rule.json").read_text())
 
 # (id, rule, dataset pattern)
 RULES: list[tuple[str, Any, str]] = [
