@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from client.api import RunRegistry
 from client.errors import RunQLError
+from client.progress import counter
 from querylang import QueryLangError, explain
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
@@ -76,18 +77,6 @@ def _client(args: argparse.Namespace, err: IO[str]) -> RunRegistry:
     return registry
 
 
-def _progress(err: IO[str]) -> Callable[[int, int], None] | None:
-    if not err.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        if total > 1:
-            end = "\n" if done == total else ""
-            print(f"\rfetching pages {done}/{total}", end=end, file=err, flush=True)
-
-    return show
-
-
 # -- runs and datasets -------------------------------------------------------------------------------------
 
 
@@ -108,11 +97,11 @@ def _listing(args: argparse.Namespace) -> int:
         fetch = rr.get_runs if args.kind == "runs" else rr.get_datasets
         common = {"filter": args.filter, "limit": args.limit, "ignore_filter_transformation": args.raw}
         if args.format == "json" and not args.columns:
-            rows = fetch(compress_attributes=False, progress=_progress(err), **common)
+            rows = fetch(compress_attributes=False, progress=counter(err, "pages"), **common)
             json.dump(list(rows), out, indent=1)
             out.write("\n")
         else:
-            frame = fetch(progress=_progress(err), **common).to_pandas()
+            frame = fetch(progress=counter(err, "pages"), **common).to_pandas()
             _write_frame(frame, _columns(args, frame), args.format, out)
     return 0
 

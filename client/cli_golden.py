@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from client.errors import RunQLError
+from client.progress import counter, fraction
 from querylang.errors import QueryLangError
 from schemas.golden import GoldenJson, LumiMask, LumiMaskError
 
@@ -179,18 +180,18 @@ def _read_rule(source: str) -> Any:
 
 def _create(args: argparse.Namespace, rule: Any, registry: RunRegistry | None, err: IO[str]) -> GoldenJson:
     if registry is not None:
-        return _evaluate(args, rule, registry)
+        return _evaluate(args, rule, registry, err)
     from client.api import RunRegistry
 
     with RunRegistry(target=args.target) as owned:
         if owned.synthetic:
             print("runql: synthetic data (embedded demo registry, not CMS data)", file=err)
-        return _evaluate(args, rule, owned)
+        return _evaluate(args, rule, owned, err)
 
 
-def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry) -> GoldenJson:
+def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry, err: IO[str]) -> GoldenJson:
     if args.engine == "server":
-        return registry.create_json(rule, args.dataset, engine="server")
+        return registry.create_json(rule, args.dataset, engine="server", on_progress=fraction(err, "json_portal job"))
     # explaining losses evaluates every matching dataset, so run-level clauses get their share too
     want_luminosity = bool(args.report or args.plot)
     return registry.create_json(
@@ -200,6 +201,7 @@ def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry) -> Gol
         with_luminosity=want_luminosity,
         report=want_luminosity,
         pushdown=not want_luminosity,
+        progress=counter(err, "lumisection ranges"),
     )
 
 
