@@ -106,19 +106,3 @@ def test_embedded_target_is_labelled_synthetic(capsys: pytest.CaptureFixture[str
 def test_serve_is_the_backends_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--help"]) == 0
     assert "--runs" in capsys.readouterr().out
-
-
-def test_progress_is_drawn_only_on_a_terminal() -> None:
-    from client.cli import _progress
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    assert _progress(io.StringIO()) is None
-    terminal = Terminal()
-    show = _progress(terminal)
-    assert show is not None
-    for done in range(1, 4):
-        show(done, 3)
-    assert terminal.getvalue() == "\rfetching pages 1/3\rfetching pages 2/3\rfetching pages 3/3\n"
