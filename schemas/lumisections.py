@@ -120,17 +120,12 @@ def _split_statuses(data: Any) -> Any:
     return {**rest, "statuses": statuses}
 
 
-class RRLumisectionRange(Record):
-    """Consecutive lumisections ``start..end`` (inclusive) where every component keeps its status."""
+class _WithStatuses(Record):
+    """A range's per-component statuses: ``{"dt-dt": {...}}`` on the wire, ``statuses`` in Python."""
 
-    start: int
-    end: int
     statuses: dict[str, ComponentStatus] = Field(default_factory=dict)
 
     _split = model_validator(mode="before")(_split_statuses)
-
-    def __len__(self) -> int:
-        return self.end - self.start + 1
 
     def status(self, flag: str) -> str | None:
         """The status of ``flag`` (``"dt-dt"``) over the range, ``None`` if the component is absent."""
@@ -144,19 +139,15 @@ class RRLumisectionRange(Record):
         return {**data, **statuses}
 
 
-class JointLumisectionRange(OmsLumisectionRange):
+class RRLumisectionRange(_WithStatuses):
+    """Consecutive lumisections ``start..end`` (inclusive) where every component keeps its status."""
+
+    start: int
+    end: int
+
+    def __len__(self) -> int:
+        return self.end - self.start + 1
+
+
+class JointLumisectionRange(OmsLumisectionRange, _WithStatuses):
     """A range over which both the RR statuses and the OMS values are constant."""
-
-    statuses: dict[str, ComponentStatus] = Field(default_factory=dict)
-
-    _split = model_validator(mode="before")(_split_statuses)
-
-    def status(self, flag: str) -> str | None:
-        found = self.statuses.get(flag)
-        return None if found is None else found.status
-
-    @model_serializer(mode="wrap")
-    def _flatten(self, handler: Any) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        statuses = data.pop("statuses", {})
-        return {**data, **statuses}
