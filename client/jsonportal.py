@@ -34,7 +34,8 @@ def generate_call(json_logic: object, dataset_name_filter: str) -> Call:
     else:
         raise TypeError(f"json_logic must be a dict or a JSON string, got {type(json_logic).__name__}")
     body = {"json_logic": rule_text, "dataset_name_filter": dataset_name_filter}
-    return Call("POST", "/json_portal/generate", json=body, idempotent=False)
+    # submitting again after a lost answer at worst starts an identical job
+    return Call("POST", "/json_portal/generate", json=body, idempotent=False, repeatable=True)
 
 
 def poll_call(job_id: object) -> Call:

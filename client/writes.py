@@ -264,4 +264,5 @@ def edit_rr_lumisections_plan(
 
 
 def _write(method: str, path: str, body: object = None) -> Call:
-    return Call(method, path, json=body, idempotent=False)
+    # every write here sets values or moves from a checked state: sending it again cannot apply it twice
+    return Call(method, path, json=body, idempotent=False, repeatable=True)
