@@ -171,7 +171,7 @@ class LumiMask:
             run = _positive_int(key, "run number", (key,))
             if run in runs:
                 raise LumiMaskError(f"run {run} appears more than once", path=(key,))
-            if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+            if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
                 raise LumiMaskError(f"expected a list of ranges, got {_excerpt(items)}", path=(key,))
             runs[run] = merge_ranges([_parse_range(item, (key, i)) for i, item in enumerate(items)])
         self._set(runs)
@@ -209,6 +209,8 @@ class LumiMask:
             raise LumiMaskError(f"not UTF-8 text (invalid byte at offset {err.start})") from None
         except ValueError as err:  # JSONDecodeError, or an integer too long to convert
             raise LumiMaskError(f"not valid JSON: {err}") from None
+        if not isinstance(data, dict):
+            raise LumiMaskError(f"expected a mapping run -> ranges, got {type(data).__name__}")
         return cls(data)
 
     @classmethod
