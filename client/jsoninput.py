@@ -21,10 +21,11 @@ client.jsoninput.JsonInputError: f.json: key 'a' appears more than once in one o
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
+
+from querylang.jsontext import JsonTextError, loads_strict
 
 __all__ = ["MAX_DEPTH", "MAX_INPUT_BYTES", "JsonInputError", "argument_json", "load_json", "read_json_file"]
 
@@ -44,19 +45,13 @@ def load_json(text: str | bytes, *, source: str = "the argument") -> Any:
         raise JsonInputError(f"{source}: larger than {MAX_INPUT_BYTES} bytes")
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8")
+            text = text.decode("utf-8")  # not json's guess among UTF-8/16/32
         except UnicodeDecodeError as exc:
             raise JsonInputError(f"{source}: not UTF-8 text (invalid byte at offset {exc.start})") from None
     try:
-        value = json.loads(text, object_pairs_hook=_unique_keys)
-    except _DuplicateKeyError as exc:
-        raise JsonInputError(f"{source}: key {exc.key!r:.60} appears more than once in one object") from None
-    except RecursionError:
-        raise JsonInputError(f"{source}: JSON nested deeper than {MAX_DEPTH} levels") from None
-    except json.JSONDecodeError as exc:
-        raise JsonInputError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except ValueError as exc:  # e.g. an integer literal too long to convert
-        raise JsonInputError(f"{source}: not usable JSON ({' '.join(str(exc).split())})") from None
+        value = loads_strict(text)
+    except JsonTextError as exc:
+        raise JsonInputError(f"{source}: {exc.reason}") from None
     problem = _structure_problem(value, MAX_DEPTH)
     if problem is not None:
         raise JsonInputError(f"{source}: {problem}")
@@ -79,20 +74,6 @@ def argument_json(text: str) -> Any:
     if text.startswith("@"):
         return read_json_file(text[1:])
     return load_json(text)
-
-
-class _DuplicateKeyError(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKeyError(key)
-        result[key] = value
-    return result
 
 
 def _structure_problem(value: Any, limit: int) -> str | None:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from querylang.jsontext import JsonTextError, loads_strict
 from schemas.jsonportal import JsonPortalRow
 
 __all__ = ["ClauseLoss", "GoldenJson", "LossReport", "LumiMask", "LumiMaskError", "Luminosity", "Range"]
@@ -70,16 +71,6 @@ def _positive_int(value: object, what: str, path: Sequence[str | int]) -> int:
     if value > MAX_NUMBER:
         raise LumiMaskError(f"{what} must be <= {MAX_NUMBER}, got {_excerpt(value)}", path=path)
     return value
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object's members, refusing a key given twice (``json`` would silently keep the last)."""
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise LumiMaskError(f"run {_excerpt(key)} appears more than once", path=(key,))
-        result[key] = value
-    return result
 
 
 def _parse_range(item: object, path: Sequence[str | int]) -> Range:
@@ -197,18 +188,12 @@ class LumiMask:
         >>> LumiMask.from_json('{"1": [[1, 2]], "1": [[5, 6]]}')
         Traceback (most recent call last):
         ...
-        schemas.golden.LumiMaskError: lumi mask['1']: run '1' appears more than once
+        schemas.golden.LumiMaskError: lumi mask: key '1' appears more than once in one object
         """
         try:
-            data = json.loads(text, object_pairs_hook=_unique_keys)
-        except LumiMaskError:
-            raise
-        except RecursionError:
-            raise LumiMaskError("nested too deeply (a lumi mask is {run: [[first, last], ...]})") from None
-        except UnicodeDecodeError as err:
-            raise LumiMaskError(f"not UTF-8 text (invalid byte at offset {err.start})") from None
-        except ValueError as err:  # JSONDecodeError, or an integer too long to convert
-            raise LumiMaskError(f"not valid JSON: {err}") from None
+            data = loads_strict(text)
+        except JsonTextError as err:
+            raise LumiMaskError(err.reason) from None
         if not isinstance(data, dict):
             raise LumiMaskError(f"expected a mapping run -> ranges, got {type(data).__name__}")
         return cls(data)
