@@ -22,7 +22,6 @@ import threading
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Protocol, TypeVar
 
 import anyio
@@ -70,8 +69,11 @@ class SendsCallsAsync(Protocol):
 
 
 def _sender(transport: Any, budget: RetryBudget | None) -> Any:
-    """``transport.send``, with ``budget`` bound when there is one (a transport given a budget must take it)."""
-    return transport.send if budget is None else partial(transport.send, budget=budget)
+    """Calls ``transport.send`` (looked up when a call is sent: an operation may send nothing), with ``budget``
+    when there is one (a transport given a budget must take it)."""
+    if budget is None:
+        return lambda call: transport.send(call)
+    return lambda call: transport.send(call, budget=budget)
 
 
 def _parsed(batch: Batch, call: Call, reply: Reply) -> Any:
