@@ -10,8 +10,9 @@
     runql serve    [...]                                   (the embedded service, see ``runql serve --help``)
 
 Each subcommand is registered by one ``add_<name>`` function (see :data:`SUBCOMMANDS`); other modules plug in
-theirs the same way (``golden`` and ``lumimask`` from ``client.cli_golden``). Errors print one line on stderr
-and exit 1 (usage errors exit 2); the embedded target's data is labelled synthetic on stderr.
+theirs the same way (``golden`` and ``lumimask`` from ``client.cli_golden``). Errors print one line on stderr,
+never a traceback, and exit 1 (usage errors and unusable inputs exit 2, Ctrl-C 130, a closed output pipe 141
+quietly); the embedded target's data is labelled synthetic on stderr.
 """
 
 from __future__ import annotations
@@ -280,12 +281,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(arguments: list[str]) -> int:
     if arguments[:1] == ["serve"]:  # everything after "serve" belongs to the backend's own parser
-        return _serve(argparse.Namespace(serve_args=arguments[1:]))
-    parser = build_parser()
-    try:
-        args = parser.parse_args(arguments)
-    except SystemExit as exit_:  # --help, or a one-line usage error already printed
-        return exit_.code if isinstance(exit_.code, int) else 2
+        args = argparse.Namespace(command="serve", handler=_serve, serve_args=arguments[1:])
+    else:
+        try:
+            args = build_parser().parse_args(arguments)
+        except SystemExit as exit_:  # --help, or a one-line usage error already printed
+            return exit_.code if isinstance(exit_.code, int) else 2
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         print("runql: error: a command is required (see runql --help)", file=sys.stderr)

@@ -173,7 +173,8 @@ def _read_rule(source: str) -> Any:
     """The rule of ``--rule`` (a file, or ``-`` for stdin): JSON within the input limits, and an object."""
     try:
         if source == "-":
-            rule = load_json(sys.stdin.buffer.read(MAX_INPUT_BYTES + 1), source="the rule on stdin")
+            stdin = getattr(sys.stdin, "buffer", sys.stdin)  # bytes from a real stdin, text from a stand-in
+            rule = load_json(stdin.read(MAX_INPUT_BYTES + 1), source="the rule on stdin")
         else:
             rule = read_json_file(source)
     except JsonInputError as exc:

@@ -3,6 +3,7 @@ no traceback — in-process through ``client.cli.main``, and as real processes f
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -204,3 +205,15 @@ def test_interrupting_serve_during_start_up_is_quiet(sent: signal.Signals, delay
     assert b"serving" not in out
     assert process.returncode in (130, -sent), err.decode()  # -SIGTERM: before runql serve takes it over
     assert len(err.decode().strip().splitlines()) <= 1
+
+
+def test_a_rule_on_stdin_is_checked_like_a_file(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"!": ' * 100 + "true" + "}" * 100))
+    assert main(["golden", "--rule", "-", "--dataset", "%"]) == 2
+    expected = "runql golden: error: the rule on stdin: JSON nested deeper than 64 levels"
+    assert capsys.readouterr().err.strip() == expected
+    monkeypatch.setattr("sys.stdin", io.StringIO("[]"))
+    assert main(["golden", "--rule", "-", "--dataset", "%"]) == 2
+    assert "not a list" in capsys.readouterr().err
