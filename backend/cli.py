@@ -32,6 +32,7 @@ from typing import NoReturn
 
 from backend.auth import AuthConfig, Role
 from backend.demo import DEFAULT_RUNS
+from backend.errors import BackendError
 from backend.server import EmbeddedServer
 
 __all__ = ["AUTH_CLIENTS_VARIABLE", "ServeError", "build_parser", "main"]
@@ -255,7 +256,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     )
     try:
         server.start()
-    except (RuntimeError, OSError, sqlite3.Error, ValueError) as exc:
+    except (BackendError, RuntimeError, OSError, sqlite3.Error, ValueError) as exc:
         server.stop()
         raise ServeError(" ".join(str(exc).split()) or type(exc).__name__) from None
     except BaseException:  # Ctrl-C or SIGTERM while the registry is being built
