@@ -101,7 +101,7 @@ def _compare(args: argparse.Namespace, masks: list[LumiMask], out: IO[str]) -> i
     for run in sorted(set(only_a.runs) | set(only_b.runs)):
         print(f"  run {run}: -{only_a.count(run)} +{only_b.count(run)}", file=out)
     if args.output:
-        (only_a | only_b).to_file(args.output)
+        _save_mask(only_a | only_b, args.output)
     return 0 if a == b else 1
 
 
@@ -117,11 +117,15 @@ def _read_mask(path: str) -> LumiMask:
 def _write_mask(mask: LumiMask, output: str | None, out: IO[str]) -> None:
     if output is None:
         print(mask.to_json(), file=out)
-        return
+    else:
+        _save_mask(mask, output)
+
+
+def _save_mask(mask: LumiMask, output: str) -> None:
     try:
         mask.to_file(output)
     except OSError as exc:
-        raise _UsageError(f"cannot write {output}: {exc}") from exc
+        raise _UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 # ---- golden ----------------------------------------------------------------------------------------------------

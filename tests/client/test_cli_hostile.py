@@ -69,6 +69,13 @@ CORPUS: list[tuple[str, bytes | None, list[str], int, str]] = [
     ("lumimask-not-a-mask", b'"text"', ["lumimask", "compare", "{file}", "{file}"], 2, "expected a mapping"),
     ("lumimask-run-too-big", b'{"99999999999": [[1, 2]]}', ["lumimask", "union", "{file}", "{file}"], 2, "<="),
     ("lumimask-superscript-run", '{"²": [[1, 2]]}'.encode(), ["lumimask", "union", "{file}", "{file}"], 2, "integer"),
+    (
+        "lumimask-unwritable-output",
+        b'{"1": [[1, 2]]}',
+        ["lumimask", "compare", "{file}", "{file}", "-o", "/no/such/dir/out.json"],
+        2,
+        "cannot write /no/such/dir/out.json: No such file or directory",
+    ),
     ("golden-list-rule", b"[1, 2]", ["golden", "--rule", "{file}", "--dataset", "%"], 2, "not a list"),
     ("golden-scalar-rule", b"true", ["golden", "--rule", "{file}", "--dataset", "%"], 2, "not a bool"),
     (
