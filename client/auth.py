@@ -188,10 +188,10 @@ _MAX_CACHE_BYTES = 1 << 20
 def _untrusted(status: os.stat_result) -> str | None:
     if not stat.S_ISREG(status.st_mode):
         return "not a regular file"
-    getuid = getattr(os, "getuid", None)
+    getuid = getattr(os, "getuid", None)  # POSIX only: elsewhere the mode bits say nothing about other users
     if getuid is not None and status.st_uid != getuid():
         return f"owned by another user (uid {status.st_uid})"
-    if status.st_mode & 0o077:
+    if getuid is not None and status.st_mode & 0o077:
         return f"accessible to other users (mode {stat.S_IMODE(status.st_mode):04o}; expected 0600)"
     if status.st_size > _MAX_CACHE_BYTES:
         return f"too large ({status.st_size} bytes)"
