@@ -264,5 +264,5 @@ def edit_rr_lumisections_plan(
 
 
 def _write(method: str, path: str, body: object = None) -> Call:
-    # every write here sets values or moves from a checked state: sending it again cannot apply it twice
+    # every write here sets values or a state: resending it after a lost answer leaves the same result
     return Call(method, path, json=body, idempotent=False, repeatable=True)
