@@ -41,6 +41,7 @@ from typing import Any, Final
 
 from querylang.errors import RuleError
 from querylang.jsonlogic import compile_predicate
+from querylang.losses import Blame, UnaccountableError, compile_blame
 from querylang.rules import Clause, RulePlan, rule_variables
 
 __all__ = [
@@ -255,6 +256,9 @@ class RunEvaluation:
     ``removed_alone[i]`` holds the lumisections that clause ``i`` of the plan (``plan.clauses[i]``) removed while
     every other clause accepted them; ``removed_by_several`` those that two or more clauses rejected.
     ``candidates`` are the evaluated lumisections: all of them, or none when the run has no RR status.
+    With ``account=True``, ``blamed`` holds the service's own accounting of the removed lumisections
+    (:mod:`querylang.losses`): each combination of blamed clauses with its ranges, in order of appearance;
+    ``accountable`` is ``False`` where the service's accounting throws (``blamed`` is then empty).
     """
 
     run_number: int
@@ -264,6 +268,8 @@ class RunEvaluation:
     removed_alone: tuple[tuple[Range, ...], ...]
     removed_by_several: tuple[Range, ...]
     segments: int
+    blamed: tuple[tuple[Blame, tuple[Range, ...]], ...] = ()
+    accountable: bool = True
 
     @property
     def golden_ranges(self) -> list[list[int]]:
@@ -283,6 +289,7 @@ class CompiledPlan:
         self._lumisection_level = [(i, test) for i, test in self._clauses if plan.clauses[i].level == "lumisection"]
         self._oms_free = [(i, test) for i, test in self._lumisection_level if not _reads_oms(plan.clauses[i])]
         self._per_lumisection = "lumisection.lumisection_number" in plan.variables
+        self._blame = compile_blame(plan.rule)
 
     def keeps_nothing(
         self, context: RunContext, *, lumisection_count: int, rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]]
@@ -315,8 +322,10 @@ class CompiledPlan:
         rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]],
         oms_ranges: Sequence[Mapping[str, Any]] = (),
         luminosity: Sequence[Mapping[str, Any]] | None = None,
+        account: bool = False,
     ) -> RunEvaluation:
-        """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k)."""
+        """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k);
+        ``account``: also blame the removed lumisections as the service does (:attr:`RunEvaluation.blamed`)."""
         if self.plan.needs_luminosity and (luminosity is None or len(luminosity) < lumisection_count):
             raise RuleError("the rule reads lumisection.oms.recorded/delivered: pass luminosity per lumisection")
         base = context.data()
@@ -324,16 +333,17 @@ class CompiledPlan:
         segments = self._segments(lumisection_count, rr_ranges, oms_ranges, luminosity)
         candidates, kept, several = [], [], []
         alone: list[list[Range]] = [[] for _ in self._clauses]
+        blamed: dict[Blame, list[Range]] | None = {} if account else None
         for first, last, lumisection in segments:
             candidates.append((first, last))
             data = {**base, "lumisection": lumisection}
             failures = run_failures + [i for i, test in self._lumisection_level if not test(data)]
             if not failures:
                 kept.append((first, last))
-            elif len(failures) == 1:
-                alone[failures[0]].append((first, last))
-            else:
-                several.append((first, last))
+                continue
+            (alone[failures[0]] if len(failures) == 1 else several).append((first, last))
+            if blamed is not None:
+                blamed = self._account(blamed, data, (first, last))
         return RunEvaluation(
             run_number=context.run_number,
             dataset_name=context.dataset_name,
@@ -342,7 +352,17 @@ class CompiledPlan:
             removed_alone=tuple(merge_ranges(ranges) for ranges in alone),
             removed_by_several=merge_ranges(several),
             segments=len(segments),
+            blamed=tuple((blame, merge_ranges(ranges)) for blame, ranges in (blamed or {}).items()),
+            accountable=not account or blamed is not None,
         )
+
+    def _account(self, blamed: dict[Blame, list[Range]], data: Any, segment: Range) -> dict[Blame, list[Range]] | None:
+        """Add ``segment`` under the clauses the service blames for it; ``None`` once the service would throw."""
+        try:
+            blamed.setdefault(self._blame(data), []).append(segment)
+        except UnaccountableError:
+            return None
+        return blamed
 
     def _segments(
         self,
