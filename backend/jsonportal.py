@@ -360,7 +360,7 @@ class _RowBuilder:
         self.merge, self.order_seed = merge, order_seed
         self.kept: dict[tuple[int, str], list[int]] = {}
         self.removed: dict[tuple[int, str], list[int]] = {}
-        self.lumi = {"in": [0, 0], "lost": [0, 0]}
+        self.lumi: dict[str, list[float]] = {"in": [0, 0], "lost": [0, 0]}
         self.quantity: dict[str, float] = {}
         self.combination: dict[str, float] = {}
         self.responsible: dict[str, dict[str, list[int]]] = {}

@@ -49,6 +49,7 @@ from client.errors import RunQLError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.compile import compile_filter
+from querylang.losses import combination_key
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
     CompiledPlan,
@@ -61,7 +62,7 @@ from querylang.segments import (
     rr_ranges_from_summary,
 )
 from querylang.similar import SimilarPattern, compile_similar
-from schemas.golden import ClauseLoss, GoldenJson, LossReport, LumiMask, Luminosity, Range
+from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity, Range
 
 if TYPE_CHECKING:
     from client.api import AsyncRunRegistry, RunRegistry
@@ -72,7 +73,6 @@ logger = logging.getLogger(__name__)
 
 #: ``progress(done, total)``: lumisection requests completed so far.
 Progress = Callable[[int, int], None]
-_UB_PER_PB = 1e6
 _PER_LUMISECTION_OMS = frozenset({"recorded", "delivered", "prescale_index", "prescale_name"})
 _LUMINOSITY = frozenset({"recorded", "delivered"})
 
@@ -84,14 +84,15 @@ def create_json_local(
     *,
     with_luminosity: bool = False,
     report: bool = False,
-    pushdown: bool = True,
+    pushdown: bool | None = None,
     progress: Progress | None = None,
 ) -> GoldenJson:
     """Evaluate ``json_logic`` on the datasets matching ``dataset_name_filter``, locally (see the module doc).
 
-    ``with_luminosity`` fetches per-lumisection luminosity for the totals in/out (and the loss report's
-    luminosity columns); ``report`` builds the per-clause loss report. Concurrency is the client's
-    (``RunRegistry(concurrency=...)``).
+    ``with_luminosity`` fetches per-lumisection luminosity for the totals in and lost; ``report`` (which implies
+    it) computes the service's loss accounting (``GoldenJson.accounting``, ``.losses``). ``pushdown`` defaults
+    to ``True`` unless either is asked for: the service's figures cover every matching dataset. Concurrency is the
+    client's (``RunRegistry(concurrency=...)``).
     """
     operation = golden_operation(
         json_logic,
@@ -112,7 +113,7 @@ async def create_json_local_async(
     *,
     with_luminosity: bool = False,
     report: bool = False,
-    pushdown: bool = True,
+    pushdown: bool | None = None,
     progress: Progress | None = None,
 ) -> GoldenJson:
     """:func:`create_json_local` for an ``AsyncRunRegistry``."""
@@ -134,7 +135,7 @@ def golden_operation(
     *,
     with_luminosity: bool = False,
     report: bool = False,
-    pushdown: bool = True,
+    pushdown: bool | None = None,
     page_size: int = 5000,
     progress: Progress | None = None,
 ) -> Operation[GoldenJson]:
@@ -142,17 +143,24 @@ def golden_operation(
     plan = plan_rule(json_logic)
     pattern = compile_similar(dataset_name_filter)
     engine = compile_plan(plan)
+    with_luminosity = with_luminosity or report
+    pushdown = not with_luminosity if pushdown is None else pushdown
     datasets = yield from _candidate_datasets(plan, pattern, pushdown=pushdown, page_size=page_size)
     per_lumisection_oms = with_luminosity or bool(plan.oms_values & _PER_LUMISECTION_OMS)
     known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms)
     oms_endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
     every_run_oms = per_lumisection_oms or report  # luminosity, prescales, or the loss report of OMS clauses
     yield from _fetch_unknown(engine, datasets, known, oms_endpoint, every_run_oms=every_run_oms, progress=progress)
-    builder = _ResultBuilder(plan, with_luminosity=with_luminosity, report=report)
+    builder = _ResultBuilder(with_luminosity=with_luminosity, report=report)
     for dataset in datasets:
         oms = known.oms.get(dataset.run_number, _NO_OMS)
-        builder.add(dataset, _evaluate(engine, dataset, known.rr[dataset.key], oms), oms.luminosity)
-    return builder.finish(json_logic, dataset_name_filter)
+        outcome = _evaluate(engine, dataset, known.rr[dataset.key], oms, account=report)
+        builder.add(dataset, outcome, oms.luminosity)
+    run_range = None
+    if report and datasets:
+        first, last = datasets[0].run_number, datasets[-1].run_number
+        run_range = yield from _run_range_luminosity(first, last, known, page_size=page_size, progress=progress)
+    return builder.finish(json_logic, dataset_name_filter, datasets, run_range)
 
 
 # ---- 2. candidate datasets -------------------------------------------------------------------------------------
@@ -410,114 +418,120 @@ def _list(data: Any, call: Call) -> list[dict[str, Any]]:
     return data
 
 
+def _run_range_luminosity(
+    first: int, last: int, known: _Known, *, page_size: int, progress: Progress | None
+) -> Operation[Luminosity]:
+    """Luminosity of every lumisection of the runs ``first..last`` (``*_from_run_range``), fetching the
+    per-lumisection values of the runs not fetched yet."""
+    plan = compile_filter({"run_number": {">=": first, "<=": last}}, kind="runs")
+    listing = yield from fetch_listing(ListingQuery("runs", plan.filters, (), page_size=page_size), list)
+    runs = sorted({row["run_number"] for row in listing.rows})
+    missing = [run for run in runs if run not in known.oms or known.oms[run].luminosity is None]
+    yield from _fetch(known, [], missing, "oms_lumisections", _Counter(len(missing), progress))
+    total = Luminosity()
+    for run in runs:
+        total += Luminosity(*CumulativeLuminosity.of(known.oms[run].luminosity or []).total)
+    return total
+
+
 # ---- 4. evaluation (querylang.segments) ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Outcome:
-    """A dataset's lumisections ``1..lumisection_count`` and, when it has RR statuses, the rule's verdict."""
+    """A dataset's evaluation (``None``: it has no RR status, so it is in neither the JSON nor the anti-JSON)."""
 
-    lumisection_count: int
     evaluation: RunEvaluation | None
 
 
-def _evaluate(engine: CompiledPlan, dataset: _Dataset, rr: _RrData, oms: _RunOms) -> _Outcome:
-    if not rr.ranges:  # never certified: never in a golden JSON
-        return _Outcome(oms.lumisection_count, None)
+def _evaluate(engine: CompiledPlan, dataset: _Dataset, rr: _RrData, oms: _RunOms, *, account: bool) -> _Outcome:
+    if not rr.ranges:  # never certified: never in a golden JSON, nor in the anti-JSON
+        return _Outcome(None)
     evaluation = engine.evaluate(
         dataset.context,
         lumisection_count=rr.lumisection_count,
         rr_ranges=rr.ranges,
         oms_ranges=oms.ranges,
         luminosity=oms.luminosity,
+        account=account,
     )
-    return _Outcome(rr.lumisection_count, evaluation)
+    return _Outcome(evaluation)
 
 
 # ---- 5. the result ---------------------------------------------------------------------------------------------
-class _Tally:
-    """Lumisections and luminosity (recorded, delivered) added up over ranges."""
+class _Accounting:
+    """The service's loss accounting, summed over datasets (see :class:`schemas.golden.LossAccounting`)."""
 
     def __init__(self) -> None:
-        self.lumisections = 0
-        self.recorded: float = 0
-        self.delivered: float = 0
+        self.quantity: dict[str, float] = {}
+        self.combination: dict[str, float] = {}
+        self.responsible: dict[str, dict[str, list[list[int]]]] = {}
+        self.accountable = True
 
-    def add(self, ranges: Sequence[Range], luminosity: CumulativeLuminosity) -> None:
-        recorded, delivered = luminosity.over(ranges)
-        self.lumisections += sum(last - first + 1 for first, last in ranges)
-        self.recorded += recorded
-        self.delivered += delivered
+    def add(self, identifier: str, evaluation: RunEvaluation, lumi: CumulativeLuminosity) -> None:
+        self.accountable = self.accountable and evaluation.accountable
+        for blame, ranges in evaluation.blamed:
+            recorded = lumi.over(ranges)[0]
+            key = combination_key(blame)
+            self.combination[key] = self.combination.get(key, 0) + recorded
+            self.responsible.setdefault(key, {})[identifier] = [list(r) for r in ranges]
+            for clause in blame:
+                self.quantity[clause] = self.quantity.get(clause, 0) + recorded
 
-    def luminosity(self) -> Luminosity:
-        return Luminosity(self.recorded / _UB_PER_PB, self.delivered / _UB_PER_PB)
+    def figures(self, kept: Luminosity, lost: Luminosity, run_range: Luminosity) -> LossAccounting | None:
+        """The figures, or ``None`` where the service's accounting throws (it never finishes the row)."""
+        if not self.accountable:
+            return None
+        return LossAccounting(
+            kept.recorded,
+            kept.delivered,
+            lost.recorded,
+            lost.delivered,
+            run_range.recorded,
+            run_range.delivered,
+            self.quantity,
+            self.combination,
+            self.responsible,
+        )
 
 
 class _ResultBuilder:
-    def __init__(self, plan: RulePlan, *, with_luminosity: bool, report: bool) -> None:
-        self.plan = plan
+    def __init__(self, *, with_luminosity: bool, report: bool) -> None:
         self.with_luminosity = with_luminosity
-        self.report = report
-        self.passed: dict[str, dict[int, list[Range]]] = {}
-        self.failed: dict[int, list[Range]] = {}
-        self.kept, self.removed = _Tally(), _Tally()
-        self.alone = [_Tally() for _ in plan.clauses]
-        self.several, self.universe, self.uncertified = _Tally(), _Tally(), _Tally()
+        self.kept: dict[str, dict[int, list[Range]]] = {}
+        self.removed: dict[str, dict[int, list[Range]]] = {}
+        self.luminosity = {"kept": Luminosity(), "removed": Luminosity()}
+        self.accounting = _Accounting() if report else None
 
     def add(self, dataset: _Dataset, outcome: _Outcome, luminosity: Sequence[Mapping[str, Any]] | None) -> None:
-        lumi = CumulativeLuminosity.of(luminosity) if luminosity is not None else CumulativeLuminosity()
         evaluation = outcome.evaluation
         if evaluation is None:
-            everything = ((1, outcome.lumisection_count),) if outcome.lumisection_count else ()
-            self._remove(dataset, everything, lumi)
-            if self.report:
-                self.uncertified.add(everything, lumi)
             return
-        if evaluation.kept:
-            self.passed.setdefault(dataset.name, {})[dataset.run_number] = list(evaluation.kept)
-            self.kept.add(evaluation.kept, lumi)
-        self._remove(
-            dataset, merge_ranges([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several]), lumi
-        )
-        if self.report:
-            self.universe.add(evaluation.candidates, lumi)
-            self.several.add(evaluation.removed_by_several, lumi)
-            for tally, ranges in zip(self.alone, evaluation.removed_alone, strict=True):
-                tally.add(ranges, lumi)
+        lumi = CumulativeLuminosity.of(luminosity or [])
+        removed = merge_ranges([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several])
+        for side, ranges, target in (("kept", evaluation.kept, self.kept), ("removed", removed, self.removed)):
+            if ranges:
+                target.setdefault(dataset.name, {})[dataset.run_number] = list(ranges)
+                self.luminosity[side] += Luminosity(*lumi.over(ranges))
+        if self.accounting is not None:
+            self.accounting.add(f"{dataset.run_number}-{dataset.name}", evaluation, lumi)
 
-    def _remove(self, dataset: _Dataset, ranges: Sequence[Range], lumi: CumulativeLuminosity) -> None:
-        if ranges:
-            self.failed.setdefault(dataset.run_number, []).extend(ranges)
-            self.removed.add(ranges, lumi)
-
-    def finish(self, rule: Any, pattern: str) -> GoldenJson:
-        by_dataset = {name: LumiMask(runs) for name, runs in sorted(self.passed.items())}
+    def finish(self, rule: Any, pattern: str, datasets: Sequence[_Dataset], run_range: Luminosity | None) -> GoldenJson:
+        by_dataset = {name: LumiMask(runs) for name, runs in sorted(self.kept.items())}
+        anti_by_dataset = {name: LumiMask(runs) for name, runs in sorted(self.removed.items())}
+        kept, removed = self.luminosity["kept"], self.luminosity["removed"]
+        accounting = None
+        if self.accounting is not None and run_range is not None:
+            accounting = self.accounting.figures(kept, removed, run_range)
         return GoldenJson(
             mask=LumiMask.union(by_dataset.values()),
             by_dataset=by_dataset,
-            anti_mask=LumiMask(self.failed),
-            luminosity_in=self.kept.luminosity() if self.with_luminosity else None,
-            luminosity_out=self.removed.luminosity() if self.with_luminosity else None,
-            losses=self._losses() if self.report else None,
+            anti_mask=LumiMask.union(anti_by_dataset.values()),
+            anti_by_dataset=anti_by_dataset,
+            luminosity_in=kept if self.with_luminosity else None,
+            luminosity_out=removed if self.with_luminosity else None,
+            accounting=accounting,
+            min_run_number=datasets[0].run_number if datasets else None,
+            max_run_number=datasets[-1].run_number if datasets else None,
             rule=rule,
             dataset_name_filter=pattern,
             engine="local",
-        )
-
-    def _losses(self) -> LossReport:
-        def lumi(tally: _Tally) -> Luminosity | None:
-            return tally.luminosity() if self.with_luminosity else None
-
-        clauses = tuple(
-            ClauseLoss(c.index, c.rule, self.alone[c.index].lumisections, lumi(self.alone[c.index]))
-            for c in self.plan.clauses
-        )
-        kept = self.universe.lumisections - self.several.lumisections - sum(c.lumisections for c in clauses)
-        return LossReport(
-            clauses=clauses,
-            several_lumisections=self.several.lumisections,
-            universe_lumisections=self.universe.lumisections,
-            kept_lumisections=kept,
-            several_luminosity=lumi(self.several),
-            universe_luminosity=lumi(self.universe),
-            uncertified_lumisections=self.uncertified.lumisections,
-            uncertified_luminosity=lumi(self.uncertified),
         )

@@ -26,7 +26,7 @@ from typing import Any, Final
 from querylang.errors import QueryLangError
 from querylang.jsonlogic import Evaluator, compile_rule, js_string
 
-__all__ = ["Blame", "UnaccountableError", "combination_key", "compile_blame", "js_stringify"]
+__all__ = ["Blame", "UnaccountableError", "combination_key", "compile_blame", "finishes", "js_stringify"]
 
 #: The clauses blamed for one removed lumisection (``JSON.stringify`` of each), in rule order.
 Blame = tuple[str, ...]
@@ -167,6 +167,22 @@ def compile_blame(rule: Any) -> Callable[[Any], Blame]:
             raise UnaccountableError(f"a clause throws: {exc}") from None
 
     return blame
+
+
+def finishes(rule: Any) -> bool:
+    """Whether the service can finish a row for ``rule`` whatever the data: ``False`` when its accounting walk
+    throws on any removed lumisection (a top-level ``if``, a ``null`` clause below ``and`` / ``or``).
+
+    >>> finishes({"and": [{"var": "a"}, {"if": [1, 2, 3]}]}), finishes({"if": [1, 2, 3]})
+    (True, False)
+    >>> finishes({"or": [{"var": "a"}, None]})
+    False
+    """
+
+    def throws(node: _Node) -> bool:
+        return isinstance(node, _Throws) or (isinstance(node, _Branch) and any(throws(c) for c in node.children))
+
+    return not _is_if(rule) and not throws(_node(rule))
 
 
 def _is_if(rule: Any) -> bool:

@@ -232,10 +232,16 @@ class CumulativeLuminosity:
 
     @classmethod
     def of(cls, luminosity: Sequence[Mapping[str, Any]]) -> CumulativeLuminosity:
-        """From per-lumisection values (``luminosity[k - 1]`` holds lumisection k's ``recorded``/``delivered``)."""
-        recorded = itertools.accumulate((item.get("recorded") or 0 for item in luminosity), initial=0)
-        delivered = itertools.accumulate((item.get("delivered") or 0 for item in luminosity), initial=0)
+        """From per-lumisection values (``luminosity[k - 1]`` holds lumisection k's ``recorded``/``delivered``);
+        like the service, a value that is missing, not a number or negative counts as 0."""
+        recorded = itertools.accumulate((_non_negative(item.get("recorded")) for item in luminosity), initial=0)
+        delivered = itertools.accumulate((_non_negative(item.get("delivered")) for item in luminosity), initial=0)
         return cls(tuple(recorded), tuple(delivered))
+
+    @property
+    def total(self) -> tuple[float, float]:
+        """``(recorded, delivered)`` of the whole run."""
+        return self.recorded[-1], self.delivered[-1]
 
     def over(self, ranges: Iterable[Range]) -> tuple[float, float]:
         """``(recorded, delivered)`` summed over inclusive lumisection ranges (assumed not to overlap)."""
@@ -331,7 +337,9 @@ class CompiledPlan:
         base = context.data()
         run_failures = [i for i, test in self._run_level if not test(base)]
         segments = self._segments(lumisection_count, rr_ranges, oms_ranges, luminosity)
-        candidates, kept, several = [], [], []
+        candidates: list[Range] = []
+        kept: list[Range] = []
+        several: list[Range] = []
         alone: list[list[Range]] = [[] for _ in self._clauses]
         blamed: dict[Blame, list[Range]] | None = {} if account else None
         for first, last, lumisection in segments:
@@ -432,6 +440,10 @@ def _oms_values(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _reads_oms(clause: Clause) -> bool:
     return any(v.name.startswith("lumisection.oms.") for v in rule_variables(clause.node))
+
+
+def _non_negative(value: Any) -> float:
+    return value if type(value) in (int, float) and value > 0 else 0
 
 
 def _lumi(item: Mapping[str, Any]) -> tuple[Any, ...]:

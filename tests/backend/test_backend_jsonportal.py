@@ -101,7 +101,8 @@ def test_the_row_has_every_field_of_the_service_with_its_type(http: httpx.Client
     assert row["total_recorded_luminosity_from_run_range"] >= row["total_recorded_luminosity"]
     for key, recorded in row["rules_flagged_false_combination_luminosity"].items():
         clauses = json.loads(key)
-        assert clauses and all(
+        assert clauses
+        assert all(
             json.dumps(c, separators=(",", ":")) in row["rules_flagged_false_quantity_luminosity"] for c in clauses
         )
         assert recorded >= 0
