@@ -493,10 +493,10 @@ class LossReport:
         """Table rows ``(clause, lumisections false, recorded false, lumisections alone, recorded alone)``, the
         row of lumisections blamed on several clauses last."""
         rows: list[tuple[str, int | None, float | None, int, float]] = [
-            (c.clause, c.false_lumisections, c.false_recorded, c.alone_lumisections, c.alone_recorded)
+            (c.clause, c.false_lumisections, float(c.false_recorded), c.alone_lumisections, float(c.alone_recorded))
             for c in self.clauses
         ]
-        rows.append(("(several clauses false)", None, None, self.several_lumisections, self.several_recorded))
+        rows.append(("(several clauses false)", None, None, self.several_lumisections, float(self.several_recorded)))
         return rows
 
     def to_table(self) -> str:
@@ -508,7 +508,8 @@ class LossReport:
             ("removed (anti-JSON)", self.removed_lumisections, self.removed),
         ):
             lines.append(
-                f"{label}: {count} lumisections, recorded {_cell(lumi.recorded)}, delivered {_cell(lumi.delivered)}"
+                f"{label}: {count} lumisections, "
+                f"recorded {_cell(float(lumi.recorded))}, delivered {_cell(float(lumi.delivered))}"
             )
         lines.append("luminosity: plain sums of the per-lumisection recorded/delivered values (the service's unit)")
         return "\n".join(lines)
