@@ -14,16 +14,18 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
    luminosity or prescales, or luminosity or the loss report is asked for);
 4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
    once per constant segment (a stretch of lumisections where every value the rule reads is constant), never
-   per lumisection, with the per-clause loss accounting.
+   per lumisection; with ``report=True`` it also blames each removed segment on clauses the way the service
+   does (:mod:`querylang.losses`), and the luminosity of every run from the first to the last matching run is
+   fetched for ``*_from_run_range``.
 
 Semantics are the service's (``rr-protocol.md`` §8, json-logic-js 1.2.3): a component without a status at a
-lumisection (``EMPTY``) is absent from ``lumisection.rr``; a dataset without any RR status contributes nothing
-to the JSON (all its lumisections go to the anti-JSON). Where several matching datasets of one run pass, the
-mask is their **union** (the service concatenates their ranges under one run key); ``by_dataset`` keeps them
-apart. Luminosity totals are in /pb (per-lumisection values are /ub), summed per dataset lumisection like the
-service. With ``pushdown=False`` every dataset matching the pattern is evaluated, so the anti-JSON and the loss
-report cover the run-level clauses too (exactly the service's anti-JSON); with the default pushdown they cover
-the datasets that passed the prefilter.
+lumisection (``EMPTY``) is absent from ``lumisection.rr``; a dataset without any RR status is in neither the JSON
+nor the anti-JSON. Where several matching datasets of one run pass, the mask is their **union** (the service
+concatenates their ranges under one run key); ``by_dataset`` keeps them apart. Luminosity figures are plain sums
+of the per-lumisection values (negative or missing as 0), like the service's, under its names
+(``GoldenJson.accounting``). Pushdown (the default unless ``with_luminosity`` or ``report``) evaluates only
+the datasets that passed the prefilter, so the anti-JSON, ``min_run_number`` and the losses then cover those
+only; without it they are exactly the service's.
 
 >>> from client.api import RunRegistry
 >>> rule = {"and": [{">=": [{"var": "run.oms.energy"}, 6000]}, {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]}
@@ -31,8 +33,9 @@ the datasets that passed the prefilter.
 ...     golden = create_json_local(rr, rule, "/PromptReco/Collisions2018%/DQM", report=True)
 >>> golden.engine, golden.lumisection_count == golden.losses.kept_lumisections > 0
 ('local', True)
->>> print(golden.losses.to_table().splitlines()[0])
-clause                                          lumisections  recorded  delivered
+>>> golden.accounting.total_recorded_luminosity == golden["recorded_luminosity_in_json"] + golden[
+...     "total_recorded_luminosity_lost"]
+True
 """
 
 from __future__ import annotations
