@@ -191,7 +191,11 @@ def _create(args: argparse.Namespace, rule: Any, registry: RunRegistry | None, e
 
 def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry, err: IO[str]) -> GoldenJson:
     if args.engine == "server":
-        return registry.create_json(rule, args.dataset, engine="server", on_progress=fraction(err, "json_portal job"))
+        show = fraction(err, "json_portal job")
+        golden = registry.create_json(rule, args.dataset, engine="server", on_progress=show)
+        if show is not None:
+            print(file=err)  # ends the progress line (the service's last state is "finishing", not 100%)
+        return golden
     # the service's loss figures cover every matching dataset: report=True evaluates them all (no pushdown)
     return registry.create_json(
         rule,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 
@@ -10,6 +11,7 @@ import pytest
 
 from backend.server import EmbeddedServer
 from client import AsyncRunRegistry, JobError, RunRegistry
+from client.progress import fraction
 from schemas import GoldenJson, JsonPortalRow, LumiMask
 
 RULE = {
@@ -187,3 +189,21 @@ def test_bad_rules_fail_before_any_request() -> None:
         with pytest.raises(ValueError, match="engine"):
             rr.create_json(RULE, "online", engine="magic")
     assert script.polls == 0
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_terminal_shows_finishing() -> None:
+    err = Terminal()
+    show = fraction(err, "json_portal job")
+    assert show is not None
+    with _client(TwoPhasePortal(unfinished=1)) as rr:
+        rr.create_json(RULE, "online", poll_interval=0.001, on_progress=show)
+    assert err.getvalue().split("\r")[1:] == [
+        "json_portal job: queued",
+        "json_portal job:  66.7%",
+        "json_portal job: finishing",
+    ]
