@@ -41,7 +41,8 @@ from backend.store import DatasetLumis, Store
 from querylang.catalogue import OMS_LUMISECTION_BITS
 from querylang.errors import QueryLangError
 from querylang.jsonlogic import compile_predicate
-from querylang.losses import Blame, UnaccountableError, combination_key, compile_blame
+from querylang.losses import Blame, UnaccountableError, compile_blame
+from querylang.segments import LossTally, luminosity_value
 from querylang.similar import compile_similar
 
 __all__ = ["QUIRKS_FINISH_DELAY", "JsonPortal", "jsonb", "row_fields", "to_ranges"]
@@ -204,11 +205,6 @@ def _lumisection_objects(run: _RunData, lumis: DatasetLumis, attributes: dict[st
         }
 
 
-def _non_negative(value: object) -> int | float:
-    """The service's ``+value || 0``, negatives as 0."""
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0
-
-
 class JsonPortal:
     """Golden-JSON jobs over a store, run one at a time on a background thread (see the module doc)."""
 
@@ -342,8 +338,8 @@ class JsonPortal:
         ):
             oms = self.store.oms_lumis(run_number)
             if oms is not None:
-                recorded += sum(_non_negative(v) for v in oms[2])
-                delivered += sum(_non_negative(v) for v in oms[3])
+                recorded += sum(luminosity_value(v) for v in oms[2])
+                delivered += sum(luminosity_value(v) for v in oms[3])
         return recorded, delivered
 
 
@@ -361,15 +357,13 @@ class _RowBuilder:
         self.kept: dict[tuple[int, str], list[int]] = {}
         self.removed: dict[tuple[int, str], list[int]] = {}
         self.lumi: dict[str, list[float]] = {"in": [0, 0], "lost": [0, 0]}
-        self.quantity: dict[str, float] = {}
-        self.combination: dict[str, float] = {}
-        self.responsible: dict[str, dict[str, list[int]]] = {}
+        self.tally = LossTally()
         self.range: tuple[int, int, float, float] = (0, 0, 0, 0)
 
     def add(self, run_number: int, name: str, data: dict[str, Any], passed: bool) -> None:
         number = data["lumisection"]["lumisection_number"]
         oms = data["lumisection"]["oms"]
-        recorded, delivered = _non_negative(oms["recorded"]), _non_negative(oms["delivered"])
+        recorded, delivered = luminosity_value(oms["recorded"]), luminosity_value(oms["delivered"])
         side = "in" if passed else "lost"
         (self.kept if passed else self.removed).setdefault((run_number, name), []).append(number)
         self.lumi[side][0] += recorded
@@ -384,11 +378,7 @@ class _RowBuilder:
         except UnaccountableError:
             self.blame = None  # the service's worker throws: the row is never filled in
             return
-        key = combination_key(blamed)
-        self.combination[key] = self.combination.get(key, 0) + recorded
-        self.responsible.setdefault(key, {}).setdefault(identifier, []).append(number)
-        for clause in blamed:
-            self.quantity[clause] = self.quantity.get(clause, 0) + recorded
+        self.tally.add(blamed, identifier, [(number, number)], recorded)
 
     def run_range(self, first: int, last: int, luminosity: tuple[float, float]) -> None:
         self.range = (first, last, *luminosity)
@@ -439,10 +429,6 @@ class _RowBuilder:
         """The row once filled in (``None`` when the service's accounting threw)."""
         if self.blame is None:
             return None
-        responsible = {
-            key: {identifier: to_ranges(numbers) for identifier, numbers in named.items()}
-            for key, named in self.responsible.items()
-        }
         return {
             **stored,
             "generated_anti_json": jsonb(self._by_run(self.removed)),
@@ -451,8 +437,8 @@ class _RowBuilder:
             "total_delivered_luminosity_lost": self.lumi["lost"][1],
             "total_recorded_luminosity_from_run_range": self.range[2],
             "total_delivered_luminosity_from_run_range": self.range[3],
-            "rules_flagged_false_quantity_luminosity": jsonb(self.quantity),
-            "rules_flagged_false_combination_luminosity": jsonb(self.combination),
-            "runs_lumisections_responsible_for_rule": jsonb(responsible),
+            "rules_flagged_false_quantity_luminosity": jsonb(self.tally.quantity),
+            "rules_flagged_false_combination_luminosity": jsonb(self.tally.combination),
+            "runs_lumisections_responsible_for_rule": jsonb(self.tally.responsible_ranges()),
             "updatedAt": _timestamp(updated),
         }

@@ -52,11 +52,11 @@ from client.errors import RunQLError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.compile import compile_filter
-from querylang.losses import combination_key
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
     CompiledPlan,
     CumulativeLuminosity,
+    LossTally,
     RunContext,
     RunEvaluation,
     compile_plan,
@@ -464,20 +464,13 @@ class _Accounting:
     """The service's loss accounting, summed over datasets (see :class:`schemas.golden.LossAccounting`)."""
 
     def __init__(self) -> None:
-        self.quantity: dict[str, float] = {}
-        self.combination: dict[str, float] = {}
-        self.responsible: dict[str, dict[str, list[list[int]]]] = {}
+        self.tally = LossTally()
         self.accountable = True
 
     def add(self, identifier: str, evaluation: RunEvaluation, lumi: CumulativeLuminosity) -> None:
         self.accountable = self.accountable and evaluation.accountable
         for blame, ranges in evaluation.blamed:
-            recorded = lumi.over(ranges)[0]
-            key = combination_key(blame)
-            self.combination[key] = self.combination.get(key, 0) + recorded
-            self.responsible.setdefault(key, {})[identifier] = [list(r) for r in ranges]
-            for clause in blame:
-                self.quantity[clause] = self.quantity.get(clause, 0) + recorded
+            self.tally.add(blame, identifier, ranges, lumi.over(ranges)[0])
 
     def figures(self, kept: Luminosity, lost: Luminosity, run_range: Luminosity) -> LossAccounting | None:
         """The figures, or ``None`` where the service's accounting throws (it never finishes the row)."""
@@ -490,9 +483,9 @@ class _Accounting:
             lost.delivered,
             run_range.recorded,
             run_range.delivered,
-            self.quantity,
-            self.combination,
-            self.responsible,
+            self.tally.quantity,
+            self.tally.combination,
+            self.tally.responsible_ranges(),
         )
 
 

@@ -41,17 +41,19 @@ from typing import Any, Final
 
 from querylang.errors import RuleError
 from querylang.jsonlogic import compile_predicate
-from querylang.losses import Blame, UnaccountableError, compile_blame
+from querylang.losses import Blame, UnaccountableError, combination_key, compile_blame
 from querylang.rules import Clause, RulePlan, rule_variables
 
 __all__ = [
     "CompiledPlan",
     "CumulativeLuminosity",
+    "LossTally",
     "Range",
     "RunContext",
     "RunEvaluation",
     "compile_plan",
     "expand_rr_ranges",
+    "luminosity_value",
     "lumisection_data",
     "merge_ranges",
     "oms_ranges_from_summary",
@@ -234,8 +236,8 @@ class CumulativeLuminosity:
     def of(cls, luminosity: Sequence[Mapping[str, Any]]) -> CumulativeLuminosity:
         """From per-lumisection values (``luminosity[k - 1]`` holds lumisection k's ``recorded``/``delivered``);
         like the service, a value that is missing, not a number or negative counts as 0."""
-        recorded = itertools.accumulate((_non_negative(item.get("recorded")) for item in luminosity), initial=0)
-        delivered = itertools.accumulate((_non_negative(item.get("delivered")) for item in luminosity), initial=0)
+        recorded = itertools.accumulate((luminosity_value(item.get("recorded")) for item in luminosity), initial=0)
+        delivered = itertools.accumulate((luminosity_value(item.get("delivered")) for item in luminosity), initial=0)
         return cls(tuple(recorded), tuple(delivered))
 
     @property
@@ -253,6 +255,40 @@ class CumulativeLuminosity:
             recorded += self.recorded[end] - self.recorded[start]
             delivered += self.delivered[end] - self.delivered[start]
         return recorded, delivered
+
+
+@dataclass
+class LossTally:
+    """The service's three loss maps, summed as removed lumisections are blamed (:mod:`querylang.losses`):
+    recorded luminosity per clause and per combination of clauses, and the combinations' ranges per
+    ``"<run>-<dataset>"``.
+
+    >>> tally = LossTally()
+    >>> tally.add(('{"var":"a"}',), "7-/A/B/DQM", [(3, 4)], 10)
+    >>> tally.add(('{"var":"a"}', '{"var":"b"}'), "7-/A/B/DQM", [(5, 5)], 2)
+    >>> tally.add(('{"var":"a"}',), "7-/A/B/DQM", [(5, 6)], 1)
+    >>> tally.quantity, tally.responsible_ranges()['[{"var":"a"}]']
+    ({'{"var":"a"}': 13, '{"var":"b"}': 2}, {'7-/A/B/DQM': [[3, 6]]})
+    """
+
+    quantity: dict[str, float] = field(default_factory=dict)
+    combination: dict[str, float] = field(default_factory=dict)
+    responsible: dict[str, dict[str, list[Range]]] = field(default_factory=dict)
+
+    def add(self, blame: Blame, identifier: str, ranges: Iterable[Range], recorded: float) -> None:
+        """Removed lumisections ``ranges`` of dataset ``identifier``, blamed on ``blame``, with their luminosity."""
+        key = combination_key(blame)
+        self.combination[key] = self.combination.get(key, 0) + recorded
+        self.responsible.setdefault(key, {}).setdefault(identifier, []).extend(ranges)
+        for clause in blame:
+            self.quantity[clause] = self.quantity.get(clause, 0) + recorded
+
+    def responsible_ranges(self) -> dict[str, dict[str, list[list[int]]]]:
+        """``runs_lumisections_responsible_for_rule``: merged ``[first, last]`` ranges."""
+        return {
+            key: {identifier: [list(r) for r in merge_ranges(ranges)] for identifier, ranges in named.items()}
+            for key, named in self.responsible.items()
+        }
 
 
 @dataclass(frozen=True)
@@ -442,7 +478,12 @@ def _reads_oms(clause: Clause) -> bool:
     return any(v.name.startswith("lumisection.oms.") for v in rule_variables(clause.node))
 
 
-def _non_negative(value: Any) -> float:
+def luminosity_value(value: Any) -> float:
+    """A per-lumisection luminosity as the service adds it up: missing, not a number or negative counts as 0.
+
+    >>> [luminosity_value(v) for v in (12, 0.5, -3, None, "7", True)]
+    [12, 0.5, 0, 0, 0, 0]
+    """
     return value if type(value) in (int, float) and value > 0 else 0
 
 
