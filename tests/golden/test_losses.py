@@ -6,9 +6,14 @@ from typing import Any
 
 import pytest
 from bruteforce import WalkThrowsError, rules_why_false, stringify
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from querylang import jsonlogic
 from querylang.errors import RuleError
 from querylang.losses import UnaccountableError, combination_key, compile_blame, finishes, js_stringify
+from querylang.rules import plan_rule
+from querylang.segments import RunContext, compile_plan, expand_rr_ranges, lumisection_data
 
 
 @pytest.mark.parametrize(
@@ -88,3 +93,71 @@ def test_a_rule_that_does_not_compile_fails_up_front() -> None:
 def test_combination_keys_are_json_lists() -> None:
     assert combination_key(()) == "[]"
     assert combination_key((KEY["a"], KEY["b"])) == '[{"var":"a"},{"var":"b"}]'
+
+
+# ---- per segment equals per lumisection ------------------------------------------------------------------------
+COMPONENTS = ["dt-dt", "csc-csc"]
+STATUSES = ["GOOD", "BAD", "STANDBY", "EMPTY"]
+rr_var = st.sampled_from(COMPONENTS).map(lambda c: {"var": f"lumisection.rr.{c}"})
+leaf = st.one_of(
+    st.builds(lambda op, v, s: {op: [v, s]}, st.sampled_from(["==", "!="]), rr_var, st.sampled_from(STATUSES)),
+    st.builds(lambda b: {"==": [{"var": "lumisection.oms.bpix_ready"}, b]}, st.sampled_from([True, False, None])),
+    st.just({"var": "lumisection.oms.bpix_ready"}),
+    st.builds(lambda x: {">=": [{"var": "run.oms.energy"}, x]}, st.sampled_from([1000, 6000])),
+)
+clause = st.recursive(
+    leaf,
+    lambda inner: st.one_of(
+        st.builds(lambda xs: {"and": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda xs: {"or": xs}, st.lists(inner, min_size=1, max_size=3)),
+        st.builds(lambda x: {"!": x}, inner),
+        st.builds(lambda a, b, c: {"if": [a, b, c]}, inner, inner, inner),
+    ),
+    max_leaves=4,
+)
+rules = st.one_of(clause, st.builds(lambda xs: {"and": xs}, st.lists(clause, min_size=1, max_size=4)))
+
+
+@st.composite
+def runs(draw: st.DrawFn) -> dict[str, Any]:
+    count = draw(st.integers(1, 12))
+    position = st.integers(1, count)
+
+    def ranges(values: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[list[dict[str, Any]]]:
+        pair = st.tuples(position, position).map(sorted)
+        return st.lists(st.builds(lambda p, v: {**v, "start": p[0], "end": p[1]}, pair, values), max_size=4)
+
+    status = st.builds(lambda s: {"status": s}, st.sampled_from(STATUSES))
+    bit = st.builds(lambda b: {"bpix_ready": b}, st.sampled_from([True, False, None]))
+    return {
+        "context": RunContext(run_number=7, oms={"energy": draw(st.sampled_from([None, 900, 6500]))}),
+        "lumisection_count": count,
+        "rr_ranges": {c: draw(ranges(status)) for c in draw(st.lists(st.sampled_from(COMPONENTS), unique=True))},
+        "oms_ranges": draw(ranges(bit)),
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(rule=rules, run=runs())
+def test_blame_per_segment_equals_the_walk_per_lumisection(rule: Any, run: dict[str, Any]) -> None:
+    evaluation = compile_plan(plan_rule(rule)).evaluate(**run, account=True)
+    statuses = expand_rr_ranges(run["rr_ranges"], run["lumisection_count"])
+    expected: dict[int, list[str]] = {}
+    throws = False
+    for k, rr in enumerate(statuses, start=1):
+        oms = {}
+        for item in run["oms_ranges"]:
+            if item["start"] <= k <= item["end"]:
+                oms = {"bpix_ready": item["bpix_ready"]}
+        data = lumisection_data(run["context"], k, oms, rr or {})
+        if rr is None or jsonlogic.truthy(jsonlogic.apply(rule, data)):
+            continue
+        try:
+            expected[k] = [stringify(cause) for cause in rules_why_false(rule, data)]
+        except WalkThrowsError:
+            throws = True
+    assert evaluation.accountable is not throws
+    if throws:
+        return
+    blamed = {k: list(keys) for keys, ranges in evaluation.blamed for a, b in ranges for k in range(a, b + 1)}
+    assert blamed == expected
