@@ -157,8 +157,8 @@ def golden_operation(
     builder = _ResultBuilder(with_luminosity=with_luminosity, report=report)
     for dataset in datasets:
         oms = known.oms.get(dataset.run_number, _NO_OMS)
-        outcome = _evaluate(engine, dataset, known.rr[dataset.key], oms, account=report)
-        builder.add(dataset, outcome, oms.luminosity)
+        evaluation = _evaluate(engine, dataset, known.rr[dataset.key], oms, account=report)
+        builder.add(dataset, evaluation, oms.luminosity)
     run_range = None
     if report and datasets:
         first, last = datasets[0].run_number, datasets[-1].run_number
@@ -438,17 +438,13 @@ def _run_range_luminosity(
 
 
 # ---- 4. evaluation (querylang.segments) ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Outcome:
-    """A dataset's evaluation (``None``: it has no RR status, so it is in neither the JSON nor the anti-JSON)."""
-
-    evaluation: RunEvaluation | None
-
-
-def _evaluate(engine: CompiledPlan, dataset: _Dataset, rr: _RrData, oms: _RunOms, *, account: bool) -> _Outcome:
-    if not rr.ranges:  # never certified: never in a golden JSON, nor in the anti-JSON
-        return _Outcome(None)
-    evaluation = engine.evaluate(
+def _evaluate(
+    engine: CompiledPlan, dataset: _Dataset, rr: _RrData, oms: _RunOms, *, account: bool
+) -> RunEvaluation | None:
+    """A dataset's evaluation; ``None`` when it has no RR status (it is in neither the JSON nor the anti-JSON)."""
+    if not rr.ranges:
+        return None
+    return engine.evaluate(
         dataset.context,
         lumisection_count=rr.lumisection_count,
         rr_ranges=rr.ranges,
@@ -456,7 +452,6 @@ def _evaluate(engine: CompiledPlan, dataset: _Dataset, rr: _RrData, oms: _RunOms
         luminosity=oms.luminosity,
         account=account,
     )
-    return _Outcome(evaluation)
 
 
 # ---- 5. the result ---------------------------------------------------------------------------------------------
@@ -497,8 +492,9 @@ class _ResultBuilder:
         self.luminosity = {"kept": Luminosity(), "removed": Luminosity()}
         self.accounting = _Accounting() if report else None
 
-    def add(self, dataset: _Dataset, outcome: _Outcome, luminosity: Sequence[Mapping[str, Any]] | None) -> None:
-        evaluation = outcome.evaluation
+    def add(
+        self, dataset: _Dataset, evaluation: RunEvaluation | None, luminosity: Sequence[Mapping[str, Any]] | None
+    ) -> None:
         if evaluation is None:
             return
         lumi = CumulativeLuminosity.of(luminosity or [])

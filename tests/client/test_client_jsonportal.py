@@ -66,7 +66,7 @@ class PortalScript:
             return httpx.Response(200, json={"id": 42})
         self.polls += 1
         if self.polls == 1:
-            return httpx.Response(203, json={})
+            return httpx.Response(203)  # the service answers a queued job with an empty body
         if self.polls <= self.pending:
             return httpx.Response(202, json={"progress": self.polls / (self.pending + 1)})
         return self.final
