@@ -461,7 +461,7 @@ class LossReport:
         false_counts: dict[str, int] = {}
         several = [0, 0.0]
         for key, recorded in accounting.rules_flagged_false_combination_luminosity.items():
-            members = [js_stringify(clause) for clause in json.loads(key)]
+            members = _members(key)
             for member in members:
                 false_counts[member] = false_counts.get(member, 0) + counts.get(key, 0)
             if len(members) > 1:
@@ -513,6 +513,15 @@ class LossReport:
             )
         lines.append("luminosity: plain sums of the per-lumisection recorded/delivered values (the service's unit)")
         return "\n".join(lines)
+
+
+def _members(key: str) -> list[str]:
+    """The clauses of a combination key (compact JSON list), each as the service writes it."""
+    try:
+        clauses = json.loads(key)
+    except json.JSONDecodeError:
+        return [key]
+    return [js_stringify(clause) for clause in clauses] if isinstance(clauses, list) else [key]
 
 
 def _as_ranges(ranges: Sequence[Sequence[int]]) -> _Ranges:
