@@ -131,6 +131,20 @@ def test_cli_golden_server_engine_and_stdout(registry: RunRegistry, rule_file: P
     assert "(server engine)" in err
 
 
+def test_cli_golden_server_engine_waits_and_reports_the_services_losses(
+    quirky_registry: RunRegistry, rule_file: Path
+) -> None:
+    code, out, err = golden_cli(
+        ["--rule", str(rule_file), "--dataset", PROMPT, "--engine", "server", "--report"], quirky_registry
+    )
+    assert code == 0
+    local = create_json_local(quirky_registry, REFERENCE, PROMPT, report=True)
+    assert local.losses is not None
+    assert LumiMask.from_json(out) == local.mask
+    assert local.losses.to_table() in err  # the service's figures, once its row is complete
+    assert f"excluded (anti-JSON): {local.anti_mask.run_count} runs" in err
+
+
 def test_cli_golden_plot(registry: RunRegistry, rule_file: Path, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     png = tmp_path / "losses.png"
