@@ -429,12 +429,25 @@ def _run_range_luminosity(
     plan = compile_filter({"run_number": {">=": first, "<=": last}}, kind="runs")
     listing = yield from fetch_listing(ListingQuery("runs", plan.filters, (), page_size=page_size), list)
     runs = sorted({row["run_number"] for row in listing.rows})
-    missing = [run for run in runs if run not in known.oms or known.oms[run].luminosity is None]
-    yield from _fetch(known, [], missing, "oms_lumisections", _Counter(len(missing), progress))
-    total = Luminosity()
-    for run in runs:
-        total += Luminosity(*CumulativeLuminosity.of(known.oms[run].luminosity or []).total)
-    return total
+    totals = {
+        run: CumulativeLuminosity.of(oms.luminosity).total
+        for run in runs
+        if (oms := known.oms.get(run)) is not None and oms.luminosity is not None
+    }
+    missing = [run for run in runs if run not in totals]
+    calls = [lumisection_call("oms_lumisections", run, "online") for run in missing]
+    counter = _Counter(len(calls), progress)
+    outcomes = (yield Batch(calls, parse=_luminosity_totals, on_each=counter.tick)) if calls else []
+    for run, outcome in zip(missing, outcomes, strict=True):
+        if isinstance(outcome, RunQLError):
+            raise outcome
+        totals[run] = outcome
+    return Luminosity(sum(r for r, _ in totals.values()), sum(d for _, d in totals.values()))
+
+
+def _luminosity_totals(call: Call, reply: Reply) -> tuple[float, float]:
+    """A run's recorded and delivered luminosity from its per-lumisection OMS values (nothing else is kept)."""
+    return CumulativeLuminosity.of(_list(reply.data, call)).total
 
 
 # ---- 4. evaluation (querylang.segments) ------------------------------------------------------------------------

@@ -223,3 +223,13 @@ def test_pushdown_prunes_requests(server: EmbeddedServer, registry: RunRegistry)
     local(registry, REFERENCE, PROMPT, pushdown=False)
     full = lumisection_requests() - before - pruned
     assert 0 < pruned < full
+
+
+def test_without_quirks_the_first_row_is_complete_and_equal(registry: RunRegistry) -> None:
+    progress: list[float | str | None] = []
+    service = registry.create_json(REFERENCE, PROMPT, engine="server", poll_interval=0.02, on_progress=progress.append)
+    fast = local(registry, REFERENCE, PROMPT, report=True)
+    assert "finishing" not in progress
+    assert service.accounting is not None
+    assert service.accounting == fast.accounting
+    assert (service.anti_mask, dict(service.anti_by_dataset)) == (fast.anti_mask, dict(fast.anti_by_dataset))
