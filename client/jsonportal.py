@@ -21,15 +21,15 @@ from client.errors import JobError, RunQLError, ServiceError
 from client.transport import Call, Reply
 from querylang.errors import QueryLangError
 from querylang.losses import finishes
+from schemas.jsonportal import row_finished
 
-__all__ = ["FINISHING", "JobProgress", "generate_call", "json_portal_job", "poll_call", "row_finished"]
+__all__ = ["FINISHING", "JobProgress", "generate_call", "json_portal_job", "poll_call"]
 
 #: The progress reported once the row is stored but its anti-JSON and losses are not filled in yet.
 FINISHING: Final = "finishing"
 #: Called with the job's progress: ``None`` while queued, a fraction in [0, 1] while running, then
 #: :data:`FINISHING` while the service completes the row.
 JobProgress = Callable[[float | str | None], None]
-_LOST_FIELDS: Final = ("total_recorded_luminosity_lost", "total_delivered_luminosity_lost")
 
 
 def generate_call(json_logic: object, dataset_name_filter: str) -> Call:
@@ -47,16 +47,6 @@ def _rule(json_logic: object) -> Any:
     if isinstance(json_logic, Mapping):
         return json_logic
     raise TypeError(f"json_logic must be a dict or a JSON string, got {type(json_logic).__name__}")
-
-
-def row_finished(row: Mapping[str, Any]) -> bool:
-    """Whether the service has filled in the row (no ``*_lost`` field below 0; absent fields count as filled).
-
-    >>> row_finished({"total_recorded_luminosity_lost": -1}), row_finished({"total_recorded_luminosity_lost": 0})
-    (False, True)
-    """
-    values = [row.get(name) for name in _LOST_FIELDS]
-    return all(not isinstance(v, (int, float)) or v >= 0 for v in values)
 
 
 def _service_finishes(json_logic: object) -> bool:

@@ -13,16 +13,32 @@ The service stores the row in two phases: first with ``generated_anti_json`` ``{
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, Final
+
 from pydantic import Field
 
 from schemas._base import Record, UtcDatetime
 
-__all__ = ["GoldenRanges", "JsonPortalRow", "NamedRanges"]
+__all__ = ["GoldenRanges", "JsonPortalRow", "NamedRanges", "row_finished"]
+
+_LOST_FIELDS: Final = ("total_recorded_luminosity_lost", "total_delivered_luminosity_lost")
 
 #: A golden JSON: run number → sorted, inclusive ``(first, last)`` lumisection ranges.
 GoldenRanges = dict[int, list[tuple[int, int]]]
 #: The same keyed by ``"<run>-<dataset>"``.
 NamedRanges = dict[str, list[tuple[int, int]]]
+
+
+def row_finished(row: Mapping[str, Any]) -> bool:
+    """Whether the service has filled in a row (no ``*_lost`` field below 0; a row without those fields, from a
+    service that stores rows in one go, counts as finished).
+
+    >>> row_finished({"total_recorded_luminosity_lost": -1}), row_finished({"total_recorded_luminosity_lost": 0})
+    (False, True)
+    """
+    values = [row.get(name) for name in _LOST_FIELDS]
+    return all(not isinstance(v, (int, float)) or v >= 0 for v in values)
 
 
 class JsonPortalRow(Record):
@@ -63,7 +79,5 @@ class JsonPortalRow(Record):
 
     @property
     def finished(self) -> bool:
-        """Whether the service has filled in the anti-JSON and the losses (no ``*_lost`` field below 0; a row
-        without those fields, from a service that stores rows in one go, counts as finished)."""
-        lost = (self.total_recorded_luminosity_lost, self.total_delivered_luminosity_lost)
-        return all(value is None or value >= 0 for value in lost)
+        """Whether the service has filled in the anti-JSON and the losses (:func:`row_finished`)."""
+        return row_finished({name: getattr(self, name) for name in _LOST_FIELDS})
