@@ -6,7 +6,7 @@ An operation (a listing, a write loop, a json_portal job) is a generator that yi
 :func:`run_async` (tasks), so the logic is written once. Given a :class:`~client.transport.RetryBudget`, the
 drivers send every call of the operation with it, so its requests share their retries.
 
->>> from client.transport import Call, Reply, RetryBudget
+>>> from client.transport import Call, Reply
 >>> def count_cycles():
 ...     (reply,) = yield Batch((Call("GET", "/cycles/global"),))
 ...     return len(reply.data)
