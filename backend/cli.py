@@ -26,6 +26,7 @@ import stat
 import sys
 import threading
 from collections.abc import Mapping
+from contextlib import closing
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -137,7 +138,7 @@ def _is_entry(line: str) -> bool:
 def _private_text(path: str) -> str:
     """The text of a secrets file that only the current user can read, else a :class:`ServeError`."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise ServeError(f"cannot read the clients file {path}: {exc.strerror}") from None
     with os.fdopen(fd, "rb") as handle:
@@ -197,7 +198,7 @@ def check_db(path: str, *, runs: int | None, seed: int | None) -> None:
 def _stored(path: str) -> tuple[int, str | None]:
     """How many runs the file holds and its seed, read without changing it."""
     try:
-        with sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not {"run", "meta"} <= tables:
                 raise ServeError(f"--db {path}: a SQLite file, but not a runql registry (tables {sorted(tables)})")

@@ -153,3 +153,11 @@ def test_serve_with_secrets_from_the_environment_end_to_end(tmp_path: Path) -> N
         _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err.decode()
     assert b"Traceback" not in err
+
+
+def test_a_fifo_as_clients_file_is_refused_without_blocking(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "clients"
+    os.mkfifo(fifo, 0o600)
+    code, err = _serve(["--port", "0", "--runs", "1", "--auth-clients-file", str(fifo)], capsys)
+    assert code == 1
+    assert "must be a regular file" in err
