@@ -253,3 +253,14 @@ def test_ownership_and_file_type_rules() -> None:
     assert "expected 0600" in str(_untrusted(status(regular | 0o660, me)))
     assert "not a regular file" in str(_untrusted(status(stat.S_IFIFO | 0o600, me)))
     assert "too large" in str(_untrusted(status(regular | 0o600, me, size=1 << 30)))
+
+
+def test_a_fifo_in_place_of_the_cache_is_ignored_without_blocking(
+    auth_server: EmbeddedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fifo = tmp_path / "tokens.json"
+    os.mkfifo(fifo, 0o600)
+    with _client(auth_server, token_cache=fifo) as rr:
+        rr.get_runs(limit=1)
+        assert rr.token_requests == 1
+    assert "it is not a regular file" in caplog.text
