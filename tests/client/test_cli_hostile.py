@@ -9,14 +9,18 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backend.server import EmbeddedServer
 from client.cli import main
+from schemas.golden import LumiMask
 
 DEEP = 5000
 Writer = Callable[[Path], None]
@@ -224,3 +228,28 @@ def test_a_rule_on_stdin_is_checked_like_a_file(
     monkeypatch.setattr("sys.stdin", io.StringIO("[]"))
     assert main(["golden", "--rule", "-", "--dataset", "%"]) == 2
     assert "not a list" in capsys.readouterr().err
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    content=st.one_of(
+        st.binary(max_size=120),
+        st.recursive(
+            st.one_of(st.integers(-2, 2**40), st.text(max_size=3), st.none()),
+            lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner)),
+            max_leaves=10,
+        ).map(lambda value: json.dumps(value).encode()),
+    )
+)
+def test_fuzzed_lumimask_files_give_a_mask_or_one_line(content: bytes, capsys: pytest.CaptureFixture[str]) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "mask.json"
+        path.write_bytes(content)
+        code = main(["lumimask", "union", str(path), str(path)])
+    captured = capsys.readouterr()
+    if code == 0:
+        assert json.loads(captured.out) == LumiMask.from_json(content).to_dict()
+    else:
+        assert code == 2
+        assert captured.err.startswith(f"runql lumimask: error: {path}")
+        assert len(captured.err.strip().splitlines()) == 1
