@@ -139,6 +139,17 @@ def test_a_local_golden_json_of_thousands_of_requests_is_exact(reference: RunReg
     assert sent * 0.2 < len(sleep.waits) < sent * 0.6  # about one retry per fault, no retry storm
 
 
+@pytest.mark.anyio
+async def test_an_async_golden_json_is_exact(reference: RunRegistry, faulty: EmbeddedServer) -> None:
+    pattern = "/PromptReco/Collisions2018B/DQM"
+    expected = reference.create_json(RULE, pattern, engine="local")
+    sleep = FakeSleep()
+    async with AsyncRunRegistry(faulty.url, env_file=False, sleep=sleep.asleep) as arr:
+        golden = await arr.create_json(RULE, pattern, engine="local")
+    assert golden == expected
+    assert golden.lumisection_count > 0
+
+
 def test_a_server_golden_json_is_exact(reference: RunRegistry, faulty: EmbeddedServer) -> None:
     expected = reference.create_json(RULE, "/PromptReco/Collisions2018B/DQM", engine="server", poll_interval=0.05)
     with _client(faulty) as rr:
