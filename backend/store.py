@@ -18,8 +18,11 @@ exclusive (a writer-preferring read/write lock), each write in one transaction.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import logging
+import os
 import sqlite3
 import sys
 import threading
@@ -28,6 +31,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -178,6 +182,62 @@ class _ReadWriteLock:
                 self._cond.notify_all()
 
 
+def _batches(items: Iterable[DemoRun], size: int) -> Iterator[list[DemoRun]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+class _Rows:
+    """The rows of a batch of generated runs, inserted with one ``executemany`` per table."""
+
+    def __init__(self) -> None:
+        self.run: list[tuple[Any, ...]] = []
+        self.oms_range: list[tuple[Any, ...]] = []
+        self.lumi: list[tuple[Any, ...]] = []
+        self.dataset: list[tuple[Any, ...]] = []
+        self.ls_status: list[tuple[Any, ...]] = []
+
+    def add(self, run: DemoRun, dataset_id: int) -> int:
+        """Add one run's rows, numbering its datasets from ``dataset_id``; returns the next free id."""
+        n, number = run.lumisections, run.run_number
+        self.run.append((number, n, _dumps(run.oms), _dumps(run.rr), _dumps(dcs_summary(run.oms_ranges, n))))
+        self.oms_range += [
+            (number, r.start, r.end, r.true_bits, r.null_bits, r.prescale_index, r.prescale_name)
+            for r in run.oms_ranges
+        ]
+        self.lumi.append((number, pack_lumi(run.recorded), pack_lumi(run.delivered)))
+        for dataset in run.datasets:
+            summary = _dumps(summarize(dataset.statuses, n))
+            self.dataset.append((dataset_id, number, dataset.name, _dumps(dataset.attributes), summary))
+            self.ls_status += _status_rows(dataset_id, dataset.statuses)
+            dataset_id += 1
+        return dataset_id
+
+    def insert(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO run (run_number, lumisections, oms_attributes, rr_attributes, dcs_summary) "
+            "VALUES (?, ?, ?, ?, ?)",
+            self.run,
+        )
+        conn.executemany("INSERT INTO oms_range VALUES (?, ?, ?, ?, ?, ?, ?)", self.oms_range)
+        conn.executemany("INSERT INTO lumi VALUES (?, ?, ?)", self.lumi)
+        conn.executemany(
+            "INSERT INTO dataset (dataset_id, run_number, name, dataset_attributes, triplet_summary) "
+            "VALUES (?, ?, ?, ?, ?)",
+            self.dataset,
+        )
+        conn.executemany("INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)", self.ls_status)
+
+
+def _status_rows(dataset_id: int, statuses: dict[str, list[StatusRange]]) -> list[tuple[Any, ...]]:
+    return [
+        (dataset_id, comp, r.start, r.end, r.status, r.comment, r.cause)
+        for comp, ranges in statuses.items()
+        for r in ranges
+    ]
+
+
 class Store:
     """The registry's database; use :meth:`open`, then :meth:`load` a demo registry into an empty store."""
 
@@ -282,45 +342,38 @@ class Store:
         loaded = 0
         with self.writing() as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('seed', ?)", (str(seed),))
-            for run in runs:
-                self._insert_run(conn, run)
-                loaded += 1
+            next_id = conn.execute("SELECT coalesce(max(dataset_id), 0) + 1 FROM dataset").fetchone()[0]
+            for batch in _batches(runs, 500):
+                rows = _Rows()
+                for run in batch:
+                    next_id = rows.add(run, next_id)
+                rows.insert(conn)
+                loaded += len(batch)
         logger.info("loaded %d runs into %s store", loaded, self.description)
 
-    def _insert_run(self, conn: sqlite3.Connection, run: DemoRun) -> None:
-        n = run.lumisections
-        conn.execute(
-            "INSERT INTO run (run_number, lumisections, oms_attributes, rr_attributes, dcs_summary) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (run.run_number, n, _dumps(run.oms), _dumps(run.rr), _dumps(dcs_summary(run.oms_ranges, n))),
-        )
-        conn.executemany(
-            "INSERT INTO oms_range VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (run.run_number, r.start, r.end, r.true_bits, r.null_bits, r.prescale_index, r.prescale_name)
-                for r in run.oms_ranges
-            ],
-        )
-        conn.execute(
-            "INSERT INTO lumi VALUES (?, ?, ?)", (run.run_number, pack_lumi(run.recorded), pack_lumi(run.delivered))
-        )
-        for dataset in run.datasets:
-            cur = conn.execute(
-                "INSERT INTO dataset (run_number, name, dataset_attributes, triplet_summary) VALUES (?, ?, ?, ?)",
-                (run.run_number, dataset.name, _dumps(dataset.attributes), _dumps(summarize(dataset.statuses, n))),
-            )
-            self._insert_statuses(conn, cur.lastrowid or 0, dataset.statuses)
+    # -- the registry cache -------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Copy the whole database into the file ``path`` (written aside, then renamed into place)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+        try:
+            with self.reading() as conn, contextlib.closing(sqlite3.connect(partial)) as copy:
+                conn.backup(copy)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def restore(self, path: str | os.PathLike[str]) -> None:
+        """Replace this store's content with the database file ``path`` (written by :meth:`save`)."""
+        source = sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True)
+        with contextlib.closing(source), self._lock.writing(), self._borrow() as conn:
+            source.backup(conn)
+        self._check_meta()
 
     @staticmethod
     def _insert_statuses(conn: sqlite3.Connection, dataset_id: int, statuses: dict[str, list[StatusRange]]) -> None:
-        conn.executemany(
-            "INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (dataset_id, comp, r.start, r.end, r.status, r.comment, r.cause)
-                for comp, ranges in statuses.items()
-                for r in ranges
-            ],
-        )
+        conn.executemany("INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)", _status_rows(dataset_id, statuses))
 
     # -- reads --------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
