@@ -51,6 +51,7 @@ __all__ = [
     "OmsRange",
     "bit_mask",
     "generate",
+    "generate_run",
     "iter_runs",
     "period_of",
 ]
@@ -136,6 +137,19 @@ def iter_runs(runs: int | None = None, seed: int = 2018, years: Collection[int] 
     slots = _sample(_plan(seed, eras, _era_counts(eras, count)), count)
     context = _Context.build()
     return (_RunBuilder(seed, slot, context).run() for slot in slots)
+
+
+def generate_run(run_number: int, seed: int = 2018) -> DemoRun | None:
+    """One run of the default registry, generated alone; ``None`` when the registry has no such run.
+
+    >>> generate_run(generate(runs=3).runs[1].run_number) == generate(runs=3).runs[1]
+    True
+    """
+    era = era_of(run_number)
+    if era is None:
+        return None
+    slot = next((s for s in _plan(seed, [era], [era.runs]) if s.run_number == run_number), None)
+    return None if slot is None else _RunBuilder(seed, slot, _Context.build()).run()
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -333,7 +347,6 @@ class _RunBuilder:
         magnet = 3.8 if era.magnet and rng.random() > 0.05 else round(rng.uniform(0.0, 0.03), 4)
         included = {name: rng.random() > 0.04 for name in self.context.included}
         included["castor_included"] = False
-        included["zdc_included"] = era.zdc
         mode = f"{'collisions' if collisions else 'cosmics'}{'HI' if era.zdc and collisions else ''}{era.year}"
         oms: dict[str, Any] = {
             "run_number": slot.run_number,
