@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy
 
-from backend.eras import ERAS, Era, era_of, kind_of
+from backend.eras import ERAS, KNOWN_RUNS, Era, era_of, kind_of
 from backend.lumiranges import StatusRange, merge_equal, overlay
 from querylang.catalogue import OMS_LUMISECTION_BITS, Owner, default_catalogue
 
@@ -188,7 +188,7 @@ def _plan(seed: int, eras: Sequence[Era], counts: list[int]) -> list[_Slot]:
     slots: list[_Slot] = []
     for era, count in zip(eras, counts, strict=True):
         rng = _stream(seed, era.first_run, 0)
-        numbers = sorted(rng.sample(range(era.first_run, era.last_run + 1), count))
+        numbers = _run_numbers(rng, era, count)
         classes, weights = [c for c, _ in era.classes], list(itertools.accumulate(w for _, w in era.classes))
         lengths = {cls: _LENGTHS[kind_of(cls)] for cls in classes}
         drafts = [_draft(rng, number, rng.choices(classes, cum_weights=weights)[0], lengths) for number in numbers]
@@ -197,6 +197,16 @@ def _plan(seed: int, eras: Sequence[Era], counts: list[int]) -> list[_Slot]:
     if slots and slots[-1].era is ERAS[-1]:  # the newest run of the registry is still going
         slots[-1] = replace(slots[-1], ongoing=True)
     return slots
+
+
+def _run_numbers(rng: random.Random, era: Era, count: int) -> list[int]:
+    """``count`` of the era's run numbers at random, the :data:`~backend.eras.KNOWN_RUNS` among them."""
+    numbers = set(rng.sample(range(era.first_run, era.last_run + 1), count))
+    missing = [n for n in KNOWN_RUNS if era.first_run <= n <= era.last_run and n not in numbers]
+    replaceable = sorted(numbers.difference(KNOWN_RUNS))
+    numbers.difference_update(rng.sample(replaceable, min(len(missing), len(replaceable))))
+    numbers.update(missing[: count - len(numbers)])
+    return sorted(numbers)
 
 
 def _draft(

@@ -24,7 +24,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-__all__ = ["ERAS", "Beam", "Era", "era_of", "kind_of"]
+__all__ = ["ERAS", "KNOWN_RUNS", "Beam", "Era", "era_of", "kind_of"]
+
+#: Real runs that documentation and public-client examples name; the registry always holds them.
+KNOWN_RUNS = (315257, 315259, 319080, 319088, 319091, 320673, 327000)
 
 
 @dataclass(frozen=True)

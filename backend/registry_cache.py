@@ -3,7 +3,8 @@
 A cache file is a SQLite copy of a freshly built store. Its name carries everything the content depends on: a
 fingerprint of the generator's source code (so any change to the generator, the eras, the status ranges, the
 store's schema or the catalogue makes a new file), ``runs``, ``seed`` and ``years``. A later start with the same
-key copies the file into memory instead of generating (identical rows: the same checksum). Registries smaller
+key copies the file into memory instead of generating (identical rows: the same checksum). Files of an older
+generator are deleted when a new one is written. Registries smaller
 than :data:`CACHE_MIN_RUNS` runs are not cached: generating them is as fast as copying.
 
 The directory is ``$RUNQL_CACHE_DIR``, else ``$XDG_CACHE_HOME/runql``, else ``~/.cache/runql``; setting
@@ -23,7 +24,7 @@ import os
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-__all__ = ["CACHE_MIN_RUNS", "cache_dir", "cache_file", "fingerprint"]
+__all__ = ["CACHE_MIN_RUNS", "cache_dir", "cache_file", "fingerprint", "prune"]
 
 #: Registries with fewer runs are generated every time.
 CACHE_MIN_RUNS = 2000
@@ -55,3 +56,12 @@ def cache_file(directory: Path, *, runs: int | None, seed: int, years: Collectio
     size = "default" if runs is None else str(runs)
     span = "all" if years is None else "-".join(str(y) for y in sorted(set(years)))
     return directory / f"registry-{fingerprint()}-runs{size}-seed{seed}-years{span}.sqlite3"
+
+
+def prune(directory: Path) -> list[Path]:
+    """Delete the cache files another version of the generator wrote; returns what was deleted."""
+    current = f"registry-{fingerprint()}-"
+    stale = [p for p in directory.glob("registry-*.sqlite3") if not p.name.startswith(current)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

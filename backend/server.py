@@ -81,6 +81,7 @@ def _cache_file(runs: int | None, seed: int, years: Collection[int] | None) -> P
 def _save(store: Store, path: Path) -> None:
     try:
         store.save(path)
+        registry_cache.prune(path.parent)
     except (OSError, sqlite3.Error) as exc:  # a read-only home must not stop the server
         logger.warning("could not cache the registry in %s: %s", path, exc)
 

@@ -11,6 +11,7 @@ import pytest
 
 import backend.server
 from backend.demo import DEFAULT_RUNS
+from backend.eras import KNOWN_RUNS
 from backend.server import EmbeddedServer, build_store
 from client.api import RunRegistry
 
@@ -32,6 +33,8 @@ def _count(rr: RunRegistry, kind: str, backend_filter: dict[str, Any]) -> int:
 @pytest.mark.slow
 def test_the_default_registry_holds_every_era(default_rr: RunRegistry) -> None:
     assert _count(default_rr, "runs", {}) == DEFAULT_RUNS > 20000
+    known = default_rr.get_runs(filter={"run_number": list(KNOWN_RUNS)})
+    assert sorted(r.run_number for r in known) == sorted(KNOWN_RUNS)  # the runs documentation examples name
     heavy_ions = default_rr.get_runs(filter={"class": "Collisions18HI"})
     assert len(heavy_ions) > 200
     for run in heavy_ions:
@@ -60,7 +63,10 @@ def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
     digest = fresh.checksum()
     fresh.close()
     monkeypatch.setenv("RUNQL_CACHE_DIR", str(tmp_path))
+    stale = tmp_path / "registry-0123456789abcdef-runs2000-seed9-yearsall.sqlite3"  # an older generator's
+    stale.write_bytes(b"old")
     cached = build_store(runs=2000, seed=9)
+    assert not stale.exists()
     assert cached.checksum() == digest  # the same generation, now also written to the cache
     cached.close()
     (cache_file,) = tmp_path.glob("registry-*-runs2000-seed9-yearsall.sqlite3")
