@@ -2,7 +2,7 @@
 
 Nothing here needs credentials or a network. ``target="embedded"`` starts runql's own Run-Registry-compatible
 service on 127.0.0.1 with deterministic, **synthetic** data (real HTTP, real SQL). The default registry spans
-2018-2024 (21,040 runs); to start in a few seconds on a fresh machine the demo serves its 2018 slice (5,230 runs:
+2018-2024 (21,040 runs); to start in a few seconds on a fresh machine the demo serves its 2018 slice (5,240 runs:
 CRUZET and CRAFT, proton runs A-D, the PbPb run and the cosmics after it). The same code runs against CMS with
 ``RunRegistry(target="production")`` and SSO credentials in ``.env``.
 
