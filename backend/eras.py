@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
-__all__ = ["ERAS", "KNOWN_RUNS", "Beam", "Era", "era_of", "kind_of"]
+__all__ = ["ERAS", "KNOWN_RUNS", "Beam", "Era", "era_of", "kind_of", "prompt_dataset"]
 
 #: Real runs that documentation and public-client examples name; the registry always holds them.
 KNOWN_RUNS = (315257, 315259, 319080, 319088, 319091, 320673, 327000)
@@ -94,6 +94,20 @@ def era_of(run_number: int) -> Era | None:
         if era.first_run <= run_number <= era.last_run:
             return era
     return None
+
+
+def prompt_dataset(run_number: int, run_class: str) -> str:
+    """The PromptReco dataset of a run of ``run_class``: its era's, else one named after the year and period.
+
+    >>> prompt_dataset(327000, "Collisions18HI"), prompt_dataset(356000, "Special22")
+    ('/PromptReco/HIRun2018A/DQM', '/PromptReco/Commissioning2022C/DQM')
+    """
+    era = era_of(run_number)
+    if era is not None and era.datasets_of(run_class):
+        return era.datasets_of(run_class)[0]
+    year = era.year if era is not None else ERAS[0].year
+    period = (era.letter if era is not None else None) or "A"
+    return f"/PromptReco/{kind_of(run_class).capitalize()}{year}{period}/DQM"
 
 
 def _day(text: str) -> datetime:
