@@ -61,7 +61,9 @@ def main() -> int:
         baseline = measure(args.baseline_runs, args.seed, "")  # the cache off: always generated
         cold = measure(None, args.seed, cache)  # generated, then written to the (empty) cache
         warm = measure(None, args.seed, cache)  # copied from the cache
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"demo registry build (seed {args.seed}), each in a fresh process; ratios against the baseline")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} (a loaded machine slows every row alike)")
     print(f"{'':44} {'runs':>7} {'datasets':>9} {'seconds':>8} {'x':>6} {'peak MiB':>9} {'x':>5}")
     for label, row in (
         (f"baseline: runs={args.baseline_runs}, generated", baseline),
