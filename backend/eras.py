@@ -187,11 +187,13 @@ def _quiet_era(
     dates: tuple[str, str],
     *,
     cruzet: bool = False,
+    magnet: bool = True,
     certified: float = 1.0,
 ) -> Era:
     """Cosmics and commissioning without beam; runs go to ``/PromptReco/Commissioning<year>/DQM``.
 
-    With ``cruzet`` (cosmics at zero field) the cosmics class is ``Cosmics<yy>CRUZET`` with its own dataset.
+    With ``cruzet`` (cosmics at zero field) the cosmics class is ``Cosmics<yy>CRUZET`` with its own dataset;
+    ``magnet=False`` is zero field without that name (the open detector of 2019-2020).
     """
     cosmics = f"Cosmics{year.yy}CRUZET" if cruzet else f"Cosmics{year.yy}"
     classes = ((cosmics, 0.6), (f"Commissioning{year.yy}", 0.4))
@@ -199,7 +201,8 @@ def _quiet_era(
     datasets = {cls: dataset for cls, _ in classes}
     if cruzet:
         datasets[cosmics] = (f"/PromptReco/{cosmics}/DQM",)
-    return year.era(name, runs, dates, classes=classes, datasets=datasets, magnet=not cruzet, certified=certified)
+    on = magnet and not cruzet
+    return year.era(name, runs, dates, classes=classes, datasets=datasets, magnet=on, certified=certified)
 
 
 _Y2018 = _Year(
@@ -350,8 +353,12 @@ ERAS: tuple[Era, ...] = (
         classes=(("Cosmics18", 0.85), ("Commissioning18", 0.15)),
         datasets={"Cosmics18": ("/PromptReco/HICosmics18A/DQM",)},
     ),
-    _quiet_era(_Y2019, "Commissioning2019", (329000, 335999, 2400), ("2019-02-01", "2019-12-20"), certified=0.5),
-    _quiet_era(_Y2020, "Commissioning2020", (336000, 339999, 1700), ("2020-01-15", "2020-12-18"), certified=0.5),
+    _quiet_era(
+        _Y2019, "Commissioning2019", (329000, 335999, 2400), ("2019-02-01", "2019-12-20"), magnet=False, certified=0.5
+    ),
+    _quiet_era(
+        _Y2020, "Commissioning2020", (336000, 339999, 1700), ("2020-01-15", "2020-12-18"), magnet=False, certified=0.5
+    ),
     _quiet_era(_Y2021, "Commissioning2021 CRUZET", (340000, 343999, 1300), ("2021-02-15", "2021-07-15"), cruzet=True),
     _quiet_era(_Y2021, "Commissioning2021 CRAFT", (344000, 346999, 1100), ("2021-07-15", "2021-12-15")),
     _quiet_era(_Y2022, "Commissioning2022", (347000, 352415, 1500), ("2022-01-20", "2022-06-01")),

@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -40,8 +41,9 @@ def cache_dir(environ: Mapping[str, str] = os.environ) -> Path | None:
     return Path(base) / "runql"
 
 
+@functools.cache
 def fingerprint() -> str:
-    """A digest of the source of every module the generated data depends on."""
+    """A digest of the source of every module the generated data depends on (read once per process, near import)."""
     digest = hashlib.sha256()
     for name in _SOURCES:
         spec = importlib.util.find_spec(name)
