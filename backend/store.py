@@ -131,19 +131,25 @@ def unpack_lumi(blob: bytes) -> list[int]:
 
 def dcs_summary(ranges: Sequence[OmsRange], lumisections: int) -> dict[str, dict[str, int]]:
     """Per OMS bit, how many lumisections are TRUE, FALSE, NULL or EMPTY (not covered by any range)."""
-    covered = sum(r.end - r.start + 1 for r in ranges)
+    lengths: dict[tuple[int, int], int] = {}  # lumisections per distinct (true bits, null bits): a few per run
+    for rng in ranges:
+        key = (rng.true_bits, rng.null_bits)
+        lengths[key] = lengths.get(key, 0) + rng.end - rng.start + 1
+    empty = lumisections - sum(lengths.values())
     summary = {}
     for index, bit in enumerate(OMS_LUMISECTION_BITS):
-        counts = {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": lumisections - covered}
-        for rng in ranges:
-            key = "NULL" if rng.null_bits >> index & 1 else ("TRUE" if rng.true_bits >> index & 1 else "FALSE")
-            counts[key] += rng.end - rng.start + 1
+        counts = {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": empty}
+        for (true_bits, null_bits), length in lengths.items():
+            counts["NULL" if null_bits >> index & 1 else ("TRUE" if true_bits >> index & 1 else "FALSE")] += length
         summary[bit] = counts
     return summary
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # stateless; built once, not per value
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 class _ReadWriteLock:
