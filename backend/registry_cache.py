@@ -3,8 +3,8 @@
 A cache file is a SQLite copy of a freshly built store. Its name carries everything the content depends on: a
 fingerprint of the generator's source code (so any change to the generator, the eras, the status ranges, the
 store's schema or the catalogue makes a new file), ``runs``, ``seed`` and ``years``. A later start with the same
-key copies the file into memory instead of generating (identical rows: the same checksum). Files of an older
-generator are deleted when a new one is written. Registries smaller
+key copies the file into memory instead of generating (identical rows: the same checksum). Files another
+version of the generator wrote more than a day ago are deleted when a new one is written. Registries smaller
 than :data:`CACHE_MIN_RUNS` runs are not cached: generating them is as fast as copying.
 
 The directory is ``$RUNQL_CACHE_DIR``, else ``$XDG_CACHE_HOME/runql``, else ``~/.cache/runql``; setting
@@ -22,6 +22,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import time
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -29,6 +30,7 @@ __all__ = ["CACHE_MIN_RUNS", "cache_dir", "cache_file", "fingerprint", "prune"]
 
 #: Registries with fewer runs are generated every time.
 CACHE_MIN_RUNS = 2000
+_STALE_SECONDS = 24 * 3600.0
 _SOURCES = ("backend.demo", "backend.eras", "backend.lumiranges", "backend.store", "querylang.catalogue")
 
 
@@ -60,10 +62,16 @@ def cache_file(directory: Path, *, runs: int | None, seed: int, years: Collectio
     return directory / f"registry-{fingerprint()}-runs{size}-seed{seed}-years{span}.sqlite3"
 
 
-def prune(directory: Path) -> list[Path]:
-    """Delete the cache files another version of the generator wrote; returns what was deleted."""
+def prune(directory: Path, *, older_than: float = _STALE_SECONDS) -> list[Path]:
+    """Delete the cache files another version of the generator wrote more than ``older_than`` seconds ago.
+
+    Recent ones are kept: another installation may be using them. Returns what was deleted.
+    """
     current = f"registry-{fingerprint()}-"
-    stale = [p for p in directory.glob("registry-*.sqlite3") if not p.name.startswith(current)]
+    limit = time.time() - older_than
+    stale = [
+        p for p in directory.glob("registry-*.sqlite3") if not p.name.startswith(current) and p.stat().st_mtime < limit
+    ]
     for path in stale:
         path.unlink(missing_ok=True)
     return stale

@@ -28,7 +28,7 @@ from backend.auth import AuthConfig
 from backend.demo import iter_runs
 from backend.eras import ERAS
 from backend.stats import ServerStats
-from backend.store import Store
+from backend.store import Store, StoreError
 
 __all__ = ["EmbeddedServer", "build_store"]
 
@@ -56,9 +56,14 @@ def build_store(
             return store
         cached = _cache_file(runs, seed, years) if cache and db is None else None
         if cached is not None and cached.exists():
-            store.restore(cached)
-            logger.info("copied the registry from the cache %s", cached)
-            return store
+            try:
+                store.restore(cached)
+                logger.info("copied the registry from the cache %s", cached)
+                return store
+            except (OSError, sqlite3.Error, StoreError) as exc:  # pruned or damaged meanwhile: generate instead
+                logger.warning("could not read the cached registry %s: %s", cached, exc)
+                store.close()
+                store = Store.open(db)
         started = time.perf_counter()
         store.load_runs(iter_runs(runs, seed, years), seed=seed)
         logger.info("generated and loaded the demo registry in %.2f s", time.perf_counter() - started)

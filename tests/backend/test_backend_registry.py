@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,7 @@ import httpx
 import pytest
 
 import backend.server
+from backend import registry_cache
 from backend.demo import DEFAULT_RUNS
 from backend.eras import KNOWN_RUNS
 from backend.server import EmbeddedServer, build_store
@@ -63,13 +66,18 @@ def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
     digest = fresh.checksum()
     fresh.close()
     monkeypatch.setenv("RUNQL_CACHE_DIR", str(tmp_path))
-    stale = tmp_path / "registry-0123456789abcdef-runs2000-seed9-yearsall.sqlite3"  # an older generator's
+    stale = tmp_path / "registry-0123456789abcdef-runs2000-seed9-yearsall.sqlite3"  # another generator's
     stale.write_bytes(b"old")
+    os.utime(stale, (time.time() - 2 * 86400,) * 2)
+    recent = tmp_path / "registry-fedcba9876543210-runs2000-seed9-yearsall.sqlite3"  # maybe still in use
+    recent.write_bytes(b"new")
     cached = build_store(runs=2000, seed=9)
     assert not stale.exists()
+    assert recent.exists()
     assert cached.checksum() == digest  # the same generation, now also written to the cache
     cached.close()
-    (cache_file,) = tmp_path.glob("registry-*-runs2000-seed9-yearsall.sqlite3")
+    cache_file = registry_cache.cache_file(tmp_path, runs=2000, seed=9, years=None)
+    assert cache_file.exists()
 
     def no_generation(*args: object) -> None:
         raise AssertionError("the cached registry was generated again")
@@ -81,5 +89,9 @@ def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
     restored.close()
     assert cache_file.exists()
     monkeypatch.setenv("RUNQL_CACHE_DIR", "")  # the cache turned off: small and uncached builds generate
+    with pytest.raises(AssertionError, match="generated again"):
+        build_store(runs=2000, seed=9)
+    monkeypatch.setenv("RUNQL_CACHE_DIR", str(tmp_path))
+    cache_file.write_bytes(b"not a database")  # damaged meanwhile: generated again, not an error
     with pytest.raises(AssertionError, match="generated again"):
         build_store(runs=2000, seed=9)
