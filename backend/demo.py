@@ -31,7 +31,7 @@ import itertools
 import math
 import random
 from array import array
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,11 +49,14 @@ __all__ = [
     "DemoRegistry",
     "DemoRun",
     "OmsRange",
+    "RunSlot",
     "bit_mask",
+    "build_runs",
     "generate",
     "generate_run",
     "iter_runs",
     "period_of",
+    "plan_runs",
 ]
 
 #: Runs in the default registry (every era of :mod:`backend.eras` at its real density).
@@ -125,6 +128,11 @@ def generate(runs: int | None = None, seed: int = 2018, years: Collection[int] |
 
 def iter_runs(runs: int | None = None, seed: int = 2018, years: Collection[int] | None = None) -> Iterator[DemoRun]:
     """The runs of :func:`generate`, one at a time (loading a large registry without holding it in memory)."""
+    return build_runs(plan_runs(runs, seed, years), seed)
+
+
+def plan_runs(runs: int | None = None, seed: int = 2018, years: Collection[int] | None = None) -> list[RunSlot]:
+    """Which runs :func:`generate` makes, in order: number, era, class, length and start (cheap, no detail)."""
     eras = [era for era in ERAS if years is None or era.year in years]
     if not eras:
         raise ValueError(f"no era in years {sorted(years or ())}: the registry spans {ERAS[0].year}-{ERAS[-1].year}")
@@ -134,7 +142,11 @@ def iter_runs(runs: int | None = None, seed: int = 2018, years: Collection[int] 
     capacity = sum(era.span for era in eras)
     if count > capacity:
         raise ValueError(f"runs must be <= {capacity} (the run numbers of the eras), got {count}")
-    slots = _sample(_plan(seed, eras, _era_counts(eras, count)), count)
+    return _sample(_plan(seed, eras, _era_counts(eras, count)), count)
+
+
+def build_runs(slots: Iterable[RunSlot], seed: int = 2018) -> Iterator[DemoRun]:
+    """The runs of planned ``slots``, each from its own random stream (any subset, in any process, alike)."""
     context = _Context.build()
     return (_RunBuilder(seed, slot, context).run() for slot in slots)
 
@@ -157,7 +169,9 @@ def generate_run(run_number: int, seed: int = 2018) -> DemoRun | None:
 
 
 @dataclass(frozen=True)
-class _Slot:
+class RunSlot:
+    """A planned run: what is decided before its details are generated."""
+
     era: Era
     run_number: int
     run_class: str
@@ -182,10 +196,10 @@ def _era_counts(eras: Sequence[Era], count: int) -> list[int]:
     return counts
 
 
-def _plan(seed: int, eras: Sequence[Era], counts: list[int]) -> list[_Slot]:
+def _plan(seed: int, eras: Sequence[Era], counts: list[int]) -> list[RunSlot]:
     """Every run of ``eras`` in order; each era's runs come from that era's own random stream."""
     first, last = ERAS[0].begins, ERAS[-1].ends
-    slots: list[_Slot] = []
+    slots: list[RunSlot] = []
     for era, count in zip(eras, counts, strict=True):
         rng = _stream(seed, era.first_run, 0)
         numbers = _run_numbers(rng, era, count)
@@ -193,7 +207,7 @@ def _plan(seed: int, eras: Sequence[Era], counts: list[int]) -> list[_Slot]:
         lengths = {cls: _LENGTHS[kind_of(cls)] for cls in classes}
         drafts = [_draft(rng, number, rng.choices(classes, cum_weights=weights)[0], lengths) for number in numbers]
         for start, (number, cls, lumisections) in _layout(era, drafts):
-            slots.append(_Slot(era, number, cls, lumisections, start, (start - first) / (last - first), False))
+            slots.append(RunSlot(era, number, cls, lumisections, start, (start - first) / (last - first), False))
     if slots and slots[-1].era is ERAS[-1]:  # the newest run of the registry is still going
         slots[-1] = replace(slots[-1], ongoing=True)
     return slots
@@ -237,7 +251,7 @@ def _stream(seed: int, number: int, purpose: int) -> random.Random:
     return random.Random((seed & (2**64 - 1)) << 32 | number << 4 | purpose)
 
 
-def _sample(slots: list[_Slot], count: int) -> list[_Slot]:
+def _sample(slots: list[RunSlot], count: int) -> list[RunSlot]:
     """``count`` slots evenly spread over ``slots``, the first and the last included."""
     if count >= len(slots):
         return slots
@@ -300,7 +314,7 @@ class _Context:
 class _RunBuilder:
     """Builds one run of a slot from the run's own random stream; each method makes one piece."""
 
-    def __init__(self, seed: int, slot: _Slot, context: _Context) -> None:
+    def __init__(self, seed: int, slot: RunSlot, context: _Context) -> None:
         self.slot, self.era, self.context = slot, slot.era, context
         self.kind = kind_of(slot.run_class)
         self.rng = _stream(seed, slot.run_number, 2)

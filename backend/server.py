@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import pickle
 import sqlite3
 import threading
 import time
@@ -22,18 +24,20 @@ from typing import Any
 
 import uvicorn
 
-from backend import registry_cache
+from backend import parallel_build, registry_cache
 from backend.app import create_app
 from backend.auth import AuthConfig
-from backend.demo import iter_runs
+from backend.demo import RunSlot, build_runs, plan_runs
 from backend.eras import ERAS
 from backend.stats import ServerStats
 from backend.store import Store, StoreError
 
-__all__ = ["EmbeddedServer", "build_store"]
+__all__ = ["PARALLEL_MIN_RUNS", "EmbeddedServer", "build_store"]
 
 logger = logging.getLogger(__name__)
 _START_TIMEOUT = 60.0
+#: Registries this large are generated in several processes by default.
+PARALLEL_MIN_RUNS = 5000
 
 
 def build_store(
@@ -43,11 +47,14 @@ def build_store(
     seed: int = 2018,
     years: Collection[int] | None = None,
     cache: bool = True,
+    workers: int | None = None,
 ) -> Store:
     """A store holding the demo registry: a file ``db`` that already holds runs is reused as is (persistence).
 
     An in-memory registry of at least :data:`~backend.registry_cache.CACHE_MIN_RUNS` runs is copied from the disk
     cache when it was built before (see :mod:`backend.registry_cache`; ``cache=False`` always generates).
+    Generating uses ``workers`` processes (default: one per core, up to 4, for :data:`PARALLEL_MIN_RUNS` runs or
+    more); the rows are the same however many build them.
     """
     store = Store.open(db)
     try:
@@ -65,7 +72,7 @@ def build_store(
                 store.close()
                 store = Store.open(db)
         started = time.perf_counter()
-        store.load_runs(iter_runs(runs, seed, years), seed=seed)
+        _generate(store, plan_runs(runs, seed, years), seed, workers)
         logger.info("generated and loaded the demo registry in %.2f s", time.perf_counter() - started)
         if cached is not None:
             _save(store, cached)
@@ -73,6 +80,17 @@ def build_store(
         store.close()
         raise
     return store
+
+
+def _generate(store: Store, slots: list[RunSlot], seed: int, workers: int | None) -> None:
+    count = workers if workers is not None else (min(os.cpu_count() or 1, 4) if len(slots) >= PARALLEL_MIN_RUNS else 1)
+    if count > 1:
+        try:
+            store.load_rows(parallel_build.build_rows(slots, seed, count), seed=seed)
+            return
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:  # rolled back: build here instead
+            logger.warning("building the registry in %d processes failed (%s); building it in this one", count, exc)
+    store.load_runs(build_runs(slots, seed), seed=seed)
 
 
 def _cache_file(runs: int | None, seed: int, years: Collection[int] | None) -> Path | None:

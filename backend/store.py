@@ -41,7 +41,7 @@ from backend.lumiranges import StatusRange, summarize
 from backend.sqlfilter import register_functions
 from querylang.catalogue import OMS_LUMISECTION_BITS
 
-__all__ = ["DatasetLumis", "Store", "StoreError", "dcs_summary", "pack_lumi", "unpack_lumi"]
+__all__ = ["DatasetLumis", "RunRows", "Store", "StoreError", "dcs_summary", "pack_lumi", "unpack_lumi"]
 
 logger = logging.getLogger(__name__)
 
@@ -194,8 +194,12 @@ def _batches(items: Iterable[DemoRun], size: int) -> Iterator[list[DemoRun]]:
         yield batch
 
 
-class _Rows:
-    """The rows of a batch of generated runs, inserted with one ``executemany`` per table."""
+#: A loaded run's datasets get ids ``run_number * _DATASET_STRIDE + position``: the same in any loading order.
+_DATASET_STRIDE = 16
+
+
+class RunRows:
+    """The rows of generated runs, inserted with one ``executemany`` per table (picklable: built in any process)."""
 
     def __init__(self) -> None:
         self.run: list[tuple[Any, ...]] = []
@@ -204,21 +208,29 @@ class _Rows:
         self.dataset: list[tuple[Any, ...]] = []
         self.ls_status: list[tuple[Any, ...]] = []
 
-    def add(self, run: DemoRun, dataset_id: int) -> int:
-        """Add one run's rows, numbering its datasets from ``dataset_id``; returns the next free id."""
+    @classmethod
+    def of(cls, runs: Iterable[DemoRun]) -> RunRows:
+        rows = cls()
+        for run in runs:
+            rows.add(run)
+        return rows
+
+    def add(self, run: DemoRun) -> None:
+        """Add one run's rows."""
         n, number = run.lumisections, run.run_number
+        if len(run.datasets) > _DATASET_STRIDE:
+            raise StoreError(f"run {number} has {len(run.datasets)} datasets; at most {_DATASET_STRIDE} can be loaded")
         self.run.append((number, n, _dumps(run.oms), _dumps(run.rr), _dumps(dcs_summary(run.oms_ranges, n))))
         self.oms_range += [
             (number, r.start, r.end, r.true_bits, r.null_bits, r.prescale_index, r.prescale_name)
             for r in run.oms_ranges
         ]
         self.lumi.append((number, pack_lumi(run.recorded), pack_lumi(run.delivered)))
-        for dataset in run.datasets:
+        for position, dataset in enumerate(run.datasets):
+            dataset_id = number * _DATASET_STRIDE + position
             summary = _dumps(summarize(dataset.statuses, n))
             self.dataset.append((dataset_id, number, dataset.name, _dumps(dataset.attributes), summary))
             self.ls_status += _status_rows(dataset_id, dataset.statuses)
-            dataset_id += 1
-        return dataset_id
 
     def insert(self, conn: sqlite3.Connection) -> None:
         conn.executemany(
@@ -345,16 +357,16 @@ class Store:
 
     def load_runs(self, runs: Iterable[DemoRun], *, seed: int) -> None:
         """Insert runs as they come (e.g. from :func:`backend.demo.iter_runs`) in one transaction."""
+        self.load_rows((RunRows.of(batch) for batch in _batches(runs, 500)), seed=seed)
+
+    def load_rows(self, batches: Iterable[RunRows], *, seed: int) -> None:
+        """Insert batches of rows (built here or in other processes) in one transaction."""
         loaded = 0
         with self.writing() as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('seed', ?)", (str(seed),))
-            next_id = conn.execute("SELECT coalesce(max(dataset_id), 0) + 1 FROM dataset").fetchone()[0]
-            for batch in _batches(runs, 500):
-                rows = _Rows()
-                for run in batch:
-                    next_id = rows.add(run, next_id)
+            for rows in batches:
                 rows.insert(conn)
-                loaded += len(batch)
+                loaded += len(rows.run)
         logger.info("loaded %d runs into %s store", loaded, self.description)
 
     # -- the registry cache -------------------------------------------------------------------------------

@@ -12,10 +12,11 @@ import httpx
 import pytest
 
 import backend.server
-from backend import registry_cache
-from backend.demo import DEFAULT_RUNS
+from backend import parallel_build, registry_cache
+from backend.demo import DEFAULT_RUNS, RunSlot, build_runs
 from backend.eras import KNOWN_RUNS
 from backend.server import EmbeddedServer, build_store
+from backend.store import RunRows
 from client.api import RunRegistry
 
 
@@ -62,7 +63,7 @@ def test_the_default_registry_holds_every_era(default_rr: RunRegistry) -> None:
 def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fresh = build_store(runs=2000, seed=9, cache=False)
+    fresh = build_store(runs=2000, seed=9, cache=False, workers=2)  # built by two worker processes
     digest = fresh.checksum()
     fresh.close()
     monkeypatch.setenv("RUNQL_CACHE_DIR", str(tmp_path))
@@ -71,10 +72,10 @@ def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
     os.utime(stale, (time.time() - 2 * 86400,) * 2)
     recent = tmp_path / "registry-fedcba9876543210-runs2000-seed9-yearsall.sqlite3"  # maybe still in use
     recent.write_bytes(b"new")
-    cached = build_store(runs=2000, seed=9)
+    cached = build_store(runs=2000, seed=9)  # built in this process, and written to the cache
     assert not stale.exists()
     assert recent.exists()
-    assert cached.checksum() == digest  # the same generation, now also written to the cache
+    assert cached.checksum() == digest  # the same rows however many processes build them
     cached.close()
     cache_file = registry_cache.cache_file(tmp_path, runs=2000, seed=9, years=None)
     assert cache_file.exists()
@@ -82,7 +83,7 @@ def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
     def no_generation(*args: object) -> None:
         raise AssertionError("the cached registry was generated again")
 
-    monkeypatch.setattr(backend.server, "iter_runs", no_generation)
+    monkeypatch.setattr(backend.server, "plan_runs", no_generation)
     restored = build_store(runs=2000, seed=9)
     assert restored.checksum() == digest
     assert restored.counts()["run"] == 2000
@@ -95,3 +96,17 @@ def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
     cache_file.write_bytes(b"not a database")  # damaged meanwhile: generated again, not an error
     with pytest.raises(AssertionError, match="generated again"):
         build_store(runs=2000, seed=9)
+
+
+def test_a_failed_parallel_build_is_rolled_back_and_built_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    def dying(slots: list[RunSlot], seed: int, workers: int) -> Iterator[RunRows]:
+        yield RunRows.of(build_runs(slots[:10], seed))  # some rows arrive, then a worker dies
+        raise RuntimeError("a registry worker exited with status 1")
+
+    monkeypatch.setattr(parallel_build, "build_rows", dying)
+    recovered = build_store(runs=300, seed=4, cache=False, workers=2)
+    serial = build_store(runs=300, seed=4, cache=False, workers=1)
+    assert recovered.counts() == serial.counts()
+    assert recovered.checksum() == serial.checksum()
+    recovered.close()
+    serial.close()
