@@ -206,6 +206,7 @@ def test_interrupting_serve_during_start_up_is_quiet(sent: signal.Signals, delay
         [sys.executable, "-c", _LAUNCH, "serve", "--port", "0", "--runs", "20000"],  # builds for seconds
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env={**os.environ, "RUNQL_CACHE_DIR": ""},  # no cached registry: really building when signalled
     )
     assert process.stdout is not None
     assert process.stdout.readline() == b"ready\n"
