@@ -19,7 +19,7 @@ from client.calls import LUMISECTION_ENDPOINTS
 from schemas.golden import GoldenJson
 
 pytestmark = pytest.mark.slow
-RUNS, SEED, RATE = 1500, 3, 0.3
+RUNS, SEED, RATE = 2500, 3, 0.3
 RULE = {
     "and": [
         {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]},
