@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from client.errors import RunQLError
-from client.progress import counter, fraction
+from client.progress import fraction_bar, on_terminal
 from querylang.errors import QueryLangError
 from schemas.golden import GoldenJson, LumiMask, LumiMaskError
 
@@ -191,18 +191,25 @@ def _create(args: argparse.Namespace, rule: Any, registry: RunRegistry | None, e
 
 def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry, err: IO[str]) -> GoldenJson:
     if args.engine == "server":
-        return registry.create_json(rule, args.dataset, engine="server", on_progress=fraction(err, "json_portal job"))
+        if not err.isatty():
+            return registry.create_json(rule, args.dataset, engine="server")
+        show, bar = fraction_bar("json_portal job", file=err)
+        try:
+            return registry.create_json(rule, args.dataset, engine="server", on_progress=show)
+        finally:
+            bar.close()
     # explaining losses evaluates every matching dataset, so run-level clauses get their share too
     want_luminosity = bool(args.report or args.plot)
-    return registry.create_json(
-        rule,
-        args.dataset,
-        engine="local",
-        with_luminosity=want_luminosity,
-        report=want_luminosity,
-        pushdown=not want_luminosity,
-        progress=counter(err, "lumisection ranges"),
-    )
+    with on_terminal(err, "lumisection ranges") as progress:
+        return registry.create_json(
+            rule,
+            args.dataset,
+            engine="local",
+            with_luminosity=want_luminosity,
+            report=want_luminosity,
+            pushdown=not want_luminosity,
+            progress=progress,
+        )
 
 
 def summary_lines(golden: GoldenJson) -> list[str]:

@@ -1,39 +1,96 @@
-"""Progress lines on a terminal's stderr for the CLI (nothing at all when stderr is not a terminal).
+"""Progress bars for multi-request calls, through ``tqdm.auto`` (a text bar on a terminal, a widget in Jupyter).
+
+The API's ``progress=`` takes ``False``/``None`` (no bar, the default), ``True`` (a ``tqdm.auto`` bar) or a
+callable ``progress(done, total)``. :func:`reporting` turns that into the callback an operation calls, and closes
+the bar afterwards. A bar appears once there is more than one request to wait for.
 
 >>> import io
->>> counter(io.StringIO(), "pages") is None            # not a terminal: no progress output
+>>> out = io.StringIO()
+>>> with reporting(True, "pages", file=out) as report:
+...     report(1, 2)
+...     report(2, 2)
+>>> "pages" in out.getvalue() and "2/2" in out.getvalue()
+True
+>>> with reporting(False, "pages") as report:
+...     report is None
 True
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import IO
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
-__all__ = ["counter", "fraction"]
+__all__ = ["Progress", "ProgressBar", "ProgressOption", "fraction_bar", "on_terminal", "reporting"]
 
-
-def counter(err: IO[str], what: str) -> Callable[[int, int], None] | None:
-    """``show(done, total)`` printing ``fetching <what> done/total`` in place, or ``None`` off a terminal."""
-    if not err.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        if total > 1:
-            end = "\n" if done == total else ""
-            print(f"\rfetching {what} {done}/{total}", end=end, file=err, flush=True)
-
-    return show
+#: ``progress(done, total)``: requests completed so far, of ``total``.
+Progress = Callable[[int, int], None]
+#: What the API's ``progress=`` accepts.
+ProgressOption = bool | Progress | None
 
 
-def fraction(err: IO[str], what: str) -> Callable[[float | None], None] | None:
-    """``show(fraction | None)`` for a job the service reports as a fraction (``None``: queued)."""
-    if not err.isatty():
-        return None
+class ProgressBar:
+    """A ``tqdm.auto`` bar driven by ``(done, total)`` calls; created on the first call with ``total > 1``."""
+
+    def __init__(self, what: str, *, file: IO[str] | None = None, unit: str = "request") -> None:
+        self.what, self.file, self.unit = what, file, unit
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if total <= 1:
+                return
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=self.what, unit=self.unit, file=self.file, leave=True)
+        if self._bar.total != total:
+            self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+@contextlib.contextmanager
+def reporting(option: ProgressOption, what: str, *, file: IO[str] | None = None) -> Iterator[Progress | None]:
+    """The ``progress(done, total)`` callback for ``option`` (``None`` when off); a bar is closed on exit."""
+    if option is None or option is False:
+        yield None
+        return
+    if option is True:
+        bar = ProgressBar(what, file=file)
+        try:
+            yield bar
+        finally:
+            bar.close()
+        return
+    if not callable(option):
+        raise TypeError(f"progress must be True, False or a callable(done, total), got {option!r}")
+    yield option
+
+
+def on_terminal(err: IO[str], what: str) -> contextlib.AbstractContextManager[Progress | None]:
+    """The CLI's default: a bar on ``err`` when it is a terminal, else nothing."""
+    return reporting(err.isatty(), what, file=err)
+
+
+def fraction_bar(what: str, *, file: IO[str] | None = None) -> tuple[Callable[[float | None], None], ProgressBar]:
+    """A callback for a job the service reports as a fraction (``None``: queued), and its bar (to close).
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> show, bar = fraction_bar("json_portal job", file=out)
+    >>> show(None); show(0.5); show(1.0); bar.close()
+    >>> "json_portal job" in out.getvalue() and "100/100" in out.getvalue()
+    True
+    """
+    bar = ProgressBar(what, file=file, unit="%")
 
     def show(done: float | None) -> None:
-        state = "queued" if done is None else f"{100 * done:5.1f}%"
-        end = "\n" if done is not None and done >= 1 else ""
-        print(f"\r{what}: {state}", end=end, file=err, flush=True)
+        bar(0 if done is None else round(100 * min(max(done, 0.0), 1.0)), 100)
 
-    return show
+    return show, bar

@@ -17,6 +17,7 @@ from querylang.errors import FilterError, QueryLangError, RuleError
 from querylang.explain import explain, explain_plan
 from querylang.parse import UnknownFlagWarning, parse_filter
 from querylang.plan import Plan
+from querylang.reference import reference_rule
 from querylang.rules import RulePlan, parse_rule, plan_rule
 from querylang.similar import SimilarPattern, compile_similar
 
@@ -51,4 +52,5 @@ __all__ = [
     "parse_rule",
     "plan_rule",
     "raw_plan",
+    "reference_rule",
 ]
