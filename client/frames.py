@@ -17,13 +17,14 @@ inferred). Wire values are checked and coerced exactly as the models would (pyda
 ['run_number', 'class', 'energy', 'start_time', 'dt-dt.GOOD']
 >>> [str(t) for t in frame.dtypes]
 ['Int64', 'category', 'Float64', 'datetime64[ns, UTC]', 'Int64']
->>> wire_frame("runs", [[wire]]).equals(frame)
+>>> wire_frame("runs", [wire]).equals(frame)
 True
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,15 +33,19 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+import numpy as np
+import orjson
 import pandas as pd
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from schemas import Dataset, DatasetAttributes, OmsAttributes, RrAttributes, Run
 from schemas.runs import STATUS_FIELDS, RawCounts
 
-__all__ = ["datasets_frame", "records_frame", "runs_frame", "wire_frame"]
+__all__ = ["blobs_frame", "datasets_frame", "records_frame", "runs_frame", "wire_frame"]
 
 _CATEGORIES = frozenset({"class", "state"})
+#: Rows turned into typed columns at a time (bounds the Python values alive at once).
+_CHUNK = 512
 
 
 # ---- the layout ------------------------------------------------------------------------------------------------
@@ -119,12 +124,20 @@ def _models_frame(layout: _Layout, records: Sequence[BaseModel]) -> pd.DataFrame
 
 
 # ---- from the wire ---------------------------------------------------------------------------------------------
-def wire_frame(kind: str, chunks: Iterable[Sequence[Mapping[str, Any]]]) -> pd.DataFrame:
-    """The frame of wire rows given in chunks (e.g. one page at a time): each chunk becomes typed columns at once,
-    so only one chunk of Python values lives at a time. Raises ``ValueError`` naming the column of a bad value."""
+def wire_frame(kind: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The frame of wire rows (dicts as the service sends them), read once: every ``_CHUNK`` rows become typed
+    columns, so only one chunk of Python values lives at a time. ``ValueError`` names the column of a bad value."""
     layout = _LAYOUTS[kind]
-    parts = [_wire_columns(layout, rows) for rows in chunks]
-    return _Columns.concat(layout, parts)
+    iterator = iter(rows)
+    parts = []
+    while chunk := list(itertools.islice(iterator, _CHUNK)):
+        parts.append(_wire_columns(layout, chunk))
+    return _Columns.concat(layout, parts) if parts else pd.DataFrame()
+
+
+def blobs_frame(kind: str, blobs: Iterable[bytes]) -> pd.DataFrame:
+    """:func:`wire_frame` of rows kept as JSON bytes (one row parsed at a time)."""
+    return wire_frame(kind, map(orjson.loads, blobs))
 
 
 def _wire_columns(layout: _Layout, rows: Sequence[Mapping[str, Any]]) -> _Columns:
@@ -241,7 +254,9 @@ def _joined(columns: Sequence[_Column | None], parts: Sequence[_Columns]) -> Any
     if len(arrays) == 1:
         return arrays[0]
     if isinstance(template.values, pd.Categorical):
-        return pd.api.types.union_categoricals(arrays)
+        categories = pd.Categorical(sorted({c for a in arrays for c in a.categories})).categories
+        codes = np.concatenate([a.set_categories(categories).codes for a in arrays])
+        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
     return pd.concat([pd.Series(a, copy=False) for a in arrays], ignore_index=True).array
 
 

@@ -6,13 +6,12 @@ Filters are compiled (and rejected with ``querylang.FilterError``) before the fi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, TypeVar
 
-import orjson
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 import querylang
 from client.calls import (
@@ -27,7 +26,6 @@ from client.calls import (
 from client.engine import Batch, Operation
 from client.errors import PartialResultError, RunQLError, ServiceError
 from client.pagination import (
-    DecodedPage,
     DecodePage,
     Listing,
     ListingQuery,
@@ -38,6 +36,7 @@ from client.pagination import (
 )
 from client.results import Records, WireRows
 from client.transport import Call, Reply
+from client.wire import decode_page, short_error
 from schemas import (
     Dataset,
     JointLumisectionRange,
@@ -100,19 +99,6 @@ def _plan(kind: Kind, filter: object, *, raw: bool, unknown_flags: UnknownFlags)
     return querylang.compile_filter({} if filter is None else filter, kind=kind, unknown_flags=unknown_flags)
 
 
-class _RunsPage(BaseModel):
-    runs: list[Run]
-    count: int
-
-
-class _DatasetsPage(BaseModel):
-    datasets: list[Dataset]
-    count: int
-
-
-_PAGES: Mapping[Kind, TypeAdapter[Any]] = {"runs": TypeAdapter(_RunsPage), "datasets": TypeAdapter(_DatasetsPage)}
-
-
 def _decoder(kind: Kind, output: Output, compress: bool | None) -> DecodePage:
     """How pages become rows: each row's JSON bytes (typed models and frames are made from them later, see
     :class:`~client.results.Records`), or the public client's dicts."""
@@ -121,22 +107,7 @@ def _decoder(kind: Kind, output: Output, compress: bool | None) -> DecodePage:
     if output == "dicts" or compress is not None:
         shape = compress_run if kind == "runs" else compress_dataset
         return wire_decoder(kind, lambda rows: [shape(r) for r in rows])
-    return partial(_decode_blobs, kind)
-
-
-def _decode_blobs(kind: Kind, content: bytes, with_wire: bool) -> DecodedPage:
-    try:
-        return wire_decoder(kind, _blobs)(content, with_wire)
-    except ValueError:
-        try:  # the models' verdict names what is wrong with the page
-            _PAGES[kind].validate_json(content)
-        except ValidationError as exc:
-            raise ValueError(_short(exc)) from None
-        raise
-
-
-def _blobs(rows: list[dict[str, Any]]) -> list[bytes]:
-    return [orjson.dumps(row) for row in rows]
+    return partial(decode_page, kind)
 
 
 def _model_maker(kind: Kind, route: str) -> Callable[[bytes], Any]:
@@ -147,16 +118,10 @@ def _model_maker(kind: Kind, route: str) -> Callable[[bytes], Any]:
         try:
             return validate(blob)
         except ValidationError as exc:
-            message = f"a row does not match the schema: {_short(exc)}"
+            message = f"a row does not match the schema: {short_error(exc)}"
             raise ServiceError(message, status=200, route=route) from None
 
     return make
-
-
-def _short(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{exc.error_count()} invalid field(s), first at {where}: {first['msg']} (got {first.get('input')!r:.80})"
 
 
 def listing(
@@ -191,14 +156,24 @@ def listing(
     except PartialResultError as error:
         error.rows = rows.records(error.rows)
         raise
-    records = rows.records(
+    if output == "dataframe":
+        from client.frames import blobs_frame  # pandas only when a frame is asked for
+
+        return blobs_frame(kind, _consumed(result.rows))
+    return rows.records(
         result.rows,
         total=result.total,
         count_changed=result.count_changed,
         duplicates_removed=result.duplicates_removed,
         notes=[*plan.warnings, *result.notes],
     )
-    return records.to_pandas() if output == "dataframe" else records
+
+
+def _consumed(rows: list[Any]) -> Iterator[Any]:
+    """The rows one by one, each dropped from ``rows`` as it is handed out (the frame grows as the JSON goes)."""
+    for index in range(len(rows)):
+        row, rows[index] = rows[index], None
+        yield row
 
 
 @dataclass(frozen=True)
@@ -288,5 +263,5 @@ def lumisections(endpoint: str, run_number: int, dataset_name: str, *, output: O
         return _LUMISECTION_MODELS[endpoint].validate_python(data)
     except ValidationError as exc:
         raise ServiceError(
-            f"the reply does not match the schema: {_short(exc)}", status=200, route=call.route
+            f"the reply does not match the schema: {short_error(exc)}", status=200, route=call.route
         ) from None

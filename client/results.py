@@ -25,8 +25,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-import orjson
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -34,8 +32,6 @@ __all__ = ["Records", "WireRows"]
 
 T = TypeVar("T")
 _NOT_MADE: Any = object()
-#: Rows parsed at a time when a frame is built from the JSON (bounds the Python objects alive at once).
-_CHUNK = 2048
 #: Rows shown by the notebook display.
 _HTML_ROWS = 10
 
@@ -132,13 +128,11 @@ class Records(Sequence[T]):
     def to_pandas(self) -> pd.DataFrame:
         """A DataFrame with one row per record and proper dtypes (see :mod:`client.frames`); rows kept as JSON
         are read from it directly, a chunk at a time, without creating their models."""
-        from client.frames import records_frame, wire_frame
+        from client.frames import blobs_frame, records_frame
 
         if self._wire is None:
             return records_frame(self._rows)
-        blobs = self._wire.blobs
-        chunks = ([orjson.loads(b) for b in blobs[i : i + _CHUNK]] for i in range(0, len(blobs), _CHUNK))
-        return wire_frame(self.kind, chunks)
+        return blobs_frame(self.kind, self._wire.blobs)
 
     def _head_frame(self) -> pd.DataFrame:
         head = (
