@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from client.errors import RunQLError
-from client.progress import fraction_bar, on_terminal
+from client.progress import job_reporting, on_terminal
 from querylang.errors import QueryLangError
 from schemas.golden import GoldenJson, LumiMask, LumiMaskError
 
@@ -191,13 +191,8 @@ def _create(args: argparse.Namespace, rule: Any, registry: RunRegistry | None, e
 
 def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry, err: IO[str]) -> GoldenJson:
     if args.engine == "server":
-        if not err.isatty():
-            return registry.create_json(rule, args.dataset, engine="server")
-        show, bar = fraction_bar("json_portal job", file=err)
-        try:
+        with job_reporting(err.isatty(), "json_portal job", file=err) as show:
             return registry.create_json(rule, args.dataset, engine="server", on_progress=show)
-        finally:
-            bar.close()
     # explaining losses evaluates every matching dataset, so run-level clauses get their share too
     want_luminosity = bool(args.report or args.plot)
     with on_terminal(err, "lumisection ranges") as progress:

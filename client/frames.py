@@ -278,7 +278,7 @@ def _annotation(model: type[BaseModel], name: str) -> Any:
 
 @functools.lru_cache(maxsize=64)
 def _list_adapter(annotation: Any) -> TypeAdapter[list[Any]]:
-    return TypeAdapter(list[annotation])  # type: ignore[valid-type]
+    return TypeAdapter(list[annotation])
 
 
 def _validated(name: str, values: list[Any], annotation: Any) -> list[Any]:

@@ -185,7 +185,7 @@ class _Rows:
     route: str
     synthetic: bool
 
-    def records(self, rows: list[Any], **facts: Any) -> Records[Any]:
+    def records(self, rows: Sequence[Any], **facts: Any) -> Records[Any]:
         if self.typed:
             wire = WireRows(rows, _model_maker(self.kind, self.route))
             return Records(kind=self.kind, synthetic=self.synthetic, wire=wire, **facts)

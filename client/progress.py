@@ -22,7 +22,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
-__all__ = ["Progress", "ProgressBar", "ProgressOption", "fraction_bar", "on_terminal", "reporting"]
+__all__ = ["Progress", "ProgressBar", "ProgressOption", "job_reporting", "on_terminal", "reporting"]
 
 #: ``progress(done, total)``: requests completed so far, of ``total``.
 Progress = Callable[[int, int], None]
@@ -78,19 +78,33 @@ def on_terminal(err: IO[str], what: str) -> contextlib.AbstractContextManager[Pr
     return reporting(err.isatty(), what, file=err)
 
 
-def fraction_bar(what: str, *, file: IO[str] | None = None) -> tuple[Callable[[float | None], None], ProgressBar]:
-    """A callback for a job the service reports as a fraction (``None``: queued), and its bar (to close).
+@contextlib.contextmanager
+def job_reporting(
+    option: ProgressOption,
+    what: str,
+    *,
+    also: Callable[[float | None], None] | None = None,
+    file: IO[str] | None = None,
+) -> Iterator[Callable[[float | None], None] | None]:
+    """The ``show(fraction | None)`` callback of a job the service reports as a fraction (``None``: queued):
+    ``option`` as in :func:`reporting` (in percent, of 100), and ``also`` called as it is.
 
     >>> import io
     >>> out = io.StringIO()
-    >>> show, bar = fraction_bar("json_portal job", file=out)
-    >>> show(None); show(0.5); show(1.0); bar.close()
+    >>> with job_reporting(True, "json_portal job", file=out) as show:
+    ...     show(None); show(0.5); show(1.0)
     >>> "json_portal job" in out.getvalue() and "100/100" in out.getvalue()
     True
     """
-    bar = ProgressBar(what, file=file, unit="%")
+    with reporting(option, what, file=file) as report:
+        if report is None and also is None:
+            yield None
+            return
 
-    def show(done: float | None) -> None:
-        bar(0 if done is None else round(100 * min(max(done, 0.0), 1.0)), 100)
+        def show(done: float | None) -> None:
+            if also is not None:
+                also(done)
+            if report is not None:
+                report(0 if done is None else round(100 * min(max(done, 0.0), 1.0)), 100)
 
-    return show, bar
+        yield show

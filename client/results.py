@@ -134,13 +134,10 @@ class Records(Sequence[T]):
             return records_frame(self._rows)
         return blobs_frame(self.kind, self._wire.blobs)
 
-    def _head_frame(self) -> pd.DataFrame:
-        head = (
-            Records(kind=self.kind, wire=WireRows(self._wire.blobs[:_HTML_ROWS], self._wire.make))
-            if self._wire
-            else None
-        )
-        return (head if head is not None else Records(self._rows[:_HTML_ROWS], kind=self.kind)).to_pandas()
+    def _head(self) -> Records[T]:
+        if self._wire is None:
+            return Records(self._rows[:_HTML_ROWS], kind=self.kind)
+        return Records(kind=self.kind, wire=WireRows(self._wire.blobs[:_HTML_ROWS], self._wire.make))
 
     def _repr_html_(self) -> str:
         """The notebook display: what was fetched, and the first rows as a table (every value escaped)."""
@@ -150,7 +147,8 @@ class Records(Sequence[T]):
             caption += " · synthetic data (embedded demo registry, not CMS data)"
         if self.count_changed:
             caption += " · the count changed during the fetch: rows may be missing"
-        table = self._head_frame().to_html(max_cols=12, escape=True, index=False, na_rep="—") if len(self) else ""
+        head = self._head().to_pandas() if self else None
+        table = "" if head is None else head.to_html(max_cols=12, escape=True, index=False, na_rep="—")
         more = (
             f"<p>… {len(self) - _HTML_ROWS:,} more rows (<code>.to_pandas()</code>)</p>"
             if len(self) > _HTML_ROWS

@@ -59,7 +59,7 @@ def _page_adapter(kind: Kind) -> TypeAdapter[Any]:
 
     row_type = Annotated[Any, AfterValidator(keyed)]
     count_type = Annotated[int, Field(strict=True, ge=0)]
-    fields: dict[str, Any] = {kind: (list[row_type], ...), "count": (count_type, ...)}  # type: ignore[valid-type]
+    fields: dict[str, Any] = {kind: (list[row_type], ...), "count": (count_type, ...)}
     return TypeAdapter(create_model(f"_{kind.capitalize()}BlobPage", **fields))
 
 
