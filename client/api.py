@@ -17,6 +17,7 @@ or ``None`` when nothing matches (``{}`` with ``compress_attributes`` set, like 
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ from client.engine import Operation, run_async, run_sync
 from client.errors import ConfigError, WriteError
 from client.golden_local import create_json_local, create_json_local_async
 from client.jsonportal import JobProgress, json_portal_job
+from client.lumitable import ParquetSink, Sink, concat_frames, lumisection_table_operation
 from client.pagination import ResumeFrom
 from client.progress import ProgressOption, job_reporting, reporting
 from client.transport import AsyncTransport, SyncTransport
@@ -108,6 +110,11 @@ class _Configured:
 
     def _single(self, kind: Kind, run_number: int, dataset_name: str | None, compress: bool | None) -> Operation[Any]:
         return ops.single_record(kind, run_number, dataset_name, compress_attributes=compress, synthetic=self.synthetic)
+
+    def _table(self, sink: Sink, filter: object, dataset: str, columns: Any, progress: Any) -> Operation[int]:
+        return lumisection_table_operation(
+            filter, dataset, columns, sink, page_size=self.settings.page_size, progress=progress
+        )
 
     @staticmethod
     def _json_job(json_logic: object, dataset_name_filter: str, engine: str, **options: Any) -> Operation[GoldenJson]:
@@ -267,6 +274,40 @@ class RunRegistry(_Configured):
         self, run_number: int, dataset_name: str = "online", *, output: ops.Output = "models"
     ) -> Any:
         return self._run(ops.lumisections("joint_lumisection_ranges", run_number, dataset_name, output=output))
+
+    # -- lumisection tables --------------------------------------------------------------------------------
+    def lumisection_table(
+        self,
+        filter: object = None,
+        dataset: str = "online",
+        columns: list[str] | None = None,
+        *,
+        progress: ProgressOption = False,
+    ) -> Any:
+        """A DataFrame with one row per lumisection of every dataset matching ``filter`` and ``dataset`` (SQL
+        ``SIMILAR TO``): ``run``, ``dataset``, ``lumisection`` and the ``columns`` (RR components such as
+        ``"dt-dt"``, OMS bits such as ``"bpix_ready"``, ``"recorded"``/``"delivered"``; default: every component
+        of the datasets and every OMS bit), built from ranges (see :mod:`client.lumitable`)."""
+        frames: list[Any] = []
+        with reporting(progress, "lumisection ranges") as report:
+            self._run(self._table(frames.append, filter, dataset, columns, report))
+        return concat_frames(frames)
+
+    def lumisection_table_to_parquet(
+        self,
+        path: str | os.PathLike[str],
+        filter: object = None,
+        dataset: str = "online",
+        columns: list[str] | None = None,
+        *,
+        progress: ProgressOption = False,
+    ) -> int:
+        """:meth:`lumisection_table` streamed run by run into a hive-partitioned Parquet dataset at ``path`` (one
+        folder per dataset name; memory stays constant), readable as is by pandas, Polars, DuckDB, Dask and
+        Spark. Needs ``pip install runql[parquet]``. Returns the number of rows written."""
+        sink = ParquetSink(path)
+        with reporting(progress, "lumisection ranges") as report:
+            return self._run(self._table(sink, filter, dataset, columns, report))
 
     # -- golden JSON ---------------------------------------------------------------------------------------
     def create_json(
@@ -471,6 +512,34 @@ class AsyncRunRegistry(_Configured):
         self, run_number: int, dataset_name: str = "online", *, output: ops.Output = "models"
     ) -> Any:
         return await self._run(ops.lumisections("joint_lumisection_ranges", run_number, dataset_name, output=output))
+
+    async def lumisection_table(
+        self,
+        filter: object = None,
+        dataset: str = "online",
+        columns: list[str] | None = None,
+        *,
+        progress: ProgressOption = False,
+    ) -> Any:
+        """See :meth:`RunRegistry.lumisection_table`."""
+        frames: list[Any] = []
+        with reporting(progress, "lumisection ranges") as report:
+            await self._run(self._table(frames.append, filter, dataset, columns, report))
+        return concat_frames(frames)
+
+    async def lumisection_table_to_parquet(
+        self,
+        path: str | os.PathLike[str],
+        filter: object = None,
+        dataset: str = "online",
+        columns: list[str] | None = None,
+        *,
+        progress: ProgressOption = False,
+    ) -> int:
+        """See :meth:`RunRegistry.lumisection_table_to_parquet`."""
+        sink = ParquetSink(path)
+        with reporting(progress, "lumisection ranges") as report:
+            return await self._run(self._table(sink, filter, dataset, columns, report))
 
     async def create_json(
         self,

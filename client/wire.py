@@ -16,7 +16,7 @@ ValueError: 1 invalid field(s), first at runs.0: Value error, a row needs an int
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Annotated, Any
 
 import orjson
@@ -50,12 +50,12 @@ def _dataset_key(row: Any) -> Hashable:
 _KEYS = {"runs": _run_key, "datasets": _dataset_key}
 
 
-@functools.lru_cache(maxsize=2)
-def _page_adapter(kind: Kind) -> TypeAdapter[Any]:
+@functools.lru_cache(maxsize=8)
+def _page_adapter(kind: Kind, convert: Callable[[Any], Any]) -> TypeAdapter[Any]:
     key = _KEYS[kind]
 
-    def keyed(row: Any) -> tuple[Hashable, bytes]:
-        return key(row), row_blob(row)
+    def keyed(row: Any) -> tuple[Hashable, Any]:
+        return key(row), convert(row)
 
     row_type = Annotated[Any, AfterValidator(keyed)]
     count_type = Annotated[int, Field(strict=True, ge=0)]
@@ -63,17 +63,18 @@ def _page_adapter(kind: Kind) -> TypeAdapter[Any]:
     return TypeAdapter(create_model(f"_{kind.capitalize()}BlobPage", **fields))
 
 
-def decode_page(kind: Kind, content: bytes, with_wire: bool) -> DecodedPage:
-    """The page's count, row keys and rows as JSON bytes; ``with_wire`` also gives the rows as dicts (for sorting
-    a union client-side). Raises ``ValueError`` naming the first wrong field."""
+def decode_page(kind: Kind, content: bytes, with_wire: bool, convert: Callable[[Any], Any] = row_blob) -> DecodedPage:
+    """The page's count, row keys and rows, each passed through ``convert`` as soon as it is parsed (by default
+    its JSON bytes); ``with_wire`` also gives the rows as dicts (for sorting a union client-side). Raises
+    ``ValueError`` naming the first wrong field. ``convert`` must be a module-level function (it keys a cache)."""
     if with_wire:
-        return wire_decoder(kind, lambda rows: [row_blob(r) for r in rows])(content, True)
+        return wire_decoder(kind, lambda rows: [convert(r) for r in rows])(content, True)
     try:
-        page = _page_adapter(kind).validate_json(content)
+        page = _page_adapter(kind, convert).validate_json(content)
     except ValidationError as exc:
         raise ValueError(short_error(exc)) from None
-    keyed: list[tuple[Hashable, bytes]] = getattr(page, kind)
-    return DecodedPage(page.count, [blob for _, blob in keyed], [key for key, _ in keyed])
+    keyed: list[tuple[Hashable, Any]] = getattr(page, kind)
+    return DecodedPage(page.count, [row for _, row in keyed], [key for key, _ in keyed])
 
 
 def short_error(exc: ValidationError) -> str:
