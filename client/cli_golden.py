@@ -29,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Any
 from client.errors import RunQLError
 from client.progress import job_reporting, on_terminal
 from querylang.errors import QueryLangError
-from schemas.golden import GoldenJson, LumiMask, LumiMaskError
+from schemas.golden import GoldenJson, LumiMask, LumiMaskError, luminosity_unit
 
 if TYPE_CHECKING:
     from client.api import RunRegistry
@@ -225,24 +225,29 @@ def _report_text(golden: GoldenJson) -> str:
 
 # ---- plot ------------------------------------------------------------------------------------------------------
 def plot_golden(golden: GoldenJson, path: str | Path) -> None:
-    """Draw the per-clause loss (luminosity when known, else lumisections) and the per-run fraction kept to a PNG.
+    """Draw :func:`loss_figure` to a PNG. Needs the optional extra ``plot`` (matplotlib)."""
+    figure = loss_figure(golden)
+    try:
+        figure.savefig(path, format="png")
+    except OSError as exc:
+        raise _UsageError(f"cannot write {path}: {exc}") from exc
 
-    Needs the optional extra ``plot`` (matplotlib); uses the Agg canvas directly, so no window ever opens.
-    """
+
+def loss_figure(golden: GoldenJson) -> Any:
+    """A figure readable on its own: a title with what was kept, the per-clause loss (luminosity with its unit
+    when known, else lumisections) and the per-run fraction kept. Uses the Agg canvas: no window ever opens."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise _UsageError("--plot needs matplotlib: pip install 'runql[plot]'") from exc
     figure = Figure(figsize=(10, 7), layout="constrained")
+    figure.suptitle(_plot_title(golden), fontsize=10)
     losses_axes, runs_axes = figure.subplots(2, 1)
     _draw_losses(golden, losses_axes)
     _draw_kept_fraction(golden, runs_axes)
     FigureCanvasAgg(figure)
-    try:
-        figure.savefig(path, format="png")
-    except OSError as exc:
-        raise _UsageError(f"cannot write {path}: {exc}") from exc
+    return figure
 
 
 def _draw_losses(golden: GoldenJson, axes: Any) -> None:
@@ -253,13 +258,21 @@ def _draw_losses(golden: GoldenJson, axes: Any) -> None:
         return
     rows = report.rows()
     use_lumi = all(row[2] is not None for row in rows)
-    values = [row[2] if use_lumi else row[1] for row in rows]
+    unit, factor = luminosity_unit(max((row[2] or 0.0 for row in rows), default=0.0))
+    values = [(row[2] or 0.0) * factor if use_lumi else row[1] for row in rows]
     labels = [_short(row[0]) for row in rows]
     axes.barh(range(len(rows)), values, color="tab:red")
     axes.set_yticks(range(len(rows)), labels, fontsize=7)
     axes.invert_yaxis()
-    axes.set_xlabel("recorded luminosity removed" if use_lumi else "lumisections removed")
-    axes.set_title("removed by each clause alone")
+    axes.set_xlabel(f"recorded luminosity removed ({unit})" if use_lumi else "lumisections removed")
+    axes.set_ylabel("clause of the rule")
+    axes.set_title("removed by each clause alone (other clauses true)")
+
+
+def _plot_title(golden: GoldenJson) -> str:
+    kept = f"{golden.run_count:,} runs, {golden.lumisection_count:,} lumisections kept"
+    lumi = "" if golden.luminosity_in is None else f"; luminosity in: {golden.luminosity_in}"
+    return f"golden JSON of {golden.dataset_name_filter or 'the datasets'} ({golden.engine} engine): {kept}{lumi}"
 
 
 def _draw_kept_fraction(golden: GoldenJson, axes: Any) -> None:

@@ -19,6 +19,7 @@ A lumi mask is a set of ``(run, lumisection)`` pairs, written the CMS way: run â
 from __future__ import annotations
 
 import bisect
+import html
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -27,7 +28,17 @@ from typing import Any, Literal
 
 from schemas.jsonportal import JsonPortalRow
 
-__all__ = ["ClauseLoss", "GoldenJson", "LossReport", "LumiMask", "LumiMaskError", "Luminosity", "Range"]
+__all__ = [
+    "ClauseLoss",
+    "GoldenJson",
+    "LossReport",
+    "LumiMask",
+    "LumiMaskError",
+    "Luminosity",
+    "Range",
+    "format_luminosity",
+    "luminosity_unit",
+]
 
 #: An inclusive lumisection range ``(first, last)``.
 Range = tuple[int, int]
@@ -309,15 +320,48 @@ class LumiMask:
         return cls(collected)
 
 
+def luminosity_unit(largest: float) -> tuple[str, float]:
+    """The unit that fits values up to ``largest`` /pb, and the factor from /pb to it: /fb from 1000 /pb.
+
+    >>> luminosity_unit(97919.8), luminosity_unit(12.5)
+    (('/fb', 0.001), ('/pb', 1.0))
+    """
+    return ("/fb", 1e-3) if abs(largest) >= 1000 else ("/pb", 1.0)
+
+
+def format_luminosity(value: float | None) -> str:
+    """A luminosity in /pb printed with the unit that fits, four significant digits (``-`` for ``None``).
+
+    >>> format_luminosity(97919.83918), format_luminosity(5.25), format_luminosity(None)
+    ('97.92 /fb', '5.25 /pb', '-')
+    """
+    if value is None:
+        return "-"
+    unit, factor = luminosity_unit(value)
+    return f"{value * factor:.4g} {unit}"
+
+
 @dataclass(frozen=True)
 class Luminosity:
-    """Recorded and delivered luminosity (the service's unit, summed per lumisection)."""
+    """Recorded and delivered luminosity in /pb, summed per lumisection; printed with the unit that fits.
+
+    >>> Luminosity(97919.83918, 104502.4)
+    Luminosity(recorded=97.92 /fb, delivered=104.5 /fb)
+    >>> print(Luminosity(5.25, 6.0))
+    recorded 5.25 /pb, delivered 6 /pb
+    """
 
     recorded: float = 0.0
     delivered: float = 0.0
 
     def __add__(self, other: Luminosity) -> Luminosity:
         return Luminosity(self.recorded + other.recorded, self.delivered + other.delivered)
+
+    def __repr__(self) -> str:
+        return f"Luminosity(recorded={format_luminosity(self.recorded)}, delivered={format_luminosity(self.delivered)})"
+
+    def __str__(self) -> str:
+        return f"recorded {format_luminosity(self.recorded)}, delivered {format_luminosity(self.delivered)}"
 
 
 @dataclass(frozen=True)
@@ -367,17 +411,8 @@ class LossReport:
         )
         return rows
 
-    def to_table(self) -> str:
-        """A plain-text table of :meth:`rows`.
-
-        >>> report = LossReport((ClauseLoss(0, {"==": [1, 1]}, 3),), 2, 10, 5)
-        >>> print(report.to_table())
-        clause                        lumisections  recorded  delivered
-        {"==":[1,1]}                             3         -          -
-        (removed by several clauses)             2         -          -
-        (kept)                                   5         -          -
-        (evaluated)                             10         -          -
-        """
+    def table_rows(self) -> list[tuple[str, int, float | None, float | None]]:
+        """:meth:`rows` followed by the kept and evaluated totals (and the uncertified ones, when any)."""
         kept_lumi = None
         if self.universe_luminosity is not None and self.several_luminosity is not None:
             lost = self.several_luminosity
@@ -401,7 +436,60 @@ class LossReport:
             rows.append(
                 ("(no RR statuses, never kept)", self.uncertified_lumisections, _rec(uncertified), _deliv(uncertified))
             )
-        return _format_table(("clause", "lumisections", "recorded", "delivered"), rows)
+        return rows
+
+    def _unit(self) -> tuple[str, float] | None:
+        values = [abs(v) for row in self.table_rows() for v in row[2:] if v is not None]
+        return luminosity_unit(max(values)) if values else None
+
+    def to_table(self) -> str:
+        """A plain-text table of :meth:`table_rows`; luminosity in the unit that fits, named on the last line.
+
+        >>> report = LossReport((ClauseLoss(0, {"==": [1, 1]}, 3),), 2, 10, 5)
+        >>> print(report.to_table())
+        clause                        lumisections  recorded  delivered
+        {"==":[1,1]}                             3         -          -
+        (removed by several clauses)             2         -          -
+        (kept)                                   5         -          -
+        (evaluated)                             10         -          -
+        """
+        unit = self._unit()
+        factor = 1.0 if unit is None else unit[1]
+        rows = [(c, n, _scaled(r, factor), _scaled(d, factor)) for c, n, r, d in self.table_rows()]
+        table = _format_table(("clause", "lumisections", "recorded", "delivered"), rows)
+        return table if unit is None else f"{table}\n(luminosity in {unit[0]})"
+
+    def _repr_html_(self) -> str:
+        """The notebook display: the table of :meth:`to_table`, every clause escaped."""
+        unit = self._unit()
+        factor = 1.0 if unit is None else unit[1]
+        suffix = "" if unit is None else f" ({unit[0]})"
+        header = ("clause", "lumisections", f"recorded{suffix}", f"delivered{suffix}")
+        rows = [(c, n, _scaled(r, factor), _scaled(d, factor)) for c, n, r, d in self.table_rows()]
+        return _html_table(header, rows, caption="Lumisections and luminosity removed by each clause alone")
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    return None if value is None else value * factor
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[object]], *, caption: str) -> str:
+    """A small HTML table; every cell is escaped."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td><code>{html.escape(_cell(v))}</code></td>"
+            if i == 0
+            else f"<td style='text-align:right'>{html.escape(_cell(v))}</td>"
+            for i, v in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
 
 
 def _rec(lumi: Luminosity | None) -> float | None:
@@ -511,6 +599,28 @@ class GoldenJson:
                 row[f"{prefix}total_recorded_luminosity"] = lumi.recorded
                 row[f"{prefix}total_delivered_luminosity"] = lumi.delivered
         return row
+
+    def __repr__(self) -> str:
+        lumi = "" if self.luminosity_in is None else f", luminosity_in={self.luminosity_in!r}"
+        losses = "" if self.losses is None else f", losses=<{len(self.losses.clauses)} clauses>"
+        return (
+            f"GoldenJson(engine={self.engine!r}, dataset_name_filter={self.dataset_name_filter!r}, "
+            f"runs={self.run_count}, lumisections={self.lumisection_count}{lumi}{losses})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The notebook display: what was kept and excluded, luminosity with units, and the loss report."""
+        rows: list[tuple[str, object]] = [
+            ("engine", self.engine),
+            ("datasets", self.dataset_name_filter),
+            ("kept (golden JSON)", f"{self.run_count:,} runs, {self.lumisection_count:,} lumisections"),
+            ("excluded (anti-JSON)", f"{self.anti_mask.run_count:,} runs, {self.anti_mask.lumisection_count:,} ls"),
+        ]
+        for side, lumi in (("luminosity in", self.luminosity_in), ("luminosity out", self.luminosity_out)):
+            if lumi is not None:
+                rows.append((side, str(lumi)))
+        summary = _html_table(("", ""), rows, caption="Golden JSON")
+        return summary + ("" if self.losses is None else self.losses._repr_html_())
 
     def __getitem__(self, key: str) -> Any:
         """A field of :meth:`to_row`, so scripts ported from ``runregistry`` keep ``result["generated_json"]``."""
