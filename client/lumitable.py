@@ -135,7 +135,7 @@ def lumisection_table_operation(
     parts = [] if filter is None else [filter]
     if pattern.like.strip("%"):
         parts.append({"dataset_name": {"like": pattern.like}})
-    plan = compile_filter(parts[0] if len(parts) == 1 else {"and": parts}, kind="datasets")
+    plan = compile_filter({"and": parts} if len(parts) > 1 else (parts or [{}])[0], kind="datasets")
     catalogue = default_catalogue()
     if columns is not None:
         resolve_columns(columns, (), catalogue)  # fail before any request
