@@ -144,17 +144,20 @@ def lumisection_table_operation(
     datasets = sorted((d for d in listing.rows if pattern.matches(d.name)), key=lambda d: (d.run, d.name))
     spec = resolve_columns(columns, (c for d in datasets for c in d.components), catalogue)
     names = sorted({d.name for d in datasets})
-    runs = sorted({d.run for d in datasets})
-    chunks = [_Chunk(spec, runs[i : i + runs_per_chunk], datasets) for i in range(0, len(runs), runs_per_chunk)]
+    by_run: dict[int, list[_Dataset]] = {}
+    for d in datasets:
+        by_run.setdefault(d.run, []).append(d)
+    runs = list(by_run)
+    chunks = [_Chunk(spec, runs[i : i + runs_per_chunk], by_run) for i in range(0, len(runs), runs_per_chunk)]
     if not chunks:
-        sink(_dataset_frame(spec, None, names, {}))  # an empty table, with its columns
+        sink(_chunk_frame(spec, [], names, {}))  # an empty table, with its columns
         return 0
     counter = _Counter(sum(len(chunk.calls) for chunk in chunks), progress)
     rows = 0
     for chunk in chunks:
         outcomes = yield Batch(chunk.calls, on_each=counter.tick)
         replies = {_reply_key(c): outcome for c, outcome in zip(chunk.calls, outcomes, strict=True)}
-        frame = concat_frames([_dataset_frame(spec, d, names, replies) for d in chunk.datasets])
+        frame = _chunk_frame(spec, chunk.datasets, names, replies)
         rows += len(frame)
         sink(frame)
     return rows
@@ -167,9 +170,8 @@ def _reply_key(call: Call) -> tuple[str, int, str]:
 class _Chunk:
     """Some runs, their datasets, and the calls that fetch what their rows need."""
 
-    def __init__(self, spec: TableColumns, runs: Sequence[int], datasets: Sequence[_Dataset]) -> None:
-        wanted = set(runs)
-        self.datasets = [d for d in datasets if d.run in wanted]
+    def __init__(self, spec: TableColumns, runs: Sequence[int], by_run: Mapping[int, Sequence[_Dataset]]) -> None:
+        self.datasets = [d for run in runs for d in by_run[run]]
         rr = [lumisection_call("rr_lumisection_ranges_by_component", d.run, d.name) for d in self.datasets]
         self.calls: list[Call] = rr if spec.rr else []
         if spec.oms or not spec.rr:  # OMS ranges also give the length of datasets without RR statuses
@@ -194,7 +196,9 @@ _Replies = Mapping[tuple[str, int, str], Any]
 
 def _data(replies: _Replies, endpoint: str, run: int, name: str, expect: type) -> Any:
     path = f"/lumisections/{endpoint}"
-    outcome = replies[(path, run, name)]
+    outcome = replies.get((path, run, name))
+    if outcome is None:  # not asked for: these columns were not selected
+        return expect()
     if isinstance(outcome, RunQLError):
         raise outcome
     assert isinstance(outcome, Reply)
@@ -210,40 +214,71 @@ def _end(ranges: Iterable[Any]) -> int:
     return max((int(r["end"]) for r in ranges if isinstance(r, dict) and "end" in r), default=0)
 
 
-def _dataset_frame(spec: TableColumns, dataset: _Dataset | None, names: Sequence[str], replies: _Replies) -> Any:
+def _chunk_frame(spec: TableColumns, datasets: Sequence[_Dataset], names: Sequence[str], replies: _Replies) -> Any:
+    """One frame for the chunk: each column's numpy arrays of every dataset joined, then typed once."""
     import pandas as pd
 
-    by_component: dict[str, Any] = {}
-    oms: list[Any] = []
-    per_ls: list[Any] = []
-    if dataset is not None:
-        if spec.rr:
-            by_component = _data(replies, "rr_lumisection_ranges_by_component", dataset.run, dataset.name, dict)
-        if spec.oms or not spec.rr:
-            oms = _data(replies, "oms_lumisection_ranges", dataset.run, "online", list)
-        if spec.luminosity:
-            per_ls = _data(replies, "oms_lumisections", dataset.run, "online", list)
-    n = max([_end(oms), len(per_ls), *(_end(r) for r in by_component.values() if isinstance(r, list))], default=0)
+    parts = [_DatasetArrays(spec, d, replies) for d in datasets]
+    lengths = [p.length for p in parts]
+    joined = _Joined(parts)
     columns: dict[str, Any] = {
-        "run": np.full(n, 0 if dataset is None else dataset.run, dtype=np.int64),
+        "run": np.repeat(np.array([d.run for d in datasets], dtype=np.int64), lengths),
         "dataset": pd.Categorical.from_codes(
-            np.full(n, -1 if dataset is None else names.index(dataset.name), dtype=np.int32),
+            np.repeat(np.array([names.index(d.name) for d in datasets], dtype=np.int32), lengths),
             dtype=pd.CategoricalDtype(list(names)),
         ),
-        "lumisection": np.arange(1, n + 1, dtype=np.int32),
+        "lumisection": joined.numbers(),
     }
+    statuses = pd.CategoricalDtype(list(STATUS_VALUES))
     for component in spec.rr:
-        columns[component] = _statuses(by_component.get(component) or [], n, component)
+        columns[component] = pd.Categorical.from_codes(joined.of("codes", component), dtype=statuses)
     for bit in spec.oms:
-        columns[bit] = _bits(oms, n, bit)
+        columns[bit] = pd.arrays.BooleanArray(joined.of("bits", bit), joined.of("missing", bit))
     for name in spec.luminosity:
-        columns[name] = pd.array([row.get(name) if isinstance(row, dict) else None for row in per_ls], dtype="Float64")
+        columns[name] = pd.arrays.FloatingArray(joined.of("floats", name), joined.of("missing", name))
     return pd.DataFrame(columns)
 
 
-def _statuses(ranges: Sequence[Any], n: int, component: str) -> Any:
-    import pandas as pd
+class _DatasetArrays:
+    """One dataset's columns as numpy arrays, filled range by range (lumisection ``i`` at index ``i - 1``)."""
 
+    def __init__(self, spec: TableColumns, dataset: _Dataset, replies: _Replies) -> None:
+        by_component = _data(replies, "rr_lumisection_ranges_by_component", dataset.run, dataset.name, dict)
+        oms = _data(replies, "oms_lumisection_ranges", dataset.run, "online", list)
+        per_ls = _data(replies, "oms_lumisections", dataset.run, "online", list) if spec.luminosity else []
+        ends = [_end(oms), len(per_ls), *(_end(r) for r in by_component.values() if isinstance(r, list))]
+        self.length = n = max(ends, default=0)
+        self.codes = {c: _statuses(by_component.get(c) or [], n, c) for c in spec.rr}
+        self.bits: dict[str, Any] = {}
+        self.missing: dict[str, Any] = {}
+        for bit in spec.oms:
+            self.bits[bit], self.missing[bit] = _bits(oms, n, bit)
+        self.floats: dict[str, Any] = {}
+        for name in spec.luminosity:
+            values = [row.get(name) if isinstance(row, dict) else None for row in per_ls]
+            self.missing[name] = np.array([v is None for v in values], dtype=bool)
+            self.floats[name] = np.array([0.0 if v is None else v for v in values], dtype=np.float64)
+
+
+class _Joined:
+    """The chunk's datasets' arrays, end to end."""
+
+    def __init__(self, parts: Sequence[_DatasetArrays]) -> None:
+        self.parts = parts
+
+    def of(self, kind: str, column: str) -> Any:
+        arrays = [getattr(p, kind)[column] for p in self.parts]
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=_EMPTY_DTYPES[kind])
+
+    def numbers(self) -> Any:
+        arrays = [np.arange(1, p.length + 1, dtype=np.int32) for p in self.parts]
+        return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32)
+
+
+_EMPTY_DTYPES = {"codes": np.int8, "bits": bool, "missing": bool, "floats": np.float64}
+
+
+def _statuses(ranges: Sequence[Any], n: int, component: str) -> Any:
     codes = np.full(n, -1, dtype=np.int8)
     for rng in ranges:
         status = rng.get("status")
@@ -251,12 +286,10 @@ def _statuses(ranges: Sequence[Any], n: int, component: str) -> Any:
             route = "POST /lumisections/rr_lumisection_ranges_by_component"
             raise ServiceError(f"{component}: unknown status {status!r}", status=200, route=route)
         codes[int(rng["start"]) - 1 : int(rng["end"])] = STATUS_VALUES.index(status)
-    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(list(STATUS_VALUES)))
+    return codes
 
 
-def _bits(ranges: Sequence[Any], n: int, bit: str) -> Any:
-    import pandas as pd
-
+def _bits(ranges: Sequence[Any], n: int, bit: str) -> tuple[Any, Any]:
     values = np.zeros(n, dtype=bool)
     missing = np.ones(n, dtype=bool)
     for rng in ranges:
@@ -265,7 +298,7 @@ def _bits(ranges: Sequence[Any], n: int, bit: str) -> Any:
             start, end = int(rng["start"]) - 1, int(rng["end"])
             values[start:end] = bool(value)
             missing[start:end] = False
-    return pd.arrays.BooleanArray(values, missing)
+    return values, missing
 
 
 def concat_frames(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
