@@ -139,6 +139,7 @@ def speed(runs: int, repeat: int) -> None:
 MEMORY_MODES = {
     "get_runs(...).to_pandas()": lambda rr: rr.get_runs(filter={}).to_pandas(),
     'get_runs(..., output="dataframe")': lambda rr: rr.get_runs(filter={}, output="dataframe"),
+    '... output="dataframe", page_size=5000': lambda rr: rr.get_runs(filter={}, output="dataframe", page_size=5000),
 }
 
 

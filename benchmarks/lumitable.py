@@ -72,7 +72,8 @@ def main() -> int:
     args = parser.parse_args()
     columns = args.columns.split(",") if args.columns else None
     with served(args.runs) as url, RunRegistry(url, env_file=False) as rr, tempfile.TemporaryDirectory() as folder:
-        rr.lumisection_table(filter={"run_number": {"<": 0}}, dataset=PATTERN, columns=columns)  # imports
+        nothing = {"run_number": {"<": 0}}
+        rr.lumisection_table_to_parquet(Path(folder) / "warm-up", filter=nothing, dataset=PATTERN, columns=columns)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         started = time.perf_counter()
         written = rr.lumisection_table_to_parquet(Path(folder) / "lumis", dataset=PATTERN, columns=columns)

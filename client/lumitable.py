@@ -57,7 +57,7 @@ __all__ = [
 #: Per-lumisection luminosity columns (the service's unit, /ub).
 LUMINOSITY_COLUMNS = ("recorded", "delivered")
 #: Runs fetched and turned into frames at a time.
-RUNS_PER_CHUNK = 32
+RUNS_PER_CHUNK = 64
 Sink = Callable[["pd.DataFrame"], None]
 
 
