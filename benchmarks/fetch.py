@@ -139,31 +139,36 @@ def speed(runs: int, repeat: int) -> None:
 MEMORY_MODES = {
     "get_runs(...).to_pandas()": lambda rr: rr.get_runs(filter={}).to_pandas(),
     'get_runs(..., output="dataframe")': lambda rr: rr.get_runs(filter={}, output="dataframe"),
-    '... output="dataframe", page_size=5000': lambda rr: rr.get_runs(filter={}, output="dataframe", page_size=5000),
 }
 
 
-def memory_child(url: str, mode: str) -> None:
-    """Measure one mode in this (fresh) process; prints a JSON line."""
+def memory_child(url: str, mode: str, traced: bool) -> None:
+    """Measure one mode in this (fresh) process: traced, or the peak RSS growth (tracemalloc's own bookkeeping
+    would inflate it); prints a JSON line."""
     with RunRegistry(url, env_file=False) as rr:
         rr.get_runs(filter={}, limit=1, output="dataframe")  # imports and first-use caches, not the fetch
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        tracemalloc.start()
+        if traced:
+            tracemalloc.start()
         frame = MEMORY_MODES[mode](rr)
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        peak = tracemalloc.get_traced_memory()[1] if traced else 0
         rss_growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before
     size = int(frame.memory_usage(deep=True).sum())
     print(json.dumps({"rows": len(frame), "columns": frame.shape[1], "size": size, "peak": peak, "rss": rss_growth}))
+
+
+def _child(url: str, mode: str, traced: bool) -> dict[str, Any]:
+    command = [sys.executable, __file__, "--memory-child", url, mode, "traced" if traced else "rss"]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def memory(runs: int) -> None:
     with served(runs) as url:
         results = {}
         for mode in MEMORY_MODES:
-            command = [sys.executable, __file__, "--memory-child", url, mode]
-            done = subprocess.run(command, capture_output=True, text=True, check=True)
-            results[mode] = json.loads(done.stdout.strip().splitlines()[-1])
+            results[mode] = {**_child(url, mode, traced=True), "rss": _child(url, mode, traced=False)["rss"]}
     first = next(iter(results.values()))
     print(f"memory: {first['rows']} runs x {first['columns']} columns, each way in a fresh process (target <= 2x)")
     print(f"  DataFrame memory_usage(deep=True)        {first['size'] / 2**20:8.1f} MiB")
@@ -180,11 +185,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20000)
     parser.add_argument("--memory-runs", type=int, default=50000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--memory-child", nargs=2, metavar=("URL", "MODE"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory-child", nargs=3, metavar=("URL", "MODE", "HOW"), help=argparse.SUPPRESS)
     parser.add_argument("--skip-speed", action="store_true", help="only the memory part")
     args = parser.parse_args()
     if args.memory_child:
-        memory_child(*args.memory_child)
+        url, mode, how = args.memory_child
+        memory_child(url, mode, traced=how == "traced")
         return
     if not args.skip_speed:
         speed(args.runs, args.repeat)
