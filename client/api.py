@@ -327,11 +327,12 @@ class RunRegistry(_Configured):
 
         Both engines return a :class:`schemas.golden.GoldenJson` (``result["generated_json"]`` still works, as
         with the public client). ``engine="server"``: the service's json_portal job, polled with one token every
-        ``poll_interval`` seconds, ``on_progress(fraction | None)``, a ``timeout`` and ``cancel`` (a
-        ``threading.Event``); the service's whole row is ``result.server_row``. ``engine="local"``: runql's own
-        engine (:func:`client.golden_local.create_json_local`; options ``with_luminosity``, ``report``,
-        ``pushdown``). ``progress=True`` shows a ``tqdm`` bar of the lumisection requests (local) or of the job
-        (server); a callable gets ``progress(done, total)``.
+        ``poll_interval`` seconds until its row is complete (anti-JSON and losses filled in),
+        ``on_progress(None | fraction | "finishing")``, a ``timeout`` and ``cancel`` (a ``threading.Event``);
+        the service's whole row is ``result.server_row``. ``engine="local"``: runql's own engine
+        (:func:`client.golden_local.create_json_local`; options ``with_luminosity``, ``report``, ``pushdown``).
+        Both give the service's loss figures as ``result.accounting``. ``progress=True`` shows a ``tqdm`` bar of
+        the lumisection requests (local) or of the job (server); a callable gets ``progress(done, total)``.
         """
         if engine == "local":
             with reporting(progress, "lumisection requests") as report:

@@ -193,33 +193,29 @@ def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry, err: I
     if args.engine == "server":
         with job_reporting(err.isatty(), "json_portal job", file=err) as show:
             return registry.create_json(rule, args.dataset, engine="server", on_progress=show)
-    # explaining losses evaluates every matching dataset, so run-level clauses get their share too
-    want_luminosity = bool(args.report or args.plot)
+    # the service's loss figures cover every matching dataset: report=True evaluates them all (no pushdown)
     with on_terminal(err, "lumisection ranges") as progress:
         return registry.create_json(
-            rule,
-            args.dataset,
-            engine="local",
-            with_luminosity=want_luminosity,
-            report=want_luminosity,
-            pushdown=not want_luminosity,
-            progress=progress,
+            rule, args.dataset, engine="local", report=bool(args.report or args.plot), progress=progress
         )
 
 
 def summary_lines(golden: GoldenJson) -> list[str]:
-    """One-line totals of a result: runs, lumisections and (when known) luminosity in and out."""
+    """One-line totals of a result: runs, lumisections and (when known) luminosity in and lost."""
     lines = [f"golden JSON: {golden.run_count} runs, {golden.lumisection_count} lumisections ({golden.engine} engine)"]
     lines.append(f"excluded (anti-JSON): {golden.anti_mask.run_count} runs, {golden.anti_mask.lumisection_count} ls")
-    for side, lumi in (("in", golden.luminosity_in), ("out", golden.luminosity_out)):
+    for side, lumi in (("in the JSON", golden.luminosity_in), ("lost", golden.luminosity_out)):
         if lumi is not None:
-            lines.append(f"luminosity {side}: recorded {lumi.recorded:.6g}, delivered {lumi.delivered:.6g}")
+            lines.append(
+                f"luminosity {side}: recorded {lumi.recorded:.6g}, delivered {lumi.delivered:.6g} "
+                "(sums of per-lumisection values, the service's unit)"
+            )
     return lines
 
 
 def _report_text(golden: GoldenJson) -> str:
     if golden.losses is None:
-        return "loss report: not available (the server engine does not explain losses; use --engine local)"
+        return "loss report: not available (the service's accounting does not finish for this rule)"
     return golden.losses.to_table()
 
 
@@ -234,8 +230,8 @@ def plot_golden(golden: GoldenJson, path: str | Path) -> None:
 
 
 def loss_figure(golden: GoldenJson) -> Any:
-    """A figure readable on its own: a title with what was kept, the per-clause loss (luminosity with its unit
-    when known, else lumisections) and the per-run fraction kept. Uses the Agg canvas: no window ever opens."""
+    """A figure readable on its own: a title with what was kept, the per-clause loss (the service's accounting,
+    luminosity in the unit that fits) and the per-run fraction kept. Uses the Agg canvas: no window ever opens."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -250,29 +246,31 @@ def loss_figure(golden: GoldenJson) -> Any:
     return figure
 
 
-def _draw_losses(golden: GoldenJson, axes: Any) -> None:
-    report = golden.losses
-    if report is None:
-        axes.text(0.5, 0.5, "no per-clause loss report", ha="center", va="center", transform=axes.transAxes)
-        axes.set_axis_off()
-        return
-    rows = report.rows()
-    use_lumi = all(row[2] is not None for row in rows)
-    unit, factor = luminosity_unit(max((row[2] or 0.0 for row in rows), default=0.0))
-    values = [(row[2] or 0.0) * factor if use_lumi else row[1] for row in rows]
-    labels = [_short(row[0]) for row in rows]
-    axes.barh(range(len(rows)), values, color="tab:red")
-    axes.set_yticks(range(len(rows)), labels, fontsize=7)
-    axes.invert_yaxis()
-    axes.set_xlabel(f"recorded luminosity removed ({unit})" if use_lumi else "lumisections removed")
-    axes.set_ylabel("clause of the rule")
-    axes.set_title("removed by each clause alone (other clauses true)")
-
-
 def _plot_title(golden: GoldenJson) -> str:
     kept = f"{golden.run_count:,} runs, {golden.lumisection_count:,} lumisections kept"
     lumi = "" if golden.luminosity_in is None else f"; luminosity in: {golden.luminosity_in}"
     return f"golden JSON of {golden.dataset_name_filter or 'the datasets'} ({golden.engine} engine): {kept}{lumi}"
+
+
+def _draw_losses(golden: GoldenJson, axes: Any) -> None:
+    report = golden.losses
+    if report is None:
+        axes.text(0.5, 0.5, "no loss accounting", ha="center", va="center", transform=axes.transAxes)
+        axes.set_axis_off()
+        return
+    labels = [_short(c.clause) for c in report.clauses]
+    positions = range(len(report.clauses))
+    unit, factor = luminosity_unit(max((c.false_recorded for c in report.clauses), default=0.0))
+    false = [c.false_recorded * factor for c in report.clauses]
+    alone = [c.alone_recorded * factor for c in report.clauses]
+    axes.barh(positions, false, color="tab:orange", label="false (any others)")
+    axes.barh(positions, alone, color="tab:red", label="the only false clause")
+    axes.set_yticks(positions, labels, fontsize=7)
+    axes.invert_yaxis()
+    axes.set_xlabel(f"recorded luminosity removed ({unit})")
+    axes.set_ylabel("clause of the rule")
+    axes.set_title("removed lumisections, per clause (the service's rules_flagged_false_* figures)")
+    axes.legend(fontsize=7)
 
 
 def _draw_kept_fraction(golden: GoldenJson, axes: Any) -> None:

@@ -49,6 +49,11 @@ class ProgressBar:
         self._bar.n = done
         self._bar.refresh()
 
+    def note(self, state: str) -> None:
+        """Show ``state`` (``"finishing"``) next to the bar."""
+        if self._bar is not None:
+            self._bar.set_postfix_str(state)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
@@ -83,11 +88,12 @@ def job_reporting(
     option: ProgressOption,
     what: str,
     *,
-    also: Callable[[float | None], None] | None = None,
+    also: Callable[[float | str | None], None] | None = None,
     file: IO[str] | None = None,
-) -> Iterator[Callable[[float | None], None] | None]:
-    """The ``show(fraction | None)`` callback of a job the service reports as a fraction (``None``: queued):
-    ``option`` as in :func:`reporting` (in percent, of 100), and ``also`` called as it is.
+) -> Iterator[Callable[[float | str | None], None] | None]:
+    """The ``show(fraction | state | None)`` callback of a job the service reports as a fraction (``None``:
+    queued; a state such as ``"finishing"`` is shown next to the bar): ``option`` as in :func:`reporting` (in
+    percent, of 100), and ``also`` called as it is.
 
     >>> import io
     >>> out = io.StringIO()
@@ -101,10 +107,13 @@ def job_reporting(
             yield None
             return
 
-        def show(done: float | None) -> None:
+        def show(done: float | str | None) -> None:
             if also is not None:
                 also(done)
-            if report is not None:
+            if isinstance(done, str):
+                if isinstance(report, ProgressBar):
+                    report.note(done)
+            elif report is not None:
                 report(0 if done is None else round(100 * min(max(done, 0.0), 1.0)), 100)
 
         yield show

@@ -23,18 +23,21 @@ import html
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from querylang.losses import js_stringify
 from schemas.jsonportal import JsonPortalRow
 
 __all__ = [
     "ClauseLoss",
     "GoldenJson",
+    "LossAccounting",
     "LossReport",
     "LumiMask",
     "LumiMaskError",
     "Luminosity",
+    "NamedRanges",
     "Range",
     "format_luminosity",
     "luminosity_unit",
@@ -320,39 +323,13 @@ class LumiMask:
         return cls(collected)
 
 
-def luminosity_unit(largest: float) -> tuple[str, float]:
-    """The unit that fits values up to ``largest`` /pb, and the factor from /pb to it: /fb from 1000 /pb.
-
-    >>> luminosity_unit(97919.8), luminosity_unit(12.5)
-    (('/fb', 0.001), ('/pb', 1.0))
-    """
-    return ("/fb", 1e-3) if abs(largest) >= 1000 else ("/pb", 1.0)
-
-
-def format_luminosity(value: float | None) -> str:
-    """A luminosity in /pb printed with the unit that fits, four significant digits (``-`` for ``None``).
-
-    >>> format_luminosity(97919.83918), format_luminosity(5.25), format_luminosity(None)
-    ('97.92 /fb', '5.25 /pb', '-')
-    """
-    if value is None:
-        return "-"
-    unit, factor = luminosity_unit(value)
-    return f"{value * factor:.4g} {unit}"
-
-
 @dataclass(frozen=True)
 class Luminosity:
-    """Recorded and delivered luminosity in /pb, summed per lumisection; printed with the unit that fits.
+    """Recorded and delivered luminosity: plain sums of the per-lumisection values, in their unit (µb⁻¹ in the
+    demo data), like the service's row."""
 
-    >>> Luminosity(97919.83918, 104502.4)
-    Luminosity(recorded=97.92 /fb, delivered=104.5 /fb)
-    >>> print(Luminosity(5.25, 6.0))
-    recorded 5.25 /pb, delivered 6 /pb
-    """
-
-    recorded: float = 0.0
-    delivered: float = 0.0
+    recorded: float = 0
+    delivered: float = 0
 
     def __add__(self, other: Luminosity) -> Luminosity:
         return Luminosity(self.recorded + other.recorded, self.delivered + other.delivered)
@@ -364,140 +341,244 @@ class Luminosity:
         return f"recorded {format_luminosity(self.recorded)}, delivered {format_luminosity(self.delivered)}"
 
 
-@dataclass(frozen=True)
-class ClauseLoss:
-    """What one top-level clause of the rule removed *on its own* (every other clause was true there)."""
+def luminosity_unit(largest: float) -> tuple[str, float]:
+    """The unit that fits sums of per-lumisection values (µb⁻¹) up to ``largest``, and the factor to it: /ub,
+    /nb, /pb, or /fb, each from 1000 of the one before.
 
-    index: int
-    clause: Any
-    lumisections: int
-    luminosity: Luminosity | None = None
+    >>> luminosity_unit(97919.8e6), luminosity_unit(12.5e6), luminosity_unit(7)
+    (('/fb', 1e-09), ('/pb', 1e-06), ('/ub', 1.0))
+    """
+    for unit, factor in (("/fb", 1e-9), ("/pb", 1e-6), ("/nb", 1e-3)):
+        if abs(largest) * factor >= 1:
+            return unit, factor
+    return "/ub", 1.0
+
+
+def format_luminosity(value: float | None) -> str:
+    """A sum of per-lumisection values (µb⁻¹) printed in the unit that fits, four significant digits.
+
+    >>> format_luminosity(97919.83918e6), format_luminosity(5.25e6), format_luminosity(None)
+    ('97.92 /fb', '5.25 /pb', '-')
+    >>> Luminosity(5.25e9, 6e9)
+    Luminosity(recorded=5.25 /fb, delivered=6 /fb)
+    """
+    if value is None:
+        return "-"
+    unit, factor = luminosity_unit(value)
+    return f"{value * factor:.4g} {unit}"
+
+
+#: ``"<run>-<dataset>"`` → inclusive ``[first, last]`` ranges.
+NamedRanges = Mapping[str, Sequence[Sequence[int]]]
+
+
+@dataclass(frozen=True)
+class LossAccounting:
+    """The service's own figures of a golden JSON (``rr-protocol.md`` §8), under its field names and in its unit
+    (plain sums of the per-lumisection values), from either engine.
+
+    ``*_in_json``: the lumisections kept; ``total_*_lost``: those evaluated and removed (the anti-JSON);
+    ``total_*_luminosity`` = in + lost; ``*_from_run_range``: every lumisection of the runs from
+    ``min_run_number`` to ``max_run_number``. ``rules_flagged_false_quantity_luminosity``: per clause (its compact
+    JSON), the recorded luminosity of the removed lumisections where it was false, whatever the others say;
+    ``rules_flagged_false_combination_luminosity``: per set of clauses false together (compact JSON list), the
+    recorded luminosity where exactly that set failed; ``runs_lumisections_responsible_for_rule``: the same keys →
+    ``{"<run>-<dataset>": ranges}``.
+
+    >>> a = LossAccounting(10, 12, 4, 5, 20, 25, {'{"var":"x"}': 4}, {'[{"var":"x"}]': 4},
+    ...                    {'[{"var":"x"}]': {"7-/A/B/DQM": [[3, 4]]}})
+    >>> a.total_recorded_luminosity, a.to_row()["total_delivered_luminosity"]
+    (14, 17)
+    """
+
+    recorded_luminosity_in_json: float
+    delivered_luminosity_in_json: float
+    total_recorded_luminosity_lost: float
+    total_delivered_luminosity_lost: float
+    total_recorded_luminosity_from_run_range: float
+    total_delivered_luminosity_from_run_range: float
+    rules_flagged_false_quantity_luminosity: Mapping[str, float] = field(default_factory=dict)
+    rules_flagged_false_combination_luminosity: Mapping[str, float] = field(default_factory=dict)
+    runs_lumisections_responsible_for_rule: Mapping[str, NamedRanges] = field(default_factory=dict)
 
     @property
-    def label(self) -> str:
-        """The clause as compact JSON, for tables and plots."""
-        return json.dumps(self.clause, separators=(",", ":"))
+    def total_recorded_luminosity(self) -> float:
+        return self.recorded_luminosity_in_json + self.total_recorded_luminosity_lost
+
+    @property
+    def total_delivered_luminosity(self) -> float:
+        return self.delivered_luminosity_in_json + self.total_delivered_luminosity_lost
+
+    @property
+    def luminosity_in(self) -> Luminosity:
+        return Luminosity(self.recorded_luminosity_in_json, self.delivered_luminosity_in_json)
+
+    @property
+    def luminosity_lost(self) -> Luminosity:
+        return Luminosity(self.total_recorded_luminosity_lost, self.total_delivered_luminosity_lost)
+
+    def to_row(self) -> dict[str, Any]:
+        """The row's luminosity and loss fields, in the service's order."""
+        row: dict[str, Any] = {
+            "total_delivered_luminosity": self.total_delivered_luminosity,
+            "total_recorded_luminosity": self.total_recorded_luminosity,
+        }
+        for item in fields(self):
+            value = getattr(self, item.name)
+            row[item.name] = _plain(value) if isinstance(value, Mapping) else value
+        return row
+
+    @classmethod
+    def from_row(cls, row: JsonPortalRow) -> LossAccounting | None:
+        """The figures of a finished row (``None`` while unfinished or when the service sent none)."""
+        figures = {item.name: getattr(row, item.name) for item in fields(cls)}
+        if not row.finished or any(value is None for value in figures.values()):
+            return None
+        figures["runs_lumisections_responsible_for_rule"] = {
+            key: {name: [list(r) for r in ranges] for name, ranges in named.items()}
+            for key, named in row.runs_lumisections_responsible_for_rule.items()
+        }
+        return cls(**figures)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ClauseLoss:
+    """One clause of the service's accounting: the removed lumisections where it was false (``false_*``, whatever
+    the others say) and where it was the only false clause (``alone_*``); ``clause`` is its compact JSON."""
+
+    clause: str
+    false_lumisections: int
+    false_recorded: float
+    alone_lumisections: int
+    alone_recorded: float
 
 
 @dataclass(frozen=True)
 class LossReport:
-    """Per-clause losses of an ``and`` rule over the lumisections it was evaluated on (``universe``).
+    """The friendly view of a :class:`LossAccounting`: per clause, most recorded luminosity lost first; then the
+    lumisections blamed on several clauses together, what was kept and what was removed.
 
-    ``clauses[i]`` counts the lumisections where clause ``i`` alone was false; ``several`` those where two or more
-    clauses were false. ``universe`` counts every evaluated lumisection of datasets with RR statuses, ``kept``
-    those in the golden JSON, so ``kept + sum(alone) + several == universe``. ``uncertified`` counts the
-    lumisections of datasets without any RR status (never in a golden JSON, whatever the rule says).
+    >>> accounting = LossAccounting(90, 99, 10, 11, 100, 110,
+    ...     {'{"var":"a"}': 10, '{"var":"b"}': 4}, {'[{"var":"a"}]': 6, '[{"var":"a"},{"var":"b"}]': 4},
+    ...     {'[{"var":"a"}]': {"7-/A/B/DQM": [[1, 3]]}, '[{"var":"a"},{"var":"b"}]': {"7-/A/B/DQM": [[9, 9]]}})
+    >>> print(LossReport.of(accounting, kept_lumisections=5).to_table())
+    clause                   lumisections false  recorded false  lumisections alone  recorded alone
+    {"var":"a"}                               4              10                   3               6
+    {"var":"b"}                               1               4                   0               0
+    (several clauses false)                   -               -                   1               4
+    kept (golden JSON): 5 lumisections, recorded 90, delivered 99
+    removed (anti-JSON): 4 lumisections, recorded 10, delivered 11
+    luminosity: plain sums of the per-lumisection recorded/delivered values (the service's unit)
     """
 
     clauses: tuple[ClauseLoss, ...]
     several_lumisections: int
-    universe_lumisections: int
+    several_recorded: float
     kept_lumisections: int
-    several_luminosity: Luminosity | None = None
-    universe_luminosity: Luminosity | None = None
-    uncertified_lumisections: int = 0
-    uncertified_luminosity: Luminosity | None = None
+    kept: Luminosity
+    removed_lumisections: int
+    removed: Luminosity
 
-    def rows(self) -> list[tuple[str, int, float | None, float | None]]:
-        """Table rows ``(clause, lumisections, recorded, delivered)``, the "several" row last."""
-        rows = [(c.label, c.lumisections, _rec(c.luminosity), _deliv(c.luminosity)) for c in self.clauses]
-        rows.append(
-            (
-                "(removed by several clauses)",
-                self.several_lumisections,
-                _rec(self.several_luminosity),
-                _deliv(self.several_luminosity),
+    @classmethod
+    def of(cls, accounting: LossAccounting, *, kept_lumisections: int) -> LossReport:
+        """Derive the report from the service's figures (lumisections from the responsible ranges)."""
+        counts = {
+            key: sum(_length(_as_ranges(ranges)) for ranges in named.values())
+            for key, named in accounting.runs_lumisections_responsible_for_rule.items()
+        }
+        false_counts: dict[str, int] = {}
+        several = [0, 0.0]
+        for key, recorded in accounting.rules_flagged_false_combination_luminosity.items():
+            members = _members(key)
+            for member in members:
+                false_counts[member] = false_counts.get(member, 0) + counts.get(key, 0)
+            if len(members) > 1:
+                several = [several[0] + counts.get(key, 0), several[1] + recorded]
+        combination = accounting.rules_flagged_false_combination_luminosity
+        clauses = tuple(
+            ClauseLoss(
+                clause,
+                false_counts.get(clause, 0),
+                recorded,
+                counts.get(f"[{clause}]", 0),
+                combination.get(f"[{clause}]", 0),
+            )
+            for clause, recorded in sorted(
+                accounting.rules_flagged_false_quantity_luminosity.items(), key=lambda kv: (-kv[1], kv[0])
             )
         )
-        return rows
+        return cls(
+            clauses=clauses,
+            several_lumisections=int(several[0]),
+            several_recorded=several[1],
+            kept_lumisections=kept_lumisections,
+            kept=accounting.luminosity_in,
+            removed_lumisections=sum(counts.values()),
+            removed=accounting.luminosity_lost,
+        )
 
-    def table_rows(self) -> list[tuple[str, int, float | None, float | None]]:
-        """:meth:`rows` followed by the kept and evaluated totals (and the uncertified ones, when any)."""
-        kept_lumi = None
-        if self.universe_luminosity is not None and self.several_luminosity is not None:
-            lost = self.several_luminosity
-            for c in self.clauses:
-                lost = lost + (c.luminosity or Luminosity())
-            kept_lumi = Luminosity(
-                self.universe_luminosity.recorded - lost.recorded, self.universe_luminosity.delivered - lost.delivered
-            )
-        rows = [
-            *self.rows(),
-            ("(kept)", self.kept_lumisections, _rec(kept_lumi), _deliv(kept_lumi)),
-            (
-                "(evaluated)",
-                self.universe_lumisections,
-                _rec(self.universe_luminosity),
-                _deliv(self.universe_luminosity),
-            ),
+    def rows(self) -> list[tuple[str, int | None, float | None, int, float]]:
+        """Table rows ``(clause, lumisections false, recorded false, lumisections alone, recorded alone)``, the
+        row of lumisections blamed on several clauses last."""
+        rows: list[tuple[str, int | None, float | None, int, float]] = [
+            (c.clause, c.false_lumisections, float(c.false_recorded), c.alone_lumisections, float(c.alone_recorded))
+            for c in self.clauses
         ]
-        if self.uncertified_lumisections:
-            uncertified = self.uncertified_luminosity
-            rows.append(
-                ("(no RR statuses, never kept)", self.uncertified_lumisections, _rec(uncertified), _deliv(uncertified))
-            )
+        rows.append(("(several clauses false)", None, None, self.several_lumisections, float(self.several_recorded)))
         return rows
-
-    def _unit(self) -> tuple[str, float] | None:
-        values = [abs(v) for row in self.table_rows() for v in row[2:] if v is not None]
-        return luminosity_unit(max(values)) if values else None
-
-    def to_table(self) -> str:
-        """A plain-text table of :meth:`table_rows`; luminosity in the unit that fits, named on the last line.
-
-        >>> report = LossReport((ClauseLoss(0, {"==": [1, 1]}, 3),), 2, 10, 5)
-        >>> print(report.to_table())
-        clause                        lumisections  recorded  delivered
-        {"==":[1,1]}                             3         -          -
-        (removed by several clauses)             2         -          -
-        (kept)                                   5         -          -
-        (evaluated)                             10         -          -
-        """
-        unit = self._unit()
-        factor = 1.0 if unit is None else unit[1]
-        rows = [(c, n, _scaled(r, factor), _scaled(d, factor)) for c, n, r, d in self.table_rows()]
-        table = _format_table(("clause", "lumisections", "recorded", "delivered"), rows)
-        return table if unit is None else f"{table}\n(luminosity in {unit[0]})"
 
     def _repr_html_(self) -> str:
-        """The notebook display: the table of :meth:`to_table`, every clause escaped."""
-        unit = self._unit()
-        factor = 1.0 if unit is None else unit[1]
-        suffix = "" if unit is None else f" ({unit[0]})"
-        header = ("clause", "lumisections", f"recorded{suffix}", f"delivered{suffix}")
-        rows = [(c, n, _scaled(r, factor), _scaled(d, factor)) for c, n, r, d in self.table_rows()]
-        return _html_table(header, rows, caption="Lumisections and luminosity removed by each clause alone")
-
-
-def _scaled(value: float | None, factor: float) -> float | None:
-    return None if value is None else value * factor
-
-
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[object]], *, caption: str) -> str:
-    """A small HTML table; every cell is escaped."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td><code>{html.escape(_cell(v))}</code></td>"
-            if i == 0
-            else f"<td style='text-align:right'>{html.escape(_cell(v))}</td>"
-            for i, v in enumerate(row)
+        """The notebook display: :meth:`rows` with luminosity in the unit that fits, then what was kept and
+        removed; every clause escaped."""
+        rows = self.rows()
+        unit, factor = luminosity_unit(max([self.kept.recorded, *(r[2] or 0.0 for r in rows)]))
+        header = ("clause", "lumisections false", f"recorded false ({unit})", "lumisections alone",
+                  f"recorded alone ({unit})")  # fmt: skip
+        scaled = [(c, nf, None if rf is None else rf * factor, na, ra * factor) for c, nf, rf, na, ra in rows]
+        totals = "".join(
+            f"<p>{html.escape(label)}: {count:,} lumisections, {html.escape(str(lumi))}</p>"
+            for label, count, lumi in (
+                ("kept (golden JSON)", self.kept_lumisections, self.kept),
+                ("removed (anti-JSON)", self.removed_lumisections, self.removed),
+            )
         )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    )
+        return _html_table(header, scaled, caption="Luminosity removed, per clause of the rule") + totals
+
+    def to_table(self) -> str:
+        """A plain-text table of :meth:`rows`, then what was kept and removed."""
+        header = ("clause", "lumisections false", "recorded false", "lumisections alone", "recorded alone")
+        lines = [_format_table(header, self.rows())]
+        for label, count, lumi in (
+            ("kept (golden JSON)", self.kept_lumisections, self.kept),
+            ("removed (anti-JSON)", self.removed_lumisections, self.removed),
+        ):
+            lines.append(
+                f"{label}: {count} lumisections, "
+                f"recorded {_cell(float(lumi.recorded))}, delivered {_cell(float(lumi.delivered))}"
+            )
+        lines.append("luminosity: plain sums of the per-lumisection recorded/delivered values (the service's unit)")
+        return "\n".join(lines)
 
 
-def _rec(lumi: Luminosity | None) -> float | None:
-    return None if lumi is None else lumi.recorded
+def _members(key: str) -> list[str]:
+    """The clauses of a combination key (compact JSON list), each as the service writes it."""
+    try:
+        clauses = json.loads(key)
+    except json.JSONDecodeError:
+        return [key]
+    return [js_stringify(clause) for clause in clauses] if isinstance(clauses, list) else [key]
 
 
-def _deliv(lumi: Luminosity | None) -> float | None:
-    return None if lumi is None else lumi.delivered
+def _as_ranges(ranges: Sequence[Sequence[int]]) -> _Ranges:
+    return tuple((int(first), int(last)) for first, last in ranges)
 
 
 def _cell(value: object) -> str:
@@ -506,6 +587,19 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[object]], *, caption: str) -> str:
+    """A small HTML table; every cell is escaped."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(_html_cell(i, v) for i, v in enumerate(row)) + "</tr>" for row in rows)
+    title = f"<caption>{html.escape(caption)}</caption>"
+    return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html_cell(index: int, value: object) -> str:
+    text = html.escape(_cell(value))
+    return f"<td><code>{text}</code></td>" if index == 0 else f"<td style='text-align:right'>{text}</td>"
 
 
 def _format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -526,14 +620,31 @@ def _split_dataset_key(key: str) -> tuple[int, str]:
     return int(run), name
 
 
+def _by_dataset(named: Mapping[str, Sequence[Sequence[int]]]) -> dict[str, LumiMask]:
+    """``{"<run>-<dataset>": ranges}`` → dataset name → mask."""
+    per_dataset: dict[str, dict[int, list[Range]]] = {}
+    for key, ranges in named.items():
+        run, name = _split_dataset_key(key)
+        per_dataset.setdefault(name, {}).setdefault(run, []).extend(_as_ranges(ranges))
+    return {name: LumiMask(runs) for name, runs in sorted(per_dataset.items())}
+
+
+def _named(by_dataset: Mapping[str, LumiMask]) -> dict[str, list[list[int]]]:
+    """Dataset name → mask as ``{"<run>-<dataset>": ranges}``, ordered by run, then dataset name."""
+    entries = [(run, name, ranges) for name, mask in by_dataset.items() for run, ranges in mask.items()]
+    return {f"{run}-{name}": [list(r) for r in ranges] for run, name, ranges in sorted(entries)}
+
+
 @dataclass(frozen=True)
 class GoldenJson:
     """The result of a good-run-list rule, from either engine.
 
     ``mask`` is the golden JSON (when several datasets of one run match, their lumisections are united; the
     real service concatenates them instead, see ``server_row``); ``by_dataset`` keeps each dataset apart;
-    ``anti_mask`` holds the evaluated lumisections that failed the rule. Luminosity is ``None`` when it was not
-    computed; ``losses`` (the per-clause loss report) is ``None`` unless the local engine was asked for it.
+    ``anti_mask`` (``anti_by_dataset``) holds the evaluated lumisections that failed the rule. ``min_run_number``
+    and ``max_run_number`` span the matching datasets. Luminosity is ``None`` when it was not computed;
+    ``accounting`` holds the service's own loss figures (``None`` unless computed, or while the service has
+    not finished them) and ``losses`` their friendly table.
 
     >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}),
     ...                by_dataset={"/PromptReco/Collisions2018A/DQM": LumiMask({315000: [(1, 40)]})})
@@ -544,9 +655,12 @@ class GoldenJson:
     mask: LumiMask
     by_dataset: Mapping[str, LumiMask] = field(default_factory=dict)
     anti_mask: LumiMask = field(default_factory=LumiMask)
+    anti_by_dataset: Mapping[str, LumiMask] = field(default_factory=dict)
     luminosity_in: Luminosity | None = None
     luminosity_out: Luminosity | None = None
-    losses: LossReport | None = None
+    accounting: LossAccounting | None = None
+    min_run_number: int | None = None
+    max_run_number: int | None = None
     rule: Any = None
     dataset_name_filter: str | None = None
     engine: Literal["local", "server"] = "local"
@@ -564,48 +678,19 @@ class GoldenJson:
     def runs(self) -> tuple[int, ...]:
         return self.mask.runs
 
-    def with_dataset_names(self) -> dict[str, list[list[int]]]:
-        """The per-dataset form with ``"<run>-<dataset>"`` keys, like the service's
-        ``generated_json_with_dataset_names`` (ordered by run, then dataset name)."""
-        entries = [(run, name, ranges) for name, mask in self.by_dataset.items() for run, ranges in mask.items()]
-        return {f"{run}-{name}": [list(r) for r in ranges] for run, name, ranges in sorted(entries)}
-
-    def to_file(self, path: str | os.PathLike[str]) -> None:
-        """Write the golden JSON (the mask) as a CMS JSON file."""
-        self.mask.to_file(path)
-
-    def to_row(self) -> dict[str, Any]:
-        """The service's json_portal row: its own row for ``engine="server"``, else the same fields built here.
-
-        >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}), luminosity_in=Luminosity(1.5, 2.0))
-        >>> row = g.to_row()
-        >>> row["generated_json"], row["min_run_number"], row["total_recorded_luminosity"]
-        ({'315000': [[1, 40]]}, 315000, 1.5)
-        """
-        if self.server_row is not None:
-            return self.server_row.to_wire()
-        runs = self.mask.runs
-        row: dict[str, Any] = {
-            "json_logic": None if self.rule is None else json.dumps(self.rule),
-            "dataset_name_filter": self.dataset_name_filter,
-            "generated_json": self.mask.to_dict(),
-            "generated_json_with_dataset_names": self.with_dataset_names(),
-            "generated_anti_json": self.anti_mask.to_dict(),
-            "min_run_number": min(runs) if runs else None,
-            "max_run_number": max(runs) if runs else None,
-        }
-        for prefix, lumi in (("", self.luminosity_in), ("anti_", self.luminosity_out)):
-            if lumi is not None:
-                row[f"{prefix}total_recorded_luminosity"] = lumi.recorded
-                row[f"{prefix}total_delivered_luminosity"] = lumi.delivered
-        return row
+    @property
+    def losses(self) -> LossReport | None:
+        """The friendly loss table, derived from :attr:`accounting` (``None`` without it)."""
+        if self.accounting is None:
+            return None
+        kept = sum(mask.lumisection_count for mask in self.by_dataset.values())
+        return LossReport.of(self.accounting, kept_lumisections=kept)
 
     def __repr__(self) -> str:
         lumi = "" if self.luminosity_in is None else f", luminosity_in={self.luminosity_in!r}"
-        losses = "" if self.losses is None else f", losses=<{len(self.losses.clauses)} clauses>"
         return (
             f"GoldenJson(engine={self.engine!r}, dataset_name_filter={self.dataset_name_filter!r}, "
-            f"runs={self.run_count}, lumisections={self.lumisection_count}{lumi}{losses})"
+            f"runs={self.run_count}, lumisections={self.lumisection_count}{lumi})"
         )
 
     def _repr_html_(self) -> str:
@@ -616,11 +701,56 @@ class GoldenJson:
             ("kept (golden JSON)", f"{self.run_count:,} runs, {self.lumisection_count:,} lumisections"),
             ("excluded (anti-JSON)", f"{self.anti_mask.run_count:,} runs, {self.anti_mask.lumisection_count:,} ls"),
         ]
-        for side, lumi in (("luminosity in", self.luminosity_in), ("luminosity out", self.luminosity_out)):
+        for side, lumi in (("luminosity in", self.luminosity_in), ("luminosity lost", self.luminosity_out)):
             if lumi is not None:
                 rows.append((side, str(lumi)))
-        summary = _html_table(("", ""), rows, caption="Golden JSON")
-        return summary + ("" if self.losses is None else self.losses._repr_html_())
+        losses = self.losses
+        return _html_table(("", ""), rows, caption="Golden JSON") + ("" if losses is None else losses._repr_html_())
+
+    def with_dataset_names(self) -> dict[str, list[list[int]]]:
+        """The per-dataset form with ``"<run>-<dataset>"`` keys, like the service's
+        ``generated_json_with_dataset_names`` (ordered by run, then dataset name)."""
+        return _named(self.by_dataset)
+
+    def anti_with_dataset_names(self) -> dict[str, list[list[int]]]:
+        """``generated_anti_json_with_dataset_names``: the anti-JSON per dataset."""
+        return _named(self.anti_by_dataset)
+
+    def to_file(self, path: str | os.PathLike[str]) -> None:
+        """Write the golden JSON (the mask) as a CMS JSON file."""
+        self.mask.to_file(path)
+
+    def to_row(self) -> dict[str, Any]:
+        """The service's json_portal row: its own row for ``engine="server"``, else the same fields built here.
+
+        >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}), luminosity_in=Luminosity(1.5, 2.0),
+        ...                min_run_number=315000, max_run_number=315002)
+        >>> row = g.to_row()
+        >>> row["generated_json"], row["max_run_number"], row["recorded_luminosity_in_json"]
+        ({'315000': [[1, 40]]}, 315002, 1.5)
+        """
+        if self.server_row is not None:
+            return self.server_row.to_wire()
+        row: dict[str, Any] = {
+            "dataset_name_filter": self.dataset_name_filter,
+            "json_logic": self.rule,
+            "generated_json": self.mask.to_dict(),
+            "generated_json_with_dataset_names": self.with_dataset_names(),
+            "generated_anti_json": self.anti_mask.to_dict(),
+            "generated_anti_json_with_dataset_names": self.anti_with_dataset_names(),
+            "min_run_number": self.min_run_number,
+            "max_run_number": self.max_run_number,
+        }
+        if self.accounting is not None:
+            row.update(self.accounting.to_row())
+        else:
+            for side, lumi in (
+                ("{}_luminosity_in_json", self.luminosity_in),
+                ("total_{}_luminosity_lost", self.luminosity_out),
+            ):
+                if lumi is not None:
+                    row[side.format("recorded")], row[side.format("delivered")] = lumi.recorded, lumi.delivered
+        return row
 
     def __getitem__(self, key: str) -> Any:
         """A field of :meth:`to_row`, so scripts ported from ``runregistry`` keep ``result["generated_json"]``."""
@@ -628,27 +758,28 @@ class GoldenJson:
 
     @classmethod
     def from_server_row(cls, row: JsonPortalRow | Mapping[str, Any]) -> GoldenJson:
-        """Wrap a finished json_portal row; the whole row stays available as ``server_row``.
+        """Wrap a json_portal row; the whole row stays available as ``server_row``. Luminosity in is
+        ``*_luminosity_in_json``, out is ``total_*_luminosity_lost`` (``None`` while the row is unfinished).
 
         >>> g = GoldenJson.from_server_row({"generated_json": {"315000": [[1, 5], [3, 9]]},
         ...     "generated_json_with_dataset_names": {"315000-/A/B/DQM": [[1, 5]], "315000-/A/C/DQM": [[3, 9]]},
-        ...     "dataset_name_filter": "/A/%/DQM"})
-        >>> g.mask.to_dict(), sorted(g.by_dataset), g.server_row.dataset_name_filter
-        ({'315000': [[1, 9]]}, ['/A/B/DQM', '/A/C/DQM'], '/A/%/DQM')
+        ...     "dataset_name_filter": "/A/%/DQM", "recorded_luminosity_in_json": 7,
+        ...     "delivered_luminosity_in_json": 8, "total_recorded_luminosity_lost": -1})
+        >>> g.mask.to_dict(), sorted(g.by_dataset), g.luminosity_in, g.luminosity_out
+        ({'315000': [[1, 9]]}, ['/A/B/DQM', '/A/C/DQM'], Luminosity(recorded=7 /ub, delivered=8 /ub), None)
         """
         if not isinstance(row, JsonPortalRow):
             row = JsonPortalRow.model_validate(row)
-        per_dataset: dict[str, dict[int, list[Range]]] = {}
-        for key, ranges in row.generated_json_with_dataset_names.items():
-            run, name = _split_dataset_key(key)
-            per_dataset.setdefault(name, {}).setdefault(run, []).extend(ranges)
-        extra = row.model_extra or {}
         return cls(
             mask=LumiMask(row.generated_json),
-            by_dataset={name: LumiMask(runs) for name, runs in sorted(per_dataset.items())},
+            by_dataset=_by_dataset(row.generated_json_with_dataset_names),
             anti_mask=LumiMask(row.generated_anti_json),
-            luminosity_in=_row_luminosity(extra, "in"),
-            luminosity_out=_row_luminosity(extra, "out"),
+            anti_by_dataset=_by_dataset(row.generated_anti_json_with_dataset_names),
+            luminosity_in=_pair(row.recorded_luminosity_in_json, row.delivered_luminosity_in_json),
+            luminosity_out=_pair(row.total_recorded_luminosity_lost, row.total_delivered_luminosity_lost),
+            accounting=LossAccounting.from_row(row),
+            min_run_number=row.min_run_number,
+            max_run_number=row.max_run_number,
             rule=_decode_rule(row.json_logic),
             dataset_name_filter=row.dataset_name_filter,
             engine="server",
@@ -656,20 +787,15 @@ class GoldenJson:
         )
 
 
-def _row_luminosity(extra: Mapping[str, Any], side: Literal["in", "out"]) -> Luminosity | None:
-    """Luminosity totals of a json_portal row (``total_recorded_luminosity`` … ``anti_``), when present."""
-    names = {
-        "in": ("total_recorded_luminosity", "total_delivered_luminosity"),
-        "out": ("anti_total_recorded_luminosity", "anti_total_delivered_luminosity"),
-    }[side]
-    recorded, delivered = (extra.get(name) for name in names)
-    if recorded is None and delivered is None:
+def _pair(recorded: float | None, delivered: float | None) -> Luminosity | None:
+    """Recorded and delivered luminosity of a row, ``None`` when absent or not yet computed (−1)."""
+    if recorded is None or delivered is None or recorded < 0 or delivered < 0:
         return None
-    return Luminosity(float(recorded or 0.0), float(delivered or 0.0))
+    return Luminosity(recorded, delivered)
 
 
 def _decode_rule(rule: object) -> Any:
-    """The service stores the rule as a JSON string; give it back as data when it parses."""
+    """The rule as data (a service that stored it as a JSON string gives it back parsed when it parses)."""
     if isinstance(rule, str):
         try:
             return json.loads(rule)

@@ -23,16 +23,18 @@ def _html(obj: object) -> str:
 
 
 def _report() -> LossReport:
+    clause = '{"in":["' + SCRIPT + '",{"var":"run.oms.hlt_key"}]}'
     return LossReport(
         clauses=(
-            ClauseLoss(0, {"in": [SCRIPT, {"var": "run.oms.hlt_key"}]}, 40, Luminosity(4000.0, 5000.0)),
-            ClauseLoss(1, {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}, 7, Luminosity(500.0, 750.0)),
+            ClauseLoss(clause, 40, 4.0e9, 30, 3.0e9),
+            ClauseLoss('{"==":[{"var":"lumisection.rr.dt-dt"},"GOOD"]}', 7, 0.5e9, 5, 0.25e9),
         ),
         several_lumisections=3,
-        universe_lumisections=100,
+        several_recorded=0.25e9,
         kept_lumisections=50,
-        several_luminosity=Luminosity(250.0, 250.0),
-        universe_luminosity=Luminosity(10000.0, 12000.0),
+        kept=Luminosity(5.25e9, 6.0e9),
+        removed_lumisections=50,
+        removed=Luminosity(4.75e9, 5.0e9),
     )
 
 
@@ -52,21 +54,20 @@ def test_golden_json_and_loss_report_display_with_units() -> None:
     golden = GoldenJson(
         mask=LumiMask({315000: [(1, 50)]}),
         anti_mask=LumiMask({315000: [(51, 100)]}),
-        losses=_report(),
-        luminosity_in=Luminosity(5250.0, 6000.0),
+        luminosity_in=Luminosity(5.25e9, 6.0e9),
         dataset_name_filter="/PromptReco/Collisions2018%/DQM",
     )
     page = _html(golden)
     assert "1 runs, 50 lumisections" in page
-    assert "recorded 5.25 /fb, delivered 6 /fb" in page
-    assert "recorded (/fb)" in page  # the loss report, in the unit that fits
-    assert "&lt;script&gt;" in page
-    assert SCRIPT not in page
-    assert _html(golden.losses).count("<tr>") == 1 + 5  # header, two clauses, several, kept, evaluated
+    assert "recorded 5.25 /fb, delivered 6 /fb" in page  # sums of per-lumisection values in /ub
+    losses = _html(_report())
+    assert "recorded false (/fb)" in losses  # the loss report, in the unit that fits
+    assert "&lt;script&gt;" in losses
+    assert SCRIPT not in losses
+    assert losses.count("<tr>") == 1 + 3  # header, two clauses, several
+    assert "kept (golden JSON): 50 lumisections, recorded 5.25 /fb" in losses
     assert repr(golden.luminosity_in) == "Luminosity(recorded=5.25 /fb, delivered=6 /fb)"
     assert "GoldenJson(engine='local'" in repr(golden)
-    assert golden.losses is not None
-    assert golden.losses.to_table().splitlines()[-1] == "(luminosity in /fb)"
 
 
 def test_explain_displays_as_escaped_preformatted_text() -> None:
@@ -87,15 +88,16 @@ def test_progress_bars_come_from_tqdm(capsys: pytest.CaptureFixture[str]) -> Non
     assert "3/3" in err
 
 
-def test_the_loss_plot_reads_on_its_own() -> None:
-    golden = GoldenJson(mask=LumiMask({315000: [(1, 50)]}), losses=_report(), luminosity_in=Luminosity(5250.0, 6e3))
+def test_the_loss_plot_reads_on_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    golden = GoldenJson(mask=LumiMask({315000: [(1, 50)]}), luminosity_in=Luminosity(5.25e9, 6e9))
+    monkeypatch.setattr(GoldenJson, "losses", property(lambda self: _report()))
     figure = loss_figure(golden)
     title = figure._suptitle.get_text()
     assert "50 lumisections kept" in title
     assert "5.25 /fb" in title
     losses, runs = figure.axes
     assert losses.get_xlabel() == "recorded luminosity removed (/fb)"
-    assert losses.get_ylabel()
+    assert losses.get_ylabel() == "clause of the rule"
     assert losses.get_title()
     assert runs.get_xlabel() == "run"
     assert runs.get_ylabel() == "fraction of lumisections kept"
