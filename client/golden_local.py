@@ -46,7 +46,7 @@ import itertools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic_core
 
@@ -77,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = ["create_json_local", "create_json_local_async", "golden_operation"]
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: ``progress(done, total)``: lumisection requests completed so far.
 Progress = Callable[[int, int], None]
@@ -146,7 +147,24 @@ def golden_operation(
     page_size: int = 5000,
     progress: Progress | None = None,
 ) -> Operation[GoldenJson]:
-    """The local engine as a sans-I/O operation (run it with ``client.engine.run_sync`` / ``run_async``)."""
+    """The local engine as a sans-I/O operation (run it with ``client.engine.run_sync`` / ``run_async``); the
+    result's ``requests`` counts every request it sent."""
+    sent = _Sent()
+    golden = yield from sent.counting(
+        _golden(json_logic, dataset_name_filter, with_luminosity, report, pushdown, page_size, progress)
+    )
+    return dataclasses.replace(golden, requests=sent.requests)
+
+
+def _golden(
+    json_logic: Any,
+    dataset_name_filter: str,
+    with_luminosity: bool,
+    report: bool,
+    pushdown: bool | None,
+    page_size: int,
+    progress: Progress | None,
+) -> Operation[GoldenJson]:
     plan = plan_rule(json_logic)
     pattern = compile_similar(dataset_name_filter)
     engine = compile_plan(plan)
@@ -168,6 +186,24 @@ def golden_operation(
         first, last = datasets[0].run_number, datasets[-1].run_number
         run_range = yield from _run_range_luminosity(first, last, known, page_size=page_size, progress=progress)
     return builder.finish(json_logic, dataset_name_filter, datasets, run_range)
+
+
+class _Sent:
+    """Counts the requests of the batches an operation yields."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def counting(self, operation: Operation[T]) -> Operation[T]:
+        value: Any = None
+        while True:
+            try:
+                step = operation.send(value)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if isinstance(step, Batch):
+                self.requests += len(step.calls)
+            value = yield step
 
 
 # ---- 2. candidate datasets -------------------------------------------------------------------------------------
@@ -264,7 +300,6 @@ _NO_OMS = _RunOms([], 0)
 class _Known:
     rr: dict[tuple[int, str], _RrData] = field(default_factory=dict)
     oms: dict[int, _RunOms] = field(default_factory=dict)
-    requests: int = 0  # lumisection requests sent
 
 
 def _told_by_summaries(plan: RulePlan, datasets: Sequence[_Dataset], *, per_lumisection_oms: bool) -> _Known:
@@ -345,7 +380,6 @@ def _fetch(
     calls += [_raw(lumisection_call(oms.endpoint, run, "online")) for run in oms_runs]
     parse = functools.partial(_parse_lumisections, oms)
     outcomes = (yield Batch(calls, parse=parse, on_each=counter.tick)) if calls else []
-    known.requests += len(calls)
     for dataset, outcome in zip(rr, outcomes, strict=False):
         known.rr[dataset.key] = _result(outcome)
     for run, outcome in zip(oms_runs, outcomes[len(rr) :], strict=True):
@@ -485,7 +519,6 @@ def _run_range_luminosity(
     calls = [_raw(lumisection_call("oms_lumisections", run, "online")) for run in missing]
     counter = _Counter(len(calls), progress)
     outcomes = (yield Batch(calls, parse=_luminosity_totals, on_each=counter.tick)) if calls else []
-    known.requests += len(calls)
     for run, outcome in zip(missing, outcomes, strict=True):
         totals[run] = _result(outcome)
     return Luminosity(sum(r for r, _ in totals.values()), sum(d for _, d in totals.values()))
