@@ -464,9 +464,9 @@ class _OmsReader:
         lumisections = _list(data, call)
         keys = sorted(self.plan.oms_bits)
         ranges: list[dict[str, Any]] = []
-        previous: tuple[Any, ...] | None = None
+        previous: list[Any] | None = None
         for number, item in enumerate(lumisections, start=1):
-            values = tuple(item.get(key, _ABSENT) for key in keys)
+            values = [item.get(key, _ABSENT) for key in keys]
             if values == previous:
                 ranges[-1]["end"] = number
             else:
