@@ -17,6 +17,7 @@ from test_golden_local import DT_GOOD, OneDatasetService
 
 from backend.server import EmbeddedServer
 from client.api import RunRegistry
+from client.cli_golden import summary_lines
 from client.engine import run_sync
 from client.errors import ServiceError
 from client.golden_local import create_json_local, golden_operation
@@ -183,3 +184,9 @@ def test_lumisection_replies_are_decoded_from_bytes() -> None:
 def test_a_reply_that_is_not_json_is_a_service_error(body: bytes) -> None:
     with pytest.raises(ServiceError, match="not JSON"):
         run_sync(golden_operation(DT_GOOD, PROMPT), RawService(body), pool=None)
+
+
+def test_runql_golden_prints_the_requests_per_lumisection_kept() -> None:
+    golden = GoldenJson(mask=LumiMask({315000: [(1, 40)]}), requests=4)
+    assert summary_lines(golden)[-1] == "requests: 4 (0.1 per lumisection kept)"
+    assert all("requests" not in line for line in summary_lines(GoldenJson(mask=LumiMask({315000: [(1, 40)]}))))
