@@ -175,36 +175,38 @@ def get_datasets_accepted() -> list[Any]:
     return default_client().get_datasets_accepted()
 
 
-def _lumisections(endpoint: str, run_number: int, dataset_name: str, kwargs: Mapping[str, Any]) -> Any:
+def _lumisections(function: str, endpoint: str, run_number: int, dataset_name: str, kwargs: Mapping[str, Any]) -> Any:
     """The service's JSON answer as it is (``[]``, ``{}`` or ``None`` for an unknown run, as the service says)."""
-    _options(f"lumisections/{endpoint}", kwargs, _NONE)
+    _options(function, kwargs, _NONE)
     client = default_client()
     return client._run(ops.get_json(lumisection_call(endpoint, run_number, dataset_name), object))
 
 
 def get_lumisections(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
     """Per-lumisection RR statuses: a list, index i is lumisection i+1."""
-    return _lumisections("rr_lumisections", run_number, dataset_name, kwargs)
+    return _lumisections("get_lumisections", "rr_lumisections", run_number, dataset_name, kwargs)
 
 
 def get_oms_lumisections(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
-    return _lumisections("oms_lumisections", run_number, dataset_name, kwargs)
+    return _lumisections("get_oms_lumisections", "oms_lumisections", run_number, dataset_name, kwargs)
 
 
 def get_lumisection_ranges(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
-    return _lumisections("rr_lumisection_ranges", run_number, dataset_name, kwargs)
+    return _lumisections("get_lumisection_ranges", "rr_lumisection_ranges", run_number, dataset_name, kwargs)
 
 
 def get_lumisection_ranges_by_component(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
-    return _lumisections("rr_lumisection_ranges_by_component", run_number, dataset_name, kwargs)
+    return _lumisections(
+        "get_lumisection_ranges_by_component", "rr_lumisection_ranges_by_component", run_number, dataset_name, kwargs
+    )
 
 
 def get_oms_lumisection_ranges(run_number: int, **kwargs: Any) -> Any:
-    return _lumisections("oms_lumisection_ranges", run_number, "online", kwargs)
+    return _lumisections("get_oms_lumisection_ranges", "oms_lumisection_ranges", run_number, "online", kwargs)
 
 
 def get_joint_lumisection_ranges(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
-    return _lumisections("joint_lumisection_ranges", run_number, dataset_name, kwargs)
+    return _lumisections("get_joint_lumisection_ranges", "joint_lumisection_ranges", run_number, dataset_name, kwargs)
 
 
 # -- golden JSONs -----------------------------------------------------------------------------------------
