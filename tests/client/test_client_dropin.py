@@ -13,8 +13,12 @@ import http.server
 import importlib
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -25,6 +29,7 @@ from backend.server import EmbeddedServer
 from client.compat import IgnoredArgumentWarning, LimitWarning
 from client.errors import FilterRequiredError
 
+ROOT = Path(__file__).resolve().parents[2]
 RULE = {"and": [{"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}, {">=": [{"var": "run.oms.b_field"}, 3.7]}]}
 
 READS: dict[str, str] = {
@@ -355,3 +360,18 @@ def test_ignored_keywords_warn_and_typed_clients_stay_typed(
         typed = runregistry.default_client().get_run(names["RUN"])
         assert typed.run_number == names["RUN"]
         assert not isinstance(typed, dict)
+
+
+def test_the_acceptance_one_liner_prints_runs(tmp_path: Path) -> None:
+    """The issue's one-liner, on a small embedded registry and a run range it holds: JSON of plain dicts."""
+    script = (
+        "import client as runregistry; runregistry.setup('embedded', embedded_options={'runs': 40, 'seed': 3}); "
+        "import json; print(json.dumps(runregistry.get_runs(filter={'run_number': {'and': [{'>': 315000}, "
+        "{'<': 330000}]}}))[:200])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('[{"oms_attributes": {"run_number": 3')
