@@ -27,6 +27,7 @@ from client.calls import lumisection_call
 from client.default import default_client
 from client.errors import FilterRequiredError
 from client.writes import WriteReport
+from querylang.catalogue import LUMISECTION_STATUSES
 
 __all__ = [
     "FILTER_REQUIRED_ABOVE",
@@ -67,10 +68,10 @@ PAGE_SIZE = 50
 WAITING_DQM_GUI_CONSTANT = "waiting dqm gui"
 JSON_CREATION_SLEEP_TIME = 15
 REQUESTS_TIMEOUT = 600
-#: The public client's list constants; ``client.<NAME>`` gives a fresh ``list`` copy at each access.
+#: The public client's list constants, in its order; ``client.<NAME>`` gives a fresh ``list`` at each access.
 LIST_CONSTANTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "LUMISECTION_STATES": ("GOOD", "BAD", "STANDBY", "EXCLUDED", "NOTSET"),
+        "LUMISECTION_STATES": LUMISECTION_STATUSES,
         "ONLINE_RUN_STATES": ("SIGNOFF", "OPEN", "COMPLETED"),
         "OFFLINE_DATASET_STATES": ("SIGNOFF", "OPEN", "COMPLETED", WAITING_DQM_GUI_CONSTANT),
     }
