@@ -38,9 +38,9 @@ READS: dict[str, str] = {
 runs = runregistry.get_runs(
     filter={
         "run_number": {"and": [{">=": LO}, {"<=": HI}]},
-        "class": "Collisions18",
+        "class": CLASS,
         "dt-dt": "GOOD",
-        "hlt_key": {"like": "%physics%"},
+        "hlt_key": {"like": HLT_LIKE},
         "significant": {"=": True},
     }
 )
@@ -49,7 +49,7 @@ result = [(run["run_number"], run["class"], run["lumisections"]["dt-dt"]["GOOD"]
     "run list": 'result = runregistry.get_runs(filter={"run_number": {"or": [RUN, OTHER, 1]}})',
     "uncompressed": 'result = runregistry.get_runs(filter={"run_number": RUN}, compress_attributes=False)',
     "json.dumps": """
-runs = runregistry.get_runs(filter={"run_number": {"and": [{">": LO}, {"<": HI}]}, "energy": {">": 6000}})
+runs = runregistry.get_runs(filter={"run_number": {"and": [{">": LO}, {"<": HI}]}, "energy": {">=": ENERGY}})
 result = json.dumps(runs, sort_keys=True)
 """,
     "sorted, limited": """
@@ -60,7 +60,7 @@ result = runregistry.get_runs(
     "no filter": "result = [run['run_number'] for run in runregistry.get_runs()]",
     "raw backend filter": """
 result = runregistry.get_runs(
-    filter={"oms_attributes.energy": {"=": 6500}, "run_number": {">=": LO}}, ignore_filter_transformation=True
+    filter={"oms_attributes.energy": {"=": ENERGY}, "run_number": {">=": LO}}, ignore_filter_transformation=True
 )
 """,
     "one run": """
@@ -123,7 +123,7 @@ result = {key: value for key, value in row.items() if key not in ("id", "created
 COMPRESSED_DATASETS: dict[str, str] = {
     "compressed datasets": """
 result = runregistry.get_datasets(
-    filter={"dataset_name": {"like": "%/PromptReco/Collisions2018%"}, "run_number": {"and": [{">": LO}, {"<": HI}]}}
+    filter={"dataset_name": {"like": "%/PromptReco/%"}, "run_number": {"and": [{">=": LO}, {"<=": HI}]}}
 )
 """,
     "one dataset": "result = [runregistry.get_dataset(run_number=RUN, dataset_name=DATASET)]",
@@ -174,19 +174,26 @@ def names(reads_server: EmbeddedServer) -> dict[str, Any]:
 
 
 def _names(server: EmbeddedServer) -> dict[str, Any]:
-    """Run numbers and a dataset of the served registry, found through the typed API."""
+    """Run numbers, a dataset and attribute values of the served registry, found through the typed API, so that
+    every snippet has something to find whatever the demo data."""
     with client.RunRegistry(server.url, env_file=False) as rr:
-        runs = rr.get_runs(filter={"significant": True, "class": "Collisions18"})
-        datasets = rr.get_datasets(filter={"dataset_name": {"like": "/PromptReco/%"}})
+        numbers = sorted(r.run_number for r in rr.get_runs(filter={}))
+        lo, hi = numbers[len(numbers) // 3], numbers[2 * len(numbers) // 3]
+        window = {"run_number": {"and": [{">=": lo}, {"<=": hi}]}}
+        anchor = rr.get_runs(filter={**window, "significant": True, "dt-dt": "GOOD", "energy": {">": 0}})[0]
+        dataset = rr.get_datasets(filter={**window, "dataset_name": {"like": "/PromptReco/%"}})[0]
         opened = rr.get_runs(filter={"state": "OPEN", "significant": True}, sortings=[["run_number", "ASC"]])
         insignificant = rr.get_runs(filter={"state": "OPEN", "significant": False})
-    numbers = sorted(r.run_number for r in runs)
+    hlt_key = anchor.oms_attributes.hlt_key or ""
     return {
-        "RUN": datasets[0].run_number,
-        "DATASET": datasets[0].name,
+        "RUN": dataset.run_number,
+        "DATASET": dataset.name,
         "OTHER": numbers[0],
-        "LO": numbers[len(numbers) // 3],
-        "HI": numbers[len(numbers) // 3] + 400,
+        "LO": lo,
+        "HI": hi,
+        "CLASS": anchor.rr_attributes.class_,
+        "HLT_LIKE": f"%{hlt_key[len(hlt_key) // 3 : 2 * len(hlt_key) // 3]}%",
+        "ENERGY": anchor.oms_attributes.energy,
         "OPEN_RUN": opened[0].run_number if opened else None,
         "OPEN_RUN_2": opened[1].run_number if len(opened) > 1 else None,
         "INSIGNIFICANT": insignificant[0].run_number if insignificant else None,
