@@ -106,17 +106,19 @@ class LimitWarning(UserWarning):
     """More rows matched than ``limit``: only the first ``limit`` were returned (the public client's ALERT)."""
 
 
-def _options(function: str, kwargs: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+def _options(function: str, kwargs: Mapping[str, Any], allowed: frozenset[str], *, depth: int = 1) -> dict[str, Any]:
+    """The ``allowed`` keyword arguments; the others are ignored with a warning pointing at the caller's line
+    (``depth``: the frames of this module between the caller and the function calling this one)."""
     ignored = sorted(set(kwargs) - allowed)
     if ignored:
         message = f"{function}() ignores {', '.join(ignored)}, as the public client does"
-        warnings.warn(message, IgnoredArgumentWarning, stacklevel=3)
+        warnings.warn(message, IgnoredArgumentWarning, stacklevel=2 + depth)
     return {k: v for k, v in kwargs.items() if k in allowed}
 
 
 # -- reads ------------------------------------------------------------------------------------------------
 def _listing(kind: str, limit: int, compress_attributes: bool, kwargs: Mapping[str, Any]) -> list[Any]:
-    options = _options(f"get_{kind}", kwargs, _LISTING_OPTIONS)
+    options = _options(f"get_{kind}", kwargs, _LISTING_OPTIONS, depth=2)
     client = default_client()
     fetch: Callable[..., Any] = client.get_runs if kind == "runs" else client.get_datasets
     if "filter" not in options:
@@ -178,7 +180,7 @@ def get_datasets_accepted() -> list[Any]:
 
 def _lumisections(function: str, endpoint: str, run_number: int, dataset_name: str, kwargs: Mapping[str, Any]) -> Any:
     """The service's JSON answer as it is (``[]``, ``{}`` or ``None`` for an unknown run, as the service says)."""
-    _options(function, kwargs, _NONE)
+    _options(function, kwargs, _NONE, depth=2)
     client = default_client()
     return client._run(ops.get_json(lumisection_call(endpoint, run_number, dataset_name), object))
 
@@ -239,7 +241,7 @@ def generate_json(json_logic: object, **kwargs: Any) -> dict[str, Any]:
 
 # -- writes: run by run, stopping at the first failure (a WriteError carrying the per-run report) -------------
 def _answers(function: str, kwargs: Mapping[str, Any], write: Callable[[], WriteReport]) -> list[Any]:
-    _options(function, kwargs, _NONE)
+    _options(function, kwargs, _NONE, depth=2)
     return write().responses
 
 

@@ -361,8 +361,12 @@ def test_ignored_keywords_warn_and_typed_clients_stay_typed(
     reads_server: EmbeddedServer, names: dict[str, Any]
 ) -> None:
     with _runql_at(reads_server.url) as runregistry:
-        with pytest.warns(IgnoredArgumentWarning, match="get_lumisections.* ignores verbose"):
+        with pytest.warns(IgnoredArgumentWarning, match="get_lumisections.* ignores verbose") as caught:
             runregistry.get_lumisections(names["RUN"], verbose=True)
+        assert caught[0].filename == __file__  # the warning points at the script's line
+        with pytest.warns(IgnoredArgumentWarning, match=r"get_runs\(\) ignores output") as caught:
+            runregistry.get_runs(filter={"run_number": names["RUN"]}, output="dataframe")
+        assert caught[0].filename == __file__
         assert isinstance(runregistry.get_run(names["RUN"]), dict)
         typed = runregistry.default_client().get_run(names["RUN"])
         assert typed.run_number == names["RUN"]
