@@ -102,7 +102,7 @@ CORPUS: list[tuple[str, bytes | None, list[str], int, str]] = [
     ("serve-missing-dir", None, ["serve", "--port", "0", "--db", "/no/such/dir/rr.db"], 1, "does not exist"),
     ("serve-not-sqlite", b"this is not a database" * 100, ["serve", "--port", "0", "--db", "{file}"], 1, "SQLite"),
     ("run-unreachable", None, ["run", "1", "--target", "http://127.0.0.1:9"], 1, "ConnectError"),
-    ("target-bad", None, ["runs", "--target", "ftp://x"], 1, "unknown target"),
+    ("target-bad", None, ["runs", "--target", "ftp://x"], 1, "Invalid setup target"),
 ]
 
 
