@@ -23,14 +23,17 @@ dataset lumisection.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.budget import Budget, BudgetExceededError
 from backend.demo import OmsRange
 from backend.errors import RequestError
 from backend.lumiranges import expand
@@ -91,6 +94,8 @@ def _parse_rule(json_logic: object) -> tuple[str, Callable[[Any], bool]]:
             rule = json.loads(json_logic)
         except json.JSONDecodeError as exc:
             raise RequestError(f"json_logic is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise RequestError("json_logic is nested too deeply") from None
         text = json_logic
     elif isinstance(json_logic, dict):
         rule, text = json_logic, json.dumps(json_logic)
@@ -149,25 +154,58 @@ def evaluate_dataset(
     return passed, failed
 
 
-class JsonPortal:
-    """Golden-JSON jobs over a store, run one at a time on a background thread."""
+def _guarded(predicate: Callable[[Any], bool], budget: Budget) -> Callable[[Any], bool]:
+    """``predicate``, stopping the job (:class:`BudgetExceededError`) once its budget is spent or the server stops."""
 
-    def __init__(self, store: Store) -> None:
+    def test(data: Any) -> bool:
+        budget.check()
+        return predicate(data)
+
+    return test
+
+
+class JsonPortal:
+    """Golden-JSON jobs over a store, run one at a time on a background thread.
+
+    Jobs are bounded: at most ``max_waiting`` queued or running (more are refused), each stops after
+    ``job_seconds`` or as soon as ``stop`` is set (the server is stopping), and only the last ``max_kept``
+    finished jobs are remembered.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        stop: threading.Event | None = None,
+        job_seconds: float = 600.0,
+        max_waiting: int = 16,
+        max_kept: int = 256,
+    ) -> None:
         self.store = store
+        self.job_seconds, self.max_waiting, self.max_kept = job_seconds, max_waiting, max_kept
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runql-json-portal")
         self._lock = threading.Lock()
         self._jobs: dict[int, _Job] = {}
-        self._closed = threading.Event()
+        self._ids = itertools.count(1)
+        self._closed = stop if stop is not None else threading.Event()
 
     def submit(self, json_logic: object, dataset_name_filter: object) -> int:
         """Validate and queue a job; returns its id (:class:`RequestError` for a bad rule or pattern)."""
         text, predicate = _parse_rule(json_logic)
         matches = _name_matcher(dataset_name_filter)
         with self._lock:
-            job = _Job(len(self._jobs) + 1, text, str(dataset_name_filter), predicate, matches)
+            if sum(j.state in ("queued", "running") for j in self._jobs.values()) >= self.max_waiting:
+                raise RequestError(f"{self.max_waiting} json_portal jobs are already waiting; poll them first")
+            job = _Job(next(self._ids), text, str(dataset_name_filter), predicate, matches)
             self._jobs[job.id] = job
+            self._forget_old_jobs()
         self._executor.submit(self._run, job)
         return job.id
+
+    def _forget_old_jobs(self) -> None:
+        finished = [i for i, j in self._jobs.items() if j.state in ("done", "failed")]
+        for job_id in finished[: max(0, len(finished) - self.max_kept)]:
+            del self._jobs[job_id]
 
     def poll(self, job_id: int) -> Reply:
         """The service's polling reply for a job."""
@@ -191,11 +229,16 @@ class JsonPortal:
     # -- the job --------------------------------------------------------------------------------------------
     def _run(self, job: _Job) -> None:
         job.state = "running"
+        budget = Budget(self.job_seconds, self._closed, what="json generation")
+        job.predicate = _guarded(job.predicate, budget)
         try:
-            job.row = self._generate(job)
+            with budget.running():
+                job.row = self._generate(job)
             job.state = "done"
         except QueryLangError as exc:
             job.error, job.state = f"json_logic failed: {exc}", "failed"
+        except (BudgetExceededError, sqlite3.OperationalError) as exc:
+            job.error, job.state = str(budget.error() if budget.spent() else exc), "failed"
         except Exception as exc:
             logger.exception("json_portal job %d failed", job.id)
             job.error, job.state = f"json generation failed: {type(exc).__name__}", "failed"
@@ -220,7 +263,7 @@ class JsonPortal:
         row = _RowBuilder(job)
         for done, (run_number, name, attributes) in enumerate(datasets):
             if self._closed.is_set():
-                raise RuntimeError("server shutting down")
+                raise BudgetExceededError("the json generation was cancelled: the server is stopping")
             run = self._run_data(run_number)
             lumis = self.store.dataset_lumis(run_number, name)
             if run is not None and lumis is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import uvicorn
 
-from backend.app import create_app
+from backend.app import Limits, create_app
 from backend.auth import AuthConfig
 from backend.demo import iter_runs
 from backend.stats import ServerStats
@@ -29,6 +29,8 @@ __all__ = ["EmbeddedServer", "build_store"]
 
 logger = logging.getLogger(__name__)
 _START_TIMEOUT = 60.0
+#: Seconds uvicorn waits for requests in flight when stopping (they are told to stop at once, see ``stop``).
+_GRACE = 1
 
 
 def build_store(*, db: str | None = None, runs: int | None = None, seed: int = 2018) -> Store:
@@ -62,9 +64,12 @@ class EmbeddedServer:
         auth: AuthConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        limits: Limits | None = None,
     ) -> None:
         if not 0.0 <= faults <= 1.0:
             raise ValueError(f"faults must be within [0, 1], got {faults}")
+        self.limits = limits or Limits()
+        self._stopping = threading.Event()
         self.runs, self.seed, self.db = runs, seed, db
         self.rr_quirks, self.auth, self.host, self.port = rr_quirks, auth, host, port
         self.faults, self.fault_seed, self.fault_delay = faults, fault_seed, fault_delay
@@ -98,7 +103,18 @@ class EmbeddedServer:
         return self._store
 
     def start(self) -> EmbeddedServer:
-        """Generate/load the store and serve it; returns once the server accepts connections."""
+        """Generate/load the store and serve it; returns once the server accepts connections.
+
+        Interrupted (Ctrl-C, an error), it stops what it had started before re-raising.
+        """
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> EmbeddedServer:
+        self._stopping.clear()
         self._store = build_store(db=self.db, runs=self.runs, seed=self.seed)
         app = create_app(
             self._store,
@@ -108,9 +124,18 @@ class EmbeddedServer:
             fault_seed=self.fault_seed,
             fault_delay=self.fault_delay,
             stats=self._stats,
+            limits=self.limits,
+            stop=self._stopping,
         )
         config = uvicorn.Config(
-            app, host=self.host, port=self.port, log_config=None, log_level="warning", access_log=False, lifespan="on"
+            app,
+            host=self.host,
+            port=self.port,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=_GRACE,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="runql-embedded-server", daemon=True)
@@ -124,18 +149,19 @@ class EmbeddedServer:
         deadline = time.monotonic() + _START_TIMEOUT
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
                 raise RuntimeError(f"the embedded server did not start on {self.host}:{self.port}")
             time.sleep(0.01)
         sockets = [s for server in self._server.servers for s in server.sockets]
         self.port = sockets[0].getsockname()[1]
 
     def stop(self) -> None:
-        """Stop serving and close the store (an in-memory store is discarded)."""
+        """Stop serving and close the store (an in-memory store is discarded), in about a second whatever runs:
+        requests in flight and json_portal jobs are interrupted with an ``{"err"}``."""
+        self._stopping.set()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=_GRACE + 0.5)
         if self._store is not None:
             self._store.close()
         self._server, self._thread, self._store = None, None, None

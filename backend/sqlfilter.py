@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from backend import budget
 from backend.errors import RequestError
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Owner, default_catalogue
 from querylang.errors import FilterError
@@ -405,5 +406,7 @@ def like_match(value: object, pattern: object, case_sensitive: object) -> int | 
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """Register the SQL functions compiled filters call (``rq_like``) on a connection."""
+    """Register the SQL functions compiled filters call (``rq_like``) on a connection, and make its statements
+    stop when the current request's time budget is spent (:mod:`backend.budget`)."""
     conn.create_function("rq_like", 3, like_match, deterministic=True)
+    budget.install(conn)
