@@ -64,9 +64,8 @@ def _check_pattern(pattern: object, what: str) -> str:
         raise FilterError(f"a {what} pattern must be a string", value=pattern)
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise FilterError(
-            f"the {what} pattern is {len(pattern)} characters long",
+            f"the {what} pattern is {len(pattern)} characters long, more than the {MAX_PATTERN_LENGTH} allowed",
             value=pattern[:40] + "...",
-            allowed=f"at most {MAX_PATTERN_LENGTH} characters",
         )
     check_text(pattern, FilterError)
     return pattern
