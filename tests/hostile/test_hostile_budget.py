@@ -1,0 +1,134 @@
+"""Time budgets: runaway SQL, slow requests and long json_portal jobs stop with a clean error, on time or as soon
+as the server stops; jobs are bounded in number."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from backend.app import Limits
+from backend.budget import Budget, BudgetExceededError, run_guarded
+from backend.errors import RequestError
+from backend.jsonportal import JsonPortal
+from backend.server import EmbeddedServer
+from backend.store import Store
+
+ENDLESS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
+#: A rule that costs about a millisecond per lumisection: a job over a registry takes minutes.
+SLOW_RULE = {"reduce": [list(range(2000)), {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]}
+BOUND = 5.0
+
+
+@pytest.fixture(scope="module")
+def store() -> Iterator[Store]:
+    with Store.open() as opened:
+        yield opened
+
+
+def test_runaway_sql_stops_when_the_budget_is_spent(store: Store) -> None:
+    ticks = itertools.count(step=0.5)  # an injected clock: every budget check is half a second later
+    budget = Budget(10.0, threading.Event(), clock=lambda: next(ticks))
+    started = time.monotonic()
+    with budget.running(), pytest.raises(BudgetExceededError, match="longer than its 10 s time budget"):
+        run_guarded(budget, lambda: store.query(ENDLESS))
+    assert time.monotonic() - started < BOUND
+    assert store.query("SELECT 1") == [(1,)]  # the connection is usable afterwards
+
+
+def test_runaway_sql_stops_when_the_server_stops(store: Store) -> None:
+    stop = threading.Event()
+    budget = Budget(3600.0, stop)
+    timer = threading.Timer(0.1, stop.set)
+    timer.start()
+    started = time.monotonic()
+    with budget.running(), pytest.raises(BudgetExceededError, match="server is stopping"):
+        run_guarded(budget, lambda: store.query(ENDLESS))
+    assert time.monotonic() - started < BOUND
+    timer.join()
+
+
+def test_sql_outside_a_budget_and_other_errors_are_untouched(store: Store) -> None:
+    assert store.query("SELECT count(*) FROM run") == [(0,)]
+    budget = Budget(3600.0, threading.Event())
+    with budget.running(), pytest.raises(Exception, match="no such table"):
+        run_guarded(budget, lambda: store.query("SELECT * FROM nowhere"))
+
+
+def test_requests_beyond_their_budget_get_a_clean_error() -> None:
+    with EmbeddedServer(runs=3, seed=1, limits=Limits(request_seconds=0)) as srv:
+        reply = httpx.post(
+            f"{srv.url}/runs_filtered_ordered", json={"page": 0, "page_size": 5, "filter": {}, "sortings": []}
+        )
+        assert reply.status_code == 500
+        assert reply.json() == {"err": "the request took longer than its 0 s time budget"}
+
+
+def _poll(url: str, job_id: int) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        reply = httpx.post(f"{url}/json_portal/json", json={"id_json": job_id})
+        if reply.status_code in (200, 500):
+            return reply
+        time.sleep(0.02)
+    raise AssertionError("the job never ended")
+
+
+def test_json_portal_jobs_are_time_limited() -> None:
+    with EmbeddedServer(runs=20, seed=1, limits=Limits(job_seconds=0.3)) as srv:
+        body = {"json_logic": json.dumps(SLOW_RULE), "dataset_name_filter": "%"}
+        started = time.monotonic()
+        job = httpx.post(f"{srv.url}/json_portal/generate", json=body).json()["id"]
+        reply = _poll(srv.url, job)
+        assert time.monotonic() - started < BOUND
+        assert reply.json() == {"err": "the json generation took longer than its 0.3 s time budget"}
+        quick = httpx.post(
+            f"{srv.url}/json_portal/generate", json={"json_logic": "false", "dataset_name_filter": "none"}
+        )
+        assert _poll(srv.url, quick.json()["id"]).status_code == 200  # the portal still works
+
+
+def test_json_portal_jobs_are_bounded_and_cancelled_on_stop() -> None:
+    with Store.open() as store:
+        from backend.demo import generate
+
+        store.load(generate(runs=10, seed=1))
+        stop = threading.Event()
+        portal = JsonPortal(store, stop=stop, max_waiting=2, max_kept=1)
+        first = portal.submit(json.dumps(SLOW_RULE), "%")
+        portal.submit(json.dumps(SLOW_RULE), "%")
+        with pytest.raises(RequestError, match="2 json_portal jobs are already waiting"):
+            portal.submit("true", "%")
+        started = time.monotonic()
+        stop.set()
+        portal.close()
+        assert time.monotonic() - started < BOUND
+        status, text = portal.poll(first)
+        assert status == 500
+        assert "server is stopping" in json.loads(text)["err"]
+
+
+def test_finished_jobs_are_forgotten_beyond_max_kept() -> None:
+    with Store.open() as store:
+        portal = JsonPortal(store, max_kept=2)
+        ids = []
+        for _ in range(4):
+            ids.append(portal.submit("true", "%"))
+            deadline = time.monotonic() + 30
+            while portal.poll(ids[-1])[0] != 200 and time.monotonic() < deadline:
+                time.sleep(0.01)
+        portal.submit("true", "%")  # forgetting happens on submit
+        portal.close()
+        assert [portal.poll(i)[0] for i in ids] == [500, 500, 200, 200]
+
+
+@pytest.mark.parametrize("limits", [{"request_seconds": -1}, {"workers": 0}, {"body_bytes": -5}])
+def test_invalid_limits_are_refused(limits: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="invalid limits"):
+        Limits(**limits)
