@@ -4,12 +4,15 @@ milliseconds, in querylang, in the service (listings and json_portal) and in the
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backend.server import EmbeddedServer
 from backend.sqlfilter import like_match
@@ -155,3 +158,26 @@ def test_local_golden_engine_with_an_evil_pattern(hostile_server: EmbeddedServer
     by_dataset = "generated_json_with_dataset_names"  # the service concatenates the datasets of a run (quirk)
     assert local[by_dataset]
     assert local[by_dataset] == server[by_dataset]
+
+
+def _backtracking_like(text: str, pattern: str, case_sensitive: bool) -> bool:
+    """The obvious (exponential on hostile input) translation to a Python regex, as a reference on small cases."""
+    parts, index = [], 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            parts.append(re.escape(pattern[index + 1]))
+            index += 2
+            continue
+        parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+        index += 1
+    flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
+    return re.fullmatch("".join(parts), text, flags) is not None
+
+
+@settings(max_examples=400)
+@given(st.text("ab%_\\A", max_size=8), st.text("abAB%_\\\n", max_size=10), st.booleans())
+def test_linear_like_agrees_with_a_backtracking_regex(pattern: str, text: str, case_sensitive: bool) -> None:
+    assert compile_like(pattern, case_sensitive=case_sensitive).matches(text) == _backtracking_like(
+        text, pattern, case_sensitive
+    )
