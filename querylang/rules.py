@@ -139,17 +139,19 @@ RuleNode = typing.Union[Literal, Variable, Operation, ArrayNode]  # noqa: UP007 
 
 
 def walk(node: RuleNode) -> Iterator[RuleNode]:
-    """``node`` and every node below it, depth first."""
-    yield node
-    children: tuple[RuleNode, ...] = ()
-    if isinstance(node, Operation):
-        children = (*node.args, *node.reads)
-    elif isinstance(node, ArrayNode):
-        children = node.items
-    elif isinstance(node, Variable) and node.default is not None:
-        children = (node.default,)
-    for child in children:
-        yield from walk(child)
+    """``node`` and every node below it, depth first (iteratively: safe on nodes nested to any depth)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        children: tuple[RuleNode, ...] = ()
+        if isinstance(current, Operation):
+            children = (*current.args, *current.reads)
+        elif isinstance(current, ArrayNode):
+            children = current.items
+        elif isinstance(current, Variable) and current.default is not None:
+            children = (current.default,)
+        stack.extend(reversed(children))
 
 
 def rule_variables(node: RuleNode) -> list[Variable]:

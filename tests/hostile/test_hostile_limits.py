@@ -28,6 +28,7 @@ from querylang import (
 from querylang.explain import to_sql
 from querylang.jsonlogic import apply, compile_predicate, compile_rule
 from querylang.limits import MAX_DEPTH, check_nesting
+from querylang.rules import Literal, Operation, rule_variables, walk
 
 
 def nested(levels: int, op: str, leaf: Any, *, listed: bool = False) -> Any:
@@ -186,3 +187,11 @@ def test_large_bodies_are_refused_before_they_are_read() -> None:
         _is_clean_error(http.post("/runs_filtered_ordered", content=chunks()), "larger than 1000 bytes")
         small = {"page": 0, "page_size": 5, "sortings": [], "filter": {}}
         assert http.post("/runs_filtered_ordered", json=small).json()["count"] == 3
+
+
+def test_rule_walkers_are_safe_on_hand_built_deep_nodes() -> None:
+    node: Any = Literal(True)
+    for _ in range(5000):
+        node = Operation("!", (node,))
+    assert sum(1 for _ in walk(node)) == 5001
+    assert rule_variables(node) == []
