@@ -1,6 +1,6 @@
 """JSON from clients (request bodies, the json_portal's ``json_logic`` string), parsed within bounds.
 
-:func:`parse_json` answers every malformed, too large, too deep or invalid-Unicode input with a
+:func:`parse_json` answers every malformed, too deep or invalid-Unicode input with a
 :class:`~backend.errors.RequestError` (HTTP 500 ``{"err"}``), never another exception.
 
 >>> parse_json(b'{"run_number": 1}')
@@ -23,7 +23,7 @@ from querylang.limits import check_nesting
 
 __all__ = ["MAX_BODY_BYTES", "MAX_BODY_DEPTH", "parse_json"]
 
-#: Largest request body accepted, in bytes.
+#: Largest request body accepted by default, in bytes (the app refuses larger ones while reading them).
 MAX_BODY_BYTES: Final = 16 << 20
 #: Deepest nesting of objects and lists in a request body (filters stay far below; the filter compiler has its
 #: own, tighter limit on and/or levels).
@@ -42,8 +42,6 @@ def parse_json(raw: bytes | str, *, what: str = "JSON body") -> Any:
     """The JSON value of ``raw`` (``None`` when blank); :class:`RequestError` for anything else."""
     if not raw.strip():
         return None
-    if len(raw) > MAX_BODY_BYTES:
-        raise RequestError(f"invalid {what}: larger than {MAX_BODY_BYTES} bytes")
     try:
         value = json.loads(raw, parse_constant=_reject_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hostile_corpus import SLOW_RULE, listing, run_job, timed
 
 from backend.app import Limits
 from backend.budget import Budget, BudgetExceededError, run_guarded
@@ -21,8 +22,6 @@ from backend.server import EmbeddedServer
 from backend.store import Store
 
 ENDLESS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
-#: A rule that costs about a millisecond per lumisection: a job over a registry takes minutes.
-SLOW_RULE = {"reduce": [list(range(2000)), {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]}
 BOUND = 5.0
 
 
@@ -63,35 +62,18 @@ def test_sql_outside_a_budget_and_other_errors_are_untouched(store: Store) -> No
 
 def test_requests_beyond_their_budget_get_a_clean_error() -> None:
     with EmbeddedServer(runs=3, seed=1, limits=Limits(request_seconds=0)) as srv:
-        reply = httpx.post(
-            f"{srv.url}/runs_filtered_ordered", json={"page": 0, "page_size": 5, "filter": {}, "sortings": []}
-        )
+        reply = httpx.post(f"{srv.url}/runs_filtered_ordered", json=listing({}))
         assert reply.status_code == 500
         assert reply.json() == {"err": "the request took longer than its 0 s time budget"}
 
 
-def _poll(url: str, job_id: int) -> httpx.Response:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        reply = httpx.post(f"{url}/json_portal/json", json={"id_json": job_id})
-        if reply.status_code in (200, 500):
-            return reply
-        time.sleep(0.02)
-    raise AssertionError("the job never ended")
-
-
 def test_json_portal_jobs_are_time_limited() -> None:
-    with EmbeddedServer(runs=20, seed=1, limits=Limits(job_seconds=0.3)) as srv:
-        body = {"json_logic": json.dumps(SLOW_RULE), "dataset_name_filter": "%"}
-        started = time.monotonic()
-        job = httpx.post(f"{srv.url}/json_portal/generate", json=body).json()["id"]
-        reply = _poll(srv.url, job)
-        assert time.monotonic() - started < BOUND
+    limits = Limits(job_seconds=0.3)
+    with EmbeddedServer(runs=20, seed=1, limits=limits) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
+        reply, seconds = timed(lambda: run_job(http, SLOW_RULE, "%"))
+        assert seconds < BOUND
         assert reply.json() == {"err": "the json generation took longer than its 0.3 s time budget"}
-        quick = httpx.post(
-            f"{srv.url}/json_portal/generate", json={"json_logic": "false", "dataset_name_filter": "none"}
-        )
-        assert _poll(srv.url, quick.json()["id"]).status_code == 200  # the portal still works
+        assert run_job(http, False, "none").status_code == 200  # the portal still works
 
 
 def test_json_portal_jobs_are_bounded_and_cancelled_on_stop() -> None:

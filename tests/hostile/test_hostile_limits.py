@@ -124,19 +124,19 @@ def _is_clean_error(reply: httpx.Response, fragment: str) -> None:
     assert fragment in reply.json()["err"]
 
 
-def _listing(flt: bytes) -> bytes:
+def _raw_listing(flt: bytes) -> bytes:
     return b'{"page": 0, "page_size": 5, "sortings": [], "filter": ' + flt + b"}"
 
 
 HOSTILE_BODIES = [
-    ("/runs_filtered_ordered", _listing(b'{"oms_attributes.hlt_key": "\\ud800"}'), "invalid Unicode"),
-    ("/runs_filtered_ordered", _listing(b'{"\\udc00": 1}'), "invalid Unicode"),
-    ("/datasets_filtered_ordered", _listing(b'{"name": {"like": "%\\ud800"}}'), "invalid Unicode"),
+    ("/runs_filtered_ordered", _raw_listing(b'{"oms_attributes.hlt_key": "\\ud800"}'), "invalid Unicode"),
+    ("/runs_filtered_ordered", _raw_listing(b'{"\\udc00": 1}'), "invalid Unicode"),
+    ("/datasets_filtered_ordered", _raw_listing(b'{"name": {"like": "%\\ud800"}}'), "invalid Unicode"),
     ("/datasets/get_dataset", b'{"run_number": 315000, "dataset_name": "/A/\\ud800/DQM"}', "invalid Unicode"),
     ("/lumisections/rr_lumisection_ranges", b'{"run_number": 1, "dataset_name": "\\udfff"}', "invalid Unicode"),
     ("/json_portal/generate", b'{"json_logic": "true", "dataset_name_filter": "\\ud800%"}', "invalid Unicode"),
     ("/json_portal/generate", b'{"json_logic": "\\"\\\\ud800\\"", "dataset_name_filter": "%"}', "invalid Unicode"),
-    ("/runs_filtered_ordered", _listing(b'{"and": [' * 150 + b"{}" + b"]}" * 150), "nested too deeply"),
+    ("/runs_filtered_ordered", _raw_listing(b'{"and": [' * 150 + b"{}" + b"]}" * 150), "nested too deeply"),
     ("/runs_filtered_ordered", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     (
         "/json_portal/generate",
@@ -168,7 +168,7 @@ def test_hostile_bodies_get_clean_errors_and_no_traceback(
 
 
 def test_body_depth_limit_is_above_what_filters_need(http: httpx.Client) -> None:
-    within = _listing(b'{"not_a_key": ' * (MAX_BODY_DEPTH - 3) + b"1" + b"}" * (MAX_BODY_DEPTH - 3))
+    within = _raw_listing(b'{"not_a_key": ' * (MAX_BODY_DEPTH - 3) + b"1" + b"}" * (MAX_BODY_DEPTH - 3))
     reply = http.post("/runs_filtered_ordered", content=within)
     _is_clean_error(reply, "column")  # parsed, then refused by the filter compiler for what it says
 

@@ -3,14 +3,12 @@ milliseconds, in querylang, in the service (listings and json_portal) and in the
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-import time
-from typing import Any
 
 import httpx
 import pytest
+from hostile_corpus import EVIL_LIKES, listing, run_job, timed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +18,6 @@ from client.api import RunRegistry
 from querylang import FilterError, compile_filter
 from querylang.similar import MAX_GROUP_DEPTH, MAX_PATTERN_LENGTH, compile_like, compile_similar
 
-#: Patterns a backtracking matcher needs exponential or high-polynomial time for, on a long non-matching text.
-EVIL_LIKES = ["%_%_%_%_%_%_%_%_%_%_%!", "%%%%%%%%%%%%%%%%%%%%%%%%!", "%a%a%a%a%a%a%a%a%a%a%a%a%b", "_%" * 40 + "!"]
 EVIL_SIMILAR = [
     "%%%%%%%%%%%%%%%%%%%%%%%%!",
     "%%%%%%%%%%%%%%%%%%%%%%%%(Q|Z)",
@@ -34,18 +30,12 @@ EVIL_SIMILAR = [
 BOUND = 1.0
 
 
-def _timed(work: Any) -> tuple[Any, float]:
-    started = time.monotonic()
-    result = work()
-    return result, time.monotonic() - started
-
-
 @pytest.mark.parametrize("pattern", EVIL_LIKES)
 def test_like_is_linear(pattern: str) -> None:
     text = "a" * 50_000
     for case_sensitive in (True, False):
         compiled = compile_like(pattern, case_sensitive=case_sensitive)
-        matched, seconds = _timed(lambda c=compiled: c.matches(text))
+        matched, seconds = timed(lambda c=compiled: c.matches(text))
         assert matched is False
         assert seconds < BOUND
     assert like_match(text + "!", pattern, 0) == (0 if pattern.endswith("b") else 1)
@@ -54,7 +44,7 @@ def test_like_is_linear(pattern: str) -> None:
 @pytest.mark.parametrize("pattern", EVIL_SIMILAR)
 def test_similar_to_is_linear(pattern: str) -> None:
     compiled = compile_similar(pattern)
-    matched, seconds = _timed(lambda: compiled.matches("a" * 50_000))
+    matched, seconds = timed(lambda: compiled.matches("a" * 50_000))
     assert matched is False
     assert seconds < BOUND
 
@@ -94,52 +84,42 @@ def test_like_limits_are_filter_errors() -> None:
         compile_filter({"hlt_key": {"like": "%\ud800%"}})
 
 
-def _listing(pattern: str) -> dict[str, Any]:
-    return {"page": 0, "page_size": 5, "sortings": [], "filter": {"oms_attributes.hlt_key": {"like": pattern}}}
-
-
 def test_service_like_requests_answer_fast_while_others_are_served(
     hostile_server: EmbeddedServer, http: httpx.Client, pristine: str
 ) -> None:
-    run_number = http.post("/runs_filtered_ordered", json=_listing("%")).json()["runs"][0]["run_number"]
+    run_number = http.post("/runs_filtered_ordered", json=listing({"oms_attributes.hlt_key": {"like": "%"}})).json()[
+        "runs"
+    ][0]["run_number"]
     answers: list[tuple[int, float]] = []
 
     def evil() -> None:
         for pattern in EVIL_LIKES:
-            reply, seconds = _timed(lambda p=pattern: http.post("/runs_filtered_ordered", json=_listing(p)))
+            reply, seconds = timed(
+                lambda p=pattern: http.post(
+                    "/runs_filtered_ordered", json=listing({"oms_attributes.hlt_key": {"like": p}})
+                )
+            )
             answers.append((reply.status_code, seconds))
 
     worker = threading.Thread(target=evil)
     worker.start()
     with httpx.Client(base_url=hostile_server.url, timeout=30) as other:
         while worker.is_alive():
-            reply, seconds = _timed(lambda: other.get(f"/runs/{run_number}"))
+            reply, seconds = timed(lambda: other.get(f"/runs/{run_number}"))
             assert reply.status_code == 200
             assert reply.json()["run_number"] == run_number
             assert seconds < BOUND
     worker.join()
     assert [status for status, _ in answers] == [200] * len(EVIL_LIKES)
     assert max(seconds for _, seconds in answers) < BOUND
-    too_long = http.post("/runs_filtered_ordered", json=_listing("%_" * 600))
+    too_long = http.post("/runs_filtered_ordered", json=listing({"oms_attributes.hlt_key": {"like": "%_" * 600}}))
     assert too_long.status_code == 500
     assert "more than the 1000 allowed" in too_long.json()["err"]
     assert hostile_server.store.checksum() == pristine
 
 
-def _job(http: httpx.Client, rule: Any, pattern: str) -> httpx.Response:
-    job_id = http.post("/json_portal/generate", json={"json_logic": json.dumps(rule), "dataset_name_filter": pattern})
-    assert job_id.status_code == 200, job_id.text
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        reply = http.post("/json_portal/json", json={"id_json": job_id.json()["id"]})
-        if reply.status_code in (200, 500):
-            return reply
-        time.sleep(0.02)
-    raise AssertionError("the json_portal job did not finish")
-
-
 def test_json_portal_similar_to_answers_fast(http: httpx.Client) -> None:
-    reply, seconds = _timed(lambda: _job(http, True, "%%%%%%%%%%%%%%%%%%%%%%%%!"))
+    reply, seconds = timed(lambda: run_job(http, True, "%%%%%%%%%%%%%%%%%%%%%%%%!"))
     assert reply.status_code == 200
     assert reply.json()["final_json"]["generated_json"] == {}
     assert seconds < BOUND * 5  # a whole (empty) job with its polling
@@ -152,7 +132,7 @@ def test_local_golden_engine_with_an_evil_pattern(hostile_server: EmbeddedServer
     pattern = "%%%%%%%%%%%%%%%%%%%%%%%%(M|Z)"  # its like prefilter is "%": every dataset name reaches the matcher
     rule = {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}
     with RunRegistry(target=hostile_server.url) as registry:
-        local, seconds = _timed(lambda: registry.create_json(rule, pattern, engine="local"))
+        local, seconds = timed(lambda: registry.create_json(rule, pattern, engine="local"))
         server = registry.create_json(rule, pattern, poll_interval=0.05)
     assert seconds < 30  # a few hundred requests; a backtracking matcher would not finish at all
     by_dataset = "generated_json_with_dataset_names"  # the service concatenates the datasets of a run (quirk)

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hostile_corpus import SLOW_RULE, listing
 
 ROOT = Path(__file__).parents[2]
 #: The acceptance bound (measured from the signal to the process's exit).
 STOP_BOUND = 2.0
 #: A legitimate but slow listing: hundreds of LIKE terms evaluated on every dataset (many seconds).
 SLOW_FILTER = {"or": [{"oms_attributes.hlt_key": {"like": f"%{i}%x%"}} for i in range(900)]}
-SLOW_RULE = {"reduce": [list(range(2000)), {"+": [{"var": "current"}, {"var": "accumulator"}]}, 0]}
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -103,7 +103,7 @@ def test_mid_request(served: list[Served]) -> None:
     replies: list[object] = []
 
     def slow() -> None:
-        body = {"page": 0, "page_size": 5, "sortings": [], "filter": SLOW_FILTER}
+        body = listing(SLOW_FILTER)
         try:
             replies.append(httpx.post(f"{url}/datasets_filtered_ordered", json=body, timeout=60).json())
         except httpx.HTTPError as exc:  # the server may close the connection as it exits
