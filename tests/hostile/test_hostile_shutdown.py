@@ -97,7 +97,7 @@ def test_during_start_up(served: list[Served]) -> None:
 
 
 def test_mid_request(served: list[Served]) -> None:
-    server = Served("--runs", "150")
+    server = Served("--runs", "300")
     served.append(server)
     url = server.wait_serving()
     replies: list[object] = []
