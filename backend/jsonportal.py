@@ -195,7 +195,7 @@ class JsonPortal:
         matches = _name_matcher(dataset_name_filter)
         with self._lock:
             if sum(j.state in ("queued", "running") for j in self._jobs.values()) >= self.max_waiting:
-                raise RequestError(f"{self.max_waiting} json_portal jobs are already waiting; poll them first")
+                raise RequestError(f"{self.max_waiting} json_portal jobs are already queued or running; retry later")
             job = _Job(next(self._ids), text, str(dataset_name_filter), predicate, matches)
             self._jobs[job.id] = job
             self._forget_old_jobs()

@@ -85,7 +85,7 @@ def test_json_portal_jobs_are_bounded_and_cancelled_on_stop() -> None:
         portal = JsonPortal(store, stop=stop, max_waiting=2, max_kept=1)
         first = portal.submit(json.dumps(SLOW_RULE), "%")
         portal.submit(json.dumps(SLOW_RULE), "%")
-        with pytest.raises(RequestError, match="2 json_portal jobs are already waiting"):
+        with pytest.raises(RequestError, match="2 json_portal jobs are already queued or running"):
             portal.submit("true", "%")
         started = time.monotonic()
         stop.set()
