@@ -16,6 +16,8 @@ import httpx
 import pytest
 from hostile_corpus import SLOW_RULE, listing
 
+from backend.store import Store
+
 ROOT = Path(__file__).parents[2]
 #: The acceptance bound (measured from the signal to the process's exit).
 STOP_BOUND = 2.0
@@ -132,3 +134,14 @@ def test_mid_json_portal_job(served: list[Served]) -> None:
         time.sleep(0.01)
     assert server.stop_time() < STOP_BOUND
     assert "Traceback" not in server.stderr()
+
+
+def test_during_start_up_a_registry_file_is_left_empty_not_half_written(served: list[Served], tmp_path: Path) -> None:
+    db = tmp_path / "registry.db"
+    server = Served("--runs", "6000", "--db", str(db))
+    served.append(server)
+    time.sleep(0.5)
+    assert server.stop_time() < STOP_BOUND
+    if db.exists():  # the load is one transaction: interrupted, nothing of it remains
+        with Store.open(str(db)) as store:
+            assert store.is_empty()
