@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 import time
 from types import TracebackType
@@ -75,6 +77,7 @@ class EmbeddedServer:
         self.faults, self.fault_seed, self.fault_delay = faults, fault_seed, fault_delay
         self._stats = ServerStats()
         self._store: Store | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -115,7 +118,7 @@ class EmbeddedServer:
 
     def _start(self) -> EmbeddedServer:
         self._stopping.clear()
-        self._store = build_store(db=self.db, runs=self.runs, seed=self.seed)
+        self._store = build_store(db=self.db or self._scratch_db(), runs=self.runs, seed=self.seed)
         app = create_app(
             self._store,
             rr_quirks=self.rr_quirks,
@@ -143,6 +146,15 @@ class EmbeddedServer:
         self._wait_started()
         return self
 
+    def _scratch_db(self) -> str:
+        """A private file for a registry without ``db``, deleted on :meth:`stop`.
+
+        Not an in-memory database: SQLite serialises the statements of shared-cache connections, so one slow
+        request would hold up every other; a file in WAL mode lets reads run side by side.
+        """
+        self._scratch = tempfile.TemporaryDirectory(prefix="runql-registry-")
+        return os.path.join(self._scratch.name, "registry.db")
+
     def _wait_started(self) -> None:
         assert self._server is not None
         assert self._thread is not None
@@ -155,7 +167,7 @@ class EmbeddedServer:
         self.port = sockets[0].getsockname()[1]
 
     def stop(self) -> None:
-        """Stop serving and close the store (an in-memory store is discarded), in about a second whatever runs:
+        """Stop serving and close the store (one without ``db`` is deleted), in about a second whatever runs:
         requests in flight and json_portal jobs are interrupted with an ``{"err"}``."""
         self._stopping.set()
         if self._server is not None:
@@ -164,7 +176,9 @@ class EmbeddedServer:
             self._thread.join(timeout=_GRACE + 0.5)
         if self._store is not None:
             self._store.close()
-        self._server, self._thread, self._store = None, None, None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+        self._server, self._thread, self._store, self._scratch = None, None, None, None
 
     def wait(self) -> None:
         """Block until the server stops (the CLI's foreground mode)."""

@@ -114,3 +114,23 @@ def test_finished_jobs_are_forgotten_beyond_max_kept() -> None:
 def test_invalid_limits_are_refused(limits: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="invalid limits"):
         Limits(**limits)
+
+
+def test_a_slow_request_does_not_hold_up_the_others() -> None:
+    slow_filter = {"or": [{"oms_attributes.hlt_key": {"like": f"%{i}%x%"}} for i in range(900)]}
+    limits = Limits(request_seconds=3)
+    with EmbeddedServer(runs=200, seed=1, limits=limits) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
+        run_number = http.post("/runs_filtered_ordered", json=listing({})).json()["runs"][0]["run_number"]
+        replies: list[httpx.Response] = []
+        worker = threading.Thread(
+            target=lambda: replies.append(http.post("/datasets_filtered_ordered", json=listing(slow_filter)))
+        )
+        worker.start()
+        time.sleep(0.3)
+        assert worker.is_alive()  # the slow request is running
+        reply, seconds = timed(lambda: httpx.get(f"{srv.url}/runs/{run_number}", timeout=30))
+        assert worker.is_alive()  # and still running: the read did not wait for it
+        assert reply.json()["run_number"] == run_number
+        assert seconds < 1.0
+        worker.join()
+        assert replies[0].json() == {"err": "the request took longer than its 3 s time budget"}
