@@ -30,7 +30,7 @@ from typing import Final, TypeVar
 
 from backend.errors import RequestError
 
-__all__ = ["Budget", "BudgetExceededError", "install", "run_guarded", "sqlite_progress"]
+__all__ = ["PROGRESS_STEPS", "Budget", "BudgetExceededError", "install", "run_guarded", "sqlite_progress"]
 
 T = TypeVar("T")
 
