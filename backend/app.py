@@ -231,7 +231,12 @@ class Service:
     # -- §8 json portal ----------------------------------------------------------------------------------------
     def json_generate(self, call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
-        job_id = self.portal.submit(body.get("json_logic"), body.get("dataset_name_filter"))
+        job_id = self.portal.submit(
+            body.get("json_logic"),
+            body.get("dataset_name_filter"),
+            tags=body.get("tags"),
+            official=body.get("official"),
+        )
         return 200, json.dumps({"id": job_id})
 
     def json_poll(self, call: Call) -> Reply:
@@ -384,7 +389,7 @@ def create_app(
     """
     counters = stats if stats is not None else ServerStats()
     runner = _Runner(limits or Limits(), stop if stop is not None else threading.Event())
-    portal = JsonPortal(store, stop=runner.stop, job_seconds=runner.limits.job_seconds)
+    portal = JsonPortal(store, rr_quirks=rr_quirks, stop=runner.stop, job_seconds=runner.limits.job_seconds)
     service = Service(store, quirks=rr_quirks, portal=portal)
     issuer = TokenIssuer(auth) if auth is not None else None
     routes = [
