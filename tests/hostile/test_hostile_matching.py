@@ -8,7 +8,7 @@ import threading
 
 import httpx
 import pytest
-from hostile_corpus import EVIL_LIKES, listing, run_job, timed
+from hostile_corpus import CHEAP_RULE, EVIL_LIKES, listing, run_job, submit_job, timed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -119,11 +119,15 @@ def test_service_like_requests_answer_fast_while_others_are_served(
 
 
 def test_json_portal_similar_to_answers_fast(http: httpx.Client) -> None:
-    reply, seconds = timed(lambda: run_job(http, True, "%%%%%%%%%%%%%%%%%%%%%%%%!"))
+    # the service matches the pattern against every dataset name when the job is submitted
+    reply, seconds = timed(lambda: submit_job(http, CHEAP_RULE, "%%%%%%%%%%%%%%%%%%%%%%%%!"))
+    assert reply.json() == {"err": "No datasets matched that dataset name"}
+    assert seconds < BOUND
+    reply, seconds = timed(lambda: run_job(http, CHEAP_RULE, "%%%%%%%%%%%%%%%%%%%%%%%%(Q|Z|online)"))
     assert reply.status_code == 200
     assert reply.json()["final_json"]["generated_json"] == {}
-    assert seconds < BOUND * 5  # a whole (empty) job with its polling
-    refused = http.post("/json_portal/generate", json={"json_logic": "true", "dataset_name_filter": "(" * 40})
+    assert seconds < BOUND * 10  # a whole job over the online datasets, with its polling
+    refused = submit_job(http, CHEAP_RULE, "(" * 40)
     assert refused.status_code == 500
     assert "nested deeper" in refused.json()["err"]
 
