@@ -34,6 +34,7 @@ from client.errors import PartialResultError, RunQLError, ServiceError
 from client.transport import Call, Reply
 
 __all__ = [
+    "REFETCH_ROUNDS",
     "ConvertPage",
     "CountChangedWarning",
     "DecodePage",
@@ -43,7 +44,6 @@ __all__ = [
     "Page",
     "ResumeFrom",
     "fetch_listing",
-    "REFETCH_ROUNDS",
     "sort_key_of",
     "wire_decoder",
     "with_tie_breaker",

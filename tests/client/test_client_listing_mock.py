@@ -56,9 +56,9 @@ def test_invalid_filter_raises_before_any_request(mock_client: RunRegistry, fake
 def test_a_row_repeated_across_pages_is_never_returned_silently() -> None:
     # 4 rows counted but only 3 distinct: one row is missing, whichever page repeated it
     fake = FakeService(runs=[make_run(n) for n in (5, 4, 4, 3)])
-    with RunRegistry(BASE_URL, transport=httpx.MockTransport(fake), page_size=2) as rr:
-        with pytest.raises(PartialResultError, match="not stable") as caught:
-            rr.get_runs()
+    rr = RunRegistry(BASE_URL, transport=httpx.MockTransport(fake), page_size=2)
+    with rr, pytest.raises(PartialResultError, match="not stable") as caught:
+        rr.get_runs()
     assert [r.run_number for r in caught.value.rows] == [5, 4]
     assert caught.value.missing_pages == 1
 
