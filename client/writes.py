@@ -420,7 +420,8 @@ def _catalogue_component(component: str, *, online: bool) -> str | None:
 def _unknown_component(component: str, dataset_name: str) -> str:
     online = dataset_name == "online"
     names = default_catalogue().flag_names(**({"online": True} if online else {"offline": True}))
-    hint = default_catalogue().suggest(component, names)
+    workspace = component.partition("-")[0]
+    hint = default_catalogue().suggest(component, names) or [n for n in names if n.startswith(f"{workspace}-")][:3]
     where = "online" if online else "offline"
     return f"component {component!r} is not in the catalogue for {where} datasets" + (
         f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
