@@ -185,6 +185,7 @@ def fetch_listing(
         if not repeated or state.failures:
             break
         state.forget(repeated)
+        state.refetched += len(repeated)
         state.record((yield state.batch(repeated)))
     state.give_up_on(state.inconsistent_pages())
     return state.finish()
@@ -200,6 +201,7 @@ class _State:
         self.done: dict[tuple[int, int], Page] = dict(resume.pages) if resume else {}
         self.failures: list[tuple[tuple[int, int], RunQLError]] = []
         self.counts = {i: p.count for (i, n), p in self.done.items() if n == 0}
+        self.refetched = 0
         self.requests = 0
         self.completed = len(self.done)
         self.in_flight: list[tuple[int, int]] = []
@@ -331,6 +333,10 @@ class _State:
             pages=len(pages),
             requests=self.requests,
         )
+        if self.refetched:
+            listing.notes.append(
+                f"{self.refetched} page(s) fetched again: they shared rows with other pages (unstable order)"
+            )
         if changed:
             note = (
                 f"the number of matching {self.query.kind} changed during the fetch (counts seen: {counts}); "

@@ -174,9 +174,7 @@ def apply_writes(plan: WritePlan, *, dry_run: bool = False, stop_on_error: bool 
             outcome = WriteOutcome(run_number, status, message)
         sent.append(outcome)
         if outcome.status == "failed" and stop_on_error:
-            sent += [
-                WriteOutcome(r, "skipped", "not sent: an earlier run failed") for r, _ in plan.calls[position + 1 :]
-            ]
+            sent += [WriteOutcome(r, "skipped") for r, _ in plan.calls[position + 1 :]]
             break
     return WriteReport(plan.action, tuple(sent))
 

@@ -56,6 +56,7 @@ def test_pages_whose_rows_repeat_are_fetched_again(mock_client: RunRegistry, fak
     assert [r.run_number for r in runs] == list(range(1099, 999, -1))
     pages = [b["page"] for b in _bodies(fake)]
     assert sorted(pages) == sorted([*range(10), 2, 3])
+    assert "2 page(s) fetched again" in runs.notes[-1]
 
 
 def test_rows_that_keep_repeating_give_a_resumable_error(mock_client: RunRegistry, fake: FakeService) -> None:

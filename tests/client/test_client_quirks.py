@@ -164,3 +164,15 @@ def test_lax_edits_are_refused_before_sending(rr: RunRegistry, raw: httpx.Client
     assert report.responses[0]["run_number"] == first  # the stored lumisection event row
     ranges = rr.get_lumisection_ranges_by_component(first)["dt-dt"]
     assert any((r.start, r.end, r.status) == (2, 3, "BAD") for r in ranges)
+
+
+@pytest.mark.anyio
+async def test_async_writes_are_checked_and_verified_too(lax: EmbeddedServer, rr: RunRegistry) -> None:
+    plain = _runs_in(rr, state="OPEN", significant=False)[-1]
+    completed = _runs_in(rr, state="COMPLETED")[-1]
+    async with AsyncRunRegistry(lax.url, env_file=False) as arr:
+        skipped = await arr.move_runs("SIGNOFF", "OPEN", run=completed)
+        applied = await arr.make_significant_runs(run=plain)
+    assert skipped.skipped == [completed]
+    assert rr.get_run(completed).rr_attributes.state == "COMPLETED"
+    assert applied.applied_despite_error == [plain]
