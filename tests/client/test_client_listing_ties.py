@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from client_fakes import BASE_URL, FakeService, make_dataset, make_run
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from client import AsyncRunRegistry, PartialResultError, RunRegistry
+from client import AsyncRunRegistry, PartialResultError, RunRegistry, ServiceError
 from client.pagination import REFETCH_ROUNDS
 
 
@@ -94,3 +96,37 @@ async def test_async_listing_refetches_repeated_pages_too(fake: FakeService) -> 
         runs = await rr.get_runs()
     assert [r.run_number for r in runs] == list(range(1099, 999, -1))
     assert sorted(b["page"] for b in _bodies(fake)).count(5) == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 45),
+    page_size=st.integers(1, 12),
+    where=st.tuples(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**6)),
+    bad_answers=st.integers(1, REFETCH_ROUNDS + 1),
+)
+def test_a_repeated_row_is_refetched_or_raised_never_returned(
+    rows: int, page_size: int, where: tuple[int, int, int], bad_answers: int
+) -> None:
+    numbers = list(range(2000 + rows - 1, 1999, -1))
+    pages = [numbers[i : i + page_size] for i in range(0, rows, page_size)]
+    page = where[0] % len(pages)
+    position = where[1] % len(pages[page])
+    others = [n for n in numbers if n != pages[page][position]]
+    assume(others)
+    wrong = [*pages[page]]
+    wrong[position] = others[where[2] % len(others)]
+    fake = FakeService(runs=[make_run(n) for n in numbers])
+    answer = {"runs": [make_run(n) for n in wrong], "count": rows}
+    fake.fail("/runs_filtered_ordered", page, *[httpx.Response(200, json=answer) for _ in range(bad_answers)])
+    with RunRegistry(BASE_URL, transport=httpx.MockTransport(fake), page_size=page_size) as rr:
+        if bad_answers <= REFETCH_ROUNDS:
+            assert [r.run_number for r in rr.get_runs()] == numbers
+            return
+        with pytest.raises((ServiceError, PartialResultError), match="not stable") as caught:
+            rr.get_runs()
+    if len(pages) == 1:
+        return  # nothing else was fetched: the error itself
+    assert isinstance(caught.value, PartialResultError)
+    fetched = [r.run_number for r in caught.value.rows]
+    assert len(fetched) == len(set(fetched)) < rows
