@@ -102,6 +102,11 @@ def test_a_move_from_the_wrong_state_is_skipped_and_changes_nothing(
     assert f"run {first} is SIGNOFF, not OPEN" in report[0].message
     assert lax.store.checksum() == before
     assert rr.get_run(first).rr_attributes.state == "SIGNOFF"
+    opened = _runs_in(rr, state="OPEN")[0]
+    dry = rr.move_runs("OPEN", "COMPLETED", runs=[first, opened], dry_run=True)
+    assert (dry.skipped, dry.planned) == ([first], [opened])
+    assert dry[1].message == "checked: now 'OPEN', once applied 'COMPLETED'"
+    assert lax.store.checksum() == before
     # the lax service itself would have moved it
     assert raw.post("/runs/move_run/OPEN/COMPLETED", json={"run_number": second}).status_code == 200
     assert rr.get_run(second).rr_attributes.state == "COMPLETED"
