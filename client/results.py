@@ -26,8 +26,8 @@ class Records(list[T]):
 
     ``kind``: ``"runs"`` or ``"datasets"``; ``total``: matching records the service reported (``None`` when not
     exactly known, e.g. a union fetched with a ``limit``); ``count_changed``: the count moved during the fetch
-    (live data; rows may be missing, see ``notes``); ``duplicates_removed``: rows matched by several filters of
-    a union, kept once; ``synthetic``: the data comes from the embedded demo registry, not from CMS.
+    (live data; rows may be missing, see ``notes``); ``duplicates_removed``: rows seen twice and dropped;
+    ``synthetic``: the data comes from the embedded demo registry, not from CMS.
     """
 
     def __init__(
