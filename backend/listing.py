@@ -49,6 +49,14 @@ _FROM = {
     "datasets": "dataset d JOIN run r ON r.run_number = d.run_number WHERE d.deleted = 0 AND r.deleted = 0",
 }
 _OBJECT = {"runs": _RUN_OBJECT, "datasets": _DATASET_OBJECT}
+#: The row key a page is first selected by (cheap to sort), and how a page's keys are joined back to their rows.
+_KEY = {"runs": "r.run_number", "datasets": "d.dataset_id"}
+_BY_KEY = {
+    "runs": "json_each(?) AS page JOIN run r ON r.run_number = page.value "
+    "JOIN dataset d ON d.run_number = r.run_number AND d.name = 'online'",
+    "datasets": "json_each(?) AS page JOIN dataset d ON d.dataset_id = page.value "
+    "JOIN run r ON r.run_number = d.run_number",
+}
 
 
 def _page_numbers(body: dict[str, Any]) -> tuple[int, int]:
@@ -86,11 +94,14 @@ def list_page(store: Store, target: Target, body: object, *, quirks: bool = Fals
     with store.reading() as conn:
         count = conn.execute(f"SELECT count(*) FROM {source}", where.params).fetchone()[0]
         rows: list[tuple[str]] = []
-        if size and offset < min(count, _MAX_OFFSET):
-            rows = conn.execute(
-                f"SELECT {_OBJECT[target]} FROM {source} ORDER BY {order.text} LIMIT ? OFFSET ?",
+        if size and offset < min(count, _MAX_OFFSET):  # sort keys only, then render the page's rows
+            keys = conn.execute(
+                f"SELECT {_KEY[target]} FROM {source} ORDER BY {order.text} LIMIT ? OFFSET ?",
                 (*where.params, *order.params, min(size, _MAX_OFFSET), offset),
             ).fetchall()
+            page_keys = json.dumps([k for (k,) in keys])
+            sql = f"SELECT {_OBJECT[target]} FROM {_BY_KEY[target]} ORDER BY page.key"
+            rows = conn.execute(sql, (page_keys,)).fetchall()
     items = ",".join(r[0] for r in rows)
     pages = math.ceil(count / size) if size else "null"
     return f'{{"{target}":[{items}],"pages":{pages},"count":{count}}}'
