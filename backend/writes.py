@@ -47,6 +47,8 @@ __all__ = [
 _WAITING = "waiting dqm gui"
 _CLASS_RE = re.compile(r"[A-Za-z0-9_]{1,64}")
 _BLOCKING = (EMPTY, "NO VALUE FOUND")
+#: How far past a run's end a lax edit may reach (the stand-in keeps lumisections in memory per request).
+_LAX_LAST_LUMISECTION = 100_000
 
 
 def _int_field(body: object, key: str) -> int:
@@ -196,7 +198,7 @@ def _new_range(body: object, lumisections: int, *, lax: bool) -> StatusRange:
     start, end = _int_field(spec, "start"), _int_field(spec, "end")
     status = _str_field(spec, "status")
     comment, cause = _str_field(spec, "comment", ""), _str_field(spec, "cause", "")
-    if not 1 <= start <= end or (end > lumisections and not lax):
+    if not 1 <= start <= end or end > (_LAX_LAST_LUMISECTION if lax else lumisections):
         raise RequestError(f"invalid range {start}..{end}: the run has lumisections 1..{lumisections}")
     if status not in LUMISECTION_STATUSES:
         raise RequestError(f"invalid status {status!r}; allowed: {', '.join(LUMISECTION_STATUSES)}")

@@ -124,3 +124,13 @@ def test_oms_ranges_carry_the_prescale(http: httpx.Client) -> None:
     assert ranges
     assert all({"prescale_index", "prescale_name"} <= set(r) for r in ranges)
     assert all("recorded" not in r for r in ranges)
+
+
+def test_lax_edits_reach_past_the_run_but_not_without_bound(lax_http: httpx.Client) -> None:
+    flt = {"rr_attributes.state": "OPEN", "rr_attributes.significant": True}
+    run = _page(lax_http, "runs", filter=flt, page_size=1).json()["runs"][0]["run_number"]
+    body = {"run_number": run, "dataset_name": "online", "component": "dt-dt"}
+    spec = {"start": 1, "end": 100_001, "status": "GOOD", "comment": "", "cause": ""}
+    reply = lax_http.put("/lumisections/edit_rr_lumisections", json={**body, "new_lumisection_range": spec})
+    assert reply.status_code == 500
+    assert "invalid range" in reply.json()["err"]
