@@ -216,6 +216,8 @@ def summary_lines(golden: GoldenJson) -> list[str]:
                 f"luminosity {side}: recorded {lumi.recorded:.6g}, delivered {lumi.delivered:.6g} "
                 "(sums of per-lumisection values, the service's unit)"
             )
+    if (per_kept := golden.requests_per_kept_lumisection) is not None:
+        lines.append(f"requests: {golden.requests} ({per_kept:.2g} per lumisection kept)")
     return lines
 
 

@@ -578,7 +578,8 @@ class GoldenJson:
     ``anti_mask`` (``anti_by_dataset``) holds the evaluated lumisections that failed the rule. ``min_run_number``
     and ``max_run_number`` span the matching datasets. Luminosity is ``None`` when it was not computed;
     ``accounting`` holds the service's own loss figures (``None`` unless computed, or while the service has
-    not finished them) and ``losses`` their friendly table.
+    not finished them) and ``losses`` their friendly table. ``requests``: how many requests the local engine
+    sent (listing pages and lumisection requests; ``None`` for the server engine).
 
     >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}),
     ...                by_dataset={"/PromptReco/Collisions2018A/DQM": LumiMask({315000: [(1, 40)]})})
@@ -599,6 +600,7 @@ class GoldenJson:
     dataset_name_filter: str | None = None
     engine: Literal["local", "server"] = "local"
     server_row: JsonPortalRow | None = None
+    requests: int | None = None
 
     @property
     def run_count(self) -> int:
@@ -611,6 +613,17 @@ class GoldenJson:
     @property
     def runs(self) -> tuple[int, ...]:
         return self.mask.runs
+
+    @property
+    def requests_per_kept_lumisection(self) -> float | None:
+        """:attr:`requests` per lumisection in the golden JSON (``None`` when unknown or nothing was kept).
+
+        >>> GoldenJson(mask=LumiMask({315000: [(1, 40)]}), requests=4).requests_per_kept_lumisection
+        0.1
+        """
+        if self.requests is None or not self.lumisection_count:
+            return None
+        return self.requests / self.lumisection_count
 
     @property
     def losses(self) -> LossReport | None:
