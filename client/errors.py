@@ -4,6 +4,7 @@
 
     RunQLError
     ├── ConfigError          bad target, option or environment variable; missing credentials
+    ├── FilterRequiredError  a module-level get_runs()/get_datasets() without a filter above 20,000 rows
     ├── AuthError            the token endpoint or the service refused the credentials
     ├── TransportError       no usable answer after the retries (connection, timeout, 5xx gateway, 429)
     ├── ServiceError         the service answered with an error: ``{"err": ...}`` or an unexpected reply
@@ -20,6 +21,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthError",
     "ConfigError",
+    "FilterRequiredError",
     "JobError",
     "PartialResultError",
     "RunQLError",
@@ -43,6 +46,13 @@ class RunQLError(Exception):
 
 class ConfigError(RunQLError):
     """Invalid configuration: unknown target, malformed option or variable, missing credentials."""
+
+
+class FilterRequiredError(RunQLError):
+    """A module-level ``get_runs()``/``get_datasets()`` without ``filter`` matched more than 20,000 rows.
+
+    The public client refuses these with the same message; pass a filter (``filter={}`` takes everything).
+    """
 
 
 class AuthError(RunQLError):
@@ -78,8 +88,8 @@ class PartialResultError(RunQLError):
     >>> #     runs = rr.get_runs(filter=f, resume_from=err.resume_from)   # fetches only the missing pages
     """
 
-    def __init__(self, message: str, *, rows: list[Any], resume_from: object, missing_pages: int) -> None:
-        self.rows = rows
+    def __init__(self, message: str, *, rows: Sequence[Any], resume_from: object, missing_pages: int) -> None:
+        self.rows: Sequence[Any] = rows
         self.resume_from = resume_from
         self.missing_pages = missing_pages
         super().__init__(

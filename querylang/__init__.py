@@ -14,9 +14,10 @@ from querylang.ast import And, Comparison, Membership, Node, Not, Or, StatusTest
 from querylang.catalogue import Attribute, AttrType, Catalogue, Owner, StatusFlag, default_catalogue
 from querylang.compile import QuirkWarning, compile_filter, compile_node, raw_plan
 from querylang.errors import FilterError, QueryLangError, RuleError
-from querylang.explain import explain, explain_plan
+from querylang.explain import Explanation, explain, explain_plan
 from querylang.parse import UnknownFlagWarning, parse_filter
 from querylang.plan import Plan
+from querylang.reference import reference_rule
 from querylang.rules import RulePlan, parse_rule, plan_rule
 from querylang.similar import SimilarPattern, compile_similar
 
@@ -26,6 +27,7 @@ __all__ = [
     "Attribute",
     "Catalogue",
     "Comparison",
+    "Explanation",
     "FilterError",
     "Membership",
     "Node",
@@ -51,4 +53,5 @@ __all__ = [
     "parse_rule",
     "plan_rule",
     "raw_plan",
+    "reference_rule",
 ]
