@@ -437,8 +437,8 @@ def compile_where(filter: object, *, target: Target, quirks: bool = False) -> Sq
         raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels") from None
 
 
-def compile_order(sortings: object, *, target: Target) -> Sql:
-    """ORDER BY terms: the requested sortings, then the service's default order as tie-breaker.
+def compile_order(sortings: object, *, target: Target, ties: Sql | None = None) -> Sql:
+    """ORDER BY terms: the requested sortings, then ``ties`` (default: the service's default order).
 
     JSON keys sort as text except ``oms_attributes.ls_duration`` (integer) and ``oms_attributes.b_field``
     (float); NULLs sort last ascending and first descending, as in PostgreSQL.
@@ -458,7 +458,7 @@ def compile_order(sortings: object, *, target: Target) -> Sql:
         dir_ = direction.upper()
         terms.append(Sql(f"({expr.text}) IS NULL {dir_}, {expr.text} {dir_}", expr.params * 2))
     defaults = "r.run_number DESC" if target == "runs" else "d.run_number DESC, d.name ASC"
-    terms.append(Sql(defaults))
+    terms.append(ties or Sql(defaults))
     return Sql(", ".join(t.text for t in terms), tuple(v for t in terms for v in t.params))
 
 
