@@ -4,6 +4,10 @@ Conventions of the real service, kept on purpose: every error is HTTP 500 ``{"er
 included), a missing run or dataset is 200 ``null`` and missing lumisections 200 ``[]``; there is no ``/api``
 prefix (local mode) and the ``email`` header is accepted and ignored. With auth enabled, 401 ``{"message"}``.
 
+Hostile requests cannot wedge it: bodies are size- and depth-limited (:mod:`backend.jsonbody`), handlers run on a
+bounded pool of worker threads (never on the event loop) under a per-request time budget that interrupts SQLite
+statements (:mod:`backend.budget`), and ``like`` patterns match in linear time. Each of these answers ``{"err"}``.
+
 Reads not described by the protocol answer these shapes (synthetic but plausible):
 
 * ``GET /workspaces/online|offline`` → ``[{"workspace": "csc", "columns": ["csc", "csctf", ...]}, ...]``;
@@ -21,31 +25,36 @@ Reads not described by the protocol answer these shapes (synthetic but plausible
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from backend import lumisections, writes
 from backend.auth import AuthConfig, AuthError, TokenIssuer, basic_credentials, bearer_token, parse_form
+from backend.budget import Budget, run_guarded
 from backend.errors import RequestError
 from backend.faults import FaultInjector, FaultPlan
+from backend.jsonbody import MAX_BODY_BYTES, parse_json
 from backend.jsonportal import JsonPortal
 from backend.listing import dataset_json, dataset_names, list_page, run_json
 from backend.stats import ServerStats
 from backend.store import Store
 from querylang.catalogue import default_catalogue
 
-__all__ = ["Reply", "Service", "create_app", "error_body"]
+__all__ = ["Limits", "Reply", "Service", "create_app", "error_body"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,19 +67,54 @@ def error_body(message: str) -> str:
     return json.dumps({"err": message})
 
 
-def _reject_constant(name: str) -> None:
-    raise RequestError(f"invalid JSON body: {name} is not a JSON number")
+@dataclass(frozen=True)
+class Limits:
+    """What one request may take: ``request_seconds`` of time (a json_portal job ``job_seconds``), a body of
+    ``body_bytes``; at most ``workers`` requests run at once (on worker threads, never on the event loop)."""
+
+    request_seconds: float = 30.0
+    job_seconds: float = 600.0
+    workers: int = 8
+    body_bytes: int = MAX_BODY_BYTES
+
+    def __post_init__(self) -> None:
+        if not (self.request_seconds >= 0 and self.job_seconds >= 0 and self.workers >= 1 and self.body_bytes >= 0):
+            raise ValueError(f"invalid limits: {self}")
 
 
-def _parse_body(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RequestError(f"invalid JSON body: {exc}") from None
-    except RecursionError:
-        raise RequestError("invalid JSON body: nested too deeply") from None
+@dataclass
+class _Runner:
+    """Runs request work on at most ``limits.workers`` threads, each under its own time budget."""
+
+    limits: Limits
+    stop: threading.Event
+    _limiter: anyio.CapacityLimiter | None = field(default=None, repr=False)
+
+    async def run(self, work: Callable[[], Reply]) -> Reply:
+        budget = Budget(self.limits.request_seconds, self.stop)
+        if self._limiter is None:  # created on first use: it belongs to the running event loop
+            self._limiter = anyio.CapacityLimiter(self.limits.workers)
+        return await anyio.to_thread.run_sync(functools.partial(_within, budget, work), limiter=self._limiter)
+
+    async def read_body(self, request: Request) -> bytes:
+        """The body, refused as soon as it is larger than ``limits.body_bytes``."""
+        limit = self.limits.body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise RequestError(f"the request body is larger than {limit} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(f"the request body is larger than {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _within(budget: Budget, work: Callable[[], Reply]) -> Reply:
+    budget.check()  # it may have run out while the request waited for a worker
+    with budget.running():
+        return run_guarded(budget, work)
 
 
 def _as_int(value: object, what: str) -> int:
@@ -159,9 +203,9 @@ class Service:
             raise RequestError(f"dataset_name must be a string, got {name!r}")
         return _as_int(body.get("run_number"), "run_number"), name
 
-    def rr_lumisections(self, call: Call, shape: Callable[..., Any]) -> Reply:
+    def rr_lumisections(self, call: Call, shape: Callable[..., Any], missing: str = "[]") -> Reply:
         lumis = self.store.dataset_lumis(*self._dataset_key(call.body))
-        return 200, json.dumps(shape(lumis.statuses, lumis.lumisections) if lumis else [])
+        return 200, json.dumps(shape(lumis.statuses, lumis.lumisections)) if lumis else missing
 
     def oms_lumisections(self, call: Call, *, ranges: bool) -> Reply:
         run_number, _ = self._dataset_key(call.body)
@@ -198,10 +242,12 @@ class Service:
 
     # -- §9 writes ---------------------------------------------------------------------------------------------
     def move_run(self, call: Call) -> Reply:
-        return 200, writes.move_run(self.store, call.params["from_state"], call.params["to_state"], call.body)
+        return 200, writes.move_run(
+            self.store, call.params["from_state"], call.params["to_state"], call.body, lax=self.quirks
+        )
 
     def mark_significant(self, call: Call) -> Reply:
-        return 200, writes.mark_significant(self.store, call.body)
+        return 200, writes.mark_significant(self.store, call.body, lax=self.quirks)
 
     def refresh_run(self, call: Call, *, reset: bool) -> Reply:
         return 200, writes.refresh_run(self.store, _as_int(call.params["run_number"], "run_number"), reset=reset)
@@ -210,11 +256,13 @@ class Service:
         return 200, writes.edit_class(self.store, _as_int(call.params["run_number"], "run_number"), call.body)
 
     def edit_lumisections(self, call: Call) -> Reply:
-        return 200, json.dumps(writes.edit_lumisections(self.store, call.body))
+        return 200, json.dumps(writes.edit_lumisections(self.store, call.body, lax=self.quirks))
 
     def move_dataset(self, call: Call) -> Reply:
         p = call.params
-        return 200, writes.move_dataset(self.store, p["workspace"], p["from_state"], p["to_state"], call.body)
+        return 200, writes.move_dataset(
+            self.store, p["workspace"], p["from_state"], p["to_state"], call.body, lax=self.quirks
+        )
 
 
 Handler = Callable[[Service, Call], Reply]
@@ -237,7 +285,7 @@ _ROUTES: tuple[tuple[str, str, Handler, bool], ...] = (  # method, path, handler
     (
         "POST",
         "/lumisections/rr_lumisection_ranges_by_component",
-        lambda s, c: s.rr_lumisections(c, lumisections.rr_by_component),
+        lambda s, c: s.rr_lumisections(c, lumisections.rr_by_component, missing="{}"),
         False,
     ),
     ("POST", "/lumisections/oms_lumisections", lambda s, c: s.oms_lumisections(c, ranges=False), False),
@@ -273,7 +321,13 @@ def _authorize(issuer: TokenIssuer | None, request: Request, write: bool) -> Res
 
 
 def _endpoint(
-    service: Service, path: str, handler: Handler, write: bool, stats: ServerStats, issuer: TokenIssuer | None
+    service: Service,
+    path: str,
+    handler: Handler,
+    write: bool,
+    stats: ServerStats,
+    issuer: TokenIssuer | None,
+    runner: _Runner,
 ) -> Callable[[Request], Any]:
     async def endpoint(request: Request) -> Response:
         stats.count_request(path)
@@ -281,8 +335,8 @@ def _endpoint(
         if denied is not None:
             return denied
         try:
-            call = Call(request.path_params, _parse_body(await request.body()))
-            status, text = await run_in_threadpool(handler, service, call)
+            raw, params = await runner.read_body(request), request.path_params
+            status, text = await runner.run(lambda: handler(service, Call(params, parse_json(raw))))
         except ClientDisconnect:  # the client gave up (e.g. its read timeout passed): nobody to answer
             return Response(status_code=499)
         except RequestError as exc:
@@ -297,10 +351,13 @@ def _endpoint(
     return endpoint
 
 
-def _token_endpoint(issuer: TokenIssuer, stats: ServerStats) -> Callable[[Request], Any]:
+def _token_endpoint(issuer: TokenIssuer, stats: ServerStats, runner: _Runner) -> Callable[[Request], Any]:
     async def token(request: Request) -> Response:
         stats.count_token_request()
-        form = parse_form(await request.body())
+        try:
+            form = parse_form(await runner.read_body(request))
+        except RequestError as exc:
+            return _json_response(400, json.dumps({"error": "invalid_request", "error_description": str(exc)}))
         if form.get("grant_type") != "client_credentials":
             return _json_response(400, json.dumps({"error": "unsupported_grant_type"}))
         credentials = basic_credentials(request.headers.get("authorization"))
@@ -323,18 +380,25 @@ def create_app(
     fault_seed: int = 0,
     fault_delay: float = 2.0,
     stats: ServerStats | None = None,
+    limits: Limits | None = None,
+    stop: threading.Event | None = None,
 ) -> Starlette:
-    """The ASGI app over ``store``; with ``faults`` > 0 the returned app's middleware injects failures."""
+    """The ASGI app over ``store``; with ``faults`` > 0 the returned app's middleware injects failures.
+
+    Each request runs on a worker thread within ``limits``; setting ``stop`` (the server is stopping) makes
+    running requests and json_portal jobs end at their next check with an ``{"err"}``.
+    """
     counters = stats if stats is not None else ServerStats()
-    portal = JsonPortal(store, rr_quirks=rr_quirks)
+    runner = _Runner(limits or Limits(), stop if stop is not None else threading.Event())
+    portal = JsonPortal(store, rr_quirks=rr_quirks, stop=runner.stop, job_seconds=runner.limits.job_seconds)
     service = Service(store, quirks=rr_quirks, portal=portal)
     issuer = TokenIssuer(auth) if auth is not None else None
     routes = [
-        Route(path, _endpoint(service, path, handler, write, counters, issuer), methods=[method])
+        Route(path, _endpoint(service, path, handler, write, counters, issuer, runner), methods=[method])
         for method, path, handler, write in _ROUTES
     ]
     if issuer is not None and auth is not None:
-        routes.append(Route(auth.token_path, _token_endpoint(issuer, counters), methods=["POST"]))
+        routes.append(Route(auth.token_path, _token_endpoint(issuer, counters, runner), methods=["POST"]))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

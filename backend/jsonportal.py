@@ -23,9 +23,11 @@ stays unfinished, as on the service.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
+from backend.budget import Budget, BudgetExceededError
 from backend.demo import OmsRange
 from backend.errors import RequestError
 from backend.lumiranges import expand
@@ -144,6 +147,8 @@ def _parse_rule(json_logic: object) -> tuple[Any, Callable[[Any], bool]]:
         rule = json.loads(json_logic)
     except json.JSONDecodeError as exc:
         raise RequestError(f"json_logic is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RequestError("json_logic is nested too deeply") from None
     if not isinstance(rule, (dict, list, str)) or not rule:  # the service: !rule || !Object.keys(rule).length
         raise RequestError("Empty json logic sent")
     try:
@@ -205,8 +210,23 @@ def _lumisection_objects(run: _RunData, lumis: DatasetLumis, attributes: dict[st
         }
 
 
+def _guarded(predicate: Callable[[Any], bool], budget: Budget) -> Callable[[Any], bool]:
+    """``predicate``, stopping the job (:class:`BudgetExceededError`) once its budget is spent or the server stops."""
+
+    def test(data: Any) -> bool:
+        budget.check()
+        return predicate(data)
+
+    return test
+
+
 class JsonPortal:
-    """Golden-JSON jobs over a store, run one at a time on a background thread (see the module doc)."""
+    """Golden-JSON jobs over a store, run one at a time on a background thread (see the module doc).
+
+    Jobs are bounded: at most ``max_waiting`` queued or running (more are refused), each stops after
+    ``job_seconds`` or as soon as ``stop`` is set (the server is stopping), and only the last ``max_kept``
+    finished jobs are remembered.
+    """
 
     def __init__(
         self,
@@ -216,15 +236,21 @@ class JsonPortal:
         finish_delay: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        stop: threading.Event | None = None,
+        job_seconds: float = 600.0,
+        max_waiting: int = 16,
+        max_kept: int = 256,
     ) -> None:
         self.store = store
         self.rr_quirks = rr_quirks
         self.finish_delay = (QUIRKS_FINISH_DELAY if rr_quirks else 0.0) if finish_delay is None else finish_delay
         self.clock, self.now = clock, now
+        self.job_seconds, self.max_waiting, self.max_kept = job_seconds, max_waiting, max_kept
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runql-json-portal")
         self._lock = threading.Lock()
         self._jobs: dict[int, _Job] = {}
-        self._closed = threading.Event()
+        self._ids = itertools.count(1)
+        self._closed = stop if stop is not None else threading.Event()
 
     def submit(
         self, json_logic: object, dataset_name_filter: object, *, tags: object = "", official: object = False
@@ -235,12 +261,18 @@ class JsonPortal:
         if not self._datasets(matches):
             raise RequestError("No datasets matched that dataset name")
         with self._lock:
-            job = _Job(
-                len(self._jobs) + 1, rule, str(dataset_name_filter), str(tags or ""), official is True, predicate
-            )
+            if sum(j.state in ("queued", "running") for j in self._jobs.values()) >= self.max_waiting:
+                raise RequestError(f"{self.max_waiting} json_portal jobs are already queued or running; retry later")
+            job = _Job(next(self._ids), rule, str(dataset_name_filter), str(tags or ""), official is True, predicate)
             self._jobs[job.id] = job
+            self._forget_old_jobs()
         self._executor.submit(self._run, job, matches)
         return job.id
+
+    def _forget_old_jobs(self) -> None:
+        finished = [i for i, j in self._jobs.items() if j.state in ("done", "failed")]
+        for job_id in finished[: max(0, len(finished) - self.max_kept)]:
+            del self._jobs[job_id]
 
     def poll(self, job_id: int) -> Reply:
         """The service's polling reply for a job."""
@@ -271,15 +303,20 @@ class JsonPortal:
     # -- the job --------------------------------------------------------------------------------------------
     def _run(self, job: _Job, matches: Callable[[str], bool]) -> None:
         job.state = "running"
+        budget = Budget(self.job_seconds, self._closed, what="json generation")
+        job.predicate = _guarded(job.predicate, budget)
         try:
-            builder = self._evaluate(job, self._datasets(matches))
-            created = self.now()
-            job.stored = builder.stored_row(self._header(job, created))
+            with budget.running():
+                builder = self._evaluate(job, self._datasets(matches))
+                created = self.now()
+                job.stored = builder.stored_row(self._header(job, created))
             job.finished = builder.finished_row(job.stored, created + timedelta(seconds=self.finish_delay))
             job.finish_at = self.clock() + self.finish_delay
             job.state = "done"
         except QueryLangError as exc:
             job.error, job.state = f"json_logic failed: {exc}", "failed"
+        except (BudgetExceededError, sqlite3.OperationalError) as exc:
+            job.error, job.state = str(budget.error() if budget.spent() else exc), "failed"
         except Exception as exc:
             logger.exception("json_portal job %d failed", job.id)
             job.error, job.state = f"json generation failed: {type(exc).__name__}", "failed"
@@ -297,7 +334,7 @@ class JsonPortal:
         builder = _RowBuilder(compile_blame(job.rule), merge=not self.rr_quirks, order_seed=job.id)
         for done, (run_number, name, attributes) in enumerate(datasets):
             if self._closed.is_set():
-                raise RuntimeError("server shutting down")
+                raise BudgetExceededError("the json generation was cancelled: the server is stopping")
             run = self._run_data(run_number)
             lumis = self.store.dataset_lumis(run_number, name)
             if run is not None and lumis is not None:

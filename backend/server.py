@@ -15,6 +15,7 @@ import logging
 import os
 import pickle
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Collection
@@ -25,7 +26,7 @@ from typing import Any
 import uvicorn
 
 from backend import parallel_build, registry_cache
-from backend.app import create_app
+from backend.app import Limits, create_app
 from backend.auth import AuthConfig
 from backend.demo import RunSlot, build_runs, plan_runs
 from backend.eras import ERAS
@@ -36,6 +37,8 @@ __all__ = ["PARALLEL_MIN_RUNS", "EmbeddedServer", "build_store"]
 
 logger = logging.getLogger(__name__)
 _START_TIMEOUT = 60.0
+#: Seconds uvicorn waits for requests in flight when stopping (they are told to stop at once, see ``stop``).
+_GRACE = 1
 #: Registries this large are generated in several processes by default.
 PARALLEL_MIN_RUNS = 5000
 
@@ -48,11 +51,13 @@ def build_store(
     years: Collection[int] | None = None,
     cache: bool = True,
     workers: int | None = None,
+    scratch: bool = False,
 ) -> Store:
     """A store holding the demo registry: a file ``db`` that already holds runs is reused as is (persistence).
 
-    An in-memory registry of at least :data:`~backend.registry_cache.CACHE_MIN_RUNS` runs is copied from the disk
-    cache when it was built before (see :mod:`backend.registry_cache`; ``cache=False`` always generates).
+    An in-memory registry (or one in a ``scratch`` file, private to one server) of at least
+    :data:`~backend.registry_cache.CACHE_MIN_RUNS` runs is copied from the disk cache when it was built before
+    (see :mod:`backend.registry_cache`; ``cache=False`` always generates).
     Generating uses ``workers`` processes (default: one per core, up to 4, for :data:`PARALLEL_MIN_RUNS` runs or
     more); the rows are the same however many build them.
     """
@@ -61,7 +66,7 @@ def build_store(
         if not store.is_empty():
             logger.info("reusing the registry stored in %s", db)
             return store
-        cached = _cache_file(runs, seed, years) if cache and db is None else None
+        cached = _cache_file(runs, seed, years) if cache and (db is None or scratch) else None
         if cached is not None and cached.exists():
             try:
                 store.restore(cached)
@@ -125,14 +130,18 @@ class EmbeddedServer:
         host: str = "127.0.0.1",
         port: int = 0,
         years: Collection[int] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if not 0.0 <= faults <= 1.0:
             raise ValueError(f"faults must be within [0, 1], got {faults}")
+        self.limits = limits or Limits()
+        self._stopping = threading.Event()
         self.runs, self.seed, self.db, self.years = runs, seed, db, years
         self.rr_quirks, self.auth, self.host, self.port = rr_quirks, auth, host, port
         self.faults, self.fault_seed, self.fault_delay = faults, fault_seed, fault_delay
         self._stats = ServerStats()
         self._store: Store | None = None
+        self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -161,8 +170,20 @@ class EmbeddedServer:
         return self._store
 
     def start(self) -> EmbeddedServer:
-        """Generate/load the store and serve it; returns once the server accepts connections."""
-        self._store = build_store(db=self.db, runs=self.runs, seed=self.seed, years=self.years)
+        """Generate/load the store and serve it; returns once the server accepts connections.
+
+        Interrupted (Ctrl-C, an error), it stops what it had started before re-raising.
+        """
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> EmbeddedServer:
+        self._stopping.clear()
+        db, scratch = (self.db, False) if self.db else (self._scratch_db(), True)
+        self._store = build_store(db=db, runs=self.runs, seed=self.seed, years=self.years, scratch=scratch)
         app = create_app(
             self._store,
             rr_quirks=self.rr_quirks,
@@ -171,9 +192,18 @@ class EmbeddedServer:
             fault_seed=self.fault_seed,
             fault_delay=self.fault_delay,
             stats=self._stats,
+            limits=self.limits,
+            stop=self._stopping,
         )
         config = uvicorn.Config(
-            app, host=self.host, port=self.port, log_config=None, log_level="warning", access_log=False, lifespan="on"
+            app,
+            host=self.host,
+            port=self.port,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=_GRACE,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="runql-embedded-server", daemon=True)
@@ -181,27 +211,39 @@ class EmbeddedServer:
         self._wait_started()
         return self
 
+    def _scratch_db(self) -> str:
+        """A private file for a registry without ``db``, deleted on :meth:`stop`.
+
+        Not an in-memory database: SQLite serialises the statements of shared-cache connections, so one slow
+        request would hold up every other; a file in WAL mode lets reads run side by side.
+        """
+        self._scratch = tempfile.TemporaryDirectory(prefix="runql-registry-")
+        return os.path.join(self._scratch.name, "registry.db")
+
     def _wait_started(self) -> None:
         assert self._server is not None
         assert self._thread is not None
         deadline = time.monotonic() + _START_TIMEOUT
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
                 raise RuntimeError(f"the embedded server did not start on {self.host}:{self.port}")
             time.sleep(0.01)
         sockets = [s for server in self._server.servers for s in server.sockets]
         self.port = sockets[0].getsockname()[1]
 
     def stop(self) -> None:
-        """Stop serving and close the store (an in-memory store is discarded)."""
+        """Stop serving and close the store (one without ``db`` is deleted), in about a second whatever runs:
+        requests in flight and json_portal jobs are interrupted with an ``{"err"}``."""
+        self._stopping.set()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=_GRACE + 0.5)
         if self._store is not None:
             self._store.close()
-        self._server, self._thread, self._store = None, None, None
+        if self._scratch is not None:
+            self._scratch.cleanup()
+        self._server, self._thread, self._store, self._scratch = None, None, None, None
 
     def wait(self) -> None:
         """Block until the server stops (the CLI's foreground mode)."""

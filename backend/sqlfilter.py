@@ -9,7 +9,8 @@ Comparisons cast by the JSON type of the compared value (number → numeric, boo
 comparing a value with an attribute of an incompatible type is an error, like PostgreSQL's failed casts.
 ``{"=": null}`` is ``IS NULL`` and ``{"<>": null}`` ``IS NOT NULL``; other operators against ``null`` match nothing.
 Lower-case ``like``/``notlike`` are case-insensitive, upper-case ``LIKE``/``NOTLIKE`` case-sensitive; ``%``, ``_``
-and ``\\`` (escape) behave as in PostgreSQL. An empty ``and`` list is true and an empty ``or`` list false.
+and ``\\`` (escape) behave as in PostgreSQL, matched in time linear in the value (RE2) whatever the pattern;
+a pattern longer than 1000 characters is an error. An empty ``and`` list is true and an empty ``or`` list false.
 
 Long lists do not hit SQLite's expression depth: an ``or`` list of equalities (and an ``and`` list of ``<>``) on
 one key, at the top level or under the key, compiles to ``IN`` (``NOT IN``) lists of bound parameters, at most
@@ -37,8 +38,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from backend import budget
 from backend.errors import RequestError
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Owner, default_catalogue
+from querylang.errors import FilterError
+from querylang.similar import LikePattern, compile_like
 
 __all__ = [
     "IN_CHUNK",
@@ -341,6 +345,7 @@ class _Compiler:
         if key.path is None and key.kind is AttrType.NUMBER:
             raise FilterSqlError(f'operator does not exist: integer ~~ text (in "{key.name}" {op})')
         case_sensitive, negate = _LIKES[op]
+        _like(pattern, case_sensitive)  # a pattern RE2 refuses (too long, too complex) is an error up front
         text = key.text_sql()
         sql = f"rq_like({text.text}, ?, {int(case_sensitive)})"
         return Sql(f"(NOT {sql})" if negate else f"({sql})", (*text.params, pattern))
@@ -432,8 +437,8 @@ def compile_where(filter: object, *, target: Target, quirks: bool = False) -> Sq
         raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels") from None
 
 
-def compile_order(sortings: object, *, target: Target) -> Sql:
-    """ORDER BY terms: the requested sortings, then the service's default order as tie-breaker.
+def compile_order(sortings: object, *, target: Target, ties: Sql | None = None) -> Sql:
+    """ORDER BY terms: the requested sortings, then ``ties`` (default: the service's default order).
 
     JSON keys sort as text except ``oms_attributes.ls_duration`` (integer) and ``oms_attributes.b_field``
     (float); NULLs sort last ascending and first descending, as in PostgreSQL.
@@ -453,7 +458,7 @@ def compile_order(sortings: object, *, target: Target) -> Sql:
         dir_ = direction.upper()
         terms.append(Sql(f"({expr.text}) IS NULL {dir_}, {expr.text} {dir_}", expr.params * 2))
     defaults = "r.run_number DESC" if target == "runs" else "d.run_number DESC, d.name ASC"
-    terms.append(Sql(defaults))
+    terms.append(ties or Sql(defaults))
     return Sql(", ".join(t.text for t in terms), tuple(v for t in terms for v in t.params))
 
 
@@ -468,31 +473,28 @@ def _sort_expr(key: _Key) -> Sql:
 
 
 @functools.lru_cache(maxsize=512)
-def _like_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
-    out, i = [], 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
-        i += 1
-    flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
-    return re.compile("".join(out), flags)
+def _like(pattern: str, case_sensitive: bool) -> LikePattern:
+    try:
+        return compile_like(pattern, case_sensitive=case_sensitive)
+    except FilterError as exc:
+        raise FilterSqlError(f"invalid LIKE pattern: {exc.message}") from None
 
 
 def like_match(value: object, pattern: object, case_sensitive: object) -> int | None:
     """SQL ``LIKE`` (``case_sensitive``) or ``ILIKE`` with PostgreSQL's wildcards; ``None`` when either is NULL.
+
+    Matching is linear in the value whatever the pattern (RE2, see :func:`querylang.similar.compile_like`).
 
     >>> like_match("/cdaq/physics/Run2018", "%PHYSICS%", 0), like_match("abc", "A_C", 1)
     (1, 0)
     """
     if value is None or pattern is None:
         return None
-    return int(_like_regex(str(pattern), bool(case_sensitive)).fullmatch(str(value)) is not None)
+    return int(_like(str(pattern), bool(case_sensitive)).matches(str(value)))
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """Register the SQL functions compiled filters call (``rq_like``) on a connection."""
+    """Register the SQL functions compiled filters call (``rq_like``) on a connection, and make its statements
+    stop when the current request's time budget is spent (:mod:`backend.budget`)."""
     conn.create_function("rq_like", 3, like_match, deterministic=True)
+    budget.install(conn)

@@ -42,11 +42,13 @@ from typing import Any
 from querylang.ast import And, Comparison, Membership, Node, Not, Or, Scalar, StatusTest, is_count
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Catalogue, Owner, default_catalogue
 from querylang.errors import FilterError, PathPart, format_path
+from querylang.limits import MAX_DEPTH, check_nesting
 from querylang.parse import UnknownFlags, UnknownFlagWarning, check_options, parse_filter_and_warnings
 from querylang.plan import Kind, Plan
 
 __all__ = ["MAX_OR_VALUES", "QuirkWarning", "compile_filter", "compile_node", "raw_plan"]
 
+_MAX_NODE_DEPTH = 2 * MAX_DEPTH
 #: The most items one ``or`` list of a backend filter holds; longer lists are split into a union of filters.
 MAX_OR_VALUES = 1000
 #: Consecutive run numbers in an ``in``/``notin`` list from which on they are sent as one range.
@@ -92,12 +94,29 @@ def compile_node(node: Node, *, kind: Kind = "runs", max_filters: int = 64, max_
     for name, value in (("max_filters", max_filters), ("max_or_values", max_or_values)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, not {value!r}")
+    _check_depth(node)
     formula = _compact(_Lowering(kind).lower(node, negate=False))
     parts = _split(formula, _Bounds(max_filters, max_or_values))
     filters = _dedupe(_emit(part) for part in parts if part != _FALSE)
     if {} in filters:
         filters = [{}]
     return Plan(kind, tuple(filters))
+
+
+def _check_depth(root: Node) -> None:
+    """:class:`FilterError` for an AST (e.g. built by hand) nested deeper than the recursive steps below allow.
+
+    A parsed filter has at most one node per level of its dicts and lists, so it never meets this limit.
+    """
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_NODE_DEPTH:
+            raise FilterError(f"filter nested deeper than {_MAX_NODE_DEPTH} nodes", path=node.path)
+        if isinstance(node, (And, Or)):
+            stack.extend((child, depth + 1) for child in node.children)
+        elif isinstance(node, Not):
+            stack.append((node.child, depth + 1))
 
 
 # -- the formula: atoms under all/any ---------------------------------------------------------------------
@@ -385,6 +404,7 @@ def raw_plan(filter: object, *, kind: Kind = "runs", catalogue: Catalogue | None
     check_options(kind)
     if not isinstance(filter, Mapping):
         raise FilterError("a raw backend filter must be a JSON object", value=filter, allowed="a dict")
+    check_nesting(filter, FilterError)
     _check_json(filter, ())
     copied: dict[str, Any] = json.loads(json.dumps(filter))
     notes = tuple(_RawChecker(kind, catalogue or default_catalogue()).filter(copied, ()))

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from querylang.compile import compile_filter
+from querylang.errors import FilterError
+from querylang.limits import check_nesting
 from querylang.parse import UnknownFlags
 from querylang.plan import Kind, Plan
 
@@ -75,7 +77,8 @@ def explain_plan(plan: Plan) -> Explanation:
 
 
 def to_sql(backend_filter: Mapping[str, Any]) -> str:
-    """A backend filter as a SQL-like condition (``TRUE`` for ``{}``)."""
+    """A backend filter as a SQL-like condition (``TRUE`` for ``{}``); :class:`FilterError` if nested too deeply."""
+    check_nesting(backend_filter, FilterError)
     return " AND ".join(_clauses(backend_filter)) or "TRUE"
 
 

@@ -44,6 +44,7 @@ from typing import Any, Final
 
 from querylang.catalogue import Catalogue
 from querylang.errors import PathPart, RuleError
+from querylang.limits import check_nesting
 
 __all__ = [
     "OPERATORS",
@@ -609,7 +610,8 @@ _Path = tuple[PathPart, ...]
 def compile_rule(rule: Any) -> Evaluator:
     """Compile ``rule`` once; the result evaluates it on a data object like json-logic-js's ``apply``.
 
-    Raises :class:`RuleError` for ``method``, unknown operators and values that are not JSON. Evaluation raises
+    Raises :class:`RuleError` for ``method``, unknown operators, values that are not JSON and rules nested deeper
+    than :data:`~querylang.limits.MAX_DEPTH` levels. Evaluation raises
     :class:`RuleError` where json-logic-js throws (e.g. ``{"*": []}``, ``{"all": [null, ...]}``).
 
     >>> rule = compile_rule({"and": [{">=": [{"var": "run.oms.energy"}, 6000]}, {"var": "run.rr.significant"}]})
@@ -659,6 +661,7 @@ def apply(rule: Any, data: Any = None) -> Any:
 
 
 def _compile_guarded(rule: Any) -> Evaluator:
+    check_nesting(rule, RuleError)
     try:
         return _compile(rule, ())
     except RecursionError:

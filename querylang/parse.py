@@ -25,8 +25,9 @@ The grammar, at any depth (a *filter* is a dict; a *value spec* is what follows 
   :class:`UnknownFlagWarning` and the flag passed through as ``triplet_summary.<ws>-<col>.<STATUS>``.
 
 Errors are :class:`~querylang.errors.FilterError` with the path, the value, what is allowed and a
-did-you-mean. Empty ``and``/``or`` lists and empty operator objects are errors (their intent is unclear);
-``null`` is never a value. The caller's dict is only read.
+did-you-mean; a filter nested deeper than :data:`~querylang.limits.MAX_DEPTH` levels, or holding a string that is
+not valid Unicode, is one too. Empty ``and``/``or`` lists and empty operator objects are errors (their intent is
+unclear); ``null`` is never a value. The caller's dict is only read.
 
 >>> node = parse_filter({"run_number": {">": 309000, "<": 310000}, "dt-dt": "good"})
 >>> [type(child).__name__ for child in node.children], node.children[1].statuses
@@ -63,6 +64,7 @@ from querylang.ast import (
 )
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Catalogue, Owner, StatusFlag, default_catalogue
 from querylang.errors import FilterError, format_path
+from querylang.limits import check_nesting
 from querylang.plan import Kind
 
 __all__ = ["Kind", "UnknownFlagWarning", "UnknownFlags", "parse_filter", "parse_filter_and_warnings"]
@@ -117,6 +119,7 @@ def parse_filter_and_warnings(
 ) -> tuple[Node, tuple[str, ...]]:
     """Like :func:`parse_filter`, but return the warnings' messages instead of emitting them."""
     check_options(kind, unknown_flags)
+    check_nesting(filter, FilterError)
     parser = _Parser(kind, unknown_flags, catalogue or default_catalogue())
     return parser.filter(filter, ()), tuple(parser.notes)
 

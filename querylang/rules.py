@@ -4,7 +4,8 @@
 namespace (``rr-protocol.md`` §8), every operator must be one json-logic-js 1.2.3 knows (``method`` is always
 refused), and literals compared with a typed variable must make sense (a status with a status name, a boolean bit
 with a boolean, a number with a number). Errors are :class:`~querylang.errors.RuleError` naming the path inside
-the rule, with did-you-mean suggestions.
+the rule, with did-you-mean suggestions; so is a rule nested deeper than :data:`~querylang.limits.MAX_DEPTH`
+levels or holding a string that is not valid Unicode.
 
 :func:`plan_rule` splits a top-level ``and`` into run-level clauses (only ``run.*``/``dataset.*`` variables,
 evaluated once per run) and the lumisection-level residual (evaluated per lumisection segment), and translates
@@ -45,6 +46,7 @@ from querylang.catalogue import (
 )
 from querylang.errors import PathPart, RuleError
 from querylang.jsonlogic import OPERATORS, js_number
+from querylang.limits import check_nesting
 
 __all__ = [
     "ArrayNode",
@@ -137,17 +139,19 @@ RuleNode = typing.Union[Literal, Variable, Operation, ArrayNode]  # noqa: UP007 
 
 
 def walk(node: RuleNode) -> Iterator[RuleNode]:
-    """``node`` and every node below it, depth first."""
-    yield node
-    children: tuple[RuleNode, ...] = ()
-    if isinstance(node, Operation):
-        children = (*node.args, *node.reads)
-    elif isinstance(node, ArrayNode):
-        children = node.items
-    elif isinstance(node, Variable) and node.default is not None:
-        children = (node.default,)
-    for child in children:
-        yield from walk(child)
+    """``node`` and every node below it, depth first (iteratively: safe on nodes nested to any depth)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        children: tuple[RuleNode, ...] = ()
+        if isinstance(current, Operation):
+            children = (*current.args, *current.reads)
+        elif isinstance(current, ArrayNode):
+            children = current.items
+        elif isinstance(current, Variable) and current.default is not None:
+            children = (current.default,)
+        stack.extend(reversed(children))
 
 
 def rule_variables(node: RuleNode) -> list[Variable]:
@@ -269,6 +273,7 @@ allowed: GOOD, BAD, STANDBY, EXCLUDED, NOTSET, NO VALUE FOUND, EMPTY; did you me
     """
     if isinstance(rule, (list, tuple)):  # json-logic would evaluate it to a truthy list: it would keep everything
         raise RuleError("a rule must be a json-logic operation (a JSON object), not a list", value=rule)
+    check_nesting(rule, RuleError)
     return _Parser(catalogue or default_catalogue()).node(rule, (), scoped=False)
 
 

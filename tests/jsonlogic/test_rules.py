@@ -180,6 +180,8 @@ _NUMBERS = st.sampled_from([-5, -1, 0, 0.5, 1, 3.7, 6000, 6500, 7000])
 _STRINGS = st.sampled_from(["", "25ns", "25NS_x", "a_b", "a%b", "Collisions18", "/A/B/DQM", "x25nsy"])
 _DATES = st.sampled_from(["2018-04-30T23:59:59Z", "2018-05-01T00:00:00Z", "2018-05-01T12:00:00Z", "2018-06-01"])
 _VALUES = {"number": _NUMBERS, "string": _STRINGS, "boolean": st.booleans(), "date": _DATES}
+#: What rows hold: a literal may be a bare date, a stored date always has its time (``YYYY-MM-DDTHH:MM:SSZ``).
+_STORED = {**_VALUES, "date": st.sampled_from(["2018-04-30T23:59:59Z", "2018-05-01T00:00:00Z", "2018-06-01T00:00:00Z"])}
 
 
 @st.composite
@@ -215,7 +217,7 @@ def _rows(draw: st.DrawFn) -> dict[str, Any]:
     row = {}
     for name, (key, kind) in _ATTRIBUTES.items():
         nullable = key not in ("run_number", "dataset_name")
-        row[name] = draw(_VALUES[kind] if not nullable else st.one_of(st.none(), _VALUES[kind]))
+        row[name] = draw(_STORED[kind] if not nullable else st.one_of(st.none(), _STORED[kind]))
     return row
 
 

@@ -1,0 +1,106 @@
+"""Bounds on the nested inputs querylang reads (filters, rules, patterns), checked without recursion.
+
+Every public entry point that walks a user's filter or rule recursively first calls :func:`check_nesting`, so
+the walkers after it never meet more than :data:`MAX_DEPTH` levels (no ``RecursionError``, whatever the input)
+nor more than :data:`MAX_VALUES` values, and every string in the input is valid Unicode (a lone surrogate such
+as ``"\\ud800"`` cannot be sent to a service as UTF-8).
+
+>>> from querylang.errors import FilterError
+>>> check_nesting({"not": {"not": {"run_number": 1}}}, FilterError)
+>>> deep: dict[str, object] = {"run_number": 1}
+>>> for _ in range(MAX_DEPTH):
+...     deep = {"not": deep}
+>>> check_nesting(deep, FilterError)
+Traceback (most recent call last):
+...
+querylang.errors.FilterError: filter: nested too deeply (more than 100 levels); allowed: at most 100 nested objects \
+and lists
+>>> check_nesting({"class": "Cosmics\\ud800"}, FilterError)
+Traceback (most recent call last):
+...
+querylang.errors.FilterError: filter["class"]: invalid Unicode (a lone surrogate at character 7); \
+got 'Cosmics\\ud800'; allowed: valid Unicode text
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from querylang.errors import PathPart, QueryLangError
+
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "check_nesting", "check_text"]
+
+#: Most nested objects and lists in one filter or rule (real ones use a handful).
+MAX_DEPTH: Final = 100
+#: Most values (objects, lists, scalars) in one filter or rule.
+MAX_VALUES: Final = 1_000_000
+_EXCERPT: Final = 40
+
+# A path as a linked list (part, parent): O(1) per step, rebuilt only for an error.
+_Trail = tuple[PathPart, "_Trail"] | None
+
+
+def _path(trail: _Trail) -> tuple[PathPart, ...]:
+    parts: list[PathPart] = []
+    while trail is not None:
+        part, trail = trail
+        parts.append(part)
+    return tuple(reversed(parts))
+
+
+def check_text(text: str, error: type[QueryLangError], path: tuple[PathPart, ...] = ()) -> None:
+    """Raise ``error`` if ``text`` is not valid Unicode (it holds a lone surrogate, so it has no UTF-8 form).
+
+    >>> from querylang.errors import RuleError
+    >>> check_text("/PromptReco/Collisions2018A/DQM", RuleError)
+    """
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        start = max(0, exc.start - _EXCERPT // 2)
+        raise error(
+            f"invalid Unicode (a lone surrogate at character {exc.start})",
+            path=path,
+            value=text[start : start + _EXCERPT],
+            allowed="valid Unicode text",
+        ) from None
+
+
+def check_nesting(
+    value: object,
+    error: type[QueryLangError],
+    *,
+    max_depth: int = MAX_DEPTH,
+    max_values: int = MAX_VALUES,
+) -> None:
+    """Raise ``error`` if ``value`` nests dicts/lists deeper than ``max_depth``, holds more than ``max_values``
+    values, or holds a string (value or key) that is not valid Unicode. Iterative: safe on any input."""
+    stack: list[tuple[object, int, _Trail]] = [(value, 0, None)]
+    seen = 0
+    while stack:
+        item, depth, trail = stack.pop()
+        seen += 1
+        if seen > max_values:
+            raise error(f"more than {max_values} values", allowed=f"at most {max_values} values in one input")
+        if isinstance(item, str):
+            check_text(item, error, _path(trail))
+            continue
+        if isinstance(item, Mapping):
+            children = list(item.items())
+        elif isinstance(item, (list, tuple)):
+            children = list(enumerate(item))
+        else:
+            continue
+        if depth >= max_depth:
+            raise error(
+                f"nested too deeply (more than {max_depth} levels)",
+                allowed=f"at most {max_depth} nested objects and lists",
+            )
+        for key, child in children:
+            part = key if isinstance(key, (str, int)) else str(key)
+            if isinstance(key, str):
+                check_text(key, error, _path(trail))
+            stack.append((child, depth + 1, (part, trail)))

@@ -1,0 +1,147 @@
+"""``kill -TERM`` (and Ctrl-C) stop ``python -m backend`` within 2 s whatever it is doing: idle, starting up,
+answering a slow request, or running a json_portal job; no traceback is printed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from hostile_corpus import SLOW_RULE, listing
+
+from backend.store import Store
+
+ROOT = Path(__file__).parents[2]
+#: The acceptance bound (measured from the signal to the process's exit).
+STOP_BOUND = 2.0
+#: A legitimate but slow listing: hundreds of LIKE terms evaluated on every dataset (many seconds).
+SLOW_FILTER = {"or": [{"oms_attributes.hlt_key": {"like": f"%{i}%x%"}} for i in range(900)]}
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+
+
+class Served:
+    """A ``python -m backend`` subprocess on an ephemeral loopback port."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "backend", "--port", "0", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.url = ""
+
+    def wait_serving(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        assert " at http://127.0.0.1:" in line, line
+        self.url = line.rsplit(" at ", 1)[1].strip()
+        return self.url
+
+    def stop_time(self, signum: int = signal.SIGTERM) -> float:
+        """Send ``signum``; the seconds until the process exited (it is killed, and the test fails, after 10 s)."""
+        started = time.monotonic()
+        self.process.send_signal(signum)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail("the server ignored the signal")
+        return time.monotonic() - started
+
+    def stderr(self) -> str:
+        assert self.process.stderr is not None
+        return self.process.stderr.read()
+
+
+@pytest.fixture
+def served() -> Iterator[list[Served]]:
+    started: list[Served] = []
+    yield started
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+        server.process.wait()
+        for stream in (server.process.stdout, server.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_idle(served: list[Served], signum: int) -> None:
+    server = Served("--runs", "20")
+    served.append(server)
+    server.wait_serving()
+    assert httpx.get(f"{server.url}/runs/1").status_code == 200
+    assert server.stop_time(signum) < STOP_BOUND
+    assert "Traceback" not in server.stderr()
+
+
+def test_during_start_up(served: list[Served]) -> None:
+    server = Served("--runs", "6000")  # building the registry takes seconds
+    served.append(server)
+    time.sleep(0.5)
+    assert server.process.poll() is None
+    assert server.stop_time() < STOP_BOUND
+    assert server.process.stdout is not None
+    assert "serving" not in server.process.stdout.read()  # it was still starting up
+    assert "Traceback" not in server.stderr()
+
+
+def test_mid_request(served: list[Served]) -> None:
+    server = Served("--runs", "300")
+    served.append(server)
+    url = server.wait_serving()
+    replies: list[object] = []
+
+    def slow() -> None:
+        body = listing(SLOW_FILTER)
+        try:
+            replies.append(httpx.post(f"{url}/datasets_filtered_ordered", json=body, timeout=60).json())
+        except httpx.HTTPError as exc:  # the server may close the connection as it exits
+            replies.append(exc)
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive()  # the request is being answered
+    assert server.stop_time() < STOP_BOUND
+    worker.join()
+    assert replies
+    assert not isinstance(replies[0], dict) or set(replies[0]) == {"err"}
+    assert "Traceback" not in server.stderr()
+
+
+def test_mid_json_portal_job(served: list[Served]) -> None:
+    server = Served("--runs", "50")
+    served.append(server)
+    url = server.wait_serving()
+    body = {"json_logic": json.dumps(SLOW_RULE), "dataset_name_filter": "%"}
+    job = httpx.post(f"{url}/json_portal/generate", json=body).json()["id"]
+    deadline = time.monotonic() + 30
+    while httpx.post(f"{url}/json_portal/json", json={"id_json": job}).status_code != 202:
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.01)
+    assert server.stop_time() < STOP_BOUND
+    assert "Traceback" not in server.stderr()
+
+
+def test_during_start_up_a_registry_file_is_left_empty_not_half_written(served: list[Served], tmp_path: Path) -> None:
+    db = tmp_path / "registry.db"
+    server = Served("--runs", "6000", "--db", str(db))
+    served.append(server)
+    time.sleep(0.5)
+    assert server.stop_time() < STOP_BOUND
+    if db.exists():  # the load is one transaction: interrupted, nothing of it remains
+        with Store.open(str(db)) as store:
+            assert store.is_empty()
