@@ -1,25 +1,58 @@
 """``runql serve``: serve the synthetic demo Run Registry until interrupted.
 
     runql serve [--host 127.0.0.1] [--port 9500] [--db PATH] [--runs N] [--seed S] [--rr-quirks] [--faults RATE]
-                [--fault-seed S] [--fault-delay SECONDS] [--auth-client ID:SECRET:ROLE ...] [--token-path PATH]
-                [--token-expires SECONDS]
+                [--fault-seed S] [--fault-delay SECONDS] [--auth-clients-file PATH] [--auth-client ID:SECRET:ROLE ...]
+                [--token-path PATH] [--token-expires SECONDS]
 
-``--db PATH`` keeps the registry in a SQLite file (reused on the next start); without it the registry lives in
-memory. ``--auth-client`` (repeatable) turns on token auth with those clients (role ``reader`` or ``writer``).
+``--db PATH`` keeps the registry in a SQLite file (reused on the next start; ``--runs``/``--seed`` that contradict
+what it holds are an error); without it the registry lives in memory. Token auth is on when clients are given
+(role ``reader`` or ``writer``): ``ID:SECRET:ROLE`` entries, one per line, in a private file
+(``--auth-clients-file``, mode 0600) or separated by whitespace in ``$RUNQL_SERVE_AUTH_CLIENTS``, which keep the
+secrets out of ``ps``; ``--auth-client`` on the command line is also accepted. The port is checked before the
+registry is built. Every error is one line on stderr (exit 1; usage errors exit 2), Ctrl-C exits 130.
+
+>>> main(["--port", "0", "--db", "/no/such/directory/rr.db"])  # prints: runql serve: error: --db ...
+1
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
+import socket
+import sqlite3
+import stat
 import sys
+import threading
+from collections.abc import Mapping
+from contextlib import closing
+from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from backend.auth import AuthConfig, Role
 from backend.demo import DEFAULT_RUNS
+from backend.errors import BackendError
 from backend.server import EmbeddedServer
 
-__all__ = ["build_parser", "main"]
+__all__ = ["AUTH_CLIENTS_VARIABLE", "ServeError", "build_parser", "main"]
+
+#: The environment variable holding ``ID:SECRET:ROLE`` entries (whitespace-separated).
+AUTH_CLIENTS_VARIABLE = "RUNQL_SERVE_AUTH_CLIENTS"
+DEFAULT_SEED = 2018
+Clients = dict[str, tuple[str, Role]]
+
+
+class ServeError(Exception):
+    """A bad option or an unusable file, reported as one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line and a pointer to ``--help``, not the whole usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _rate(text: str) -> float:
@@ -36,6 +69,13 @@ def _non_negative(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be within [0, 65535], got {text}")
+    return value
+
+
 def _client(text: str) -> tuple[str, str, Role]:
     client_id, _, rest = text.partition(":")
     secret, _, role = rest.rpartition(":")
@@ -45,12 +85,12 @@ def _client(text: str) -> tuple[str, str, Role]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runql serve", description="Serve a synthetic Run Registry (demo data).")
+    parser = _Parser(prog="runql serve", description="Serve a synthetic Run Registry (demo data).")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9500)
+    parser.add_argument("--port", type=_port, default=9500)
     parser.add_argument("--db", help="SQLite file to keep the registry in (reused if it exists)")
     parser.add_argument("--runs", type=_non_negative, help=f"runs to generate (default {DEFAULT_RUNS})")
-    parser.add_argument("--seed", type=int, default=2018)
+    parser.add_argument("--seed", type=int, help=f"seed of the generated year (default {DEFAULT_SEED})")
     parser.add_argument(
         "--rr-quirks",
         action="store_true",
@@ -59,26 +99,157 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--faults", type=_rate, default=0.0, help="fraction of requests that fail at random")
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--fault-delay", type=float, default=2.0, help="seconds a delayed request waits")
-    parser.add_argument("--auth-client", type=_client, action="append", default=[], metavar="ID:SECRET:ROLE")
+    parser.add_argument(
+        "--auth-clients-file", metavar="PATH", help="private file (0600) of ID:SECRET:ROLE lines; turns on auth"
+    )
+    parser.add_argument(
+        "--auth-client",
+        type=_client,
+        action="append",
+        default=[],
+        metavar="ID:SECRET:ROLE",
+        help=f"a client on the command line (visible to other users: prefer the file or ${AUTH_CLIENTS_VARIABLE})",
+    )
     parser.add_argument("--token-path", default="/auth/token")
     parser.add_argument("--token-expires", type=_non_negative, default=300)
     return parser
 
 
+# -- checks made before anything is built ---------------------------------------------------------------------
+def auth_clients(args: argparse.Namespace, environ: Mapping[str, str]) -> Clients:
+    """The clients of the command line, ``$RUNQL_SERVE_AUTH_CLIENTS`` and the clients file (one id once)."""
+    entries: list[tuple[str, str]] = [("--auth-client", f"{c}:{s}:{r}") for c, s, r in args.auth_client]
+    entries += [(f"${AUTH_CLIENTS_VARIABLE}", item) for item in environ.get(AUTH_CLIENTS_VARIABLE, "").split()]
+    if args.auth_clients_file:
+        path = args.auth_clients_file
+        entries += [(path, line.strip()) for line in _private_text(path).splitlines() if _is_entry(line)]
+    clients: Clients = {}
+    for origin, entry in entries:
+        try:
+            client_id, secret, role = _client(entry)
+        except argparse.ArgumentTypeError as exc:
+            raise ServeError(f"{origin}: {exc}") from None  # the entry itself may be a secret: not shown
+        if client_id in clients:
+            raise ServeError(f"{origin}: client {client_id!r} is given more than once")
+        clients[client_id] = (secret, role)
+    return clients
+
+
+def _is_entry(line: str) -> bool:
+    return bool(line.strip()) and not line.lstrip().startswith("#")
+
+
+def _private_text(path: str) -> str:
+    """The text of a secrets file that only the current user can read, else a :class:`ServeError`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ServeError(f"cannot read the clients file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+        if not stat.S_ISREG(info.st_mode) or not owner_ok or info.st_mode & 0o077:
+            raise ServeError(
+                f"the clients file {path} must be a regular file of yours with mode 0600 "
+                f"(it is {stat.filemode(info.st_mode)}, uid {info.st_uid}): chmod 600 {path}"
+            )
+        try:
+            return handle.read(1 << 20).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ServeError(f"the clients file {path} is not UTF-8 text (byte {exc.start})") from None
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind ``host:port`` once (as the server will) so a busy or forbidden port is reported before any work."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def check_db(path: str, *, runs: int | None, seed: int | None) -> None:
+    """A clear error if ``path`` cannot hold the registry, or holds one that ``runs``/``seed`` contradict."""
+    file = Path(path)
+    if not file.parent.is_dir():
+        raise ServeError(f"--db {path}: the directory {file.parent} does not exist")
+    if file.is_dir():
+        raise ServeError(f"--db {path}: is a directory")
+    if not file.exists() or file.stat().st_size == 0:
+        return
+    stored_runs, stored_seed = _stored(path)
+    if stored_runs == 0:
+        return
+    if runs is not None and runs != stored_runs:
+        raise ServeError(
+            f"--db {path} holds {stored_runs} runs, not --runs {runs}: drop --runs to reuse it, or use another file"
+        )
+    if seed is not None and stored_seed is not None and str(seed) != stored_seed:
+        raise ServeError(
+            f"--db {path} was generated with seed {stored_seed}, not --seed {seed}: drop --seed to reuse it, "
+            "or use another file"
+        )
+
+
+def _stored(path: str) -> tuple[int, str | None]:
+    """How many runs the file holds and its seed, read without changing it."""
+    try:
+        with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"run", "meta"} <= tables:
+                raise ServeError(f"--db {path}: a SQLite file, but not a runql registry (tables {sorted(tables)})")
+            count = conn.execute("SELECT count(*) FROM run").fetchone()[0]
+            row = conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
+    except sqlite3.Error as exc:
+        raise ServeError(f"--db {path}: not a usable SQLite database ({exc})") from None
+    return int(count), None if row is None else str(row[0])
+
+
+# -- serving --------------------------------------------------------------------------------------------------
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str]) -> int:
-    """Run ``runql serve`` with ``argv``; returns the exit status."""
-    args = build_parser().parse_args(argv)
+def main(argv: list[str], *, environ: Mapping[str, str] | None = None) -> int:
+    """Run ``runql serve`` with ``argv``; returns the exit status. ``environ``: instead of ``os.environ``."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a one-line usage error already printed
+        return exit_.code if isinstance(exit_.code, int) else 2
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main_thread else None
+    try:
+        return _serve(args, os.environ if environ is None else environ)
+    except ServeError as exc:
+        print(f"runql serve: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("runql serve: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    clients = auth_clients(args, environ)
+    check_port(args.host, args.port)
+    if args.db:
+        check_db(args.db, runs=args.runs, seed=args.seed)
     auth = None
-    if args.auth_client:
-        clients = {cid: (secret, role) for cid, secret, role in args.auth_client}
+    if clients:
         auth = AuthConfig(clients=clients, token_path=args.token_path, expires_in=args.token_expires)
     server = EmbeddedServer(
         runs=args.runs,
-        seed=args.seed,
+        seed=DEFAULT_SEED if args.seed is None else args.seed,
         db=args.db,
         rr_quirks=args.rr_quirks,
         faults=args.faults,
@@ -90,17 +261,20 @@ def main(argv: list[str]) -> int:
     )
     try:
         server.start()
-    except (RuntimeError, OSError) as exc:
-        print(f"runql serve: {exc}", file=sys.stderr)
-        return 1
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    print(
-        f"runql: serving a SYNTHETIC Run Registry (generated demo data, not real CMS data) at {server.url}", flush=True
-    )
-    if server.token_url:
-        print(f"runql: token endpoint {server.token_url}", flush=True)
-    print("runql: press Ctrl-C to stop", flush=True)
+    except (BackendError, RuntimeError, OSError, sqlite3.Error, ValueError) as exc:
+        server.stop()
+        raise ServeError(" ".join(str(exc).split()) or type(exc).__name__) from None
+    except BaseException:  # Ctrl-C or SIGTERM while the registry is being built
+        server.stop()
+        raise
     try:
+        print(
+            f"runql: serving a SYNTHETIC Run Registry (generated demo data, not real CMS data) at {server.url}",
+            flush=True,
+        )
+        if server.token_url:
+            print(f"runql: token endpoint {server.token_url}", flush=True)
+        print("runql: press Ctrl-C to stop", flush=True)
         server.wait()
     except KeyboardInterrupt:
         pass

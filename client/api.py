@@ -19,10 +19,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import anyio
 import httpx
 
 from client import operations as ops
@@ -135,8 +137,9 @@ class RunRegistry(_Configured):
 
     Options (each also settable in the environment, see ``client.config``): ``client_id``, ``client_secret``,
     ``token_url``, ``audience``, ``base_url``, ``connect_timeout``, ``read_timeout``, ``concurrency``,
-    ``retries``, ``page_size``, ``token_cache``. ``transport``: an ``httpx`` transport (``MockTransport`` in tests).
-    Thread-safe: any number of threads may share one client.
+    ``retries``, ``page_size``, ``token_cache``. ``transport``: an ``httpx`` transport (``MockTransport`` in tests);
+    ``sleep``: how to wait between retries (default ``time.sleep``; tests inject a fake). Each call's requests
+    share one retry budget (see :mod:`client.transport`). Thread-safe: any number of threads may share one client.
     """
 
     def __init__(
@@ -146,10 +149,11 @@ class RunRegistry(_Configured):
         env_file: EnvFile = None,
         embedded_options: Mapping[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
         **options: Any,
     ) -> None:
         super().__init__(target, env_file=env_file, embedded_options=embedded_options, options=options)
-        self._transport = SyncTransport(self.settings, transport=transport)
+        self._transport = SyncTransport(self.settings, transport=transport, sleep=sleep)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -172,7 +176,8 @@ class RunRegistry(_Configured):
         return 0 if self._transport.tokens is None else self._transport.tokens.requests
 
     def _run(self, operation: Operation[T], cancel: threading.Event | None = None) -> T:
-        return run_sync(operation, self._transport, pool=self._workers(), cancel=cancel)
+        budget = self._transport.new_budget()
+        return run_sync(operation, self._transport, pool=self._workers(), cancel=cancel, budget=budget)
 
     def _list(self, kind: Kind, arguments: dict[str, Any]) -> Any:
         with reporting(arguments.pop("progress"), f"{kind} pages") as progress:
@@ -407,10 +412,11 @@ class AsyncRunRegistry(_Configured):
         env_file: EnvFile = None,
         embedded_options: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         **options: Any,
     ) -> None:
         super().__init__(target, env_file=env_file, embedded_options=embedded_options, options=options)
-        self._transport = AsyncTransport(self.settings, transport=transport)
+        self._transport = AsyncTransport(self.settings, transport=transport, sleep=sleep)
 
     async def __aenter__(self) -> AsyncRunRegistry:
         return self
@@ -427,7 +433,8 @@ class AsyncRunRegistry(_Configured):
         return 0 if self._transport.tokens is None else self._transport.tokens.requests
 
     async def _run(self, operation: Operation[T]) -> T:
-        return await run_async(operation, self._transport, concurrency=self.settings.concurrency)
+        budget = self._transport.new_budget()
+        return await run_async(operation, self._transport, concurrency=self.settings.concurrency, budget=budget)
 
     async def _list(self, kind: Kind, arguments: dict[str, Any]) -> Any:
         with reporting(arguments.pop("progress"), f"{kind} pages") as progress:

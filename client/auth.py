@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -155,6 +156,52 @@ class TokenProvider:
         return token
 
 
+def _read_private_file(path: Path) -> str | None:
+    """The text of ``path`` if it is a regular file private to the current user, else ``None``.
+
+    A missing file is ``None`` silently; a symlink, a file owned by another user or one that the group or others
+    may read or write is ``None`` with a warning (it could hold a planted token). The checks are made on the
+    opened file (``O_NOFOLLOW`` and ``fstat``), so the file cannot be swapped between check and read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        _distrust(path, "a symlink" if path.is_symlink() else f"unreadable ({exc.strerror})")
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        problem = _untrusted(os.fstat(fd))
+        if problem is not None:
+            _distrust(path, problem)
+            return None
+        try:
+            return handle.read(_MAX_CACHE_BYTES + 1).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _distrust(path, f"unreadable ({exc})")
+            return None
+
+
+_MAX_CACHE_BYTES = 1 << 20
+
+
+def _untrusted(status: os.stat_result) -> str | None:
+    if not stat.S_ISREG(status.st_mode):
+        return "not a regular file"
+    getuid = getattr(os, "getuid", None)  # POSIX only: elsewhere the mode bits say nothing about other users
+    if getuid is not None and status.st_uid != getuid():
+        return f"owned by another user (uid {status.st_uid})"
+    if getuid is not None and status.st_mode & 0o077:
+        return f"accessible to other users (mode {stat.S_IMODE(status.st_mode):04o}; expected 0600)"
+    if status.st_size > _MAX_CACHE_BYTES:
+        return f"too large ({status.st_size} bytes)"
+    return None
+
+
+def _distrust(path: Path, problem: str) -> None:
+    logger.warning("ignoring the token cache %s: it is %s", path, problem)
+
+
 def _cache_key(settings: TokenSettings) -> str:
     raw = f"{settings.token_url}\n{settings.client_id}\n{settings.audience}"
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -191,9 +238,12 @@ class _DiskCache:
             self._write(entries)
 
     def _read(self) -> dict[str, object]:
+        text = _read_private_file(self._path)
+        if text is None:
+            return {}
         try:
-            data = json.loads(self._path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = json.loads(text)
+        except ValueError:
             return {}
         return data if isinstance(data, dict) else {}
 

@@ -10,8 +10,9 @@
     runql serve    [...]                                   (the embedded service, see ``runql serve --help``)
 
 Each subcommand is registered by one ``add_<name>`` function (see :data:`SUBCOMMANDS`); other modules plug in
-theirs the same way (``golden`` and ``lumimask`` from ``client.cli_golden``). Errors print one line on stderr
-and exit 1 (usage errors exit 2); the embedded target's data is labelled synthetic on stderr.
+theirs the same way (``golden`` and ``lumimask`` from ``client.cli_golden``). Errors print one line on stderr,
+never a traceback, and exit 1 (usage errors and unusable inputs exit 2, Ctrl-C 130, a closed output pipe 141
+quietly); the embedded target's data is labelled synthetic on stderr.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 from client.api import RunRegistry
 from client.errors import RunQLError
+from client.jsoninput import JsonInputError, argument_json
 from client.progress import on_terminal
 from querylang import QueryLangError, explain
 
@@ -56,18 +58,11 @@ def _add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = ("tabl
 
 
 def _json_argument(text: str) -> Any:
-    """A JSON value, or ``@path`` to read it from a file."""
-    source = text
-    if text.startswith("@"):
-        try:
-            source = Path(text[1:]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise argparse.ArgumentTypeError(f"cannot read {text[1:]}: {exc.strerror}") from None
+    """A JSON value, or ``@path`` to read it from a file (size, depth and UTF-8 checked)."""
     try:
-        return json.loads(source)
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise argparse.ArgumentTypeError(f"not valid JSON ({exc.msg} at {where}): {text[:60]}") from None
+        return argument_json(text)
+    except JsonInputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _client(args: argparse.Namespace, err: IO[str]) -> RunRegistry:
@@ -249,43 +244,84 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
 )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line and a pointer to ``--help`` (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="runql", description="Query the CMS Run Registry (or runql's demo).")
+    parser = OneLineParser(prog="runql", description="Query the CMS Run Registry (or runql's demo).")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in SUBCOMMANDS:
         register(subparsers)
     return parser
 
 
+#: Exit status of a command whose output pipe was closed early (``| head``), as if killed by SIGPIPE.
+EXIT_BROKEN_PIPE = 128 + 13
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``runql`` console script; returns the exit code."""
+    """The ``runql`` console script; returns the exit code. Never lets a traceback reach the user."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    command = arguments[0] if arguments and not arguments[0].startswith("-") else ""
     try:
-        if arguments[:1] == ["serve"]:  # everything after "serve" belongs to the backend's own parser
-            return _serve(argparse.Namespace(serve_args=arguments[1:]))
-        args = parser.parse_args(arguments)
-    except SystemExit as exit_:  # --help, or a usage error argparse already reported
-        return exit_.code if isinstance(exit_.code, int) else 2
+        code = _dispatch(arguments)
+        sys.stdout.flush()
+        return code
+    except KeyboardInterrupt:
+        print(f"{_prog(command)}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _dispatch(arguments: list[str]) -> int:
+    if arguments[:1] == ["serve"]:  # everything after "serve" belongs to the backend's own parser
+        args = argparse.Namespace(command="serve", handler=_serve, serve_args=arguments[1:])
+    else:
+        try:
+            args = build_parser().parse_args(arguments)
+        except SystemExit as exit_:  # --help, or a one-line usage error already printed
+            return exit_.code if isinstance(exit_.code, int) else 2
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help(sys.stderr)
+        print("runql: error: a command is required (see runql --help)", file=sys.stderr)
         return 2
     try:
         return handler(args)
     except UsageError as exc:
-        print(f"runql {args.command}: error: {exc}", file=sys.stderr)
+        print(f"runql {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except (RunQLError, QueryLangError, ValueError, TypeError, OSError) as exc:
+    except (RunQLError, QueryLangError, ValueError, TypeError, OSError, RecursionError) as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
         print(f"runql {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"runql {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except Exception as exc:  # a bug: still one line, never a traceback
+        print(f"runql {args.command}: internal error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _prog(command: str) -> str:
+    return f"runql {command}" if command else "runql"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain about the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output)
+        pass
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 2000 else text[:2000] + "..."
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ unreadable or malformed file, an invalid rule) or a failed request; errors go to
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from functools import reduce
@@ -27,8 +26,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from client.errors import RunQLError
+from client.jsoninput import MAX_INPUT_BYTES, JsonInputError, load_json, read_json_file
 from client.progress import job_reporting, on_terminal
-from querylang.errors import QueryLangError
+from querylang.errors import QueryLangError, RuleError
 from schemas.golden import GoldenJson, LumiMask, LumiMaskError, luminosity_unit
 
 if TYPE_CHECKING:
@@ -101,25 +101,31 @@ def _compare(args: argparse.Namespace, masks: list[LumiMask], out: IO[str]) -> i
     for run in sorted(set(only_a.runs) | set(only_b.runs)):
         print(f"  run {run}: -{only_a.count(run)} +{only_b.count(run)}", file=out)
     if args.output:
-        (only_a | only_b).to_file(args.output)
+        _save_mask(only_a | only_b, args.output)
     return 0 if a == b else 1
 
 
 def _read_mask(path: str) -> LumiMask:
     try:
         return LumiMask.from_file(path)
-    except (OSError, LumiMaskError) as exc:
-        raise _UsageError(f"{path}: {exc}") from exc
+    except OSError as exc:
+        raise _UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except LumiMaskError as exc:  # names the file
+        raise _UsageError(str(exc)) from None
 
 
 def _write_mask(mask: LumiMask, output: str | None, out: IO[str]) -> None:
     if output is None:
         print(mask.to_json(), file=out)
-        return
+    else:
+        _save_mask(mask, output)
+
+
+def _save_mask(mask: LumiMask, output: str) -> None:
     try:
         mask.to_file(output)
     except OSError as exc:
-        raise _UsageError(f"cannot write {output}: {exc}") from exc
+        raise _UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 # ---- golden ----------------------------------------------------------------------------------------------------
@@ -168,14 +174,18 @@ def run_golden(
 
 
 def _read_rule(source: str) -> Any:
+    """The rule of ``--rule`` (a file, or ``-`` for stdin): JSON within the input limits, and an object."""
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise _UsageError(f"cannot read the rule: {exc}") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _UsageError(f"{source}: the rule is not valid JSON: {exc}") from exc
+        if source == "-":
+            stdin = getattr(sys.stdin, "buffer", sys.stdin)  # bytes from a real stdin, text from a stand-in
+            rule = load_json(stdin.read(MAX_INPUT_BYTES + 1), source="the rule on stdin")
+        else:
+            rule = read_json_file(source)
+    except JsonInputError as exc:
+        raise _UsageError(str(exc)) from None
+    if not isinstance(rule, dict):
+        raise RuleError(f"a rule must be a json-logic operation (a JSON object), not a {type(rule).__name__}")
+    return rule
 
 
 def _create(args: argparse.Namespace, rule: Any, registry: RunRegistry | None, err: IO[str]) -> GoldenJson:

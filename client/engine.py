@@ -3,7 +3,8 @@
 An operation (a listing, a write loop, a json_portal job) is a generator that yields instructions —
 :class:`Batch` (calls to send concurrently; it receives one :class:`Reply` or error per call, in order) or
 :class:`Pause` — and returns its result. The same generator runs under :func:`run_sync` (a thread pool) and
-:func:`run_async` (tasks), so the logic is written once.
+:func:`run_async` (tasks), so the logic is written once. Given a :class:`~client.transport.RetryBudget`, the
+drivers send every call of the operation with it, so its requests share their retries.
 
 >>> from client.transport import Call, Reply
 >>> def count_cycles():
@@ -18,7 +19,7 @@ An operation (a listing, a write loop, a json_portal job) is a generator that yi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -26,7 +27,7 @@ from typing import Any, Protocol, TypeVar
 import anyio
 
 from client.errors import RunQLError
-from client.transport import Call, Reply
+from client.transport import Call, Reply, RetryBudget
 
 __all__ = ["Batch", "CancelRequestedError", "Operation", "Pause", "run_async", "run_sync"]
 
@@ -67,14 +68,28 @@ class SendsCallsAsync(Protocol):
     async def send(self, call: Call) -> Reply: ...
 
 
+def _sender(transport: Any, budget: RetryBudget | None) -> Any:
+    """Calls ``transport.send`` (looked up when a call is sent: an operation may send nothing), with ``budget``
+    when there is one (a transport given a budget must take it)."""
+    if budget is None:
+        return lambda call: transport.send(call)
+    return lambda call: transport.send(call, budget=budget)
+
+
 def _parsed(batch: Batch, call: Call, reply: Reply) -> Any:
     return reply if batch.parse is None else batch.parse(call, reply)
 
 
 def run_sync(
-    operation: Operation[T], transport: SendsCalls, *, pool: Executor | None, cancel: threading.Event | None = None
+    operation: Operation[T],
+    transport: SendsCalls,
+    *,
+    pool: Executor | None,
+    cancel: threading.Event | None = None,
+    budget: RetryBudget | None = None,
 ) -> T:
     """Run ``operation`` to completion; batches of more than one call go to ``pool`` (bounded concurrency)."""
+    send: Callable[[Call], Reply] = _sender(transport, budget)
     value: Any = None
     throw: BaseException | None = None
     while True:
@@ -90,13 +105,13 @@ def run_sync(
             elif cancel is None:
                 threading.Event().wait(step.seconds)
         else:
-            value = _run_batch_sync(step, transport, pool)
+            value = _run_batch_sync(step, send, pool)
 
 
-def _run_batch_sync(batch: Batch, transport: SendsCalls, pool: Executor | None) -> list[Outcome]:
+def _run_batch_sync(batch: Batch, send: Callable[[Call], Reply], pool: Executor | None) -> list[Outcome]:
     def one(call: Call) -> Outcome:
         try:
-            return _parsed(batch, call, transport.send(call))
+            return _parsed(batch, call, send(call))
         except RunQLError as error:
             return error
 
@@ -114,8 +129,15 @@ def _run_batch_sync(batch: Batch, transport: SendsCalls, pool: Executor | None) 
     return [f.result() for f in futures]
 
 
-async def run_async(operation: Operation[T], transport: SendsCallsAsync, *, concurrency: int) -> T:
+async def run_async(
+    operation: Operation[T],
+    transport: SendsCallsAsync,
+    *,
+    concurrency: int,
+    budget: RetryBudget | None = None,
+) -> T:
     """Run ``operation`` with tasks; at most ``concurrency`` calls of a batch are in flight."""
+    send: Callable[[Call], Awaitable[Reply]] = _sender(transport, budget)
     value: Any = None
     while True:
         try:
@@ -126,17 +148,17 @@ async def run_async(operation: Operation[T], transport: SendsCallsAsync, *, conc
             await anyio.sleep(step.seconds)
             value = None
         else:
-            value = await _run_batch_async(step, transport, concurrency)
+            value = await _run_batch_async(step, send, concurrency)
 
 
-async def _run_batch_async(batch: Batch, transport: SendsCallsAsync, concurrency: int) -> list[Outcome]:
+async def _run_batch_async(batch: Batch, send: Callable[[Call], Awaitable[Reply]], concurrency: int) -> list[Outcome]:
     results: list[Outcome] = [None] * len(batch.calls)
     limiter = anyio.CapacityLimiter(concurrency)
 
     async def one(index: int, call: Call) -> None:
         async with limiter:
             try:
-                results[index] = _parsed(batch, call, await transport.send(call))
+                results[index] = _parsed(batch, call, await send(call))
             except RunQLError as error:
                 results[index] = error
         if batch.on_each is not None:

@@ -37,7 +37,8 @@ def generate_call(json_logic: object, dataset_name_filter: str) -> Call:
     if not isinstance(dataset_name_filter, str) or not dataset_name_filter:
         raise TypeError(f"dataset_name_filter must be a non-empty string, got {dataset_name_filter!r}")
     body = {"json_logic": json.dumps(_rule(json_logic)), "dataset_name_filter": dataset_name_filter}
-    return Call("POST", "/json_portal/generate", json=body, idempotent=False)
+    # submitting again after a lost answer at worst starts an identical job
+    return Call("POST", "/json_portal/generate", json=body, idempotent=False, repeatable=True)
 
 
 def _rule(json_logic: object) -> Any:

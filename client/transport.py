@@ -4,7 +4,11 @@
 what happened to the previous attempt; :class:`SyncTransport` and :class:`AsyncTransport` only perform those
 steps with ``httpx``. Retried: connection errors, timeouts, dropped connections, 502/503/504 and 429 (its
 ``Retry-After`` honoured), with exponential backoff and jitter; writes (``idempotent=False``) only when the
-request cannot have reached the service. Not retried: the service's ``{"err": ...}`` answers, which raise
+request cannot have reached the service, or when sending them again is harmless (``repeatable``). Each request
+has ``retries`` of its own; the requests of one operation also share a :class:`RetryBudget`, sized by their
+number, that lets a request hit by a run of faults go on (up to ``4 * retries``), so an operation of thousands of
+requests survives a high fault rate while the extra load stays bounded. Not retried: the service's
+``{"err": ...}`` answers, which raise
 :class:`~client.errors.ServiceError` with the service's message. A 401 drops the token and retries once.
 
 >>> import httpx
@@ -21,8 +25,9 @@ import email.utils
 import json
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -38,6 +43,7 @@ __all__ = [
     "AsyncTransport",
     "Call",
     "Reply",
+    "RetryBudget",
     "RetryPolicy",
     "SyncTransport",
     "exchange",
@@ -62,6 +68,14 @@ class Call:
     accept: frozenset[int] = frozenset({200})
     idempotent: bool = True
     raw: bool = False  # hand the accepted body over undecoded (bytes), for a faster decoder downstream
+    #: A write that is safe to send again after an ambiguous failure: a repeat sets the same values again, is
+    #: refused because its precondition no longer holds, or starts an identical job. Retried like a read.
+    repeatable: bool = False
+
+    @property
+    def retry_safe(self) -> bool:
+        """Whether a failure after the request may have reached the service can be retried."""
+        return self.idempotent or self.repeatable
 
     @property
     def route(self) -> str:
@@ -78,12 +92,26 @@ class Reply:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How many times to retry and how long to wait: ``backoff * 2**(attempt-1)``, capped, with jitter."""
+    """How many times to retry and how long to wait: ``backoff * 2**(attempt-1)``, capped, with jitter.
+
+    Each request may retry ``retries`` times; with a :class:`RetryBudget` it may go on up to ``max_retries``
+    while the budget lasts. A budget starts with ``retries / 2`` and gains ``shared_ratio`` per request sent.
+    """
 
     retries: int = 4
     backoff: float = 0.25
     max_backoff: float = 8.0
     max_retry_after: float = 120.0
+    shared_ratio: float = 0.5
+
+    @property
+    def max_retries(self) -> int:
+        """The most retries of one request, budget included."""
+        return 4 * self.retries
+
+    def new_budget(self) -> RetryBudget:
+        """A fresh budget for one operation."""
+        return RetryBudget(reserve=self.retries / 2, ratio=self.shared_ratio)
 
     def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1``; a server's ``Retry-After`` wins (capped)."""
@@ -91,6 +119,43 @@ class RetryPolicy:
             return float(min(max(retry_after, 0.0), self.max_retry_after))
         ceiling = min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class RetryBudget:
+    """Retries shared by the requests of one operation, beyond each request's own.
+
+    Every request sent adds ``ratio`` (sizing the budget by the operation's request count); every extra retry
+    takes one. Thread-safe: the requests of a batch run concurrently.
+
+    >>> budget = RetryBudget(reserve=1, ratio=0.5)
+    >>> for _ in range(4):
+    ...     budget.deposit()
+    >>> [budget.withdraw() for _ in range(4)], budget.spent
+    ([True, True, True, False], 3)
+    """
+
+    def __init__(self, *, reserve: float, ratio: float) -> None:
+        self._tokens = float(reserve)
+        self._ratio = ratio
+        self._lock = threading.Lock()
+        self.spent = 0
+
+    def __repr__(self) -> str:
+        return f"RetryBudget(tokens={self._tokens:g}, spent={self.spent})"
+
+    def deposit(self) -> None:
+        """A request was sent for the first time."""
+        with self._lock:
+            self._tokens += self._ratio
+
+    def withdraw(self) -> bool:
+        """Take one extra retry if the budget has one."""
+        with self._lock:
+            if self._tokens < 1:
+                return False
+            self._tokens -= 1
+            self.spent += 1
+            return True
 
 
 # -- the sans-I/O core ------------------------------------------------------------------------------------
@@ -129,10 +194,12 @@ Outcome = httpx.Response | httpx.TransportError | None
 
 
 def exchange(
-    call: Call, policy: RetryPolicy, rng: random.Random, *, uses_token: bool
+    call: Call, policy: RetryPolicy, rng: random.Random, *, uses_token: bool, budget: RetryBudget | None = None
 ) -> Generator[Step, Outcome, Reply]:
     """Drive one call: yields steps, receives each attempt's response or transport error, returns the reply."""
     attempt, refreshed = 0, False
+    if budget is not None:
+        budget.deposit()
     while True:
         attempt += 1
         outcome = yield Send()
@@ -147,11 +214,18 @@ def exchange(
             continue
         if isinstance(verdict, RunQLError):
             raise verdict
-        if attempt > policy.retries:
+        if not _may_retry(attempt, policy, budget):
             raise TransportError(verdict.reason, route=call.route, attempts=attempt)
         delay = policy.delay(attempt, rng, verdict.retry_after)
-        logger.info("%s: %s; retry %d/%d in %.2fs", call.route, verdict.reason, attempt, policy.retries, delay)
+        logger.info("%s: %s; retry %d in %.2fs", call.route, verdict.reason, attempt, delay)
         yield Wait(delay)
+
+
+def _may_retry(attempt: int, policy: RetryPolicy, budget: RetryBudget | None) -> bool:
+    """A request's own retries first, then the operation's shared budget, never beyond ``max_retries``."""
+    if attempt <= policy.retries:
+        return True
+    return budget is not None and attempt <= policy.max_retries and budget.withdraw()
 
 
 def _judge(outcome: Outcome, call: Call) -> Reply | _Retry | _Unauthorized | RunQLError:
@@ -165,7 +239,7 @@ def _judge(outcome: Outcome, call: Call) -> Reply | _Retry | _Unauthorized | Run
 def _judge_failure(error: httpx.TransportError, call: Call) -> _Retry | RunQLError:
     reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     never_sent = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
-    if call.idempotent or never_sent:
+    if call.retry_safe or never_sent:
         return _Retry(reason)
     return TransportError(
         f"{reason}; not retried: the write may have reached the service", route=call.route, attempts=1
@@ -180,7 +254,7 @@ def interpret(
     if call.raw and status in call.accept:
         return Reply(status, content)
     data = _json_or_none(content)
-    if status in RETRY_STATUSES and (call.idempotent or status == 429):
+    if status in RETRY_STATUSES and (call.retry_safe or status == 429):
         return _Retry(f"HTTP {status}: {_message(data, content)}", _retry_after(headers))
     if isinstance(data, dict) and "err" in data:
         return ServiceError(str(data["err"]), status=status, route=call.route)
@@ -244,6 +318,9 @@ class _Common:
         self.policy = RetryPolicy(retries=self.settings.retries, backoff=self.settings.backoff)
         self.tokens = TokenProvider(self.settings.auth) if self.settings.auth else None
 
+    def flow(self, call: Call, budget: RetryBudget | None) -> Generator[Step, Outcome, Reply]:
+        return exchange(call, self.policy, self.rng, uses_token=self.tokens is not None, budget=budget)
+
     def timeout(self) -> httpx.Timeout:
         s = self.settings
         return httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=s.read_timeout)
@@ -282,9 +359,13 @@ class SyncTransport:
     def tokens(self) -> TokenProvider | None:
         return self._common.tokens
 
-    def send(self, call: Call) -> Reply:
-        """Send ``call`` until it gets an answer; raise the typed error otherwise."""
-        flow = exchange(call, self._common.policy, self._common.rng, uses_token=self.tokens is not None)
+    def new_budget(self) -> RetryBudget:
+        """A retry budget for the requests of one operation."""
+        return self._common.policy.new_budget()
+
+    def send(self, call: Call, budget: RetryBudget | None = None) -> Reply:
+        """Send ``call`` until it gets an answer; raise the typed error otherwise. ``budget``: its operation's."""
+        flow = self._common.flow(call, budget)
         token: Secret | None = None
         outcome: Outcome = None
         while True:
@@ -335,8 +416,15 @@ class SyncTransport:
 class AsyncTransport:
     """The async twin of :class:`SyncTransport`, driving the same :func:`exchange` core."""
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
         self._common = _Common(settings)
+        self._sleep = sleep
         self._http = httpx.AsyncClient(
             timeout=self._common.timeout(), limits=self._common.limits(), transport=transport
         )
@@ -345,8 +433,13 @@ class AsyncTransport:
     def tokens(self) -> TokenProvider | None:
         return self._common.tokens
 
-    async def send(self, call: Call) -> Reply:
-        flow = exchange(call, self._common.policy, self._common.rng, uses_token=self.tokens is not None)
+    def new_budget(self) -> RetryBudget:
+        """A retry budget for the requests of one operation."""
+        return self._common.policy.new_budget()
+
+    async def send(self, call: Call, budget: RetryBudget | None = None) -> Reply:
+        """Send ``call`` until it gets an answer; raise the typed error otherwise. ``budget``: its operation's."""
+        flow = self._common.flow(call, budget)
         token: Secret | None = None
         outcome: Outcome = None
         while True:
@@ -359,7 +452,7 @@ class AsyncTransport:
                 token = await self._token()
                 outcome = await self._attempt(self._common.build(call, token))
             elif isinstance(step, Wait):
-                await anyio.sleep(step.seconds)
+                await self._sleep(step.seconds)
             elif self.tokens is not None and token is not None:
                 self.tokens.invalidate(token)
 
@@ -379,7 +472,7 @@ class AsyncTransport:
                 return response
             outcome = None
             if isinstance(step, Wait):
-                await anyio.sleep(step.seconds)
+                await self._sleep(step.seconds)
             else:
                 outcome = await self._attempt(request)
                 response = outcome if isinstance(outcome, httpx.Response) else response

@@ -487,4 +487,5 @@ def _last_lumisection(answers: Sequence[Any]) -> int:
 
 
 def _write(method: str, path: str, body: object = None) -> Call:
-    return Call(method, path, json=body, idempotent=False)
+    # every write here sets values or a state: resending it after a lost answer leaves the same result
+    return Call(method, path, json=body, idempotent=False, repeatable=True)

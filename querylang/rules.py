@@ -271,6 +271,8 @@ def parse_rule(rule: Any, *, catalogue: Catalogue | None = None) -> RuleNode:
     querylang.errors.RuleError: rule["=="][1]: not a status; got 'GOD'; \
 allowed: GOOD, BAD, STANDBY, EXCLUDED, NOTSET, NO VALUE FOUND, EMPTY; did you mean 'GOOD'?
     """
+    if isinstance(rule, (list, tuple)):  # json-logic would evaluate it to a truthy list: it would keep everything
+        raise RuleError("a rule must be a json-logic operation (a JSON object), not a list", value=rule)
     check_nesting(rule, RuleError)
     return _Parser(catalogue or default_catalogue()).node(rule, (), scoped=False)
 

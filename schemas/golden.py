@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from querylang.jsontext import JsonTextError, loads_strict
 from querylang.losses import js_stringify
 from schemas.jsonportal import JsonPortalRow
 
@@ -48,23 +49,41 @@ Range = tuple[int, int]
 _Ranges = tuple[Range, ...]
 
 
-class LumiMaskError(ValueError):
-    """A malformed lumi mask; ``path`` says where (``["315000"][1]``), e.g. a range with ``first > last``."""
+#: The largest run or lumisection number (PostgreSQL ``integer``, as in the Run Registry).
+MAX_NUMBER = 2**31 - 1
+#: The largest lumi mask file read (official golden JSONs are well under 1 MB).
+MAX_FILE_BYTES = 64 * 2**20
 
-    def __init__(self, message: str, *, path: Sequence[str | int] = ()) -> None:
+
+class LumiMaskError(ValueError):
+    """A malformed lumi mask; ``path`` says where (``["315000"][1]``), e.g. a range with ``first > last``;
+    ``source`` names the file it came from, if any."""
+
+    def __init__(self, message: str, *, path: Sequence[str | int] = (), source: str | None = None) -> None:
+        self.reason = message
         self.path = tuple(path)
-        where = "".join(f"[{p!r}]" for p in self.path)
-        super().__init__(f"lumi mask{where}: {message}")
+        self.source = source
+        where = "".join(f"[{_excerpt(p)}]" for p in self.path)
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"{prefix}lumi mask{where}: {message}")
+
+
+def _excerpt(value: object, size: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= size else text[: size - 3] + "..."
 
 
 def _positive_int(value: object, what: str, path: Sequence[str | int]) -> int:
-    """``value`` as an int ≥ 1; decimal strings are accepted (JSON keys), bools and floats are not."""
-    if isinstance(value, str) and value.strip().isdigit():
+    """``value`` as an int in ``[1, MAX_NUMBER]``; ASCII decimal strings are accepted (JSON keys), bools and floats
+    are not."""
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value) < 20:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise LumiMaskError(f"{what} must be an integer, got {value!r}", path=path)
+        raise LumiMaskError(f"{what} must be an integer, got {_excerpt(value)}", path=path)
     if value < 1:
-        raise LumiMaskError(f"{what} must be >= 1, got {value}", path=path)
+        raise LumiMaskError(f"{what} must be >= 1, got {_excerpt(value)}", path=path)
+    if value > MAX_NUMBER:
+        raise LumiMaskError(f"{what} must be <= {MAX_NUMBER}, got {_excerpt(value)}", path=path)
     return value
 
 
@@ -155,12 +174,11 @@ class LumiMask:
         runs: dict[int, _Ranges] = {}
         for key, items in (ranges or {}).items():
             run = _positive_int(key, "run number", (key,))
-            if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
-                raise LumiMaskError(f"expected a list of ranges, got {items!r}", path=(key,))
-            parsed = [_parse_range(item, (key, i)) for i, item in enumerate(items)]
-            merged = merge_ranges([*runs.get(run, ()), *parsed])
-            if merged:
-                runs[run] = merged
+            if run in runs:
+                raise LumiMaskError(f"run {run} appears more than once", path=(key,))
+            if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+                raise LumiMaskError(f"expected a list of ranges, got {_excerpt(items)}", path=(key,))
+            runs[run] = merge_ranges([_parse_range(item, (key, i)) for i, item in enumerate(items)])
         self._set(runs)
 
     def _set(self, runs: Mapping[int, _Ranges]) -> None:
@@ -179,18 +197,33 @@ class LumiMask:
     # ---- reading and writing -----------------------------------------------------------------------------------
     @classmethod
     def from_json(cls, text: str | bytes) -> LumiMask:
-        """Parse the CMS JSON form ``{"<run>": [[first, last], ...]}``."""
+        """Parse the CMS JSON form ``{"<run>": [[first, last], ...]}``; a run given twice is an error.
+
+        >>> LumiMask.from_json('{"1": [[1, 2]], "1": [[5, 6]]}')
+        Traceback (most recent call last):
+        ...
+        schemas.golden.LumiMaskError: lumi mask: key '1' appears more than once in one object
+        """
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise LumiMaskError(f"not valid JSON: {err}") from err
+            data = loads_strict(text)
+        except JsonTextError as err:
+            raise LumiMaskError(err.reason) from None
+        if not isinstance(data, dict):
+            raise LumiMaskError(f"expected a mapping run -> ranges, got {type(data).__name__}")
         return cls(data)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> LumiMask:
-        """Read a CMS golden JSON file."""
-        with open(path, encoding="utf-8") as handle:
-            return cls.from_json(handle.read())
+        """Read a CMS golden JSON file (at most :data:`MAX_FILE_BYTES`); errors name the file."""
+        source = os.fspath(path)
+        with open(path, "rb") as handle:
+            content = handle.read(MAX_FILE_BYTES + 1)
+        try:
+            if len(content) > MAX_FILE_BYTES:
+                raise LumiMaskError(f"larger than {MAX_FILE_BYTES} bytes")
+            return cls.from_json(content)
+        except LumiMaskError as err:
+            raise LumiMaskError(err.reason, path=err.path, source=source) from None
 
     def to_dict(self) -> dict[str, list[list[int]]]:
         """The JSON-ready form: string run keys, ``[first, last]`` lists."""

@@ -19,6 +19,7 @@ import pytest
 from backend.auth import AuthConfig
 from backend.server import EmbeddedServer
 from client import AuthError, RunRegistry
+from client.auth import _cache_key, _untrusted
 
 READER = ("reader-app", "reader-secret-7f3a")
 WRITER = ("writer-app", "writer-secret-91bc")
@@ -175,3 +176,91 @@ async def test_async_tasks_share_one_token(auth_server: EmbeddedServer) -> None:
         assert len(runs) == 400
         assert arr.token_requests == 1
     assert auth_server.stats["token_requests"] - before == 1
+
+
+class Headers(httpx.BaseTransport):
+    """Real HTTP, recording the Authorization header of every request."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport()
+        self.sent: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.sent.append(request.headers.get("authorization", ""))
+        return self._inner.handle_request(request)
+
+
+def _plant(auth_server: EmbeddedServer, cache: Path, mode: int) -> None:
+    """A cache file holding an attacker's token for exactly our client's key, with ``mode``."""
+    with _client(auth_server, token_cache=cache) as rr:
+        assert rr.settings.auth is not None
+        key = _cache_key(rr.settings.auth)
+    entry = {"access_token": "attacker-token", "issued_at": time.time(), "expires_at": time.time() + 3600}
+    cache.write_text(json.dumps({key: entry}))
+    cache.chmod(mode)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o622])
+def test_a_cache_file_others_can_read_or_write_is_ignored_with_a_warning(
+    auth_server: EmbeddedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int
+) -> None:
+    cache = tmp_path / "tokens.json"
+    _plant(auth_server, cache, mode)
+    headers = Headers()
+    with _client(auth_server, token_cache=cache, transport=headers) as rr:
+        rr.get_runs(limit=2)
+        assert rr.token_requests == 1
+    assert headers.sent
+    assert not any("attacker-token" in h for h in headers.sent)
+    assert f"ignoring the token cache {cache}" in caplog.text
+    assert f"mode {mode:04o}" in caplog.text
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600  # replaced by a private file holding our own token
+    assert "attacker-token" not in cache.read_text()
+
+
+def test_a_private_cache_file_is_trusted(auth_server: EmbeddedServer, tmp_path: Path) -> None:
+    cache = tmp_path / "tokens.json"
+    _plant(auth_server, cache, 0o600)
+    headers = Headers()
+    with _client(auth_server, token_cache=cache, transport=headers) as rr:
+        rr.get_runs(limit=2)
+        assert rr.token_requests == 1  # after the service's 401 to the cached token
+    assert headers.sent[0] == "Bearer attacker-token"  # the private file was trusted
+
+
+def test_a_symlinked_cache_is_ignored(
+    auth_server: EmbeddedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    target = tmp_path / "elsewhere.json"
+    _plant(auth_server, target, 0o600)
+    link = tmp_path / "tokens.json"
+    link.symlink_to(target)
+    headers = Headers()
+    with _client(auth_server, token_cache=link, transport=headers) as rr:
+        rr.get_runs(limit=2)
+    assert not any("attacker-token" in h for h in headers.sent)
+    assert "it is a symlink" in caplog.text
+    assert "attacker-token" in target.read_text()  # the link's target was not written through
+
+
+def test_ownership_and_file_type_rules() -> None:
+    def status(mode: int, uid: int, size: int = 100) -> os.stat_result:
+        return os.stat_result((mode, 0, 0, 1, uid, 0, size, 0, 0, 0))
+
+    me, regular = os.getuid(), stat.S_IFREG
+    assert _untrusted(status(regular | 0o600, me)) is None
+    assert "owned by another user (uid 4242)" in str(_untrusted(status(regular | 0o600, 4242)))
+    assert "expected 0600" in str(_untrusted(status(regular | 0o660, me)))
+    assert "not a regular file" in str(_untrusted(status(stat.S_IFIFO | 0o600, me)))
+    assert "too large" in str(_untrusted(status(regular | 0o600, me, size=1 << 30)))
+
+
+def test_a_fifo_in_place_of_the_cache_is_ignored_without_blocking(
+    auth_server: EmbeddedServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fifo = tmp_path / "tokens.json"
+    os.mkfifo(fifo, 0o600)
+    with _client(auth_server, token_cache=fifo) as rr:
+        rr.get_runs(limit=1)
+        assert rr.token_requests == 1
+    assert "it is not a regular file" in caplog.text

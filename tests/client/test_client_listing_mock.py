@@ -113,10 +113,12 @@ def test_transient_failures_are_retried(mock_client: RunRegistry, fake: FakeServ
 def test_a_page_that_keeps_failing_gives_a_resumable_error(fake: FakeService) -> None:
     transport = httpx.MockTransport(fake)
     with RunRegistry(BASE_URL, transport=transport, page_size=10, retries=1, backoff=0.001) as rr:
-        fake.fail("/runs_filtered_ordered", 4, httpx.Response(503), httpx.Response(503))
+        # more failures than any request may retry (4 * retries, with the operation's budget)
+        fake.fail("/runs_filtered_ordered", 4, *[httpx.Response(503)] * 5)
         with pytest.raises(PartialResultError) as caught:
             rr.get_runs()
         error = caught.value
+        fake.script.clear()
         assert isinstance(error.__cause__, TransportError)
         assert len(error.rows) == 90
         assert error.missing_pages == 1
