@@ -14,6 +14,7 @@ Errors: see :mod:`client.errors` (invalid filters raise ``querylang.FilterError`
 
 from client.api import AsyncRunRegistry, RunRegistry
 from client.default import default_client, delegate, setup
+from client.dials import AsyncDials, Dials
 from client.errors import (
     AuthError,
     ConfigError,
@@ -50,9 +51,11 @@ move_runs = delegate("move_runs")
 reset_RR_attributes_and_refresh_runs = delegate("reset_RR_attributes_and_refresh_runs")  # noqa: N816
 
 __all__ = [
+    "AsyncDials",
     "AsyncRunRegistry",
     "AuthError",
     "ConfigError",
+    "Dials",
     "JobError",
     "PartialResultError",
     "Records",

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import fetch_all
+from dials_helpers import fetch_all
+from dials_reference import satisfies
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import satisfies
 
 from querylang import compile_dials
 from querylang.dials import DialsPlan

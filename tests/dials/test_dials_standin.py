@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import requests
-from conftest import fetch_all
+from dials_helpers import fetch_all
 
 from backend.dials import DialsUniverse, registry_runs
 from backend.server import EmbeddedServer
