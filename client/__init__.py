@@ -15,6 +15,7 @@ Errors: see :mod:`client.errors` (invalid filters raise ``querylang.FilterError`
 from client.api import AsyncRunRegistry, RunRegistry
 from client.default import default_client, delegate, setup
 from client.dials import AsyncDials, Dials
+from client.dials_golden import create_json_excluding_ml
 from client.errors import (
     AuthError,
     ConfigError,
@@ -68,6 +69,7 @@ __all__ = [
     "WriteReport",
     "change_run_class",
     "create_json",
+    "create_json_excluding_ml",
     "default_client",
     "edit_rr_lumisections",
     "get_cycles",
