@@ -93,6 +93,7 @@ def main(argv: list[str]) -> int:
     print(
         f"runql: serving a SYNTHETIC Run Registry (generated demo data, not real CMS data) at {server.url}", flush=True
     )
+    print(f"runql: DIALS stand-in (synthetic) at {server.url}/dials/", flush=True)
     if server.token_url:
         print(f"runql: token endpoint {server.token_url}", flush=True)
     print("runql: press Ctrl-C to stop", flush=True)
