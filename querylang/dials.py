@@ -330,11 +330,12 @@ def _check_in_rows(resource: DialsResource, literal: _Leaf) -> None:
 
 
 # -- like → POSIX/Python regex ---------------------------------------------------------------------------
-def like_to_regex(pattern: str) -> str:
+def like_to_regex(pattern: str, *, end: str = "$") -> str:
     """A case-insensitive ``like`` pattern as an anchored regex valid in POSIX ERE and Python alike.
 
     ``%`` is any run of characters, ``_`` one character, ``\\`` escapes the next one; letters become
-    ``[xX]`` classes (DIALS' ``__regex`` is case-sensitive); a leading/trailing ``%`` drops the anchor.
+    ``[xX]`` classes (DIALS' ``__regex`` is case-sensitive); a leading/trailing ``%`` drops the anchor. ``end``
+    is the end anchor: ``$`` for the service, ``\\Z`` for Python (whose ``$`` also matches before a final newline).
 
     >>> like_to_regex("%PXBarrel%")
     '[pP][xX][bB][aA][rR][rR][eE][lL]'
@@ -353,7 +354,7 @@ def like_to_regex(pattern: str) -> str:
         index += 1
     open_start, open_end = parts[:1] == [".*"], parts[-1:] == [".*"]
     body = "".join(parts[int(open_start) : len(parts) - int(open_end and len(parts) > 1)])
-    return ("" if open_start else "^") + body + ("" if open_end else "$")
+    return ("" if open_start else "^") + body + ("" if open_end else end)
 
 
 def _escape(text: str, *, fold_case: bool = True) -> str:
@@ -411,7 +412,7 @@ def _negated(result: bool | None) -> bool | None:
 
 def _compare(value: Any, op: str, literal: Scalar) -> bool:
     if op in ("like", "notlike"):
-        hit = re.search(like_to_regex(str(literal)), str(value), re.DOTALL) is not None
+        hit = re.search(like_to_regex(str(literal), end=r"\Z"), str(value), re.DOTALL) is not None
         return hit == (op == "like")
     return bool(_OPERATORS[op](value, literal))
 

@@ -28,7 +28,7 @@ from backend.dials.rows import value
 from querylang.catalogue import AttrType
 from querylang.dials_catalogue import DialsField, DialsResource
 
-__all__ = ["FieldValidationError", "InvalidRegexError", "Query", "parse_query"]
+__all__ = ["FieldValidationError", "InvalidRegexError", "Query", "parse_query", "posix_regex"]
 
 _TRUE, _FALSE = ("true", "1"), ("false", "0")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -131,10 +131,7 @@ _IGNORED = object()
 
 def _operand(field: DialsField, lookup: str, raw: str) -> Any:
     if lookup == "regex":
-        try:
-            return re.compile(raw, re.DOTALL)
-        except re.error as exc:
-            raise InvalidRegexError(str(exc)) from None
+        return posix_regex(raw)
     if field.type is AttrType.BOOLEAN:
         lowered = raw.lower()
         return True if lowered in _TRUE else False if lowered in _FALSE else _IGNORED
@@ -143,6 +140,35 @@ def _operand(field: DialsField, lookup: str, raw: str) -> Any:
             return frozenset(_integer(part) for part in raw.split(","))
         return _integer(raw)
     return raw
+
+
+def posix_regex(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled to search like PostgreSQL's ``~``: ``.`` matches newlines, ``$`` only at the very end.
+
+    >>> bool(posix_regex("^a$").search("a\\n")), bool(re.search("^a$", "a\\n"))
+    (False, True)
+    """
+    out, index, in_class = [], 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            out.append(pattern[index : index + 2])
+            index += 2
+            continue
+        if in_class:
+            in_class = not (char == "]" and out[-1] not in ("[", "[^"))
+        elif char == "[":
+            in_class = True
+            if pattern[index + 1 : index + 2] == "^":
+                char, index = "[^", index + 1
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+        index += 1
+    try:
+        return re.compile("".join(out), re.DOTALL)
+    except re.error as exc:
+        raise InvalidRegexError(str(exc)) from None
 
 
 def _integer(text: str) -> int:
