@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
@@ -152,7 +153,7 @@ _NOT_FOUND = object()
 
 
 def _with_after(prune: Prune, after: tuple[int, ...] | None) -> Prune:
-    return prune if after is None else Prune(**{**prune.__dict__, "after": after})
+    return prune if after is None else dataclasses.replace(prune, after=after)
 
 
 def _take(rows: Iterator[Row], query: Query, key: tuple[str, ...], after: tuple[int, ...] | None, n: int) -> list[Row]:

@@ -43,7 +43,7 @@ Row = dict[str, Any]
 
 WORKSPACES: tuple[str, ...] = ("tracker", "jetmet", "ecal")
 DEFAULT_WORKSPACE = "tracker"
-_ERA = re.compile(r"(20\d\d)([A-Z])")
+_ERA = re.compile(r"(20\d\d)([A-Z]?)")
 _PRIMARY: dict[str, tuple[tuple[str, str], ...]] = {
     "tracker": (("ZeroBias", "PromptReco"), ("StreamExpress", "Express")),
     "jetmet": (("JetMET0", "PromptReco"),),

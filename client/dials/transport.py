@@ -65,6 +65,10 @@ class _AsyncHeaders(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+def _limits(concurrency: int) -> httpx.Limits:
+    return httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2)
+
+
 def dials_transport(
     base_url: str,
     credentials: DialsCredentials,
@@ -76,9 +80,9 @@ def dials_transport(
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SyncTransport:
+    """A :class:`~client.transport.SyncTransport` to DIALS at ``base_url`` with ``credentials``' headers."""
     settings = dials_settings(base_url, retries=retries, backoff=backoff, concurrency=concurrency)
-    limits = httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2)
-    inner = transport or httpx.HTTPTransport(limits=limits)
+    inner = transport or httpx.HTTPTransport(limits=_limits(concurrency))
     return SyncTransport(settings, transport=_Headers(inner, credentials, workspace), sleep=sleep)
 
 
@@ -92,7 +96,7 @@ def async_dials_transport(
     concurrency: int = 4,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncTransport:
+    """The async twin of :func:`dials_transport`."""
     settings = dials_settings(base_url, retries=retries, backoff=backoff, concurrency=concurrency)
-    limits = httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2)
-    inner = transport or httpx.AsyncHTTPTransport(limits=limits)
+    inner = transport or httpx.AsyncHTTPTransport(limits=_limits(concurrency))
     return AsyncTransport(settings, transport=_AsyncHeaders(inner, credentials, workspace))

@@ -31,7 +31,7 @@ def _dump(rows: Any) -> list[dict[str, Any]]:
     [
         ("dataset-index", {"dataset": {"like": "%zerobias%"}}, "dataset_index", {"dataset__regex": "ZeroBias"}),
         ("file-index", {"status": "FINISHED"}, "file_index", {"status": "FINISHED"}),
-        ("run", {"run_number": {">=": 315000}}, "run", {"run_number__gte": 315000}),
+        ("run", {"run_number": {">=": 1}}, "run", {"run_number__gte": 1}),
         ("lumisection", {"ls_number": {"<=": 2}}, "lumi", {"ls_number__lte": 2}),
         ("th1", {"ls_number": 1, "me": {"like": "%PXLayer_3"}}, "h1d", {"ls_number": 1, "me__regex": "PXLayer_3$"}),
         ("th2", {"ls_number": 2, "entries": {">=": 900}}, "h2d", {"ls_number": 2, "entries__gte": 900}),

@@ -110,3 +110,14 @@ def test_like_with_regex_specials_on_real_names(http: httpx.Client, raw: Any) ->
         expected = [r for r in rows if satisfies({"me": {"like": pattern}}, r)]
         assert run_plan(http, plan, "ecal") == expected, pattern
     assert run_plan(http, compile_dials({"me": {"like": "%EE +"}}, "mes"), "ecal")
+
+
+def test_the_issue_example_on_histograms(http: httpx.Client) -> None:
+    """``ls_number in [10, 11]`` (no ``__in`` on th1: one request per value), a range and a like on ``me``."""
+    filter = {"run_number": {">=": 1, "<=": 10**7}, "me": {"like": "%PXBarrel%"}, "ls_number": {"in": [10, 11]}}
+    plan = compile_dials(filter, "th1")
+    assert [dict(r.params)["ls_number"] for r in plan.requests] == ["10", "11"]
+    raw = [row for ls in (10, 11) for row in fetch_all(http, "th1/", {"ls_number": ls})]
+    expected = sorted((r for r in raw if satisfies(filter, r)), key=lambda r: tuple(r[k] for k in plan.resource.key))
+    assert expected
+    assert run_plan(http, plan, "tracker") == expected

@@ -18,7 +18,7 @@ from client.dials_golden import create_json_excluding_ml, intersect_with_dials_g
 from schemas.golden import GoldenJson, LumiMask
 
 RULE = json.loads((Path(__file__).parents[2] / "examples" / "golden_rule.json").read_text())
-PATTERN = "/PromptReco/Collisions2018(A|B|C|D)/DQM"
+PATTERN = "/PromptReco/Collisions%"
 OPTIONS = {"engine": "local", "report": True, "with_luminosity": True, "pushdown": False}
 
 

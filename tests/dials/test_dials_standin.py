@@ -25,7 +25,7 @@ def test_datasets_follow_the_registry_eras(server: EmbeddedServer, http: httpx.C
     registry = registry_runs(server.store)
     era_of_run = {}
     for number, _, names in registry:
-        found = [m for name in names if (m := re.search(r"(20\d\d)([A-Z])", name))]
+        found = [m for name in names if (m := re.search(r"(20\d\d)([A-Z]?)", name))]
         if found:
             era_of_run[number] = f"Run{found[0].group(1)}{found[0].group(2)}"
     datasets = fetch_all(http, "dataset-index/")
@@ -251,3 +251,8 @@ def test_the_universe_is_deterministic_and_lazy() -> None:
         two.flagged(1, d["dataset_id"], 315300) for d in two.datasets
     ]
     assert calls == [1, 1]
+
+
+def test_public_client_workspace_routes(public_dials: Any) -> None:
+    assert public_dials.workspace.list() == {"workspaces": ["tracker", "jetmet", "ecal"]}
+    assert public_dials.workspace.my_workspace() == {"workspace": "tracker"}
