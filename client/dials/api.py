@@ -98,6 +98,14 @@ def _mask(data: Any) -> LumiMask:
     return LumiMask({int(run): [tuple(r) for r in ranges] for run, ranges in data.items()})
 
 
+def _lister(resource: str) -> Callable[..., DialsRecords[Any]]:
+    def method(self: Dials, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
+        return self.list(resource, filter, **options)
+
+    method.__doc__ = f"Rows of DIALS ``{resource}`` matching ``filter``: ``list({resource!r}, filter, ...)``."
+    return method
+
+
 class Dials:
     """The synchronous DIALS client. ``target``: ``"production"``, ``"embedded"`` or a base URL."""
 
@@ -158,32 +166,15 @@ class Dials:
         listing = run_sync(self._common.operation(plan, max_pages, resume_from), self._transport, pool=self._pool)
         return self._common.records(plan, listing)
 
-    def datasets(self, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
-        return self.list("dataset-index", filter, **options)
-
-    def files(self, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
-        return self.list("file-index", filter, **options)
-
-    def runs(self, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
-        return self.list("run", filter, **options)
-
-    def lumisections(self, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
-        return self.list("lumisection", filter, **options)
-
-    def h1d(self, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
-        return self.list("th1", filter, **options)
-
-    def h2d(self, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
-        return self.list("th2", filter, **options)
-
-    def mes(self, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
-        return self.list("mes", filter, **options)
-
-    def ml_models(self, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
-        return self.list("ml-models-index", filter, **options)
-
-    def ml_bad_lumisections(self, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
-        return self.list("ml-bad-lumisection", filter, **options)
+    datasets = _lister("dataset-index")
+    files = _lister("file-index")
+    runs = _lister("run")
+    lumisections = _lister("lumisection")
+    h1d = _lister("th1")
+    h2d = _lister("th2")
+    mes = _lister("mes")
+    ml_models = _lister("ml-models-index")
+    ml_bad_lumisections = _lister("ml-bad-lumisection")
 
     def get(self, resource: str, *keys: int) -> Any:
         """One row by its key (``get("th1", dataset_id, run, ls, me_id)``); 404 is a ServiceError."""

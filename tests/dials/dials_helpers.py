@@ -19,3 +19,20 @@ def fetch_all(http: httpx.Client, route: str, params: dict[str, Any] | None = No
         body = http.get(body["next"], headers=headers).json()
         rows += body["results"]
     return rows
+
+
+def public_filters(attribute: str) -> Any:
+    """The ``cmsdials`` 2.4.1 filter class of a ``Dials`` attribute (``h1d`` → ``LumisectionHistogram1DFilters``)."""
+    from cmsdials import filters as f
+
+    return {
+        "dataset_index": f.DatasetIndexFilters,
+        "file_index": f.FileIndexFilters,
+        "run": f.RunFilters,
+        "lumi": f.LumisectionFilters,
+        "h1d": f.LumisectionHistogram1DFilters,
+        "h2d": f.LumisectionHistogram2DFilters,
+        "mes": f.MEFilters,
+        "ml_models_index": f.MLModelsIndexFilters,
+        "ml_bad_lumis": f.MLBadLumisectionFilters,
+    }[attribute]

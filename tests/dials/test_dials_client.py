@@ -10,7 +10,7 @@ import anyio
 import httpx
 import numpy as np
 import pytest
-from dials_helpers import fetch_all
+from dials_helpers import fetch_all, public_filters
 
 from client.dials import AsyncDials, Dials, SecretKey
 from client.errors import PartialResultError, ServiceError
@@ -27,7 +27,7 @@ def _dump(rows: Any) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("resource", "ours", "public_attr", "public_filters"),
+    ("resource", "ours", "public_attr", "their_filters"),
     [
         ("dataset-index", {"dataset": {"like": "%zerobias%"}}, "dataset_index", {"dataset__regex": "ZeroBias"}),
         ("file-index", {"status": "FINISHED"}, "file_index", {"status": "FINISHED"}),
@@ -41,26 +41,13 @@ def _dump(rows: Any) -> list[dict[str, Any]]:
     ],
 )
 def test_same_rows_as_the_public_client(
-    dials: Dials, public_dials: Any, resource: str, ours: Any, public_attr: str, public_filters: Any
+    dials: Dials, public_dials: Any, resource: str, ours: Any, public_attr: str, their_filters: Any
 ) -> None:
-    from cmsdials import filters as f
-
-    classes = {
-        "dataset_index": f.DatasetIndexFilters,
-        "file_index": f.FileIndexFilters,
-        "run": f.RunFilters,
-        "lumi": f.LumisectionFilters,
-        "h1d": f.LumisectionHistogram1DFilters,
-        "h2d": f.LumisectionHistogram2DFilters,
-        "mes": f.MEFilters,
-        "ml_models_index": f.MLModelsIndexFilters,
-        "ml_bad_lumis": f.MLBadLumisectionFilters,
-    }
     client = getattr(public_dials, public_attr)
     if public_attr == "mes":
-        theirs = client.list(classes[public_attr](**public_filters))
+        theirs = client.list(public_filters(public_attr)(**their_filters))
     else:
-        theirs = client.list_all(classes[public_attr](**public_filters, page_size=500)).results
+        theirs = client.list_all(public_filters(public_attr)(**their_filters, page_size=500)).results
     got = dials.list(resource, ours)
     assert got
     assert _dump(got) == [row.model_dump(mode="json") for row in theirs]

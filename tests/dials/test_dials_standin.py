@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import requests
-from dials_helpers import fetch_all
+from dials_helpers import fetch_all, public_filters
 
 from backend.dials import DialsUniverse, registry_runs
 from backend.server import EmbeddedServer
@@ -95,24 +95,11 @@ def test_public_client_filters_agree_with_brute_force(
     public_dials: Any, http: httpx.Client, resource: str, filters: dict[str, Any], route: str, params: Any
 ) -> None:
     """Each filter gives exactly the unfiltered rows that satisfy it (checked here, independently)."""
-    from cmsdials import filters as f
-
-    classes = {
-        "dataset_index": f.DatasetIndexFilters,
-        "file_index": f.FileIndexFilters,
-        "run": f.RunFilters,
-        "lumi": f.LumisectionFilters,
-        "h1d": f.LumisectionHistogram1DFilters,
-        "h2d": f.LumisectionHistogram2DFilters,
-        "mes": f.MEFilters,
-        "ml_models_index": f.MLModelsIndexFilters,
-        "ml_bad_lumis": f.MLBadLumisectionFilters,
-    }
     client = getattr(public_dials, resource)
     got = (
-        client.list(classes[resource](**filters))
+        client.list(public_filters(resource)(**filters))
         if resource == "mes"
-        else client.list_all(classes[resource](**filters, page_size=500)).results
+        else client.list_all(public_filters(resource)(**filters, page_size=500)).results
     )
     got = [row.model_dump(mode="json") for row in got]
     narrow = {"ls_number": filters["ls_number"]} if "ls_number" in filters else None
