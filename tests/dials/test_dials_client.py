@@ -168,3 +168,25 @@ def test_async_client_gives_the_same_rows(dials_url: str, dials: Dials) -> None:
 def test_workspace_is_chosen_per_client(dials_url: str, dials: Dials) -> None:
     with Dials(SecretKey("any"), target=dials_url, workspace="ecal") as ecal:
         assert {m.me for m in ecal.mes()}.isdisjoint(m.me for m in dials.mes())
+
+
+class _Recording(httpx.BaseTransport):
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.urls: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(str(request.url))
+        return self.inner.handle_request(request)
+
+
+def test_union_branches_advance_together_page_by_page(dials_url: str) -> None:
+    """Each round sends the next page of every branch (concurrently), not one branch after the other."""
+    recording = _Recording()
+    with Dials(SecretKey("any"), target=dials_url, page_size=5, transport=recording) as dials:
+        rows = dials.lumisections({"or": [{"ls_number": 1}, {"ls_number": 2}]}, max_pages=2)
+    assert len(rows) == 20
+    first_round, second_round = recording.urls[:2], recording.urls[2:]
+    assert all("next_token" not in url for url in first_round)
+    assert len(second_round) == 2
+    assert all("next_token" in url for url in second_round)
