@@ -258,7 +258,7 @@ def _flagged(ws: Workspace, models: list[int], datasets: list[int], runs: list[i
             continue
         for dataset_id in datasets:
             for run in runs:
-                for ls, metric in ws.flagged(model["id"], dataset_id, run) if ws.dataset(dataset_id) else ():
+                for ls, metric in ws.flagged(model["id"], dataset_id, run) if ws.has_run(dataset_id, run) else ():
                     item = {
                         "model_id": model["id"],
                         "me_id": model["_me_id"],
@@ -273,13 +273,16 @@ def _flagged(ws: Workspace, models: list[int], datasets: list[int], runs: list[i
 def golden_json(
     ws: Workspace, datasets: list[int], runs: list[int], flagged: dict[int, dict[int, list[Any]]]
 ) -> dict[str, list[list[int]]]:
-    """Ingested and unflagged lumisections of the given datasets and runs, as CMS golden-JSON ranges."""
+    """Ingested and unflagged lumisections of the given datasets and runs as golden-JSON ranges.
+
+    Like the real service (``dials-protocol.md`` §8, defect 18), a lumisection is seen once per dataset and the
+    range compression only extends a range by the next number, so several datasets give overlapping,
+    non-maximal ranges (``[1,1],[1,2],[2,3],[3,3]``); one dataset gives sorted, maximal ranges.
+    """
     out: dict[str, list[list[int]]] = {}
     for run in sorted(set(runs)):
-        present = any(
-            ws.dataset(d) is not None and any(r == run for r, _ in ws.runs_of(ws.dataset(d) or {})) for d in datasets
-        )
-        good = [ls for ls in ws.ingested(run) if ls not in flagged.get(run, {})] if present else []
+        copies = sum(1 for d in datasets if ws.has_run(d, run))
+        good = sorted(ls for ls in ws.ingested(run) if ls not in flagged.get(run, {}) for _ in range(copies))
         ranges: list[list[int]] = []
         for ls in good:
             if ranges and ranges[-1][1] == ls - 1:

@@ -153,6 +153,7 @@ class Workspace:
             self.mes.append({"me_id": self.me_offset + index + 1, "me": path, "count": 0, "dim": dim})
         self._by_id = {d["dataset_id"]: d for d in self.datasets}
         self._counts = {run: count for runs in self.era_runs.values() for run, count in runs}
+        self._era_of_run = {run: era for era, runs in self.era_runs.items() for run, _ in runs}
         lumis = sum(len(self.ingested(r)) for d in self.datasets for r, _ in self.era_runs[d["era"]])
         for me in self.mes:
             me["count"] = lumis
@@ -168,6 +169,11 @@ class Workspace:
 
     def runs_of(self, dataset: Row) -> list[tuple[int, int]]:
         return self.era_runs[dataset["era"]]
+
+    def has_run(self, dataset_id: int, run: int) -> bool:
+        """Whether dataset ``dataset_id`` of this workspace holds ``run``."""
+        dataset = self._by_id.get(dataset_id)
+        return dataset is not None and self._era_of_run.get(run) == dataset["era"]
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one workspace object lives as long as its universe
     def ingested(self, run: int) -> tuple[int, ...]:

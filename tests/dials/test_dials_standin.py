@@ -243,3 +243,16 @@ def test_the_universe_is_deterministic_and_lazy() -> None:
 def test_public_client_workspace_routes(public_dials: Any) -> None:
     assert public_dials.workspace.list() == {"workspaces": ["tracker", "jetmet", "ecal"]}
     assert public_dials.workspace.my_workspace() == {"workspace": "tracker"}
+
+
+def test_golden_json_of_several_datasets_repeats_the_real_services_overlapping_ranges(http: httpx.Client) -> None:
+    """dials-protocol.md §8 defect 18: never kinder than the real service."""
+    run = fetch_all(http, "run/")[0]
+    datasets = sorted({r["dataset_id"] for r in fetch_all(http, "run/", {"run_number": run["run_number"]})})
+    assert len(datasets) == 2
+    body = {"model_id__in": [1, 2], "dataset_id__in": datasets, "run_number__in": [run["run_number"]]}
+    both = http.post("ml-bad-lumisection/golden-json/", json=body).json()[str(run["run_number"])]
+    one = http.post("ml-bad-lumisection/golden-json/", json=body | {"dataset_id__in": datasets[:1]}).json()
+    assert any(b[0] <= a[1] for a, b in itertools.pairwise(both)), "overlapping ranges"
+    covered = {ls for first, last in both for ls in range(first, last + 1)}
+    assert covered == {ls for first, last in one[str(run["run_number"])] for ls in range(first, last + 1)}
