@@ -98,15 +98,34 @@ def _mask(data: Any) -> LumiMask:
     return LumiMask({int(run): [tuple(r) for r in ranges] for run, ranges in data.items()})
 
 
-def _lister(resource: str) -> Callable[..., DialsRecords[Any]]:
-    def method(self: Dials, filter: Filter = None, **options: Any) -> DialsRecords[Any]:
+def _lister(resource: str) -> Callable[..., Any]:
+    def method(self: Any, filter: Filter = None, **options: Any) -> Any:
         return self.list(resource, filter, **options)
 
     method.__doc__ = f"Rows of DIALS ``{resource}`` matching ``filter``: ``list({resource!r}, filter, ...)``."
     return method
 
 
-class Dials:
+class _Resources:
+    """One method per resource (``dials.h1d(filter)`` is ``dials.list("th1", filter)``; awaitable when async)."""
+
+    datasets = _lister("dataset-index")
+    files = _lister("file-index")
+    runs = _lister("run")
+    lumisections = _lister("lumisection")
+    h1d = _lister("th1")
+    h2d = _lister("th2")
+    mes = _lister("mes")
+    ml_models = _lister("ml-models-index")
+    ml_bad_lumisections = _lister("ml-bad-lumisection")
+
+    @staticmethod
+    def explain(resource: str, filter: Filter = None) -> str:
+        """The DIALS requests ``filter`` compiles to (none is sent)."""
+        return explain_dials(filter or {}, resource)
+
+
+class Dials(_Resources):
     """The synchronous DIALS client. ``target``: ``"production"``, ``"embedded"`` or a base URL."""
 
     def __init__(
@@ -166,16 +185,6 @@ class Dials:
         listing = run_sync(self._common.operation(plan, max_pages, resume_from), self._transport, pool=self._pool)
         return self._common.records(plan, listing)
 
-    datasets = _lister("dataset-index")
-    files = _lister("file-index")
-    runs = _lister("run")
-    lumisections = _lister("lumisection")
-    h1d = _lister("th1")
-    h2d = _lister("th2")
-    mes = _lister("mes")
-    ml_models = _lister("ml-models-index")
-    ml_bad_lumisections = _lister("ml-bad-lumisection")
-
     def get(self, resource: str, *keys: int) -> Any:
         """One row by its key (``get("th1", dataset_id, run, ls, me_id)``); 404 is a ServiceError."""
         call, model = _detail_call(resource, keys)
@@ -192,11 +201,8 @@ class Dials:
         """DIALS' golden JSON (ingested and not flagged) as a :class:`~schemas.golden.LumiMask`."""
         return _mask(self._transport.send(_report_call("golden-json", model_ids, dataset_ids, run_numbers)).data)
 
-    def explain(self, resource: str, filter: Filter = None) -> str:
-        return explain_dials(filter or {}, resource)
 
-
-class AsyncDials:
+class AsyncDials(_Resources):
     """The async twin of :class:`Dials` (same arguments; ``await`` the methods; ``async with``)."""
 
     def __init__(

@@ -156,13 +156,14 @@ def test_golden_json_is_a_lumimask_matching_the_public_client(
 
 
 def test_async_client_gives_the_same_rows(dials_url: str, dials: Dials) -> None:
-    async def main() -> list[Any]:
+    async def main() -> tuple[list[Any], Any]:
         async with AsyncDials(SecretKey("any"), target=dials_url) as client:
-            return list(
-                await client.list("run", {"or": [{"dataset": {"like": "%Express%"}}, {"run_number": {"<": 0}}]})
-            )
+            runs = await client.runs({"or": [{"dataset": {"like": "%Express%"}}, {"run_number": {"<": 0}}]})
+            return list(runs), await client.get("run", runs[0].dataset_id, runs[0].run_number)
 
-    assert _dump(anyio.run(main)) == _dump(dials.runs({"dataset": {"like": "%express%"}}))
+    runs, first = anyio.run(main)
+    assert _dump(runs) == _dump(dials.runs({"dataset": {"like": "%express%"}}))
+    assert first == runs[0]
 
 
 def test_workspace_is_chosen_per_client(dials_url: str, dials: Dials) -> None:
