@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from backend.dials.data import DEFAULT_WORKSPACE, WORKSPACES, DialsUniverse, Prune, Row, Workspace
 from backend.dials.keycloak import DialsAuth, Keycloak
-from backend.dials.query import FieldValidationError, InvalidRegexError, Query, parse_query
+from backend.dials.query import FieldValidationError, Query, ServerFailureError, parse_query
 from backend.dials.rows import public, scan
 from querylang.dials_catalogue import DIALS_RESOURCES, DialsResource
 
@@ -87,7 +87,7 @@ class _Api:
             status, payload = await run_in_threadpool(self.dispatch, request, parts[:-1], body)
         except _HttpError as err:
             return JSONResponse(err.body, status_code=err.status)
-        except InvalidRegexError:
+        except ServerFailureError:
             return HTMLResponse("<h1>Server Error (500)</h1>", status_code=500)
         if payload is _NOT_FOUND:
             return _not_found_html()
@@ -237,18 +237,23 @@ def _json_report(ws: Workspace, kind: str, request: Request, body: bytes) -> Any
 
 
 def _report_params(request: Request, body: bytes) -> tuple[list[int], list[int], list[int]]:
+    """The three id lists, from the JSON body (POST, client 2.4.1) or the query string (GET, server v1.12)."""
     names = ("model_id__in", "dataset_id__in", "run_number__in")
-    try:
-        if request.method == "POST":
+    if request.method == "POST":
+        try:
             data = json.loads(body or b"{}")
-            return tuple([int(v) for v in data[n]] for n in names)  # type: ignore[return-value]
-        return tuple(  # type: ignore[return-value]
-            [int(v) for v in request.query_params[n].split(",") if v] for n in names
-        )
-    except KeyError as exc:
-        raise _HttpError(500, f"missing parameter {exc}") from None
+        except ValueError as exc:
+            raise _HttpError(400, {"detail": f"JSON parse error - {exc}"}) from None
+        raw = [data.get(n) if isinstance(data, dict) else None for n in names]
+    else:
+        raw = [request.query_params[n].split(",") if n in request.query_params else None for n in names]
+    if any(not isinstance(values, list) for values in raw):
+        raise ServerFailureError("missing parameter")  # the real service fails with a 500 here (defect 18)
+    try:
+        models, datasets, runs = ([int(v) for v in values if v != ""] for values in raw)  # type: ignore[union-attr]
     except (ValueError, TypeError) as exc:
         raise _HttpError(400, [str(exc)]) from None
+    return models, datasets, runs
 
 
 def _flagged(ws: Workspace, models: list[int], datasets: list[int], runs: list[int]) -> dict[int, dict[int, list[Any]]]:

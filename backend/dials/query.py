@@ -28,7 +28,7 @@ from backend.dials.rows import value
 from querylang.catalogue import AttrType
 from querylang.dials_catalogue import DialsField, DialsResource
 
-__all__ = ["FieldValidationError", "InvalidRegexError", "Query", "parse_query", "posix_regex"]
+__all__ = ["FieldValidationError", "Query", "ServerFailureError", "parse_query", "posix_regex"]
 
 _TRUE, _FALSE = ("true", "1"), ("false", "0")
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -42,8 +42,8 @@ class FieldValidationError(ValueError):
         super().__init__(errors)
 
 
-class InvalidRegexError(ValueError):
-    """A ``__regex`` value the database refuses (the real service answers 500)."""
+class ServerFailureError(RuntimeError):
+    """A request the real service fails on with a 500 (an invalid ``__regex``, a missing cert/golden parameter)."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def posix_regex(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile("".join(out), re.DOTALL)
     except re.error as exc:
-        raise InvalidRegexError(str(exc)) from None
+        raise ServerFailureError(f"invalid regex: {exc}") from None
 
 
 def _integer(text: str) -> int:

@@ -256,3 +256,15 @@ def test_golden_json_of_several_datasets_repeats_the_real_services_overlapping_r
     assert any(b[0] <= a[1] for a, b in itertools.pairwise(both)), "overlapping ranges"
     covered = {ls for first, last in both for ls in range(first, last + 1)}
     assert covered == {ls for first, last in one[str(run["run_number"])] for ls in range(first, last + 1)}
+
+
+def test_what_fails_on_the_real_service_fails_here(http: httpx.Client) -> None:
+    """An invalid regex and a cert-json without all three lists are HTML 500s there (dials-protocol.md §6.6, §8)."""
+    broken = http.get("mes/", params={"me__regex": "("})
+    missing = http.post("ml-bad-lumisection/cert-json/", json={"model_id__in": [1], "dataset_id__in": [1]})
+    bad_id = http.post(
+        "ml-bad-lumisection/cert-json/", json={"model_id__in": ["x"], "dataset_id__in": [1], "run_number__in": [1]}
+    )
+    assert (broken.status_code, missing.status_code, bad_id.status_code) == (500, 500, 400)
+    assert broken.headers["content-type"].startswith("text/html")
+    assert isinstance(bad_id.json(), list)
