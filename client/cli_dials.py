@@ -23,7 +23,7 @@ from client.cli import UsageError, _add_format, _json_argument, _write_frame
 from client.dials import ClientCredentials, DeviceLogin, Dials, Keycloak, SecretKey
 from client.dials.auth import KEYCLOAK_URL, DialsCredentials, default_cache_path
 from client.errors import AuthError
-from querylang.dials_catalogue import DIALS_RESOURCES
+from querylang.dials_catalogue import DIALS_RESOURCES, dials_resource
 
 __all__ = ["add_dials_parsers"]
 
@@ -75,6 +75,7 @@ def credentials(target: str, environ: dict[str, str] | None = None) -> DialsCred
 
 def _dials(args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
+    dials_resource(args.resource)  # an unknown resource fails before anything starts
     if args.explain:
         from querylang.dials import explain_dials
 
