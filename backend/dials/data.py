@@ -195,6 +195,12 @@ class Workspace:
         bad |= {lumis[rng.randrange(len(lumis))] for _ in range(rng.randint(0, 3))}
         return tuple((ls, round(0.5 + rng.random() * 4.5, 4)) for ls in sorted(bad))
 
+    @functools.lru_cache(maxsize=8192)  # noqa: B019
+    def file_name(self, dataset_id: int, run: int) -> str:
+        """The logical file name of a dataset's file of ``run`` (what histogram rows are filtered by)."""
+        dataset = self.dataset(dataset_id)
+        return "" if dataset is None else str(self.file_of(dataset, run)["logical_file_name"])
+
     def file_of(self, dataset: Row, run: int) -> Row:
         runs = self.runs_of(dataset)
         index = next(i for i, (number, _) in enumerate(runs) if number == run)

@@ -11,7 +11,6 @@ ME of an ML verdict, the file name of a histogram); :func:`public` strips them b
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -67,20 +66,10 @@ def _histograms(dim: int) -> Callable[[Workspace, Prune], Iterator[Row]]:
             for me in mes:
                 if prune.reaches(dataset["dataset_id"], run, ls, me["me_id"]):
                     row = histogram(ws, dataset, run, index, ls, me)
-                    row["_logical_file_name"] = _file_name(ws, dataset["dataset_id"], run)
+                    row["_logical_file_name"] = ws.file_name(dataset["dataset_id"], run)
                     yield row
 
     return rows
-
-
-def _file_name(ws: Workspace, dataset_id: int, run: int) -> str:
-    return _cached_file_name(ws, dataset_id, run)
-
-
-@functools.lru_cache(maxsize=8192)
-def _cached_file_name(ws: Workspace, dataset_id: int, run: int) -> str:
-    dataset = ws.dataset(dataset_id)
-    return "" if dataset is None else str(ws.file_of(dataset, run)["logical_file_name"])
 
 
 def _mes(ws: Workspace, prune: Prune) -> Iterator[Row]:
