@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from schemas._base import Record, UtcDatetime
 
@@ -36,16 +36,16 @@ __all__ = [
 
 
 class _Keyed(Record):
-    _key: tuple[str, ...] = ()
+    KEY: ClassVar[tuple[str, ...]] = ()
 
     @property
     def key(self) -> tuple[Any, ...]:
         """The row's identity on the service (its default ordering)."""
-        return tuple(getattr(self, name) for name in self._key)
+        return tuple(getattr(self, name) for name in self.KEY)
 
 
 class DialsDataset(_Keyed):
-    _key = ("dataset_id",)
+    KEY = ("dataset_id",)
     dataset_id: int
     dataset: str
     era: str
@@ -57,7 +57,7 @@ class DialsDataset(_Keyed):
 
 
 class DialsFile(_Keyed):
-    _key = ("dataset_id", "file_id")
+    KEY = ("dataset_id", "file_id")
     dataset_id: int
     dataset: str
     file_id: int
@@ -70,7 +70,7 @@ class DialsFile(_Keyed):
 
 
 class DialsRun(_Keyed):
-    _key = ("dataset_id", "run_number")
+    KEY = ("dataset_id", "run_number")
     dataset_id: int
     dataset: str
     run_number: int
@@ -79,7 +79,7 @@ class DialsRun(_Keyed):
 
 
 class DialsLumisection(_Keyed):
-    _key = ("dataset_id", "run_number", "ls_number")
+    KEY = ("dataset_id", "run_number", "ls_number")
     dataset_id: int
     dataset: str
     run_number: int
@@ -91,7 +91,7 @@ class DialsLumisection(_Keyed):
 class Histogram1D(_Keyed):
     """A per-lumisection 1D histogram: bins 1..``x_bin`` (no under/overflow) over ``[x_min, x_max]``."""
 
-    _key = ("dataset_id", "run_number", "ls_number", "me_id")
+    KEY = ("dataset_id", "run_number", "ls_number", "me_id")
     dataset_id: int
     dataset: str
     file_id: int
@@ -133,7 +133,7 @@ class Histogram2D(Histogram1D):
 
 
 class MonitoringElement(_Keyed):
-    _key = ("me_id",)
+    KEY = ("me_id",)
     me_id: int
     me: str
     count: int
@@ -141,7 +141,7 @@ class MonitoringElement(_Keyed):
 
 
 class MLModel(_Keyed):
-    _key = ("id",)
+    KEY = ("id",)
     id: int
     name: str
     revision: int
@@ -165,7 +165,7 @@ class MLModel(_Keyed):
 
 
 class MLBadLumisection(_Keyed):
-    _key = ("model_id", "dataset_id", "run_number", "ls_number")
+    KEY = ("model_id", "dataset_id", "run_number", "ls_number")
     model_id: int
     dataset_id: int
     run_number: int
