@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from client.dials import Dials, SecretKey
@@ -159,16 +160,20 @@ def _embedded_dials(registry: RunRegistry, spec: ExcludeML) -> Dials:
     return Dials(SecretKey("embedded"), target=registry.base_url + "/dials/", workspace=spec.workspace)
 
 
-def _luminosity(registry: RunRegistry, removed: LumiMask) -> Luminosity:
-    """Recorded and delivered luminosity (/pb) of ``removed``, from OMS per-lumisection values."""
-    recorded = delivered = 0.0
-    for run in removed.runs:
+def _luminosity(registry: RunRegistry, removed: LumiMask, *, workers: int = 8) -> Luminosity:
+    """Recorded and delivered luminosity (/pb) of ``removed``, from OMS per-lumisection values (runs fetched
+    concurrently: the registry's client is thread-safe)."""
+
+    def of_run(run: int) -> Luminosity:
         rows: Sequence[Any] = registry.get_oms_lumisections(run, output="dicts")
-        for index, row in enumerate(rows, 1):
-            if (run, index) in removed and isinstance(row, Mapping):
-                recorded += float(row.get("recorded") or 0)
-                delivered += float(row.get("delivered") or 0)
-    return Luminosity(recorded / _UB_PER_PB, delivered / _UB_PER_PB)
+        picked = [row for ls, row in enumerate(rows, 1) if (run, ls) in removed and isinstance(row, Mapping)]
+        return Luminosity(
+            sum(float(r.get("recorded") or 0) for r in picked), sum(float(r.get("delivered") or 0) for r in picked)
+        )
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        total = sum(pool.map(of_run, removed.runs), Luminosity())
+    return Luminosity(total.recorded / _UB_PER_PB, total.delivered / _UB_PER_PB)
 
 
 def intersect_with_dials_golden(
