@@ -189,7 +189,12 @@ class Service:
     # -- §8 json portal ----------------------------------------------------------------------------------------
     def json_generate(self, call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else {}
-        job_id = self.portal.submit(body.get("json_logic"), body.get("dataset_name_filter"))
+        job_id = self.portal.submit(
+            body.get("json_logic"),
+            body.get("dataset_name_filter"),
+            tags=body.get("tags"),
+            official=body.get("official"),
+        )
         return 200, json.dumps({"id": job_id})
 
     def json_poll(self, call: Call) -> Reply:
@@ -326,7 +331,7 @@ def create_app(
 ) -> Starlette:
     """The ASGI app over ``store``; with ``faults`` > 0 the returned app's middleware injects failures."""
     counters = stats if stats is not None else ServerStats()
-    portal = JsonPortal(store)
+    portal = JsonPortal(store, rr_quirks=rr_quirks)
     service = Service(store, quirks=rr_quirks, portal=portal)
     issuer = TokenIssuer(auth) if auth is not None else None
     routes = [

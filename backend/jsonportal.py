@@ -1,35 +1,38 @@
 """The json_portal (``rr-protocol.md`` §8): golden-JSON jobs run in the background and are polled.
 
-``submit`` validates the rule (json-logic, compiled once with :mod:`querylang.jsonlogic`) and the dataset-name
-pattern (SQL ``SIMILAR TO``, :mod:`querylang.similar`), queues a job and returns its id. ``poll`` answers like the
-service: 203 queued, 202 ``{"progress": 0..1}`` while running, 200 ``{"final_json": row}`` when done, 500
-``{"err"}`` when the job failed or the id is unknown. Jobs live in memory (they do not survive a restart).
+``submit`` checks the request like the service (the rule must be a JSON string of a non-empty rule, the pattern
+must match some dataset), compiles the rule once (:mod:`querylang.jsonlogic`) and queues a job. ``poll`` answers
+like the service: 203 queued, 202 ``{"progress": 0..1}`` while running, 200 ``{"final_json": row}`` once the row
+is stored, 500 ``{"err"}`` when the job failed or the id is unknown. Jobs live in memory.
 
-The rule is evaluated once per lumisection of every dataset whose name matches, on
+The rule is evaluated once per lumisection of every matching dataset that has RR statuses, on
 ``{"run": {"oms", "rr", "run_number"}, "dataset": {"name", <dataset attributes>}, "lumisection":
 {"lumisection_number", "oms": {<bits>, "prescale_index", "prescale_name", "recorded", "delivered"},
-"rr": {"<ws>-<col>": "<status>"}}}`` (statuses as plain strings; uncovered components absent). Datasets without
-any RR status (runs never significant) contribute nothing to the JSON.
+"rr": {"<ws>-<col>": "<status>"}}}``. Lumisections of datasets without RR statuses are in neither the JSON nor
+the anti-JSON. The row has the service's fields, types and values (:func:`row_fields`): luminosity as plain sums
+of the per-lumisection values, the loss accounting of :mod:`querylang.losses`, ``json_logic`` and the other
+JSONB columns with PostgreSQL's JSONB key order, ``runregistry_version`` a string (a BIGINT).
 
-The finished row: ``id``, ``json_logic``, ``dataset_name_filter``, ``generated_json`` (``{"<run>": [[first, last],
-...]}``; when several datasets of one run match, their ranges are concatenated under the run key, in dataset name
-order, like the service), ``generated_json_with_dataset_names`` (``"<run>-<dataset>"`` keys),
-``generated_anti_json`` (the evaluated lumisections that failed the rule, same layout), ``min_run_number``,
-``max_run_number`` (``null`` when empty) and the luminosity totals in inverse picobarns
-``total_recorded_luminosity``, ``total_delivered_luminosity`` (lumisections in the JSON) and
-``anti_total_recorded_luminosity``, ``anti_total_delivered_luminosity`` (lumisections out of it), summed per
-dataset lumisection.
+With ``rr_quirks`` the row goes through the service's two phases: it is first stored with
+``generated_anti_json`` ``{}`` and every ``*_lost`` field at −1, and filled in ``finish_delay`` seconds later
+(on the injectable ``clock``); when several datasets of a run match, their ranges are concatenated under the
+run key in no fixed order. Without quirks the row is complete when first seen and a run's ranges are merged.
+Either way, where the service's accounting throws (:class:`querylang.losses.UnaccountableError`) the row
+stays unfinished, as on the service.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Final
 
 from backend.demo import OmsRange
 from backend.errors import RequestError
@@ -38,34 +41,30 @@ from backend.store import DatasetLumis, Store
 from querylang.catalogue import OMS_LUMISECTION_BITS
 from querylang.errors import QueryLangError
 from querylang.jsonlogic import compile_predicate
+from querylang.losses import Blame, UnaccountableError, compile_blame
+from querylang.segments import LossTally, luminosity_value
 from querylang.similar import compile_similar
 
-__all__ = ["JsonPortal", "evaluate_dataset", "to_ranges"]
+__all__ = ["QUIRKS_FINISH_DELAY", "JsonPortal", "jsonb", "row_fields", "to_ranges"]
 
 logger = logging.getLogger(__name__)
 
 Reply = tuple[int, str]
-_UB_PER_PB = 1e6
-
-
-@dataclass
-class _Job:
-    id: int
-    json_logic: str
-    pattern: str
-    predicate: Callable[[Any], bool]
-    matches: Callable[[str], bool]
-    state: str = "queued"  # queued | running | done | failed
-    progress: float = 0.0
-    row: dict[str, Any] = field(default_factory=dict)
-    error: str = ""
+#: Seconds between the two phases of a row under ``rr_quirks`` (the real service takes tens of seconds).
+QUIRKS_FINISH_DELAY: Final = 0.25
+_LOST_FIELDS: Final = (
+    "total_recorded_luminosity_lost",
+    "total_delivered_luminosity_lost",
+    "total_recorded_luminosity_from_run_range",
+    "total_delivered_luminosity_from_run_range",
+)
 
 
 def to_ranges(numbers: list[int]) -> list[list[int]]:
-    """Sorted lumisection numbers as inclusive ``[first, last]`` ranges.
+    """Lumisection numbers, in the order given, as inclusive ``[first, last]`` ranges (consecutive numbers merge).
 
-    >>> to_ranges([1, 2, 3, 7, 9, 10])
-    [[1, 3], [7, 7], [9, 10]]
+    >>> to_ranges([1, 2, 3, 7, 9, 10]), to_ranges([5, 6, 1, 2])
+    ([[1, 3], [7, 7], [9, 10]], [[5, 6], [1, 2]])
     """
     ranges: list[list[int]] = []
     for number in numbers:
@@ -76,7 +75,86 @@ def to_ranges(numbers: list[int]) -> list[list[int]]:
     return ranges
 
 
+def jsonb(value: Any) -> Any:
+    """``value`` as PostgreSQL gives a JSONB value back: object keys ordered by length, then bytes.
+
+    >>> jsonb({"or": [{"var": "b"}], "and": 1, "if": {"zz": 1, "a": 2}})
+    {'if': {'a': 2, 'zz': 1}, 'or': [{'var': 'b'}], 'and': 1}
+    """
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return {key: jsonb(value[key]) for key in keys}
+    if isinstance(value, list):
+        return [jsonb(item) for item in value]
+    return value
+
+
+def row_fields() -> tuple[str, ...]:
+    """The row's fields in the service's order (the ``GeneratedJson`` model)."""
+    return (
+        "id",
+        "dataset_name_filter",
+        "tags",
+        "created_by",
+        "official",
+        "runregistry_version",
+        "json_logic",
+        "generated_json",
+        "generated_json_with_dataset_names",
+        "generated_anti_json",
+        "generated_anti_json_with_dataset_names",
+        "min_run_number",
+        "max_run_number",
+        "total_delivered_luminosity",
+        "total_recorded_luminosity",
+        "recorded_luminosity_in_json",
+        "delivered_luminosity_in_json",
+        *_LOST_FIELDS,
+        "rules_flagged_false_quantity_luminosity",
+        "rules_flagged_false_combination_luminosity",
+        "runs_lumisections_responsible_for_rule",
+        "deleted",
+        "createdAt",
+        "updatedAt",
+    )
+
+
+# ---- submission ------------------------------------------------------------------------------------------------
+@dataclass
+class _Job:
+    id: int
+    rule: Any
+    pattern: str
+    tags: str
+    official: bool
+    predicate: Callable[[Any], bool]
+    state: str = "queued"  # queued | running | done | failed
+    progress: float = 0.0
+    stored: dict[str, Any] = field(default_factory=dict)  # the row as first stored
+    finished: dict[str, Any] | None = None  # the row once filled in (None: the accounting threw)
+    finish_at: float = 0.0
+    error: str = ""
+    ended: threading.Event = field(default_factory=threading.Event)
+
+
+def _parse_rule(json_logic: object) -> tuple[Any, Callable[[Any], bool]]:
+    if not isinstance(json_logic, str):
+        raise RequestError(f"json_logic must be a JSON string, got {type(json_logic).__name__}")
+    try:
+        rule = json.loads(json_logic)
+    except json.JSONDecodeError as exc:
+        raise RequestError(f"json_logic is not valid JSON: {exc}") from None
+    if not isinstance(rule, (dict, list, str)) or not rule:  # the service: !rule || !Object.keys(rule).length
+        raise RequestError("Empty json logic sent")
+    try:
+        return rule, compile_predicate(rule)
+    except QueryLangError as exc:
+        raise RequestError(f"invalid json_logic: {exc}") from None
+
+
 def _name_matcher(pattern: object) -> Callable[[str], bool]:
+    if not pattern:
+        raise RequestError("No dataset name specified (dataset_name_filter)")
     if not isinstance(pattern, str):
         raise RequestError(f"dataset_name_filter must be a string (a SIMILAR TO pattern), got {pattern!r}")
     try:
@@ -85,23 +163,7 @@ def _name_matcher(pattern: object) -> Callable[[str], bool]:
         raise RequestError(f"invalid dataset_name_filter: {exc}") from None
 
 
-def _parse_rule(json_logic: object) -> tuple[str, Callable[[Any], bool]]:
-    if isinstance(json_logic, str):
-        try:
-            rule = json.loads(json_logic)
-        except json.JSONDecodeError as exc:
-            raise RequestError(f"json_logic is not valid JSON: {exc}") from None
-        text = json_logic
-    elif isinstance(json_logic, dict):
-        rule, text = json_logic, json.dumps(json_logic)
-    else:
-        raise RequestError(f"json_logic must be a JSON string (or object), got {json_logic!r}")
-    try:
-        return text, compile_predicate(rule)
-    except QueryLangError as exc:
-        raise RequestError(f"invalid json_logic: {exc}") from None
-
-
+# ---- evaluation ------------------------------------------------------------------------------------------------
 def _oms_values(rng: OmsRange) -> dict[str, Any]:
     bits: dict[str, Any] = {
         bit: None if rng.null_bits >> i & 1 else bool(rng.true_bits >> i & 1)
@@ -120,13 +182,11 @@ class _RunData:
     delivered: list[int]
 
 
-def evaluate_dataset(
-    predicate: Callable[[Any], bool], run: _RunData, lumis: DatasetLumis, attributes: dict[str, Any]
-) -> tuple[list[int], list[int]]:
-    """Lumisection numbers of one dataset that pass and that fail the rule (evaluated per lumisection)."""
+def _lumisection_objects(run: _RunData, lumis: DatasetLumis, attributes: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The data object of every lumisection of a dataset with RR statuses (none without)."""
     n = lumis.lumisections
     if not lumis.statuses:
-        return [], list(range(1, n + 1))
+        return
     per_component = {c: expand(r, n) for c, r in lumis.statuses.items()}
     oms_per_ls: list[dict[str, Any] | None] = [None] * n
     for rng in run.oms_ranges:
@@ -134,39 +194,52 @@ def evaluate_dataset(
         for ls in range(rng.start, min(rng.end, n) + 1):
             oms_per_ls[ls - 1] = values
     dataset = {"name": lumis.name, **attributes}
-    passed: list[int] = []
-    failed: list[int] = []
     for index in range(n):
         rr = {c: hit.status for c, per_ls in per_component.items() if (hit := per_ls[index]) is not None}
         oms = dict(oms_per_ls[index] or {})
         oms["recorded"], oms["delivered"] = run.recorded[index], run.delivered[index]
-        data = {
+        yield {
             "run": run.run,
             "dataset": dataset,
             "lumisection": {"lumisection_number": index + 1, "oms": oms, "rr": rr},
         }
-        (passed if predicate(data) else failed).append(index + 1)
-    return passed, failed
 
 
 class JsonPortal:
-    """Golden-JSON jobs over a store, run one at a time on a background thread."""
+    """Golden-JSON jobs over a store, run one at a time on a background thread (see the module doc)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        rr_quirks: bool = False,
+        finish_delay: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
         self.store = store
+        self.rr_quirks = rr_quirks
+        self.finish_delay = (QUIRKS_FINISH_DELAY if rr_quirks else 0.0) if finish_delay is None else finish_delay
+        self.clock, self.now = clock, now
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runql-json-portal")
         self._lock = threading.Lock()
         self._jobs: dict[int, _Job] = {}
         self._closed = threading.Event()
 
-    def submit(self, json_logic: object, dataset_name_filter: object) -> int:
-        """Validate and queue a job; returns its id (:class:`RequestError` for a bad rule or pattern)."""
-        text, predicate = _parse_rule(json_logic)
+    def submit(
+        self, json_logic: object, dataset_name_filter: object, *, tags: object = "", official: object = False
+    ) -> int:
+        """Check and queue a job; returns its id (:class:`RequestError` for a bad rule or pattern)."""
+        rule, predicate = _parse_rule(json_logic)
         matches = _name_matcher(dataset_name_filter)
+        if not self._datasets(matches):
+            raise RequestError("No datasets matched that dataset name")
         with self._lock:
-            job = _Job(len(self._jobs) + 1, text, str(dataset_name_filter), predicate, matches)
+            job = _Job(
+                len(self._jobs) + 1, rule, str(dataset_name_filter), str(tags or ""), official is True, predicate
+            )
             self._jobs[job.id] = job
-        self._executor.submit(self._run, job)
+        self._executor.submit(self._run, job, matches)
         return job.id
 
     def poll(self, job_id: int) -> Reply:
@@ -176,12 +249,19 @@ class JsonPortal:
         if job is None:
             return 500, json.dumps({"err": f"there is no json with id {job_id}"})
         if job.state == "queued":
-            return 203, json.dumps({"message": "queued"})
+            return 203, ""
         if job.state == "running":
             return 202, json.dumps({"progress": round(job.progress, 4)})
         if job.state == "failed":
             return 500, json.dumps({"err": job.error})
-        return 200, json.dumps({"final_json": job.row})
+        ready = job.finished is not None and self.clock() >= job.finish_at
+        return 200, json.dumps({"final_json": job.finished if ready else job.stored})
+
+    def wait(self, job_id: int, timeout: float | None = None) -> bool:
+        """Block until the job has been stored or failed (or ``timeout`` s); whether it has."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        return job is not None and job.ended.wait(timeout)
 
     def close(self) -> None:
         """Stop: queued jobs are cancelled, a running job stops at its next dataset (waited for)."""
@@ -189,45 +269,57 @@ class JsonPortal:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     # -- the job --------------------------------------------------------------------------------------------
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: _Job, matches: Callable[[str], bool]) -> None:
         job.state = "running"
         try:
-            job.row = self._generate(job)
+            builder = self._evaluate(job, self._datasets(matches))
+            created = self.now()
+            job.stored = builder.stored_row(self._header(job, created))
+            job.finished = builder.finished_row(job.stored, created + timedelta(seconds=self.finish_delay))
+            job.finish_at = self.clock() + self.finish_delay
             job.state = "done"
         except QueryLangError as exc:
             job.error, job.state = f"json_logic failed: {exc}", "failed"
         except Exception as exc:
             logger.exception("json_portal job %d failed", job.id)
             job.error, job.state = f"json generation failed: {type(exc).__name__}", "failed"
+        finally:
+            job.ended.set()
 
-    def _datasets(self, job: _Job) -> list[tuple[int, str, str]]:
-        names = [n for (n,) in self.store.query("SELECT DISTINCT name FROM dataset WHERE deleted = 0")]
-        wanted = sorted(n for n in names if job.matches(n))
-        if not wanted:
-            return []
-        marks = ",".join("?" * len(wanted))
-        return [
-            (r[0], r[1], r[2])
-            for r in self.store.query(
-                f"SELECT run_number, name, dataset_attributes FROM dataset WHERE deleted = 0 AND name IN ({marks}) "
-                "ORDER BY run_number, name",
-                wanted,
-            )
-        ]
+    def _datasets(self, matches: Callable[[str], bool]) -> list[tuple[int, str, str]]:
+        """``(run_number, name, attributes)`` of every dataset whose name matches, by run number then name."""
+        rows = self.store.query(
+            "SELECT run_number, name, dataset_attributes FROM dataset WHERE deleted = 0 ORDER BY run_number, name"
+        )
+        return [(r[0], r[1], r[2]) for r in rows if matches(r[1])]
 
-    def _generate(self, job: _Job) -> dict[str, Any]:
-        datasets = self._datasets(job)
-        row = _RowBuilder(job)
+    def _evaluate(self, job: _Job, datasets: list[tuple[int, str, str]]) -> _RowBuilder:
+        builder = _RowBuilder(compile_blame(job.rule), merge=not self.rr_quirks, order_seed=job.id)
         for done, (run_number, name, attributes) in enumerate(datasets):
             if self._closed.is_set():
                 raise RuntimeError("server shutting down")
             run = self._run_data(run_number)
             lumis = self.store.dataset_lumis(run_number, name)
             if run is not None and lumis is not None:
-                passed, failed = evaluate_dataset(job.predicate, run, lumis, json.loads(attributes))
-                row.add(run_number, name, passed, failed, run)
-            job.progress = (done + 1) / len(datasets)
-        return row.finish()
+                for data in _lumisection_objects(run, lumis, json.loads(attributes)):
+                    builder.add(run_number, name, data, job.predicate(data))
+            job.progress = done / len(datasets)
+        first, last = datasets[0][0], datasets[-1][0]
+        builder.run_range(first, last, self._run_range_luminosity(first, last))
+        return builder
+
+    def _header(self, job: _Job, created: datetime) -> dict[str, Any]:
+        (version,) = self.store.query("SELECT MAX(version) FROM run")[0]
+        return {
+            "id": job.id,
+            "dataset_name_filter": job.pattern,
+            "tags": job.tags,
+            "created_by": "runql-embedded",
+            "official": job.official,
+            "runregistry_version": str(version or 0),
+            "json_logic": jsonb(job.rule),
+            "createdAt": _timestamp(created),
+        }
 
     def _run_data(self, run_number: int) -> _RunData | None:
         rows = self.store.query("SELECT oms_attributes, rr_attributes FROM run WHERE run_number = ?", (run_number,))
@@ -237,41 +329,116 @@ class JsonPortal:
         run = {"oms": json.loads(rows[0][0]), "rr": json.loads(rows[0][1]), "run_number": run_number}
         return _RunData(run, oms[1], oms[2], oms[3])
 
+    def _run_range_luminosity(self, first: int, last: int) -> tuple[float, float]:
+        """Recorded and delivered luminosity of every lumisection of the runs ``first..last``."""
+        recorded: float = 0
+        delivered: float = 0
+        for (run_number,) in self.store.query(
+            "SELECT run_number FROM run WHERE run_number BETWEEN ? AND ?", (first, last)
+        ):
+            oms = self.store.oms_lumis(run_number)
+            if oms is not None:
+                recorded += sum(luminosity_value(v) for v in oms[2])
+                delivered += sum(luminosity_value(v) for v in oms[3])
+        return recorded, delivered
+
+
+def _timestamp(moment: datetime) -> str:
+    """``2018-06-01T12:00:00.000Z``, as the service's JSON dates."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
 
 class _RowBuilder:
-    """Accumulates per-dataset results into the service's row layout."""
+    """Accumulates per-lumisection verdicts into the service's row, the way its worker does."""
 
-    def __init__(self, job: _Job) -> None:
-        self.job = job
-        self.json: dict[str, list[list[int]]] = {}
-        self.with_names: dict[str, list[list[int]]] = {}
-        self.anti: dict[str, list[list[int]]] = {}
-        self.lumi = {"in": [0, 0], "out": [0, 0]}
+    def __init__(self, blame: Callable[[Any], Blame], *, merge: bool, order_seed: int) -> None:
+        self.blame: Callable[[Any], Blame] | None = blame
+        self.merge, self.order_seed = merge, order_seed
+        self.kept: dict[tuple[int, str], list[int]] = {}
+        self.removed: dict[tuple[int, str], list[int]] = {}
+        self.lumi: dict[str, list[float]] = {"in": [0, 0], "lost": [0, 0]}
+        self.tally = LossTally()
+        self.range: tuple[int, int, float, float] = (0, 0, 0, 0)
 
-    def add(self, run_number: int, name: str, passed: list[int], failed: list[int], run: _RunData) -> None:
-        key = str(run_number)
-        if passed:
-            self.json.setdefault(key, []).extend(to_ranges(passed))  # several datasets: concatenated (quirk)
-            self.with_names[f"{run_number}-{name}"] = to_ranges(passed)
-        if failed:
-            self.anti.setdefault(key, []).extend(to_ranges(failed))
-        for side, numbers in (("in", passed), ("out", failed)):
-            self.lumi[side][0] += sum(run.recorded[n - 1] for n in numbers)
-            self.lumi[side][1] += sum(run.delivered[n - 1] for n in numbers)
+    def add(self, run_number: int, name: str, data: dict[str, Any], passed: bool) -> None:
+        number = data["lumisection"]["lumisection_number"]
+        oms = data["lumisection"]["oms"]
+        recorded, delivered = luminosity_value(oms["recorded"]), luminosity_value(oms["delivered"])
+        side = "in" if passed else "lost"
+        (self.kept if passed else self.removed).setdefault((run_number, name), []).append(number)
+        self.lumi[side][0] += recorded
+        self.lumi[side][1] += delivered
+        if not passed and self.blame is not None:
+            self._account(f"{run_number}-{name}", number, data, recorded)
 
-    def finish(self) -> dict[str, Any]:
-        runs = [int(k) for k in self.json]
+    def _account(self, identifier: str, number: int, data: dict[str, Any], recorded: float) -> None:
+        assert self.blame is not None
+        try:
+            blamed = self.blame(data)
+        except UnaccountableError:
+            self.blame = None  # the service's worker throws: the row is never filled in
+            return
+        self.tally.add(blamed, identifier, [(number, number)], recorded)
+
+    def run_range(self, first: int, last: int, luminosity: tuple[float, float]) -> None:
+        self.range = (first, last, *luminosity)
+
+    def _by_run(self, per_dataset: dict[tuple[int, str], list[int]]) -> dict[str, list[list[int]]]:
+        runs: dict[int, list[tuple[int, str]]] = {}
+        for key in per_dataset:
+            runs.setdefault(key[0], []).append(key)
+        by_run = {}
+        for run, keys in sorted(runs.items()):
+            if self.merge:
+                numbers = sorted({n for key in keys for n in per_dataset[key]})
+            else:  # the service concatenates the datasets of a run, in the order its workers finish them
+                random.Random(f"{self.order_seed}-{run}").shuffle(keys)
+                numbers = [n for key in keys for n in per_dataset[key]]
+            by_run[str(run)] = to_ranges(numbers)
+        return by_run
+
+    @staticmethod
+    def _named(per_dataset: dict[tuple[int, str], list[int]]) -> dict[str, list[list[int]]]:
+        return {f"{run}-{name}": to_ranges(numbers) for (run, name), numbers in sorted(per_dataset.items())}
+
+    def stored_row(self, header: dict[str, Any]) -> dict[str, Any]:
+        """The row as first stored: JSON and luminosity in, no anti-JSON, every ``*_lost`` at −1."""
+        recorded_in, delivered_in = self.lumi["in"]
+        values = {
+            **header,
+            "generated_json": jsonb(self._by_run(self.kept)),
+            "generated_json_with_dataset_names": jsonb(self._named(self.kept)),
+            "generated_anti_json": {},
+            "generated_anti_json_with_dataset_names": {},
+            "min_run_number": self.range[0],
+            "max_run_number": self.range[1],
+            "total_delivered_luminosity": delivered_in + self.lumi["lost"][1],
+            "total_recorded_luminosity": recorded_in + self.lumi["lost"][0],
+            "recorded_luminosity_in_json": recorded_in,
+            "delivered_luminosity_in_json": delivered_in,
+            **dict.fromkeys(_LOST_FIELDS, -1),
+            "rules_flagged_false_quantity_luminosity": {},
+            "rules_flagged_false_combination_luminosity": {},
+            "runs_lumisections_responsible_for_rule": {},
+            "deleted": False,
+            "updatedAt": header["createdAt"],
+        }
+        return {name: values[name] for name in row_fields()}
+
+    def finished_row(self, stored: dict[str, Any], updated: datetime) -> dict[str, Any] | None:
+        """The row once filled in (``None`` when the service's accounting threw)."""
+        if self.blame is None:
+            return None
         return {
-            "id": self.job.id,
-            "json_logic": self.job.json_logic,
-            "dataset_name_filter": self.job.pattern,
-            "generated_json": dict(sorted(self.json.items(), key=lambda kv: int(kv[0]))),
-            "generated_json_with_dataset_names": self.with_names,
-            "generated_anti_json": dict(sorted(self.anti.items(), key=lambda kv: int(kv[0]))),
-            "min_run_number": min(runs) if runs else None,
-            "max_run_number": max(runs) if runs else None,
-            "total_recorded_luminosity": self.lumi["in"][0] / _UB_PER_PB,
-            "total_delivered_luminosity": self.lumi["in"][1] / _UB_PER_PB,
-            "anti_total_recorded_luminosity": self.lumi["out"][0] / _UB_PER_PB,
-            "anti_total_delivered_luminosity": self.lumi["out"][1] / _UB_PER_PB,
+            **stored,
+            "generated_anti_json": jsonb(self._by_run(self.removed)),
+            "generated_anti_json_with_dataset_names": jsonb(self._named(self.removed)),
+            "total_recorded_luminosity_lost": self.lumi["lost"][0],
+            "total_delivered_luminosity_lost": self.lumi["lost"][1],
+            "total_recorded_luminosity_from_run_range": self.range[2],
+            "total_delivered_luminosity_from_run_range": self.range[3],
+            "rules_flagged_false_quantity_luminosity": jsonb(self.tally.quantity),
+            "rules_flagged_false_combination_luminosity": jsonb(self.tally.combination),
+            "runs_lumisections_responsible_for_rule": jsonb(self.tally.responsible_ranges()),
+            "updatedAt": _timestamp(updated),
         }

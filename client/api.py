@@ -279,10 +279,11 @@ class RunRegistry(_Configured):
 
         Both engines return a :class:`schemas.golden.GoldenJson` (``result["generated_json"]`` still works, as
         with the public client). ``engine="server"``: the service's json_portal job, polled with one token every
-        ``poll_interval`` seconds, ``on_progress(fraction | None)``, a ``timeout`` and ``cancel`` (a
-        ``threading.Event``); the service's whole row is ``result.server_row``. ``engine="local"``: runql's own
-        engine (:func:`client.golden_local.create_json_local`; options ``with_luminosity``, ``report``,
-        ``pushdown``, ``progress``).
+        ``poll_interval`` seconds until its row is complete (anti-JSON and losses filled in),
+        ``on_progress(None | fraction | "finishing")``, a ``timeout`` and ``cancel`` (a ``threading.Event``);
+        the service's whole row is ``result.server_row``. ``engine="local"``: runql's own engine
+        (:func:`client.golden_local.create_json_local`; options ``with_luminosity``, ``report``, ``pushdown``,
+        ``progress``). Both give the service's loss figures as ``result.accounting``.
         """
         if engine == "local":
             return create_json_local(self, json_logic, dataset_name_filter, **engine_options)

@@ -191,39 +191,43 @@ def _create(args: argparse.Namespace, rule: Any, registry: RunRegistry | None, e
 
 def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry, err: IO[str]) -> GoldenJson:
     if args.engine == "server":
-        return registry.create_json(rule, args.dataset, engine="server", on_progress=fraction(err, "json_portal job"))
-    # explaining losses evaluates every matching dataset, so run-level clauses get their share too
-    want_luminosity = bool(args.report or args.plot)
+        show = fraction(err, "json_portal job")
+        golden = registry.create_json(rule, args.dataset, engine="server", on_progress=show)
+        if show is not None:
+            print(file=err)  # ends the progress line (the service's last state is "finishing", not 100%)
+        return golden
+    # the service's loss figures cover every matching dataset: report=True evaluates them all (no pushdown)
     return registry.create_json(
         rule,
         args.dataset,
         engine="local",
-        with_luminosity=want_luminosity,
-        report=want_luminosity,
-        pushdown=not want_luminosity,
+        report=bool(args.report or args.plot),
         progress=counter(err, "lumisection ranges"),
     )
 
 
 def summary_lines(golden: GoldenJson) -> list[str]:
-    """One-line totals of a result: runs, lumisections and (when known) luminosity in and out."""
+    """One-line totals of a result: runs, lumisections and (when known) luminosity in and lost."""
     lines = [f"golden JSON: {golden.run_count} runs, {golden.lumisection_count} lumisections ({golden.engine} engine)"]
     lines.append(f"excluded (anti-JSON): {golden.anti_mask.run_count} runs, {golden.anti_mask.lumisection_count} ls")
-    for side, lumi in (("in", golden.luminosity_in), ("out", golden.luminosity_out)):
+    for side, lumi in (("in the JSON", golden.luminosity_in), ("lost", golden.luminosity_out)):
         if lumi is not None:
-            lines.append(f"luminosity {side}: recorded {lumi.recorded:.6g}, delivered {lumi.delivered:.6g}")
+            lines.append(
+                f"luminosity {side}: recorded {lumi.recorded:.6g}, delivered {lumi.delivered:.6g} "
+                "(sums of per-lumisection values, the service's unit)"
+            )
     return lines
 
 
 def _report_text(golden: GoldenJson) -> str:
     if golden.losses is None:
-        return "loss report: not available (the server engine does not explain losses; use --engine local)"
+        return "loss report: not available (the service's accounting does not finish for this rule)"
     return golden.losses.to_table()
 
 
 # ---- plot ------------------------------------------------------------------------------------------------------
 def plot_golden(golden: GoldenJson, path: str | Path) -> None:
-    """Draw the per-clause loss (luminosity when known, else lumisections) and the per-run fraction kept to a PNG.
+    """Draw the per-clause loss (the service's accounting) and the per-run fraction kept to a PNG.
 
     Needs the optional extra ``plot`` (matplotlib); uses the Agg canvas directly, so no window ever opens.
     """
@@ -246,18 +250,18 @@ def plot_golden(golden: GoldenJson, path: str | Path) -> None:
 def _draw_losses(golden: GoldenJson, axes: Any) -> None:
     report = golden.losses
     if report is None:
-        axes.text(0.5, 0.5, "no per-clause loss report", ha="center", va="center", transform=axes.transAxes)
+        axes.text(0.5, 0.5, "no loss accounting", ha="center", va="center", transform=axes.transAxes)
         axes.set_axis_off()
         return
-    rows = report.rows()
-    use_lumi = all(row[2] is not None for row in rows)
-    values = [row[2] if use_lumi else row[1] for row in rows]
-    labels = [_short(row[0]) for row in rows]
-    axes.barh(range(len(rows)), values, color="tab:red")
-    axes.set_yticks(range(len(rows)), labels, fontsize=7)
+    labels = [_short(c.clause) for c in report.clauses]
+    positions = range(len(report.clauses))
+    axes.barh(positions, [c.false_recorded for c in report.clauses], color="tab:orange", label="false (any others)")
+    axes.barh(positions, [c.alone_recorded for c in report.clauses], color="tab:red", label="the only false clause")
+    axes.set_yticks(positions, labels, fontsize=7)
     axes.invert_yaxis()
-    axes.set_xlabel("recorded luminosity removed" if use_lumi else "lumisections removed")
-    axes.set_title("removed by each clause alone")
+    axes.set_xlabel("recorded luminosity removed (sum of per-lumisection values, the service's unit)")
+    axes.set_title("removed lumisections, per clause (the service's rules_flagged_false_* figures)")
+    axes.legend(fontsize=7)
 
 
 def _draw_kept_fraction(golden: GoldenJson, axes: Any) -> None:

@@ -2,9 +2,9 @@
 
 - :func:`create_json_excluding_ml` builds the Run Registry golden JSON, then subtracts the lumisections that
   DIALS ML models flagged (``exclude_ml={"model_ids": [...], "workspace": ..., "dataset": like-pattern}``).
-  The removed lumisections move to the anti-JSON, and the loss report gets one more row (the ML models, for
-  the lumisections the rule had kept), so ``kept + losses == evaluated`` still holds; luminosity in/out is
-  corrected when the golden JSON carries it.
+  The removed lumisections move to the anti-JSON; the service's figures (``GoldenJson.accounting``) get the ML
+  models as one more clause, alone responsible for what they removed, so the loss report shows one more row;
+  luminosity in and lost is corrected.
 - :func:`intersect_with_dials_golden` intersects a golden JSON's mask with DIALS' own ``golden-json``
   (ingested by DIALS and not flagged), which also drops what DIALS never ingested.
 
@@ -19,13 +19,14 @@ ValueError: exclude_ml: 'model_ids' must be a non-empty list of model ids (integ
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from client.dials import Dials, SecretKey
 from client.errors import ConfigError
-from schemas.golden import ClauseLoss, GoldenJson, LossReport, LumiMask, Luminosity
+from querylang.losses import js_stringify
+from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity
 
 if TYPE_CHECKING:
     from client.api import RunRegistry
@@ -40,7 +41,6 @@ __all__ = [
 
 #: Runs per ``run_number__in`` request (the union's branches are fetched concurrently).
 RUNS_PER_REQUEST = 100
-_UB_PER_PB = 1e6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,31 +95,67 @@ def flagged_lumisections(dials: Dials, spec: ExcludeML, runs: Iterable[int]) -> 
 
 
 def subtract_ml(
-    golden: GoldenJson, flagged: LumiMask, spec: ExcludeML, *, removed_luminosity: Luminosity | None = None
+    golden: GoldenJson,
+    flagged: LumiMask,
+    spec: ExcludeML,
+    *,
+    removed_luminosity: Callable[[Mapping[str, LumiMask]], Luminosity] | None = None,
 ) -> GoldenJson:
-    """``golden`` minus ``flagged``; the loss report gets the ML row (``removed_luminosity`` when known)."""
-    removed = golden.mask & flagged
+    """``golden`` minus ``flagged``: the removed lumisections go to the anti-JSON and, when ``golden`` carries the
+    service's figures, to one more clause of its accounting (``removed_luminosity`` sums their luminosity per
+    dataset; required when ``golden`` has luminosity or figures)."""
+    removed = {name: mask & flagged for name, mask in golden.by_dataset.items()}
+    removed = {name: mask for name, mask in removed.items() if mask}
     by_dataset = {name: mask - flagged for name, mask in golden.by_dataset.items()}
+    anti_names = sorted({*golden.anti_by_dataset, *removed})
+    anti_by_dataset = {n: golden.anti_by_dataset.get(n, LumiMask()) | removed.get(n, LumiMask()) for n in anti_names}
     changes: dict[str, Any] = {
         "mask": golden.mask - flagged,
-        "by_dataset": by_dataset,
-        "anti_mask": golden.anti_mask | removed,
+        "by_dataset": {name: mask for name, mask in by_dataset.items() if mask},
+        "anti_mask": golden.anti_mask | LumiMask.union(removed.values()),
+        "anti_by_dataset": anti_by_dataset,
     }
-    lumi = removed_luminosity or Luminosity()
+    needs_luminosity = golden.luminosity_in is not None or golden.accounting is not None
+    if needs_luminosity and removed_luminosity is None:
+        raise ValueError("subtract_ml: this golden JSON carries luminosity; pass removed_luminosity")
+    lumi = removed_luminosity(removed) if needs_luminosity and removed_luminosity is not None else Luminosity()
     if golden.luminosity_in is not None and golden.luminosity_out is not None:
-        changes["luminosity_in"] = Luminosity(
-            golden.luminosity_in.recorded - lumi.recorded, golden.luminosity_in.delivered - lumi.delivered
-        )
+        changes["luminosity_in"] = _minus(golden.luminosity_in, lumi)
         changes["luminosity_out"] = golden.luminosity_out + lumi
-    if golden.losses is not None:
-        changes["losses"] = _with_ml_row(golden.losses, spec, len(removed), removed_luminosity)
+    if golden.accounting is not None:
+        changes["accounting"] = _with_ml_clause(golden.accounting, spec, removed, lumi)
     return dataclasses.replace(golden, **changes)
 
 
-def _with_ml_row(losses: LossReport, spec: ExcludeML, count: int, luminosity: Luminosity | None) -> LossReport:
-    row = ClauseLoss(len(losses.clauses), spec.label(), count, luminosity)
+def _minus(left: Luminosity, right: Luminosity) -> Luminosity:
+    return Luminosity(left.recorded - right.recorded, left.delivered - right.delivered)
+
+
+def _with_ml_clause(
+    accounting: LossAccounting, spec: ExcludeML, removed: Mapping[str, LumiMask], lumi: Luminosity
+) -> LossAccounting:
+    """The figures with the ML models as one more clause, alone responsible for what they removed."""
+    key = js_stringify(spec.label())
+    ranges = sorted((run, name, rs) for name, mask in removed.items() for run, rs in mask.items())
+    responsible = {f"{run}-{name}": [list(r) for r in rs] for run, name, rs in ranges}
     return dataclasses.replace(
-        losses, clauses=(*losses.clauses, row), kept_lumisections=losses.kept_lumisections - count
+        accounting,
+        recorded_luminosity_in_json=accounting.recorded_luminosity_in_json - lumi.recorded,
+        delivered_luminosity_in_json=accounting.delivered_luminosity_in_json - lumi.delivered,
+        total_recorded_luminosity_lost=accounting.total_recorded_luminosity_lost + lumi.recorded,
+        total_delivered_luminosity_lost=accounting.total_delivered_luminosity_lost + lumi.delivered,
+        rules_flagged_false_quantity_luminosity={
+            **accounting.rules_flagged_false_quantity_luminosity,
+            key: lumi.recorded,
+        },
+        rules_flagged_false_combination_luminosity={
+            **accounting.rules_flagged_false_combination_luminosity,
+            f"[{key}]": lumi.recorded,
+        },
+        runs_lumisections_responsible_for_rule={
+            **accounting.runs_lumisections_responsible_for_rule,
+            f"[{key}]": responsible,
+        },
     )
 
 
@@ -150,8 +186,7 @@ def create_json_excluding_ml(
     finally:
         if owned:
             client.close()
-    lumi = _luminosity(registry, golden.mask & flagged) if golden.luminosity_in is not None else None
-    return subtract_ml(golden, flagged, spec, removed_luminosity=lumi)
+    return subtract_ml(golden, flagged, spec, removed_luminosity=lambda removed: _luminosity(registry, removed))
 
 
 def _embedded_dials(registry: RunRegistry, spec: ExcludeML) -> Dials:
@@ -160,20 +195,22 @@ def _embedded_dials(registry: RunRegistry, spec: ExcludeML) -> Dials:
     return Dials(SecretKey("embedded"), target=registry.base_url + "/dials/", workspace=spec.workspace)
 
 
-def _luminosity(registry: RunRegistry, removed: LumiMask, *, workers: int = 8) -> Luminosity:
-    """Recorded and delivered luminosity (/pb) of ``removed``, from OMS per-lumisection values (runs fetched
-    concurrently: the registry's client is thread-safe)."""
+def _luminosity(registry: RunRegistry, removed: Mapping[str, LumiMask], *, workers: int = 8) -> Luminosity:
+    """Recorded and delivered luminosity of ``removed`` (plain sums of the per-lumisection OMS values, per
+    dataset, like the service's figures); runs fetched concurrently (the registry's client is thread-safe)."""
+    runs = sorted({run for mask in removed.values() for run in mask.runs})
 
     def of_run(run: int) -> Luminosity:
         rows: Sequence[Any] = registry.get_oms_lumisections(run, output="dicts")
-        picked = [row for ls, row in enumerate(rows, 1) if (run, ls) in removed and isinstance(row, Mapping)]
-        return Luminosity(
-            sum(float(r.get("recorded") or 0) for r in picked), sum(float(r.get("delivered") or 0) for r in picked)
-        )
+        total = Luminosity()
+        for mask in removed.values():
+            for ls, row in enumerate(rows, 1):
+                if (run, ls) in mask and isinstance(row, Mapping):
+                    total += Luminosity(float(row.get("recorded") or 0), float(row.get("delivered") or 0))
+        return total
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        total = sum(pool.map(of_run, removed.runs), Luminosity())
-    return Luminosity(total.recorded / _UB_PER_PB, total.delivered / _UB_PER_PB)
+        return sum(pool.map(of_run, runs), Luminosity())
 
 
 def intersect_with_dials_golden(

@@ -14,16 +14,18 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
    luminosity or prescales, or luminosity or the loss report is asked for);
 4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
    once per constant segment (a stretch of lumisections where every value the rule reads is constant), never
-   per lumisection, with the per-clause loss accounting.
+   per lumisection; with ``report=True`` it also blames each removed segment on clauses the way the service
+   does (:mod:`querylang.losses`), and the luminosity of every run from the first to the last matching run is
+   fetched for ``*_from_run_range``.
 
 Semantics are the service's (``rr-protocol.md`` §8, json-logic-js 1.2.3): a component without a status at a
-lumisection (``EMPTY``) is absent from ``lumisection.rr``; a dataset without any RR status contributes nothing
-to the JSON (all its lumisections go to the anti-JSON). Where several matching datasets of one run pass, the
-mask is their **union** (the service concatenates their ranges under one run key); ``by_dataset`` keeps them
-apart. Luminosity totals are in /pb (per-lumisection values are /ub), summed per dataset lumisection like the
-service. With ``pushdown=False`` every dataset matching the pattern is evaluated, so the anti-JSON and the loss
-report cover the run-level clauses too (exactly the service's anti-JSON); with the default pushdown they cover
-the datasets that passed the prefilter.
+lumisection (``EMPTY``) is absent from ``lumisection.rr``; a dataset without any RR status is in neither the JSON
+nor the anti-JSON. Where several matching datasets of one run pass, the mask is their **union** (the service
+concatenates their ranges under one run key); ``by_dataset`` keeps them apart. Luminosity figures are plain sums
+of the per-lumisection values (negative or missing as 0), like the service's, under its names
+(``GoldenJson.accounting``). Pushdown (the default unless ``with_luminosity`` or ``report``) evaluates only
+the datasets that passed the prefilter, so the anti-JSON, ``min_run_number`` and the losses then cover those
+only; without it they are exactly the service's.
 
 >>> from client.api import RunRegistry
 >>> rule = {"and": [{">=": [{"var": "run.oms.energy"}, 6000]}, {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]}
@@ -31,8 +33,9 @@ the datasets that passed the prefilter.
 ...     golden = create_json_local(rr, rule, "/PromptReco/Collisions2018%/DQM", report=True)
 >>> golden.engine, golden.lumisection_count == golden.losses.kept_lumisections > 0
 ('local', True)
->>> print(golden.losses.to_table().splitlines()[0])
-clause                                          lumisections  recorded  delivered
+>>> golden.accounting.total_recorded_luminosity == golden["recorded_luminosity_in_json"] + golden[
+...     "total_recorded_luminosity_lost"]
+True
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
     CompiledPlan,
     CumulativeLuminosity,
+    LossTally,
     RunContext,
     RunEvaluation,
     compile_plan,
@@ -61,7 +65,7 @@ from querylang.segments import (
     rr_ranges_from_summary,
 )
 from querylang.similar import SimilarPattern, compile_similar
-from schemas.golden import ClauseLoss, GoldenJson, LossReport, LumiMask, Luminosity, Range
+from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity, Range
 
 if TYPE_CHECKING:
     from client.api import AsyncRunRegistry, RunRegistry
@@ -72,7 +76,6 @@ logger = logging.getLogger(__name__)
 
 #: ``progress(done, total)``: lumisection requests completed so far.
 Progress = Callable[[int, int], None]
-_UB_PER_PB = 1e6
 _PER_LUMISECTION_OMS = frozenset({"recorded", "delivered", "prescale_index", "prescale_name"})
 _LUMINOSITY = frozenset({"recorded", "delivered"})
 
@@ -84,14 +87,15 @@ def create_json_local(
     *,
     with_luminosity: bool = False,
     report: bool = False,
-    pushdown: bool = True,
+    pushdown: bool | None = None,
     progress: Progress | None = None,
 ) -> GoldenJson:
     """Evaluate ``json_logic`` on the datasets matching ``dataset_name_filter``, locally (see the module doc).
 
-    ``with_luminosity`` fetches per-lumisection luminosity for the totals in/out (and the loss report's
-    luminosity columns); ``report`` builds the per-clause loss report. Concurrency is the client's
-    (``RunRegistry(concurrency=...)``).
+    ``with_luminosity`` fetches per-lumisection luminosity for the totals in and lost; ``report`` (which implies
+    it) computes the service's loss accounting (``GoldenJson.accounting``, ``.losses``). ``pushdown`` defaults
+    to ``True`` unless either is asked for: the service's figures cover every matching dataset. Concurrency is the
+    client's (``RunRegistry(concurrency=...)``).
     """
     operation = golden_operation(
         json_logic,
@@ -112,7 +116,7 @@ async def create_json_local_async(
     *,
     with_luminosity: bool = False,
     report: bool = False,
-    pushdown: bool = True,
+    pushdown: bool | None = None,
     progress: Progress | None = None,
 ) -> GoldenJson:
     """:func:`create_json_local` for an ``AsyncRunRegistry``."""
@@ -134,7 +138,7 @@ def golden_operation(
     *,
     with_luminosity: bool = False,
     report: bool = False,
-    pushdown: bool = True,
+    pushdown: bool | None = None,
     page_size: int = 5000,
     progress: Progress | None = None,
 ) -> Operation[GoldenJson]:
@@ -142,17 +146,24 @@ def golden_operation(
     plan = plan_rule(json_logic)
     pattern = compile_similar(dataset_name_filter)
     engine = compile_plan(plan)
+    with_luminosity = with_luminosity or report
+    pushdown = not with_luminosity if pushdown is None else pushdown
     datasets = yield from _candidate_datasets(plan, pattern, pushdown=pushdown, page_size=page_size)
     per_lumisection_oms = with_luminosity or bool(plan.oms_values & _PER_LUMISECTION_OMS)
     known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms)
     oms_endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
     every_run_oms = per_lumisection_oms or report  # luminosity, prescales, or the loss report of OMS clauses
     yield from _fetch_unknown(engine, datasets, known, oms_endpoint, every_run_oms=every_run_oms, progress=progress)
-    builder = _ResultBuilder(plan, with_luminosity=with_luminosity, report=report)
+    builder = _ResultBuilder(with_luminosity=with_luminosity, report=report)
     for dataset in datasets:
         oms = known.oms.get(dataset.run_number, _NO_OMS)
-        builder.add(dataset, _evaluate(engine, dataset, known.rr[dataset.key], oms), oms.luminosity)
-    return builder.finish(json_logic, dataset_name_filter)
+        evaluation = _evaluate(engine, dataset, known.rr[dataset.key], oms, account=report)
+        builder.add(dataset, evaluation, oms.luminosity)
+    run_range = None
+    if report and datasets:
+        first, last = datasets[0].run_number, datasets[-1].run_number
+        run_range = yield from _run_range_luminosity(first, last, known, page_size=page_size, progress=progress)
+    return builder.finish(json_logic, dataset_name_filter, datasets, run_range)
 
 
 # ---- 2. candidate datasets -------------------------------------------------------------------------------------
@@ -410,114 +421,122 @@ def _list(data: Any, call: Call) -> list[dict[str, Any]]:
     return data
 
 
+def _run_range_luminosity(
+    first: int, last: int, known: _Known, *, page_size: int, progress: Progress | None
+) -> Operation[Luminosity]:
+    """Luminosity of every lumisection of the runs ``first..last`` (``*_from_run_range``), fetching the
+    per-lumisection values of the runs not fetched yet."""
+    plan = compile_filter({"run_number": {">=": first, "<=": last}}, kind="runs")
+    listing = yield from fetch_listing(ListingQuery("runs", plan.filters, (), page_size=page_size), list)
+    runs = sorted({row["run_number"] for row in listing.rows})
+    totals = {
+        run: CumulativeLuminosity.of(oms.luminosity).total
+        for run in runs
+        if (oms := known.oms.get(run)) is not None and oms.luminosity is not None
+    }
+    missing = [run for run in runs if run not in totals]
+    calls = [lumisection_call("oms_lumisections", run, "online") for run in missing]
+    counter = _Counter(len(calls), progress)
+    outcomes = (yield Batch(calls, parse=_luminosity_totals, on_each=counter.tick)) if calls else []
+    for run, outcome in zip(missing, outcomes, strict=True):
+        if isinstance(outcome, RunQLError):
+            raise outcome
+        totals[run] = outcome
+    return Luminosity(sum(r for r, _ in totals.values()), sum(d for _, d in totals.values()))
+
+
+def _luminosity_totals(call: Call, reply: Reply) -> tuple[float, float]:
+    """A run's recorded and delivered luminosity from its per-lumisection OMS values (nothing else is kept)."""
+    return CumulativeLuminosity.of(_list(reply.data, call)).total
+
+
 # ---- 4. evaluation (querylang.segments) ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Outcome:
-    """A dataset's lumisections ``1..lumisection_count`` and, when it has RR statuses, the rule's verdict."""
-
-    lumisection_count: int
-    evaluation: RunEvaluation | None
-
-
-def _evaluate(engine: CompiledPlan, dataset: _Dataset, rr: _RrData, oms: _RunOms) -> _Outcome:
-    if not rr.ranges:  # never certified: never in a golden JSON
-        return _Outcome(oms.lumisection_count, None)
-    evaluation = engine.evaluate(
+def _evaluate(
+    engine: CompiledPlan, dataset: _Dataset, rr: _RrData, oms: _RunOms, *, account: bool
+) -> RunEvaluation | None:
+    """A dataset's evaluation; ``None`` when it has no RR status (it is in neither the JSON nor the anti-JSON)."""
+    if not rr.ranges:
+        return None
+    return engine.evaluate(
         dataset.context,
         lumisection_count=rr.lumisection_count,
         rr_ranges=rr.ranges,
         oms_ranges=oms.ranges,
         luminosity=oms.luminosity,
+        account=account,
     )
-    return _Outcome(rr.lumisection_count, evaluation)
 
 
 # ---- 5. the result ---------------------------------------------------------------------------------------------
-class _Tally:
-    """Lumisections and luminosity (recorded, delivered) added up over ranges."""
+class _Accounting:
+    """The service's loss accounting, summed over datasets (see :class:`schemas.golden.LossAccounting`)."""
 
     def __init__(self) -> None:
-        self.lumisections = 0
-        self.recorded: float = 0
-        self.delivered: float = 0
+        self.tally = LossTally()
+        self.accountable = True
 
-    def add(self, ranges: Sequence[Range], luminosity: CumulativeLuminosity) -> None:
-        recorded, delivered = luminosity.over(ranges)
-        self.lumisections += sum(last - first + 1 for first, last in ranges)
-        self.recorded += recorded
-        self.delivered += delivered
+    def add(self, identifier: str, evaluation: RunEvaluation, lumi: CumulativeLuminosity) -> None:
+        self.accountable = self.accountable and evaluation.accountable
+        for blame, ranges in evaluation.blamed:
+            self.tally.add(blame, identifier, ranges, lumi.over(ranges)[0])
 
-    def luminosity(self) -> Luminosity:
-        return Luminosity(self.recorded / _UB_PER_PB, self.delivered / _UB_PER_PB)
+    def figures(self, kept: Luminosity, lost: Luminosity, run_range: Luminosity) -> LossAccounting | None:
+        """The figures, or ``None`` where the service's accounting throws (it never finishes the row)."""
+        if not self.accountable:
+            return None
+        return LossAccounting(
+            kept.recorded,
+            kept.delivered,
+            lost.recorded,
+            lost.delivered,
+            run_range.recorded,
+            run_range.delivered,
+            self.tally.quantity,
+            self.tally.combination,
+            self.tally.responsible_ranges(),
+        )
 
 
 class _ResultBuilder:
-    def __init__(self, plan: RulePlan, *, with_luminosity: bool, report: bool) -> None:
-        self.plan = plan
+    def __init__(self, *, with_luminosity: bool, report: bool) -> None:
         self.with_luminosity = with_luminosity
-        self.report = report
-        self.passed: dict[str, dict[int, list[Range]]] = {}
-        self.failed: dict[int, list[Range]] = {}
-        self.kept, self.removed = _Tally(), _Tally()
-        self.alone = [_Tally() for _ in plan.clauses]
-        self.several, self.universe, self.uncertified = _Tally(), _Tally(), _Tally()
+        self.kept: dict[str, dict[int, list[Range]]] = {}
+        self.removed: dict[str, dict[int, list[Range]]] = {}
+        self.luminosity = {"kept": Luminosity(), "removed": Luminosity()}
+        self.accounting = _Accounting() if report else None
 
-    def add(self, dataset: _Dataset, outcome: _Outcome, luminosity: Sequence[Mapping[str, Any]] | None) -> None:
-        lumi = CumulativeLuminosity.of(luminosity) if luminosity is not None else CumulativeLuminosity()
-        evaluation = outcome.evaluation
+    def add(
+        self, dataset: _Dataset, evaluation: RunEvaluation | None, luminosity: Sequence[Mapping[str, Any]] | None
+    ) -> None:
         if evaluation is None:
-            everything = ((1, outcome.lumisection_count),) if outcome.lumisection_count else ()
-            self._remove(dataset, everything, lumi)
-            if self.report:
-                self.uncertified.add(everything, lumi)
             return
-        if evaluation.kept:
-            self.passed.setdefault(dataset.name, {})[dataset.run_number] = list(evaluation.kept)
-            self.kept.add(evaluation.kept, lumi)
-        self._remove(
-            dataset, merge_ranges([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several]), lumi
-        )
-        if self.report:
-            self.universe.add(evaluation.candidates, lumi)
-            self.several.add(evaluation.removed_by_several, lumi)
-            for tally, ranges in zip(self.alone, evaluation.removed_alone, strict=True):
-                tally.add(ranges, lumi)
+        lumi = CumulativeLuminosity.of(luminosity or [])
+        removed = merge_ranges([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several])
+        for side, ranges, target in (("kept", evaluation.kept, self.kept), ("removed", removed, self.removed)):
+            if ranges:
+                target.setdefault(dataset.name, {})[dataset.run_number] = list(ranges)
+                self.luminosity[side] += Luminosity(*lumi.over(ranges))
+        if self.accounting is not None:
+            self.accounting.add(f"{dataset.run_number}-{dataset.name}", evaluation, lumi)
 
-    def _remove(self, dataset: _Dataset, ranges: Sequence[Range], lumi: CumulativeLuminosity) -> None:
-        if ranges:
-            self.failed.setdefault(dataset.run_number, []).extend(ranges)
-            self.removed.add(ranges, lumi)
-
-    def finish(self, rule: Any, pattern: str) -> GoldenJson:
-        by_dataset = {name: LumiMask(runs) for name, runs in sorted(self.passed.items())}
+    def finish(self, rule: Any, pattern: str, datasets: Sequence[_Dataset], run_range: Luminosity | None) -> GoldenJson:
+        by_dataset = {name: LumiMask(runs) for name, runs in sorted(self.kept.items())}
+        anti_by_dataset = {name: LumiMask(runs) for name, runs in sorted(self.removed.items())}
+        kept, removed = self.luminosity["kept"], self.luminosity["removed"]
+        accounting = None
+        if self.accounting is not None and run_range is not None:
+            accounting = self.accounting.figures(kept, removed, run_range)
         return GoldenJson(
             mask=LumiMask.union(by_dataset.values()),
             by_dataset=by_dataset,
-            anti_mask=LumiMask(self.failed),
-            luminosity_in=self.kept.luminosity() if self.with_luminosity else None,
-            luminosity_out=self.removed.luminosity() if self.with_luminosity else None,
-            losses=self._losses() if self.report else None,
+            anti_mask=LumiMask.union(anti_by_dataset.values()),
+            anti_by_dataset=anti_by_dataset,
+            luminosity_in=kept if self.with_luminosity else None,
+            luminosity_out=removed if self.with_luminosity else None,
+            accounting=accounting,
+            min_run_number=datasets[0].run_number if datasets else None,
+            max_run_number=datasets[-1].run_number if datasets else None,
             rule=rule,
             dataset_name_filter=pattern,
             engine="local",
-        )
-
-    def _losses(self) -> LossReport:
-        def lumi(tally: _Tally) -> Luminosity | None:
-            return tally.luminosity() if self.with_luminosity else None
-
-        clauses = tuple(
-            ClauseLoss(c.index, c.rule, self.alone[c.index].lumisections, lumi(self.alone[c.index]))
-            for c in self.plan.clauses
-        )
-        kept = self.universe.lumisections - self.several.lumisections - sum(c.lumisections for c in clauses)
-        return LossReport(
-            clauses=clauses,
-            several_lumisections=self.several.lumisections,
-            universe_lumisections=self.universe.lumisections,
-            kept_lumisections=kept,
-            several_luminosity=lumi(self.several),
-            universe_luminosity=lumi(self.universe),
-            uncertified_lumisections=self.uncertified.lumisections,
-            uncertified_luminosity=lumi(self.uncertified),
         )

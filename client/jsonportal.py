@@ -1,8 +1,12 @@
-"""The service's golden-JSON job (``rr-protocol.md`` §8): submit, poll until done, return the final row.
+"""The service's golden-JSON job (``rr-protocol.md`` §8): submit, poll until the row is finished, return it.
 
 ``POST /json_portal/generate`` answers the job's ``id``; ``POST /json_portal/json {"id_json": id}`` answers
-203 (queued), 202 ``{"progress": 0..1}``, 200 ``{"final_json": row}`` or 500 (failed). The operation polls
-with the client's one token, reports progress, gives up after ``timeout`` seconds and stops when cancelled.
+203 (queued), 202 ``{"progress": 0..1}``, 200 ``{"final_json": row}`` or 500 (failed). The service stores the
+row in two phases: the first 200 can carry a row whose ``generated_anti_json`` is still ``{}`` and whose
+``*_lost`` fields are −1. The operation keeps polling (progress ``"finishing"``) until every ``*_lost`` field
+is ≥ 0, except for a rule the service can never finish (:func:`querylang.losses.finishes`), whose row is
+returned as first stored. It polls with the client's one token, gives up after ``timeout`` seconds in all
+and stops when cancelled.
 """
 
 from __future__ import annotations
@@ -10,31 +14,46 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from client.engine import Batch, CancelRequestedError, Operation, Pause
 from client.errors import JobError, RunQLError, ServiceError
 from client.transport import Call, Reply
+from querylang.errors import QueryLangError
+from querylang.losses import finishes
+from schemas.jsonportal import row_finished
 
-__all__ = ["JobProgress", "generate_call", "json_portal_job", "poll_call"]
+__all__ = ["FINISHING", "JobProgress", "generate_call", "json_portal_job", "poll_call"]
 
-#: Called with the job's progress: ``None`` while queued, else a fraction in [0, 1].
-JobProgress = Callable[[float | None], None]
+#: The progress reported once the row is stored but its anti-JSON and losses are not filled in yet.
+FINISHING: Final = "finishing"
+#: Called with the job's progress: ``None`` while queued, a fraction in [0, 1] while running, then
+#: :data:`FINISHING` while the service completes the row.
+JobProgress = Callable[[float | str | None], None]
 
 
 def generate_call(json_logic: object, dataset_name_filter: str) -> Call:
-    """The submission: the rule as a JSON string (as the service stores it) and the ``SIMILAR TO`` pattern."""
+    """The submission: the rule as a JSON string (as the service wants it) and the ``SIMILAR TO`` pattern."""
     if not isinstance(dataset_name_filter, str) or not dataset_name_filter:
         raise TypeError(f"dataset_name_filter must be a non-empty string, got {dataset_name_filter!r}")
-    if isinstance(json_logic, str):
-        rule_text = json_logic
-        json.loads(rule_text)  # a malformed rule fails here, before any request
-    elif isinstance(json_logic, Mapping):
-        rule_text = json.dumps(json_logic)
-    else:
-        raise TypeError(f"json_logic must be a dict or a JSON string, got {type(json_logic).__name__}")
-    body = {"json_logic": rule_text, "dataset_name_filter": dataset_name_filter}
+    body = {"json_logic": json.dumps(_rule(json_logic)), "dataset_name_filter": dataset_name_filter}
     return Call("POST", "/json_portal/generate", json=body, idempotent=False)
+
+
+def _rule(json_logic: object) -> Any:
+    """The rule as data; a malformed JSON string fails here, before any request."""
+    if isinstance(json_logic, str):
+        return json.loads(json_logic)
+    if isinstance(json_logic, Mapping):
+        return json_logic
+    raise TypeError(f"json_logic must be a dict or a JSON string, got {type(json_logic).__name__}")
+
+
+def _service_finishes(json_logic: object) -> bool:
+    try:
+        return finishes(_rule(json_logic))
+    except QueryLangError:
+        return True  # the service judges a rule runql cannot compile
 
 
 def poll_call(job_id: object) -> Call:
@@ -50,21 +69,24 @@ def json_portal_job(
     on_progress: JobProgress | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> Operation[dict[str, Any]]:
-    """Submit the job and poll it; returns the service's final row (a dict)."""
+    """Submit the job and poll it until its row is finished; returns the service's row (a dict)."""
     (submitted,) = yield Batch([generate_call(json_logic, dataset_name_filter)])
     job_id = _job_id(_reply(submitted))
+    wait_for_losses = _service_finishes(json_logic)
     deadline = clock() + timeout
     while True:
         (answer,) = yield Batch([poll_call(job_id)])
         if isinstance(answer, ServiceError):
             raise JobError(f"failed on the server: {answer.message}", job_id=job_id) from answer
         reply = _reply(answer)
-        if reply.status == 200:
-            return _final_row(reply, job_id)
+        row = _final_row(reply, job_id) if reply.status == 200 else None
+        if row is not None and (row_finished(row) or not wait_for_losses):
+            return row
         if on_progress is not None:
-            on_progress(_progress(reply))
+            on_progress(FINISHING if row is not None else _progress(reply))
         if clock() >= deadline:
-            raise JobError(f"not finished after {timeout:g} s (still running on the server)", job_id=job_id)
+            state = "its row still lacks the anti-JSON and losses" if row is not None else "still running"
+            raise JobError(f"not finished after {timeout:g} s ({state} on the server)", job_id=job_id)
         try:
             yield Pause(min(poll_interval, max(0.0, deadline - clock())))
         except CancelRequestedError:

@@ -26,14 +26,15 @@ def counter(err: IO[str], what: str) -> Callable[[int, int], None] | None:
     return show
 
 
-def fraction(err: IO[str], what: str) -> Callable[[float | None], None] | None:
-    """``show(fraction | None)`` for a job the service reports as a fraction (``None``: queued)."""
+def fraction(err: IO[str], what: str) -> Callable[[float | str | None], None] | None:
+    """``show(fraction | state | None)`` for a job the service reports as a fraction (``None``: queued; a string
+    such as ``"finishing"`` is shown as it is)."""
     if not err.isatty():
         return None
 
-    def show(done: float | None) -> None:
-        state = "queued" if done is None else f"{100 * done:5.1f}%"
-        end = "\n" if done is not None and done >= 1 else ""
+    def show(done: float | str | None) -> None:
+        state = "queued" if done is None else done if isinstance(done, str) else f"{100 * done:5.1f}%"
+        end = "\n" if isinstance(done, (int, float)) and done >= 1 else ""
         print(f"\r{what}: {state}", end=end, file=err, flush=True)
 
     return show

@@ -41,16 +41,19 @@ from typing import Any, Final
 
 from querylang.errors import RuleError
 from querylang.jsonlogic import compile_predicate
+from querylang.losses import Blame, UnaccountableError, combination_key, compile_blame
 from querylang.rules import Clause, RulePlan, rule_variables
 
 __all__ = [
     "CompiledPlan",
     "CumulativeLuminosity",
+    "LossTally",
     "Range",
     "RunContext",
     "RunEvaluation",
     "compile_plan",
     "expand_rr_ranges",
+    "luminosity_value",
     "lumisection_data",
     "merge_ranges",
     "oms_ranges_from_summary",
@@ -231,10 +234,16 @@ class CumulativeLuminosity:
 
     @classmethod
     def of(cls, luminosity: Sequence[Mapping[str, Any]]) -> CumulativeLuminosity:
-        """From per-lumisection values (``luminosity[k - 1]`` holds lumisection k's ``recorded``/``delivered``)."""
-        recorded = itertools.accumulate((item.get("recorded") or 0 for item in luminosity), initial=0)
-        delivered = itertools.accumulate((item.get("delivered") or 0 for item in luminosity), initial=0)
+        """From per-lumisection values (``luminosity[k - 1]`` holds lumisection k's ``recorded``/``delivered``);
+        like the service, a value that is missing, not a number or negative counts as 0."""
+        recorded = itertools.accumulate((luminosity_value(item.get("recorded")) for item in luminosity), initial=0)
+        delivered = itertools.accumulate((luminosity_value(item.get("delivered")) for item in luminosity), initial=0)
         return cls(tuple(recorded), tuple(delivered))
+
+    @property
+    def total(self) -> tuple[float, float]:
+        """``(recorded, delivered)`` of the whole run."""
+        return self.recorded[-1], self.delivered[-1]
 
     def over(self, ranges: Iterable[Range]) -> tuple[float, float]:
         """``(recorded, delivered)`` summed over inclusive lumisection ranges (assumed not to overlap)."""
@@ -248,6 +257,40 @@ class CumulativeLuminosity:
         return recorded, delivered
 
 
+@dataclass
+class LossTally:
+    """The service's three loss maps, summed as removed lumisections are blamed (:mod:`querylang.losses`):
+    recorded luminosity per clause and per combination of clauses, and the combinations' ranges per
+    ``"<run>-<dataset>"``.
+
+    >>> tally = LossTally()
+    >>> tally.add(('{"var":"a"}',), "7-/A/B/DQM", [(3, 4)], 10)
+    >>> tally.add(('{"var":"a"}', '{"var":"b"}'), "7-/A/B/DQM", [(5, 5)], 2)
+    >>> tally.add(('{"var":"a"}',), "7-/A/B/DQM", [(5, 6)], 1)
+    >>> tally.quantity, tally.responsible_ranges()['[{"var":"a"}]']
+    ({'{"var":"a"}': 13, '{"var":"b"}': 2}, {'7-/A/B/DQM': [[3, 6]]})
+    """
+
+    quantity: dict[str, float] = field(default_factory=dict)
+    combination: dict[str, float] = field(default_factory=dict)
+    responsible: dict[str, dict[str, list[Range]]] = field(default_factory=dict)
+
+    def add(self, blame: Blame, identifier: str, ranges: Iterable[Range], recorded: float) -> None:
+        """Removed lumisections ``ranges`` of dataset ``identifier``, blamed on ``blame``, with their luminosity."""
+        key = combination_key(blame)
+        self.combination[key] = self.combination.get(key, 0) + recorded
+        self.responsible.setdefault(key, {}).setdefault(identifier, []).extend(ranges)
+        for clause in blame:
+            self.quantity[clause] = self.quantity.get(clause, 0) + recorded
+
+    def responsible_ranges(self) -> dict[str, dict[str, list[list[int]]]]:
+        """``runs_lumisections_responsible_for_rule``: merged ``[first, last]`` ranges."""
+        return {
+            key: {identifier: [list(r) for r in merge_ranges(ranges)] for identifier, ranges in named.items()}
+            for key, named in self.responsible.items()
+        }
+
+
 @dataclass(frozen=True)
 class RunEvaluation:
     """What a rule keeps of one run (and dataset), with the per-clause loss accounting.
@@ -255,6 +298,9 @@ class RunEvaluation:
     ``removed_alone[i]`` holds the lumisections that clause ``i`` of the plan (``plan.clauses[i]``) removed while
     every other clause accepted them; ``removed_by_several`` those that two or more clauses rejected.
     ``candidates`` are the evaluated lumisections: all of them, or none when the run has no RR status.
+    With ``account=True``, ``blamed`` holds the service's own accounting of the removed lumisections
+    (:mod:`querylang.losses`): each combination of blamed clauses with its ranges, in order of appearance;
+    ``accountable`` is ``False`` where the service's accounting throws (``blamed`` is then empty).
     """
 
     run_number: int
@@ -264,6 +310,8 @@ class RunEvaluation:
     removed_alone: tuple[tuple[Range, ...], ...]
     removed_by_several: tuple[Range, ...]
     segments: int
+    blamed: tuple[tuple[Blame, tuple[Range, ...]], ...] = ()
+    accountable: bool = True
 
     @property
     def golden_ranges(self) -> list[list[int]]:
@@ -283,6 +331,7 @@ class CompiledPlan:
         self._lumisection_level = [(i, test) for i, test in self._clauses if plan.clauses[i].level == "lumisection"]
         self._oms_free = [(i, test) for i, test in self._lumisection_level if not _reads_oms(plan.clauses[i])]
         self._per_lumisection = "lumisection.lumisection_number" in plan.variables
+        self._blame = compile_blame(plan.rule)
 
     def keeps_nothing(
         self, context: RunContext, *, lumisection_count: int, rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]]
@@ -315,25 +364,30 @@ class CompiledPlan:
         rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]],
         oms_ranges: Sequence[Mapping[str, Any]] = (),
         luminosity: Sequence[Mapping[str, Any]] | None = None,
+        account: bool = False,
     ) -> RunEvaluation:
-        """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k)."""
+        """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k);
+        ``account``: also blame the removed lumisections as the service does (:attr:`RunEvaluation.blamed`)."""
         if self.plan.needs_luminosity and (luminosity is None or len(luminosity) < lumisection_count):
             raise RuleError("the rule reads lumisection.oms.recorded/delivered: pass luminosity per lumisection")
         base = context.data()
         run_failures = [i for i, test in self._run_level if not test(base)]
         segments = self._segments(lumisection_count, rr_ranges, oms_ranges, luminosity)
-        candidates, kept, several = [], [], []
+        candidates: list[Range] = []
+        kept: list[Range] = []
+        several: list[Range] = []
         alone: list[list[Range]] = [[] for _ in self._clauses]
+        blamed: dict[Blame, list[Range]] | None = {} if account else None
         for first, last, lumisection in segments:
             candidates.append((first, last))
             data = {**base, "lumisection": lumisection}
             failures = run_failures + [i for i, test in self._lumisection_level if not test(data)]
             if not failures:
                 kept.append((first, last))
-            elif len(failures) == 1:
-                alone[failures[0]].append((first, last))
-            else:
-                several.append((first, last))
+                continue
+            (alone[failures[0]] if len(failures) == 1 else several).append((first, last))
+            if blamed is not None:
+                blamed = self._account(blamed, data, (first, last))
         return RunEvaluation(
             run_number=context.run_number,
             dataset_name=context.dataset_name,
@@ -342,7 +396,17 @@ class CompiledPlan:
             removed_alone=tuple(merge_ranges(ranges) for ranges in alone),
             removed_by_several=merge_ranges(several),
             segments=len(segments),
+            blamed=tuple((blame, merge_ranges(ranges)) for blame, ranges in (blamed or {}).items()),
+            accountable=not account or blamed is not None,
         )
+
+    def _account(self, blamed: dict[Blame, list[Range]], data: Any, segment: Range) -> dict[Blame, list[Range]] | None:
+        """Add ``segment`` under the clauses the service blames for it; ``None`` once the service would throw."""
+        try:
+            blamed.setdefault(self._blame(data), []).append(segment)
+        except UnaccountableError:
+            return None
+        return blamed
 
     def _segments(
         self,
@@ -412,6 +476,15 @@ def _oms_values(item: Mapping[str, Any]) -> dict[str, Any]:
 
 def _reads_oms(clause: Clause) -> bool:
     return any(v.name.startswith("lumisection.oms.") for v in rule_variables(clause.node))
+
+
+def luminosity_value(value: Any) -> float:
+    """A per-lumisection luminosity as the service adds it up: missing, not a number or negative counts as 0.
+
+    >>> [luminosity_value(v) for v in (12, 0.5, -3, None, "7", True)]
+    [12, 0.5, 0, 0, 0, 0]
+    """
+    return value if type(value) in (int, float) and value > 0 else 0
 
 
 def _lumi(item: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -10,7 +10,7 @@ Every model is immutable, keeps unknown fields (``model_extra``) and gives its w
 
 from schemas._base import Record, UtcDatetime
 from schemas.datasets import Dataset, DatasetAttributes, DatasetRun, DatasetTripletCache, DcsCounts
-from schemas.golden import ClauseLoss, GoldenJson, LossReport, LumiMask, LumiMaskError, Luminosity
+from schemas.golden import ClauseLoss, GoldenJson, LossAccounting, LossReport, LumiMask, LumiMaskError, Luminosity
 from schemas.jsonportal import GoldenRanges, JsonPortalRow
 from schemas.lumisections import (
     ComponentRange,
@@ -37,6 +37,7 @@ __all__ = [
     "GoldenRanges",
     "JointLumisectionRange",
     "JsonPortalRow",
+    "LossAccounting",
     "LossReport",
     "LumiMask",
     "LumiMaskError",

@@ -22,12 +22,23 @@ import bisect
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from querylang.losses import js_stringify
 from schemas.jsonportal import JsonPortalRow
 
-__all__ = ["ClauseLoss", "GoldenJson", "LossReport", "LumiMask", "LumiMaskError", "Luminosity", "Range"]
+__all__ = [
+    "ClauseLoss",
+    "GoldenJson",
+    "LossAccounting",
+    "LossReport",
+    "LumiMask",
+    "LumiMaskError",
+    "Luminosity",
+    "NamedRanges",
+    "Range",
+]
 
 #: An inclusive lumisection range ``(first, last)``.
 Range = tuple[int, int]
@@ -311,105 +322,210 @@ class LumiMask:
 
 @dataclass(frozen=True)
 class Luminosity:
-    """Recorded and delivered luminosity (the service's unit, summed per lumisection)."""
+    """Recorded and delivered luminosity: plain sums of the per-lumisection values, in their unit (µb⁻¹ in the
+    demo data), like the service's row."""
 
-    recorded: float = 0.0
-    delivered: float = 0.0
+    recorded: float = 0
+    delivered: float = 0
 
     def __add__(self, other: Luminosity) -> Luminosity:
         return Luminosity(self.recorded + other.recorded, self.delivered + other.delivered)
 
 
-@dataclass(frozen=True)
-class ClauseLoss:
-    """What one top-level clause of the rule removed *on its own* (every other clause was true there)."""
+#: ``"<run>-<dataset>"`` → inclusive ``[first, last]`` ranges.
+NamedRanges = Mapping[str, Sequence[Sequence[int]]]
 
-    index: int
-    clause: Any
-    lumisections: int
-    luminosity: Luminosity | None = None
+
+@dataclass(frozen=True)
+class LossAccounting:
+    """The service's own figures of a golden JSON (``rr-protocol.md`` §8), under its field names and in its unit
+    (plain sums of the per-lumisection values), from either engine.
+
+    ``*_in_json``: the lumisections kept; ``total_*_lost``: those evaluated and removed (the anti-JSON);
+    ``total_*_luminosity`` = in + lost; ``*_from_run_range``: every lumisection of the runs from
+    ``min_run_number`` to ``max_run_number``. ``rules_flagged_false_quantity_luminosity``: per clause (its compact
+    JSON), the recorded luminosity of the removed lumisections where it was false, whatever the others say;
+    ``rules_flagged_false_combination_luminosity``: per set of clauses false together (compact JSON list), the
+    recorded luminosity where exactly that set failed; ``runs_lumisections_responsible_for_rule``: the same keys →
+    ``{"<run>-<dataset>": ranges}``.
+
+    >>> a = LossAccounting(10, 12, 4, 5, 20, 25, {'{"var":"x"}': 4}, {'[{"var":"x"}]': 4},
+    ...                    {'[{"var":"x"}]': {"7-/A/B/DQM": [[3, 4]]}})
+    >>> a.total_recorded_luminosity, a.to_row()["total_delivered_luminosity"]
+    (14, 17)
+    """
+
+    recorded_luminosity_in_json: float
+    delivered_luminosity_in_json: float
+    total_recorded_luminosity_lost: float
+    total_delivered_luminosity_lost: float
+    total_recorded_luminosity_from_run_range: float
+    total_delivered_luminosity_from_run_range: float
+    rules_flagged_false_quantity_luminosity: Mapping[str, float] = field(default_factory=dict)
+    rules_flagged_false_combination_luminosity: Mapping[str, float] = field(default_factory=dict)
+    runs_lumisections_responsible_for_rule: Mapping[str, NamedRanges] = field(default_factory=dict)
 
     @property
-    def label(self) -> str:
-        """The clause as compact JSON, for tables and plots."""
-        return json.dumps(self.clause, separators=(",", ":"))
+    def total_recorded_luminosity(self) -> float:
+        return self.recorded_luminosity_in_json + self.total_recorded_luminosity_lost
+
+    @property
+    def total_delivered_luminosity(self) -> float:
+        return self.delivered_luminosity_in_json + self.total_delivered_luminosity_lost
+
+    @property
+    def luminosity_in(self) -> Luminosity:
+        return Luminosity(self.recorded_luminosity_in_json, self.delivered_luminosity_in_json)
+
+    @property
+    def luminosity_lost(self) -> Luminosity:
+        return Luminosity(self.total_recorded_luminosity_lost, self.total_delivered_luminosity_lost)
+
+    def to_row(self) -> dict[str, Any]:
+        """The row's luminosity and loss fields, in the service's order."""
+        row: dict[str, Any] = {
+            "total_delivered_luminosity": self.total_delivered_luminosity,
+            "total_recorded_luminosity": self.total_recorded_luminosity,
+        }
+        for item in fields(self):
+            value = getattr(self, item.name)
+            row[item.name] = _plain(value) if isinstance(value, Mapping) else value
+        return row
+
+    @classmethod
+    def from_row(cls, row: JsonPortalRow) -> LossAccounting | None:
+        """The figures of a finished row (``None`` while unfinished or when the service sent none)."""
+        figures = {item.name: getattr(row, item.name) for item in fields(cls)}
+        if not row.finished or any(value is None for value in figures.values()):
+            return None
+        figures["runs_lumisections_responsible_for_rule"] = {
+            key: {name: [list(r) for r in ranges] for name, ranges in named.items()}
+            for key, named in row.runs_lumisections_responsible_for_rule.items()
+        }
+        return cls(**figures)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ClauseLoss:
+    """One clause of the service's accounting: the removed lumisections where it was false (``false_*``, whatever
+    the others say) and where it was the only false clause (``alone_*``); ``clause`` is its compact JSON."""
+
+    clause: str
+    false_lumisections: int
+    false_recorded: float
+    alone_lumisections: int
+    alone_recorded: float
 
 
 @dataclass(frozen=True)
 class LossReport:
-    """Per-clause losses of an ``and`` rule over the lumisections it was evaluated on (``universe``).
+    """The friendly view of a :class:`LossAccounting`: per clause, most recorded luminosity lost first; then the
+    lumisections blamed on several clauses together, what was kept and what was removed.
 
-    ``clauses[i]`` counts the lumisections where clause ``i`` alone was false; ``several`` those where two or more
-    clauses were false. ``universe`` counts every evaluated lumisection of datasets with RR statuses, ``kept``
-    those in the golden JSON, so ``kept + sum(alone) + several == universe``. ``uncertified`` counts the
-    lumisections of datasets without any RR status (never in a golden JSON, whatever the rule says).
+    >>> accounting = LossAccounting(90, 99, 10, 11, 100, 110,
+    ...     {'{"var":"a"}': 10, '{"var":"b"}': 4}, {'[{"var":"a"}]': 6, '[{"var":"a"},{"var":"b"}]': 4},
+    ...     {'[{"var":"a"}]': {"7-/A/B/DQM": [[1, 3]]}, '[{"var":"a"},{"var":"b"}]': {"7-/A/B/DQM": [[9, 9]]}})
+    >>> print(LossReport.of(accounting, kept_lumisections=5).to_table())
+    clause                   lumisections false  recorded false  lumisections alone  recorded alone
+    {"var":"a"}                               4              10                   3               6
+    {"var":"b"}                               1               4                   0               0
+    (several clauses false)                   -               -                   1               4
+    kept (golden JSON): 5 lumisections, recorded 90, delivered 99
+    removed (anti-JSON): 4 lumisections, recorded 10, delivered 11
+    luminosity: plain sums of the per-lumisection recorded/delivered values (the service's unit)
     """
 
     clauses: tuple[ClauseLoss, ...]
     several_lumisections: int
-    universe_lumisections: int
+    several_recorded: float
     kept_lumisections: int
-    several_luminosity: Luminosity | None = None
-    universe_luminosity: Luminosity | None = None
-    uncertified_lumisections: int = 0
-    uncertified_luminosity: Luminosity | None = None
+    kept: Luminosity
+    removed_lumisections: int
+    removed: Luminosity
 
-    def rows(self) -> list[tuple[str, int, float | None, float | None]]:
-        """Table rows ``(clause, lumisections, recorded, delivered)``, the "several" row last."""
-        rows = [(c.label, c.lumisections, _rec(c.luminosity), _deliv(c.luminosity)) for c in self.clauses]
-        rows.append(
-            (
-                "(removed by several clauses)",
-                self.several_lumisections,
-                _rec(self.several_luminosity),
-                _deliv(self.several_luminosity),
+    @classmethod
+    def of(cls, accounting: LossAccounting, *, kept_lumisections: int) -> LossReport:
+        """Derive the report from the service's figures (lumisections from the responsible ranges)."""
+        counts = {
+            key: sum(_length(_as_ranges(ranges)) for ranges in named.values())
+            for key, named in accounting.runs_lumisections_responsible_for_rule.items()
+        }
+        false_counts: dict[str, int] = {}
+        several = [0, 0.0]
+        for key, recorded in accounting.rules_flagged_false_combination_luminosity.items():
+            members = _members(key)
+            for member in members:
+                false_counts[member] = false_counts.get(member, 0) + counts.get(key, 0)
+            if len(members) > 1:
+                several = [several[0] + counts.get(key, 0), several[1] + recorded]
+        combination = accounting.rules_flagged_false_combination_luminosity
+        clauses = tuple(
+            ClauseLoss(
+                clause,
+                false_counts.get(clause, 0),
+                recorded,
+                counts.get(f"[{clause}]", 0),
+                combination.get(f"[{clause}]", 0),
+            )
+            for clause, recorded in sorted(
+                accounting.rules_flagged_false_quantity_luminosity.items(), key=lambda kv: (-kv[1], kv[0])
             )
         )
+        return cls(
+            clauses=clauses,
+            several_lumisections=int(several[0]),
+            several_recorded=several[1],
+            kept_lumisections=kept_lumisections,
+            kept=accounting.luminosity_in,
+            removed_lumisections=sum(counts.values()),
+            removed=accounting.luminosity_lost,
+        )
+
+    def rows(self) -> list[tuple[str, int | None, float | None, int, float]]:
+        """Table rows ``(clause, lumisections false, recorded false, lumisections alone, recorded alone)``, the
+        row of lumisections blamed on several clauses last."""
+        rows: list[tuple[str, int | None, float | None, int, float]] = [
+            (c.clause, c.false_lumisections, float(c.false_recorded), c.alone_lumisections, float(c.alone_recorded))
+            for c in self.clauses
+        ]
+        rows.append(("(several clauses false)", None, None, self.several_lumisections, float(self.several_recorded)))
         return rows
 
     def to_table(self) -> str:
-        """A plain-text table of :meth:`rows`.
-
-        >>> report = LossReport((ClauseLoss(0, {"==": [1, 1]}, 3),), 2, 10, 5)
-        >>> print(report.to_table())
-        clause                        lumisections  recorded  delivered
-        {"==":[1,1]}                             3         -          -
-        (removed by several clauses)             2         -          -
-        (kept)                                   5         -          -
-        (evaluated)                             10         -          -
-        """
-        kept_lumi = None
-        if self.universe_luminosity is not None and self.several_luminosity is not None:
-            lost = self.several_luminosity
-            for c in self.clauses:
-                lost = lost + (c.luminosity or Luminosity())
-            kept_lumi = Luminosity(
-                self.universe_luminosity.recorded - lost.recorded, self.universe_luminosity.delivered - lost.delivered
+        """A plain-text table of :meth:`rows`, then what was kept and removed."""
+        header = ("clause", "lumisections false", "recorded false", "lumisections alone", "recorded alone")
+        lines = [_format_table(header, self.rows())]
+        for label, count, lumi in (
+            ("kept (golden JSON)", self.kept_lumisections, self.kept),
+            ("removed (anti-JSON)", self.removed_lumisections, self.removed),
+        ):
+            lines.append(
+                f"{label}: {count} lumisections, "
+                f"recorded {_cell(float(lumi.recorded))}, delivered {_cell(float(lumi.delivered))}"
             )
-        rows = [
-            *self.rows(),
-            ("(kept)", self.kept_lumisections, _rec(kept_lumi), _deliv(kept_lumi)),
-            (
-                "(evaluated)",
-                self.universe_lumisections,
-                _rec(self.universe_luminosity),
-                _deliv(self.universe_luminosity),
-            ),
-        ]
-        if self.uncertified_lumisections:
-            uncertified = self.uncertified_luminosity
-            rows.append(
-                ("(no RR statuses, never kept)", self.uncertified_lumisections, _rec(uncertified), _deliv(uncertified))
-            )
-        return _format_table(("clause", "lumisections", "recorded", "delivered"), rows)
+        lines.append("luminosity: plain sums of the per-lumisection recorded/delivered values (the service's unit)")
+        return "\n".join(lines)
 
 
-def _rec(lumi: Luminosity | None) -> float | None:
-    return None if lumi is None else lumi.recorded
+def _members(key: str) -> list[str]:
+    """The clauses of a combination key (compact JSON list), each as the service writes it."""
+    try:
+        clauses = json.loads(key)
+    except json.JSONDecodeError:
+        return [key]
+    return [js_stringify(clause) for clause in clauses] if isinstance(clauses, list) else [key]
 
 
-def _deliv(lumi: Luminosity | None) -> float | None:
-    return None if lumi is None else lumi.delivered
+def _as_ranges(ranges: Sequence[Sequence[int]]) -> _Ranges:
+    return tuple((int(first), int(last)) for first, last in ranges)
 
 
 def _cell(value: object) -> str:
@@ -438,14 +554,31 @@ def _split_dataset_key(key: str) -> tuple[int, str]:
     return int(run), name
 
 
+def _by_dataset(named: Mapping[str, Sequence[Sequence[int]]]) -> dict[str, LumiMask]:
+    """``{"<run>-<dataset>": ranges}`` → dataset name → mask."""
+    per_dataset: dict[str, dict[int, list[Range]]] = {}
+    for key, ranges in named.items():
+        run, name = _split_dataset_key(key)
+        per_dataset.setdefault(name, {}).setdefault(run, []).extend(_as_ranges(ranges))
+    return {name: LumiMask(runs) for name, runs in sorted(per_dataset.items())}
+
+
+def _named(by_dataset: Mapping[str, LumiMask]) -> dict[str, list[list[int]]]:
+    """Dataset name → mask as ``{"<run>-<dataset>": ranges}``, ordered by run, then dataset name."""
+    entries = [(run, name, ranges) for name, mask in by_dataset.items() for run, ranges in mask.items()]
+    return {f"{run}-{name}": [list(r) for r in ranges] for run, name, ranges in sorted(entries)}
+
+
 @dataclass(frozen=True)
 class GoldenJson:
     """The result of a good-run-list rule, from either engine.
 
     ``mask`` is the golden JSON (when several datasets of one run match, their lumisections are united; the
     real service concatenates them instead, see ``server_row``); ``by_dataset`` keeps each dataset apart;
-    ``anti_mask`` holds the evaluated lumisections that failed the rule. Luminosity is ``None`` when it was not
-    computed; ``losses`` (the per-clause loss report) is ``None`` unless the local engine was asked for it.
+    ``anti_mask`` (``anti_by_dataset``) holds the evaluated lumisections that failed the rule. ``min_run_number``
+    and ``max_run_number`` span the matching datasets. Luminosity is ``None`` when it was not computed;
+    ``accounting`` holds the service's own loss figures (``None`` unless computed, or while the service has
+    not finished them) and ``losses`` their friendly table.
 
     >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}),
     ...                by_dataset={"/PromptReco/Collisions2018A/DQM": LumiMask({315000: [(1, 40)]})})
@@ -456,9 +589,12 @@ class GoldenJson:
     mask: LumiMask
     by_dataset: Mapping[str, LumiMask] = field(default_factory=dict)
     anti_mask: LumiMask = field(default_factory=LumiMask)
+    anti_by_dataset: Mapping[str, LumiMask] = field(default_factory=dict)
     luminosity_in: Luminosity | None = None
     luminosity_out: Luminosity | None = None
-    losses: LossReport | None = None
+    accounting: LossAccounting | None = None
+    min_run_number: int | None = None
+    max_run_number: int | None = None
     rule: Any = None
     dataset_name_filter: str | None = None
     engine: Literal["local", "server"] = "local"
@@ -476,11 +612,22 @@ class GoldenJson:
     def runs(self) -> tuple[int, ...]:
         return self.mask.runs
 
+    @property
+    def losses(self) -> LossReport | None:
+        """The friendly loss table, derived from :attr:`accounting` (``None`` without it)."""
+        if self.accounting is None:
+            return None
+        kept = sum(mask.lumisection_count for mask in self.by_dataset.values())
+        return LossReport.of(self.accounting, kept_lumisections=kept)
+
     def with_dataset_names(self) -> dict[str, list[list[int]]]:
         """The per-dataset form with ``"<run>-<dataset>"`` keys, like the service's
         ``generated_json_with_dataset_names`` (ordered by run, then dataset name)."""
-        entries = [(run, name, ranges) for name, mask in self.by_dataset.items() for run, ranges in mask.items()]
-        return {f"{run}-{name}": [list(r) for r in ranges] for run, name, ranges in sorted(entries)}
+        return _named(self.by_dataset)
+
+    def anti_with_dataset_names(self) -> dict[str, list[list[int]]]:
+        """``generated_anti_json_with_dataset_names``: the anti-JSON per dataset."""
+        return _named(self.anti_by_dataset)
 
     def to_file(self, path: str | os.PathLike[str]) -> None:
         """Write the golden JSON (the mask) as a CMS JSON file."""
@@ -489,27 +636,33 @@ class GoldenJson:
     def to_row(self) -> dict[str, Any]:
         """The service's json_portal row: its own row for ``engine="server"``, else the same fields built here.
 
-        >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}), luminosity_in=Luminosity(1.5, 2.0))
+        >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}), luminosity_in=Luminosity(1.5, 2.0),
+        ...                min_run_number=315000, max_run_number=315002)
         >>> row = g.to_row()
-        >>> row["generated_json"], row["min_run_number"], row["total_recorded_luminosity"]
-        ({'315000': [[1, 40]]}, 315000, 1.5)
+        >>> row["generated_json"], row["max_run_number"], row["recorded_luminosity_in_json"]
+        ({'315000': [[1, 40]]}, 315002, 1.5)
         """
         if self.server_row is not None:
             return self.server_row.to_wire()
-        runs = self.mask.runs
         row: dict[str, Any] = {
-            "json_logic": None if self.rule is None else json.dumps(self.rule),
             "dataset_name_filter": self.dataset_name_filter,
+            "json_logic": self.rule,
             "generated_json": self.mask.to_dict(),
             "generated_json_with_dataset_names": self.with_dataset_names(),
             "generated_anti_json": self.anti_mask.to_dict(),
-            "min_run_number": min(runs) if runs else None,
-            "max_run_number": max(runs) if runs else None,
+            "generated_anti_json_with_dataset_names": self.anti_with_dataset_names(),
+            "min_run_number": self.min_run_number,
+            "max_run_number": self.max_run_number,
         }
-        for prefix, lumi in (("", self.luminosity_in), ("anti_", self.luminosity_out)):
-            if lumi is not None:
-                row[f"{prefix}total_recorded_luminosity"] = lumi.recorded
-                row[f"{prefix}total_delivered_luminosity"] = lumi.delivered
+        if self.accounting is not None:
+            row.update(self.accounting.to_row())
+        else:
+            for side, lumi in (
+                ("{}_luminosity_in_json", self.luminosity_in),
+                ("total_{}_luminosity_lost", self.luminosity_out),
+            ):
+                if lumi is not None:
+                    row[side.format("recorded")], row[side.format("delivered")] = lumi.recorded, lumi.delivered
         return row
 
     def __getitem__(self, key: str) -> Any:
@@ -518,27 +671,28 @@ class GoldenJson:
 
     @classmethod
     def from_server_row(cls, row: JsonPortalRow | Mapping[str, Any]) -> GoldenJson:
-        """Wrap a finished json_portal row; the whole row stays available as ``server_row``.
+        """Wrap a json_portal row; the whole row stays available as ``server_row``. Luminosity in is
+        ``*_luminosity_in_json``, out is ``total_*_luminosity_lost`` (``None`` while the row is unfinished).
 
         >>> g = GoldenJson.from_server_row({"generated_json": {"315000": [[1, 5], [3, 9]]},
         ...     "generated_json_with_dataset_names": {"315000-/A/B/DQM": [[1, 5]], "315000-/A/C/DQM": [[3, 9]]},
-        ...     "dataset_name_filter": "/A/%/DQM"})
-        >>> g.mask.to_dict(), sorted(g.by_dataset), g.server_row.dataset_name_filter
-        ({'315000': [[1, 9]]}, ['/A/B/DQM', '/A/C/DQM'], '/A/%/DQM')
+        ...     "dataset_name_filter": "/A/%/DQM", "recorded_luminosity_in_json": 7,
+        ...     "delivered_luminosity_in_json": 8, "total_recorded_luminosity_lost": -1})
+        >>> g.mask.to_dict(), sorted(g.by_dataset), g.luminosity_in, g.luminosity_out
+        ({'315000': [[1, 9]]}, ['/A/B/DQM', '/A/C/DQM'], Luminosity(recorded=7.0, delivered=8.0), None)
         """
         if not isinstance(row, JsonPortalRow):
             row = JsonPortalRow.model_validate(row)
-        per_dataset: dict[str, dict[int, list[Range]]] = {}
-        for key, ranges in row.generated_json_with_dataset_names.items():
-            run, name = _split_dataset_key(key)
-            per_dataset.setdefault(name, {}).setdefault(run, []).extend(ranges)
-        extra = row.model_extra or {}
         return cls(
             mask=LumiMask(row.generated_json),
-            by_dataset={name: LumiMask(runs) for name, runs in sorted(per_dataset.items())},
+            by_dataset=_by_dataset(row.generated_json_with_dataset_names),
             anti_mask=LumiMask(row.generated_anti_json),
-            luminosity_in=_row_luminosity(extra, "in"),
-            luminosity_out=_row_luminosity(extra, "out"),
+            anti_by_dataset=_by_dataset(row.generated_anti_json_with_dataset_names),
+            luminosity_in=_pair(row.recorded_luminosity_in_json, row.delivered_luminosity_in_json),
+            luminosity_out=_pair(row.total_recorded_luminosity_lost, row.total_delivered_luminosity_lost),
+            accounting=LossAccounting.from_row(row),
+            min_run_number=row.min_run_number,
+            max_run_number=row.max_run_number,
             rule=_decode_rule(row.json_logic),
             dataset_name_filter=row.dataset_name_filter,
             engine="server",
@@ -546,20 +700,15 @@ class GoldenJson:
         )
 
 
-def _row_luminosity(extra: Mapping[str, Any], side: Literal["in", "out"]) -> Luminosity | None:
-    """Luminosity totals of a json_portal row (``total_recorded_luminosity`` … ``anti_``), when present."""
-    names = {
-        "in": ("total_recorded_luminosity", "total_delivered_luminosity"),
-        "out": ("anti_total_recorded_luminosity", "anti_total_delivered_luminosity"),
-    }[side]
-    recorded, delivered = (extra.get(name) for name in names)
-    if recorded is None and delivered is None:
+def _pair(recorded: float | None, delivered: float | None) -> Luminosity | None:
+    """Recorded and delivered luminosity of a row, ``None`` when absent or not yet computed (−1)."""
+    if recorded is None or delivered is None or recorded < 0 or delivered < 0:
         return None
-    return Luminosity(float(recorded or 0.0), float(delivered or 0.0))
+    return Luminosity(recorded, delivered)
 
 
 def _decode_rule(rule: object) -> Any:
-    """The service stores the rule as a JSON string; give it back as data when it parses."""
+    """The rule as data (a service that stored it as a JSON string gives it back parsed when it parses)."""
     if isinstance(rule, str):
         try:
             return json.loads(rule)

@@ -40,7 +40,7 @@ def test_demo_prints_real_results_for_every_readme_filter() -> None:
     assert re.search(r"^\d+ datasets$", out, re.M)
     assert "dt-dt.GOOD=Int64" in out
     assert "start_time=datetime64[ns, UTC]" in out
-    assert "(removed by several clauses)" in out
+    assert "(several clauses false)" in out
     assert "did you mean 'hlt_key'" in out
 
 

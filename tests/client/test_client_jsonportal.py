@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 
@@ -10,6 +11,7 @@ import pytest
 
 from backend.server import EmbeddedServer
 from client import AsyncRunRegistry, JobError, RunRegistry
+from client.progress import fraction
 from schemas import GoldenJson, JsonPortalRow, LumiMask
 
 RULE = {
@@ -64,7 +66,7 @@ class PortalScript:
             return httpx.Response(200, json={"id": 42})
         self.polls += 1
         if self.polls == 1:
-            return httpx.Response(203, json={})
+            return httpx.Response(203)  # the service answers a queued job with an empty body
         if self.polls <= self.pending:
             return httpx.Response(202, json={"progress": self.polls / (self.pending + 1)})
         return self.final
@@ -81,6 +83,83 @@ def test_progress_then_result() -> None:
         golden = rr.create_json(RULE, "online", poll_interval=0.001, on_progress=progress.append)
     assert golden.mask == LumiMask({1: [(1, 2)]})
     assert progress == [None, 0.5, 0.75]
+
+
+UNFINISHED = {
+    "generated_json": {"1": [[1, 2]]},
+    "generated_anti_json": {},
+    "recorded_luminosity_in_json": 7,
+    "delivered_luminosity_in_json": 8,
+    "total_recorded_luminosity_lost": -1,
+    "total_delivered_luminosity_lost": -1,
+}
+FINISHED = {
+    **UNFINISHED,
+    "generated_anti_json": {"1": [[3, 9]]},
+    "total_recorded_luminosity_lost": 5,
+    "total_delivered_luminosity_lost": 6,
+    "total_recorded_luminosity_from_run_range": 30,
+    "total_delivered_luminosity_from_run_range": 40,
+    "rules_flagged_false_quantity_luminosity": {'{"var":"x"}': 5},
+    "rules_flagged_false_combination_luminosity": {'[{"var":"x"}]': 5},
+    "runs_lumisections_responsible_for_rule": {'[{"var":"x"}]': {"1-/A/B/DQM": [[3, 9]]}},
+}
+
+
+class TwoPhasePortal(PortalScript):
+    """After the job ran, answers 200 with the row as first stored ``unfinished`` times, then finished."""
+
+    def __init__(self, unfinished: int) -> None:
+        super().__init__(2, httpx.Response(200, json={"final_json": FINISHED}))
+        self.unfinished = unfinished
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        reply = super().__call__(request)
+        if reply is self.final and self.polls <= 2 + self.unfinished:
+            return httpx.Response(200, json={"final_json": UNFINISHED})
+        return reply
+
+
+def test_the_client_waits_until_the_row_is_finished() -> None:
+    script = TwoPhasePortal(unfinished=3)
+    progress: list[float | str | None] = []
+    with _client(script) as rr:
+        golden = rr.create_json(RULE, "online", poll_interval=0.001, on_progress=progress.append)
+    assert script.polls == 6
+    assert progress == [None, 2 / 3, "finishing", "finishing", "finishing"]
+    assert golden.server_row is not None
+    assert golden.server_row.finished
+    assert golden.anti_mask == LumiMask({1: [(3, 9)]})
+    assert golden.luminosity_out is not None
+    assert (golden.luminosity_out.recorded, golden.luminosity_out.delivered) == (5, 6)
+    assert golden.accounting is not None
+    assert golden.accounting.total_recorded_luminosity == 12
+
+
+@pytest.mark.anyio
+async def test_the_async_client_waits_too() -> None:
+    script = TwoPhasePortal(unfinished=2)
+    async with AsyncRunRegistry("http://rr.test", transport=httpx.MockTransport(script), env_file=False) as arr:
+        golden = await arr.create_json(RULE, "online", poll_interval=0.001)
+    assert script.polls == 5
+    assert golden.anti_mask == LumiMask({1: [(3, 9)]})
+
+
+def test_an_unfinished_row_counts_against_the_timeout() -> None:
+    script = TwoPhasePortal(unfinished=10**6)
+    with _client(script) as rr, pytest.raises(JobError, match="still lacks the anti-JSON"):
+        rr.create_json(RULE, "online", poll_interval=0.001, timeout=0.05)
+
+
+def test_a_rule_the_service_never_finishes_is_returned_as_stored() -> None:
+    script = TwoPhasePortal(unfinished=10**6)
+    rule = {"if": [{"var": "lumisection.oms.beam1_present"}, True, False]}  # the service's accounting throws
+    with _client(script) as rr:
+        golden = rr.create_json(rule, "online", poll_interval=0.001, timeout=5)
+    assert script.polls == 3
+    assert golden.accounting is None
+    assert golden.luminosity_out is None
+    assert golden.mask == LumiMask({1: [(1, 2)]})
 
 
 def test_a_failed_job_raises_job_error() -> None:
@@ -110,3 +189,21 @@ def test_bad_rules_fail_before_any_request() -> None:
         with pytest.raises(ValueError, match="engine"):
             rr.create_json(RULE, "online", engine="magic")
     assert script.polls == 0
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_terminal_shows_finishing() -> None:
+    err = Terminal()
+    show = fraction(err, "json_portal job")
+    assert show is not None
+    with _client(TwoPhasePortal(unfinished=1)) as rr:
+        rr.create_json(RULE, "online", poll_interval=0.001, on_progress=show)
+    assert err.getvalue().split("\r")[1:] == [
+        "json_portal job: queued",
+        "json_portal job:  66.7%",
+        "json_portal job: finishing",
+    ]

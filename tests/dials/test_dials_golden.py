@@ -15,6 +15,7 @@ from backend.server import EmbeddedServer
 from client import RunRegistry
 from client.dials import Dials, SecretKey
 from client.dials_golden import create_json_excluding_ml, intersect_with_dials_golden
+from querylang.losses import js_stringify
 from schemas.golden import GoldenJson, LumiMask
 
 RULE = json.loads((Path(__file__).parents[2] / "examples" / "golden_rule.json").read_text())
@@ -54,16 +55,20 @@ def test_ml_exclusion_equals_rr_golden_minus_flagged_by_brute_force(
     assert removed, "the demo must flag some lumisections the rule keeps"
     assert set(golden.mask) == set(plain.mask) - flagged
     assert set(golden.anti_mask) == set(plain.anti_mask) | removed
+    removed_per_dataset = sum(len(set(mask) & flagged) for mask in plain.by_dataset.values())
     assert golden.losses is not None
-    assert plain.losses is not None
-    ml_row = golden.losses.clauses[-1]
-    assert ml_row.clause == {"exclude_ml": spec}
-    assert ml_row.lumisections == len(removed)
-    assert golden.losses.kept_lumisections == len(golden.mask)
-    assert golden.luminosity_in is not None
-    assert plain.luminosity_in is not None
-    assert ml_row.luminosity is not None
-    assert golden.luminosity_in.recorded + ml_row.luminosity.recorded == pytest.approx(plain.luminosity_in.recorded)
+    (ml_row,) = [c for c in golden.losses.clauses if c.clause == js_stringify({"exclude_ml": spec})]
+    assert ml_row.alone_lumisections == ml_row.false_lumisections == removed_per_dataset
+    assert golden.losses.kept_lumisections == sum(len(m) for m in golden.by_dataset.values())
+    assert golden.accounting is not None
+    assert plain.accounting is not None
+    assert golden.accounting.total_recorded_luminosity == pytest.approx(plain.accounting.total_recorded_luminosity)
+    assert ml_row.alone_recorded > 0
+    assert golden.accounting.recorded_luminosity_in_json + ml_row.alone_recorded == pytest.approx(
+        plain.accounting.recorded_luminosity_in_json
+    )
+    assert golden.luminosity_in == golden.accounting.luminosity_in
+    assert golden.losses.to_table().splitlines()[0].startswith("clause")
 
 
 def test_one_model_only_removes_its_own_verdicts(

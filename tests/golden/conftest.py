@@ -24,5 +24,18 @@ def registry(server: EmbeddedServer) -> Iterator[RunRegistry]:
 
 
 @pytest.fixture(scope="session")
+def quirky_server() -> Iterator[EmbeddedServer]:
+    """The same data behind ``--rr-quirks``: two-phase json_portal rows, concatenated ranges."""
+    with EmbeddedServer(runs=40, seed=2018, rr_quirks=True) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def quirky_registry(quirky_server: EmbeddedServer) -> Iterator[RunRegistry]:
+    with RunRegistry(target=quirky_server.url) as rr:
+        yield rr
+
+
+@pytest.fixture(scope="session")
 def brute(registry: RunRegistry) -> BruteForce:
     return BruteForce.load(registry)

@@ -1,24 +1,24 @@
 """Acceptance: the local engine, the embedded service's json_portal and a per-lumisection brute force agree.
 
-Every rule runs through the three; golden JSONs (and the per-dataset forms) must be identical. With
-``pushdown=False`` the local anti-JSON and luminosity totals must equal the service's too.
+Every rule runs through the three; golden JSONs (and the per-dataset forms) must be identical. With the loss
+report (no pushdown) the local engine equals the brute force in every field of the service's row (anti-JSON,
+luminosity, the service's own loss accounting), and so does the service behind ``--rr-quirks``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bruteforce import BruteForce
+from bruteforce import BruteForce, Reference
 
 from backend.server import EmbeddedServer
 from client.api import RunRegistry
 from client.golden_local import create_json_local
 from querylang.jsonlogic import OPERATORS
-from schemas.golden import GoldenJson
+from schemas.golden import GoldenJson, LumiMask, Luminosity
 
 PROMPT = "/PromptReco/Collisions2018%/DQM"
 
@@ -153,26 +153,64 @@ def test_reference_rule_selects_something(brute: BruteForce) -> None:
     assert reference.anti_mask.lumisection_count > 0
 
 
-@pytest.mark.parametrize(
-    ("rule", "pattern"),
-    [pytest.param(r, p, id=i) for i, r, p in RULES if i in ("reference", "status-null", "dataset-state")],
-)
-def test_without_pushdown_anti_json_and_luminosity_match_the_service(
+#: Rules whose loss accounting is compared field by field: and/or trees, nested and, a clause the service's
+#: walk skips (``if``), run-level clauses, and a top-level ``if`` (the service never finishes that row).
+ACCOUNTED = [
+    pytest.param(r, p, id=i)
+    for i, r, p in RULES
+    if i in ("reference", "status-null", "dataset-state", "or-run-or-lumisection", "nested-and", "if-bit-then-status")
+]
+
+
+def assert_reference_figures(golden: GoldenJson, reference: Reference) -> None:
+    """``golden`` equals the brute force in every field of the service's row."""
+    assert golden.mask == reference.mask
+    assert dict(golden.by_dataset) == reference.by_dataset
+    assert golden.anti_mask == reference.anti_mask
+    assert dict(golden.anti_by_dataset) == reference.anti_by_dataset
+    assert (golden.min_run_number, golden.max_run_number) == (reference.min_run_number, reference.max_run_number)
+    assert golden.luminosity_in == Luminosity(reference.recorded_in, reference.delivered_in)
+    assert golden.luminosity_out == Luminosity(reference.recorded_lost, reference.delivered_lost)
+    if reference.accounting is None:
+        assert golden.accounting is None
+        return
+    accounting = golden.accounting
+    assert accounting is not None
+    assert accounting.total_recorded_luminosity == reference.recorded_in + reference.recorded_lost
+    assert (
+        accounting.total_recorded_luminosity_from_run_range,
+        accounting.total_delivered_luminosity_from_run_range,
+    ) == reference.run_range
+    assert accounting.rules_flagged_false_quantity_luminosity == reference.accounting["quantity"]
+    assert accounting.rules_flagged_false_combination_luminosity == reference.accounting["combination"]
+    assert accounting.runs_lumisections_responsible_for_rule == reference.accounting["responsible"]
+
+
+@pytest.mark.parametrize(("rule", "pattern"), ACCOUNTED)
+def test_local_figures_equal_a_brute_force_per_lumisection(
     registry: RunRegistry, brute: BruteForce, rule: Any, pattern: str
 ) -> None:
-    fast = local(registry, rule, pattern, pushdown=False, with_luminosity=True)
-    service = server_json(registry, rule, pattern)
     reference = brute.evaluate(rule, pattern)
-    assert fast.mask == service.mask == reference.mask
-    assert fast.anti_mask == service.anti_mask == reference.anti_mask
-    assert fast.luminosity_in is not None
-    assert service.luminosity_in is not None
-    assert fast.luminosity_out is not None
-    assert service.luminosity_out is not None
-    assert math.isclose(fast.luminosity_in.recorded, reference.recorded_in / 1e6, rel_tol=1e-12)
-    assert math.isclose(fast.luminosity_in.recorded, service.luminosity_in.recorded, rel_tol=1e-12)
-    assert math.isclose(fast.luminosity_out.recorded, reference.recorded_out / 1e6, rel_tol=1e-12)
-    assert math.isclose(fast.luminosity_out.delivered, service.luminosity_out.delivered, rel_tol=1e-12)
+    assert_reference_figures(local(registry, rule, pattern, report=True), reference)
+
+
+@pytest.mark.parametrize(("rule", "pattern"), ACCOUNTED)
+def test_server_engine_on_rr_quirks_equals_the_local_engine_in_every_field(
+    quirky_registry: RunRegistry, brute: BruteForce, rule: Any, pattern: str
+) -> None:
+    fast = local(quirky_registry, rule, pattern, report=True)
+    service = quirky_registry.create_json(rule, pattern, engine="server", poll_interval=0.02, timeout=120)
+    assert service.server_row is not None
+    assert service.server_row.finished is (fast.accounting is not None)
+    compared = ["mask", "by_dataset", "luminosity_in", "min_run_number", "max_run_number", "rule", "accounting"]
+    if service.server_row.finished:  # else the service never fills in the anti-JSON and what was lost
+        compared += ["anti_mask", "anti_by_dataset", "luminosity_out"]
+        assert service.to_row()["total_recorded_luminosity"] == fast.to_row()["total_recorded_luminosity"]
+    else:
+        assert (service.anti_mask, service.luminosity_out) == (LumiMask(), None)
+    for name in compared:
+        assert getattr(service, name) == getattr(fast, name), name
+    assert_reference_figures(fast, brute.evaluate(rule, pattern))
 
 
 def test_pushdown_prunes_requests(server: EmbeddedServer, registry: RunRegistry) -> None:
@@ -185,3 +223,13 @@ def test_pushdown_prunes_requests(server: EmbeddedServer, registry: RunRegistry)
     local(registry, REFERENCE, PROMPT, pushdown=False)
     full = lumisection_requests() - before - pruned
     assert 0 < pruned < full
+
+
+def test_without_quirks_the_first_row_is_complete_and_equal(registry: RunRegistry) -> None:
+    progress: list[float | str | None] = []
+    service = registry.create_json(REFERENCE, PROMPT, engine="server", poll_interval=0.02, on_progress=progress.append)
+    fast = local(registry, REFERENCE, PROMPT, report=True)
+    assert "finishing" not in progress
+    assert service.accounting is not None
+    assert service.accounting == fast.accounting
+    assert (service.anti_mask, dict(service.anti_by_dataset)) == (fast.anti_mask, dict(fast.anti_by_dataset))

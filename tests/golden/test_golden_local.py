@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
-from bruteforce import BruteForce, requests_made
+from bruteforce import requests_made
 from test_engines_agree import PROMPT, REFERENCE
 
 from backend.server import EmbeddedServer
@@ -21,9 +20,7 @@ from client.engine import run_sync
 from client.errors import ServiceError
 from client.golden_local import create_json_local, create_json_local_async, golden_operation
 from client.transport import Call, Reply
-from querylang import jsonlogic
 from querylang.errors import FilterError, RuleError
-from querylang.similar import compile_similar
 from schemas.golden import LumiMask
 
 
@@ -57,56 +54,19 @@ def test_invalid_pattern_fails_before_any_request(server: EmbeddedServer, regist
     assert requests_made(server) == before
 
 
-def independent_losses(brute: BruteForce, rule: Any, pattern: str) -> dict[str, Any]:
-    """Per lumisection: which top-level clauses are false; tallied with plain loops."""
-    clauses = [jsonlogic.compile_rule(c) for c in rule["and"]]
-    matches = compile_similar(pattern).matches
-    alone = [[0, 0] for _ in clauses]
-    several, universe, kept, uncertified = [0, 0], [0, 0], 0, 0
-    for dataset in brute.datasets:
-        if not matches(dataset.name):
-            continue
-        for data in dataset.lumisections:
-            recorded = data["lumisection"]["oms"]["recorded"]
-            if not dataset.certified:
-                uncertified += 1
-                continue
-            universe[0] += 1
-            universe[1] += recorded
-            false = [i for i, clause in enumerate(clauses) if not jsonlogic.truthy(clause(data))]
-            if not false:
-                kept += 1
-            elif len(false) == 1:
-                alone[false[0]][0] += 1
-                alone[false[0]][1] += recorded
-            else:
-                several[0] += 1
-                several[1] += recorded
-    return {"alone": alone, "several": several, "universe": universe, "kept": kept, "uncertified": uncertified}
-
-
-def test_loss_report_matches_an_independent_count(registry: RunRegistry, brute: BruteForce) -> None:
-    golden = create_json_local(registry, REFERENCE, PROMPT, report=True, with_luminosity=True, pushdown=False)
-    expected = independent_losses(brute, REFERENCE, PROMPT)
-    report = golden.losses
-    assert report is not None
-    assert [c.lumisections for c in report.clauses] == [n for n, _ in expected["alone"]]
-    for clause, (_, recorded) in zip(report.clauses, expected["alone"], strict=True):
-        assert clause.luminosity is not None
-        assert math.isclose(clause.luminosity.recorded, recorded / 1e6, rel_tol=1e-12, abs_tol=1e-12)
-    assert report.several_lumisections == expected["several"][0]
-    assert report.universe_lumisections == expected["universe"][0]
-    assert report.kept_lumisections == expected["kept"] == golden.lumisection_count
-    assert report.uncertified_lumisections == expected["uncertified"]
-    assert sum(n for n, _ in expected["alone"]) > 0, "the demo year must exercise the report"
-
-
-def test_loss_report_without_luminosity_has_counts_only(registry: RunRegistry) -> None:
+def test_report_implies_luminosity_and_evaluates_every_matching_dataset(registry: RunRegistry) -> None:
     golden = create_json_local(registry, REFERENCE, PROMPT, report=True)
+    assert golden.luminosity_in is not None
+    assert golden.accounting is not None
+    assert golden.accounting.luminosity_in == golden.luminosity_in
     assert golden.losses is not None
-    assert golden.luminosity_in is None
-    assert all(c.luminosity is None for c in golden.losses.clauses)
     assert golden.losses.kept_lumisections == golden.lumisection_count
+    assert golden.losses.removed_lumisections == golden.anti_mask.lumisection_count > 0
+    pruned = create_json_local(registry, REFERENCE, PROMPT)  # default pushdown: fewer datasets evaluated
+    assert pruned.accounting is None
+    assert pruned.mask == golden.mask
+    assert pruned.anti_mask <= golden.anti_mask
+    assert pruned.anti_mask != golden.anti_mask
 
 
 def test_progress_reports_every_request(registry: RunRegistry) -> None:
@@ -158,9 +118,10 @@ def test_cli_golden_writes_the_json_and_the_report(registry: RunRegistry, rule_f
     expected = create_json_local(registry, REFERENCE, PROMPT)
     assert LumiMask.from_file(target) == expected.mask
     assert f"golden JSON: {expected.run_count} runs, {expected.lumisection_count} lumisections" in out
-    assert "(removed by several clauses)" in out
+    assert "(several clauses false)" in out
     assert '{"==":[{"var":"lumisection.rr.dt-dt"},"GOOD"]}' in out
-    assert "luminosity in: recorded" in out
+    assert "luminosity in the JSON: recorded" in out
+    assert "removed (anti-JSON): " in out
 
 
 def test_cli_golden_server_engine_and_stdout(registry: RunRegistry, rule_file: Path) -> None:
@@ -168,6 +129,20 @@ def test_cli_golden_server_engine_and_stdout(registry: RunRegistry, rule_file: P
     assert code == 0
     assert LumiMask.from_json(out) == create_json_local(registry, REFERENCE, PROMPT).mask
     assert "(server engine)" in err
+
+
+def test_cli_golden_server_engine_waits_and_reports_the_services_losses(
+    quirky_registry: RunRegistry, rule_file: Path
+) -> None:
+    code, out, err = golden_cli(
+        ["--rule", str(rule_file), "--dataset", PROMPT, "--engine", "server", "--report"], quirky_registry
+    )
+    assert code == 0
+    local = create_json_local(quirky_registry, REFERENCE, PROMPT, report=True)
+    assert local.losses is not None
+    assert LumiMask.from_json(out) == local.mask
+    assert local.losses.to_table() in err  # the service's figures, once its row is complete
+    assert f"excluded (anti-JSON): {local.anti_mask.run_count} runs" in err
 
 
 def test_cli_golden_plot(registry: RunRegistry, rule_file: Path, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from client.cli_golden import plot_golden, summary_lines
-from schemas.golden import ClauseLoss, GoldenJson, LossReport, LumiMask, LumiMaskError, Luminosity
+from schemas.golden import ClauseLoss, GoldenJson, LossAccounting, LossReport, LumiMask, LumiMaskError, Luminosity
 from schemas.jsonportal import JsonPortalRow
 
 ROW = {
@@ -63,43 +63,75 @@ def test_bad_dataset_key_is_an_error() -> None:
         GoldenJson.from_server_row({"generated_json_with_dataset_names": {"online": [[1, 2]]}})
 
 
-def report(with_lumi: bool) -> LossReport:
-    def lumi(recorded: float, delivered: float) -> Luminosity | None:
-        return Luminosity(recorded, delivered) if with_lumi else None
-
-    return LossReport(
-        clauses=(
-            ClauseLoss(0, {">=": [{"var": "run.oms.energy"}, 6000]}, 40, lumi(4.0, 5.0)),
-            ClauseLoss(1, {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}, 7, lumi(0.5, 0.75)),
-        ),
-        several_lumisections=3,
-        universe_lumisections=100,
-        kept_lumisections=50,
-        several_luminosity=lumi(0.25, 0.25),
-        universe_luminosity=lumi(10.0, 12.0),
-    )
-
-
-def test_loss_table_lists_every_clause_and_totals() -> None:
-    lines = report(with_lumi=True).to_table().splitlines()
-    assert lines[0].split() == ["clause", "lumisections", "recorded", "delivered"]
-    assert lines[1].split() == ['{">=":[{"var":"run.oms.energy"},6000]}', "40", "4", "5"]
-    assert lines[2].split() == ['{"==":[{"var":"lumisection.rr.dt-dt"},"GOOD"]}', "7", "0.5", "0.75"]
-    assert lines[3].split()[-3:] == ["3", "0.25", "0.25"]
-    assert lines[4].split() == ["(kept)", "50", "5.25", "6"]
-    assert lines[5].split() == ["(evaluated)", "100", "10", "12"]
+ENERGY = '{">=":[{"var":"run.oms.energy"},6000]}'
+DT = '{"==":[{"var":"lumisection.rr.dt-dt"},"GOOD"]}'
+A = "315000-/PromptReco/Collisions2018A/DQM"
+#: The service's figures: energy alone removed 40 ls (4.0), dt-dt alone 7 (0.5), both together 3 (0.25).
+ACCOUNTING = LossAccounting(
+    recorded_luminosity_in_json=5.25,
+    delivered_luminosity_in_json=6.0,
+    total_recorded_luminosity_lost=4.75,
+    total_delivered_luminosity_lost=5.5,
+    total_recorded_luminosity_from_run_range=20.0,
+    total_delivered_luminosity_from_run_range=22.0,
+    rules_flagged_false_quantity_luminosity={ENERGY: 4.25, DT: 0.75},
+    rules_flagged_false_combination_luminosity={f"[{ENERGY}]": 4.0, f"[{DT}]": 0.5, f"[{ENERGY},{DT}]": 0.25},
+    runs_lumisections_responsible_for_rule={
+        f"[{ENERGY}]": {A: [[11, 40], [51, 60]]},
+        f"[{DT}]": {A: [[41, 47]]},
+        f"[{ENERGY},{DT}]": {A: [[48, 50]]},
+    },
+)
 
 
-def test_loss_table_without_luminosity_shows_dashes() -> None:
-    lines = report(with_lumi=False).to_table().splitlines()
-    assert lines[1].split()[-3:] == ["40", "-", "-"]
+def test_accounting_totals_are_in_plus_lost() -> None:
+    assert ACCOUNTING.total_recorded_luminosity == 10.0
+    assert ACCOUNTING.total_delivered_luminosity == 11.5
+    row = ACCOUNTING.to_row()
+    assert list(row)[:2] == ["total_delivered_luminosity", "total_recorded_luminosity"]
+    assert row["runs_lumisections_responsible_for_rule"][f"[{DT}]"] == {A: [[41, 47]]}
+
+
+def test_loss_report_is_derived_from_the_accounting() -> None:
+    report = LossReport.of(ACCOUNTING, kept_lumisections=50)
+    assert [c.clause for c in report.clauses] == [ENERGY, DT]  # most recorded luminosity lost first
+    assert report.clauses[0] == ClauseLoss(ENERGY, 43, 4.25, 40, 4.0)
+    assert report.clauses[1] == ClauseLoss(DT, 10, 0.75, 7, 0.5)
+    assert (report.several_lumisections, report.several_recorded) == (3, 0.25)
+    assert (report.removed_lumisections, report.removed) == (50, Luminosity(4.75, 5.5))
+    lines = report.to_table().splitlines()
+    assert lines[0].split() == "clause lumisections false recorded false lumisections alone recorded alone".split()
+    assert lines[1].split() == [ENERGY, "43", "4.25", "40", "4"]
+    assert lines[3].split()[-2:] == ["3", "0.25"]
+    assert lines[4] == "kept (golden JSON): 50 lumisections, recorded 5.25, delivered 6"
+    assert "the service's unit" in lines[-1]
+
+
+def test_from_a_finished_server_row() -> None:
+    row = {**ROW, **ACCOUNTING.to_row(), "generated_anti_json_with_dataset_names": {A: [[11, 29]]}}
+    golden = GoldenJson.from_server_row(row)
+    assert golden.accounting == ACCOUNTING
+    assert golden.luminosity_in == Luminosity(5.25, 6.0)
+    assert golden.luminosity_out == Luminosity(4.75, 5.5)  # total_*_lost, not total_* (that is in + lost)
+    assert golden.anti_by_dataset == {"/PromptReco/Collisions2018A/DQM": LumiMask({315000: [(11, 29)]})}
+    assert golden.losses is not None
+    assert golden["total_recorded_luminosity"] == 10.0
+
+
+def test_an_unfinished_server_row_has_no_losses() -> None:
+    lost = {"total_recorded_luminosity_lost": -1, "total_delivered_luminosity_lost": -1}
+    golden = GoldenJson.from_server_row({**ROW, **ACCOUNTING.to_row(), **lost})
+    assert golden.server_row is not None
+    assert not golden.server_row.finished
+    assert (golden.accounting, golden.losses, golden.luminosity_out) == (None, None, None)
+    assert golden.luminosity_in == Luminosity(5.25, 6.0)
 
 
 def golden(with_lumi: bool) -> GoldenJson:
     return GoldenJson(
         mask=LumiMask({315000: [(1, 30)], 315001: [(1, 20)]}),
         anti_mask=LumiMask({315000: [(31, 60)], 315002: [(1, 20)]}),
-        losses=report(with_lumi),
+        accounting=ACCOUNTING if with_lumi else None,
         luminosity_in=Luminosity(5.25, 6.0) if with_lumi else None,
     )
 
@@ -108,7 +140,7 @@ def test_summary_lines() -> None:
     lines = summary_lines(golden(with_lumi=True))
     assert lines[0] == "golden JSON: 2 runs, 50 lumisections (local engine)"
     assert lines[1] == "excluded (anti-JSON): 2 runs, 50 ls"
-    assert lines[2] == "luminosity in: recorded 5.25, delivered 6"
+    assert lines[2].startswith("luminosity in the JSON: recorded 5.25, delivered 6 (sums of per-lumisection values")
     assert len(summary_lines(golden(with_lumi=False))) == 2
 
 
