@@ -131,3 +131,37 @@ def test_secret_key_header_and_repr() -> None:
     assert "top-secret" not in repr(key)
     with pytest.raises(AuthError):
         SecretKey("")
+
+
+def _scripted(polls: list[dict[str, Any]], clock: Clock) -> httpx.Client:
+    """A Keycloak that answers the device polls from ``polls`` (then exchanges any token)."""
+    answers = iter(polls)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(request.content.decode()).items()}
+        if str(request.url).endswith("auth/device"):
+            return httpx.Response(200, json={"device_code": "d", "verification_uri_complete": "u", "expires_in": 30})
+        if form["grant_type"].endswith("device_code"):
+            answer = next(answers)
+            return httpx.Response(400 if "error" in answer else 200, json=answer)
+        return httpx.Response(200, json={"access_token": "dials", "expires_in": 300, "token_type": "Bearer"})
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def test_device_polling_backs_off_on_slow_down_and_gives_up_when_the_code_expires(clock: Clock) -> None:
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.now += seconds
+
+    polls = [{"error": "slow_down"}, {"error": "authorization_pending"}, {"access_token": "p", "expires_in": 60}]
+    login = DeviceLogin(keycloak=TARGET, prompt=lambda _: None, http=_scripted(polls, clock), clock=clock, sleep=sleep)
+    login.login()
+    assert sleeps == [5.0, 10.0, 10.0]
+    assert bearer(login.headers()) == "dials"
+    pending = [{"error": "authorization_pending"}] * 10
+    late = DeviceLogin(keycloak=TARGET, prompt=lambda _: None, http=_scripted(pending, clock), clock=clock, sleep=sleep)
+    with pytest.raises(AuthError, match="expired before it was approved"):
+        late.login()
