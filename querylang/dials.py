@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 import operator
-import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ __all__ = [
     "DialsRequest",
     "compile_dials",
     "explain_dials",
+    "like_matches",
     "like_to_regex",
     "row_matches",
 ]
@@ -412,9 +412,46 @@ def _negated(result: bool | None) -> bool | None:
 
 def _compare(value: Any, op: str, literal: Scalar) -> bool:
     if op in ("like", "notlike"):
-        hit = re.search(like_to_regex(str(literal), end=r"\Z"), str(value), re.DOTALL) is not None
-        return hit == (op == "like")
+        return like_matches(str(value), str(literal)) == (op == "like")
     return bool(_OPERATORS[op](value, literal))
+
+
+def like_matches(text: str, pattern: str) -> bool:
+    r"""Case-insensitive SQL ``like`` in O(len(text) * len(pattern)) at worst (no regex backtracking).
+
+    >>> like_matches("PixelPhase1/PXBarrel", "%pxbarrel"), like_matches("a%b", "a\\%_"), like_matches("axb", "a\\%_")
+    (True, True, False)
+    """
+    tokens = _like_tokens(pattern)
+    lowered = text.lower()
+    i = j = 0
+    star, resume = -1, 0
+    while i < len(lowered):
+        if j < len(tokens) and tokens[j] is not None and (tokens[j] == "" or tokens[j] == lowered[i]):
+            i, j = i + 1, j + 1
+        elif j < len(tokens) and tokens[j] is None:
+            star, resume, j = j, i, j + 1
+        elif star >= 0:
+            resume += 1
+            i, j = resume, star + 1
+        else:
+            return False
+    return all(token is None for token in tokens[j:])
+
+
+def _like_tokens(pattern: str) -> list[str | None]:
+    """``None`` for ``%``, ``""`` for ``_``, else the lower-cased literal character."""
+    tokens: list[str | None] = []
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            tokens.append(pattern[index + 1].lower())
+            index += 2
+            continue
+        tokens.append(None if char == "%" else "" if char == "_" else char.lower())
+        index += 1
+    return tokens
 
 
 def render(node: Node) -> str:
