@@ -5,7 +5,7 @@ Every resource is listed through a compiled :class:`~querylang.dials.DialsPlan` 
 concurrently, conditions DIALS cannot express checked on the rows), with retries on every target, cursor
 paging (``max_pages``) and resumable failures.
 
->>> with Dials(target="embedded") as dials:  # the synthetic stand-in needs no credentials
+>>> with Dials(target="embedded", embedded_options={"runs": 30}) as dials:  # synthetic: no credentials
 ...     h = dials.h1d({"ls_number": 10, "me": {"like": "%PXLayer_1"}}, max_pages=1)
 >>> h[0].values.shape, h[0].x_edges[:2].tolist(), len(h.to_pandas(long=True)) == 20 * len(h)
 ((20,), [0.0, 5.0], True)
@@ -42,12 +42,14 @@ Filter = Mapping[str, Any] | None
 class _Common:
     """Target resolution, plans and result building shared by the sync and async clients."""
 
-    def __init__(self, target: str, page_size: int, max_requests: int) -> None:
+    def __init__(
+        self, target: str, page_size: int, max_requests: int, embedded_options: Mapping[str, Any] | None
+    ) -> None:
         self.embedded: EmbeddedBackend | None = None
         if target == "production":
             self.base_url = PRODUCTION_URL
         elif target == "embedded":
-            self.embedded = start_embedded({"runs": 200})
+            self.embedded = start_embedded({"runs": 200, **(embedded_options or {})})
             self.base_url = self.embedded.url + "/dials/"
         elif target.startswith(("http://", "https://")):
             self.base_url = target if target.endswith("/") else target + "/"
@@ -126,7 +128,8 @@ class _Resources:
 
 
 class Dials(_Resources):
-    """The synchronous DIALS client. ``target``: ``"production"``, ``"embedded"`` or a base URL."""
+    """The synchronous DIALS client. ``target``: ``"production"``, ``"embedded"`` (a stand-in started in-process,
+    ``embedded_options`` for ``EmbeddedServer``, 200 runs by default) or a DIALS base URL."""
 
     def __init__(
         self,
@@ -139,10 +142,11 @@ class Dials(_Resources):
         concurrency: int = 4,
         page_size: int = 500,
         max_requests: int = 64,
+        embedded_options: Mapping[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._common = _Common(target, page_size, max_requests)
+        self._common = _Common(target, page_size, max_requests, embedded_options)
         creds = credentials if credentials is not None else _default_credentials(target)
         self._transport = dials_transport(
             self._common.base_url,
@@ -216,9 +220,10 @@ class AsyncDials(_Resources):
         concurrency: int = 4,
         page_size: int = 500,
         max_requests: int = 64,
+        embedded_options: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._common = _Common(target, page_size, max_requests)
+        self._common = _Common(target, page_size, max_requests, embedded_options)
         creds = credentials if credentials is not None else _default_credentials(target)
         self._transport = async_dials_transport(
             self._common.base_url,
