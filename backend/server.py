@@ -12,39 +12,101 @@
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import sqlite3
 import threading
 import time
+from collections.abc import Collection
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import uvicorn
 
+from backend import parallel_build, registry_cache
 from backend.app import create_app
 from backend.auth import AuthConfig
-from backend.demo import iter_runs
+from backend.demo import RunSlot, build_runs, plan_runs
+from backend.eras import ERAS
 from backend.stats import ServerStats
-from backend.store import Store
+from backend.store import Store, StoreError
 
-__all__ = ["EmbeddedServer", "build_store"]
+__all__ = ["PARALLEL_MIN_RUNS", "EmbeddedServer", "build_store"]
 
 logger = logging.getLogger(__name__)
 _START_TIMEOUT = 60.0
+#: Registries this large are generated in several processes by default.
+PARALLEL_MIN_RUNS = 5000
 
 
-def build_store(*, db: str | None = None, runs: int | None = None, seed: int = 2018) -> Store:
-    """A store holding the demo year: a file ``db`` that already holds runs is reused as is (persistence)."""
+def build_store(
+    *,
+    db: str | None = None,
+    runs: int | None = None,
+    seed: int = 2018,
+    years: Collection[int] | None = None,
+    cache: bool = True,
+    workers: int | None = None,
+) -> Store:
+    """A store holding the demo registry: a file ``db`` that already holds runs is reused as is (persistence).
+
+    An in-memory registry of at least :data:`~backend.registry_cache.CACHE_MIN_RUNS` runs is copied from the disk
+    cache when it was built before (see :mod:`backend.registry_cache`; ``cache=False`` always generates).
+    Generating uses ``workers`` processes (default: one per core, up to 4, for :data:`PARALLEL_MIN_RUNS` runs or
+    more); the rows are the same however many build them.
+    """
     store = Store.open(db)
     try:
-        if store.is_empty():
-            started = time.perf_counter()
-            store.load_runs(iter_runs(runs, seed), seed=seed)
-            logger.info("generated and loaded the demo registry in %.2f s", time.perf_counter() - started)
-        else:
+        if not store.is_empty():
             logger.info("reusing the registry stored in %s", db)
+            return store
+        cached = _cache_file(runs, seed, years) if cache and db is None else None
+        if cached is not None and cached.exists():
+            try:
+                store.restore(cached)
+                logger.info("copied the registry from the cache %s", cached)
+                return store
+            except (OSError, sqlite3.Error, StoreError) as exc:  # pruned or damaged meanwhile: generate instead
+                logger.warning("could not read the cached registry %s: %s", cached, exc)
+                store.close()
+                store = Store.open(db)
+        started = time.perf_counter()
+        _generate(store, plan_runs(runs, seed, years), seed, workers)
+        logger.info("generated and loaded the demo registry in %.2f s", time.perf_counter() - started)
+        if cached is not None:
+            _save(store, cached)
     except BaseException:
         store.close()
         raise
     return store
+
+
+def _generate(store: Store, slots: list[RunSlot], seed: int, workers: int | None) -> None:
+    count = workers if workers is not None else (min(os.cpu_count() or 1, 4) if len(slots) >= PARALLEL_MIN_RUNS else 1)
+    if count > 1:
+        try:
+            store.load_rows(parallel_build.build_rows(slots, seed, count), seed=seed)
+            return
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:  # rolled back: build here instead
+            logger.warning("building the registry in %d processes failed (%s); building it in this one", count, exc)
+    store.load_runs(build_runs(slots, seed), seed=seed)
+
+
+def _cache_file(runs: int | None, seed: int, years: Collection[int] | None) -> Path | None:
+    directory = registry_cache.cache_dir()
+    size = runs if runs is not None else sum(era.runs for era in ERAS if years is None or era.year in years)
+    if directory is None or size < registry_cache.CACHE_MIN_RUNS:
+        return None
+    return registry_cache.cache_file(directory, runs=runs, seed=seed, years=years)
+
+
+def _save(store: Store, path: Path) -> None:
+    try:
+        store.save(path)
+        registry_cache.prune(path.parent)
+    except (OSError, sqlite3.Error) as exc:  # a read-only home must not stop the server
+        logger.warning("could not cache the registry in %s: %s", path, exc)
 
 
 class EmbeddedServer:
@@ -62,10 +124,11 @@ class EmbeddedServer:
         auth: AuthConfig | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        years: Collection[int] | None = None,
     ) -> None:
         if not 0.0 <= faults <= 1.0:
             raise ValueError(f"faults must be within [0, 1], got {faults}")
-        self.runs, self.seed, self.db = runs, seed, db
+        self.runs, self.seed, self.db, self.years = runs, seed, db, years
         self.rr_quirks, self.auth, self.host, self.port = rr_quirks, auth, host, port
         self.faults, self.fault_seed, self.fault_delay = faults, fault_seed, fault_delay
         self._stats = ServerStats()
@@ -99,7 +162,7 @@ class EmbeddedServer:
 
     def start(self) -> EmbeddedServer:
         """Generate/load the store and serve it; returns once the server accepts connections."""
-        self._store = build_store(db=self.db, runs=self.runs, seed=self.seed)
+        self._store = build_store(db=self.db, runs=self.runs, seed=self.seed, years=self.years)
         app = create_app(
             self._store,
             rr_quirks=self.rr_quirks,

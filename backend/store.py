@@ -18,8 +18,11 @@ exclusive (a writer-preferring read/write lock), each write in one transaction.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import logging
+import os
 import sqlite3
 import sys
 import threading
@@ -28,6 +31,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -37,7 +41,7 @@ from backend.lumiranges import StatusRange, summarize
 from backend.sqlfilter import register_functions
 from querylang.catalogue import OMS_LUMISECTION_BITS
 
-__all__ = ["DatasetLumis", "Store", "StoreError", "dcs_summary", "pack_lumi", "unpack_lumi"]
+__all__ = ["DatasetLumis", "RunRows", "Store", "StoreError", "dcs_summary", "pack_lumi", "unpack_lumi"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,19 +131,25 @@ def unpack_lumi(blob: bytes) -> list[int]:
 
 def dcs_summary(ranges: Sequence[OmsRange], lumisections: int) -> dict[str, dict[str, int]]:
     """Per OMS bit, how many lumisections are TRUE, FALSE, NULL or EMPTY (not covered by any range)."""
-    covered = sum(r.end - r.start + 1 for r in ranges)
+    lengths: dict[tuple[int, int], int] = {}  # lumisections per distinct (true bits, null bits): a few per run
+    for rng in ranges:
+        key = (rng.true_bits, rng.null_bits)
+        lengths[key] = lengths.get(key, 0) + rng.end - rng.start + 1
+    empty = lumisections - sum(lengths.values())
     summary = {}
     for index, bit in enumerate(OMS_LUMISECTION_BITS):
-        counts = {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": lumisections - covered}
-        for rng in ranges:
-            key = "NULL" if rng.null_bits >> index & 1 else ("TRUE" if rng.true_bits >> index & 1 else "FALSE")
-            counts[key] += rng.end - rng.start + 1
+        counts = {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": empty}
+        for (true_bits, null_bits), length in lengths.items():
+            counts["NULL" if null_bits >> index & 1 else ("TRUE" if true_bits >> index & 1 else "FALSE")] += length
         summary[bit] = counts
     return summary
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # stateless; built once, not per value
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 class _ReadWriteLock:
@@ -176,6 +186,74 @@ class _ReadWriteLock:
             with self._cond:
                 self._writer = False
                 self._cond.notify_all()
+
+
+def _batches(items: Iterable[DemoRun], size: int) -> Iterator[list[DemoRun]]:
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
+
+
+#: A loaded run's datasets get ids ``run_number * _DATASET_STRIDE + position``: the same in any loading order.
+_DATASET_STRIDE = 16
+
+
+class RunRows:
+    """The rows of generated runs, inserted with one ``executemany`` per table (picklable: built in any process)."""
+
+    def __init__(self) -> None:
+        self.run: list[tuple[Any, ...]] = []
+        self.oms_range: list[tuple[Any, ...]] = []
+        self.lumi: list[tuple[Any, ...]] = []
+        self.dataset: list[tuple[Any, ...]] = []
+        self.ls_status: list[tuple[Any, ...]] = []
+
+    @classmethod
+    def of(cls, runs: Iterable[DemoRun]) -> RunRows:
+        rows = cls()
+        for run in runs:
+            rows.add(run)
+        return rows
+
+    def add(self, run: DemoRun) -> None:
+        """Add one run's rows."""
+        n, number = run.lumisections, run.run_number
+        if len(run.datasets) > _DATASET_STRIDE:
+            raise StoreError(f"run {number} has {len(run.datasets)} datasets; at most {_DATASET_STRIDE} can be loaded")
+        self.run.append((number, n, _dumps(run.oms), _dumps(run.rr), _dumps(dcs_summary(run.oms_ranges, n))))
+        self.oms_range += [
+            (number, r.start, r.end, r.true_bits, r.null_bits, r.prescale_index, r.prescale_name)
+            for r in run.oms_ranges
+        ]
+        self.lumi.append((number, pack_lumi(run.recorded), pack_lumi(run.delivered)))
+        for position, dataset in enumerate(run.datasets):
+            dataset_id = number * _DATASET_STRIDE + position
+            summary = _dumps(summarize(dataset.statuses, n))
+            self.dataset.append((dataset_id, number, dataset.name, _dumps(dataset.attributes), summary))
+            self.ls_status += _status_rows(dataset_id, dataset.statuses)
+
+    def insert(self, conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT INTO run (run_number, lumisections, oms_attributes, rr_attributes, dcs_summary) "
+            "VALUES (?, ?, ?, ?, ?)",
+            self.run,
+        )
+        conn.executemany("INSERT INTO oms_range VALUES (?, ?, ?, ?, ?, ?, ?)", self.oms_range)
+        conn.executemany("INSERT INTO lumi VALUES (?, ?, ?)", self.lumi)
+        conn.executemany(
+            "INSERT INTO dataset (dataset_id, run_number, name, dataset_attributes, triplet_summary) "
+            "VALUES (?, ?, ?, ?, ?)",
+            self.dataset,
+        )
+        conn.executemany("INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)", self.ls_status)
+
+
+def _status_rows(dataset_id: int, statuses: dict[str, list[StatusRange]]) -> list[tuple[Any, ...]]:
+    return [
+        (dataset_id, comp, r.start, r.end, r.status, r.comment, r.cause)
+        for comp, ranges in statuses.items()
+        for r in ranges
+    ]
 
 
 class Store:
@@ -279,48 +357,41 @@ class Store:
 
     def load_runs(self, runs: Iterable[DemoRun], *, seed: int) -> None:
         """Insert runs as they come (e.g. from :func:`backend.demo.iter_runs`) in one transaction."""
+        self.load_rows((RunRows.of(batch) for batch in _batches(runs, 500)), seed=seed)
+
+    def load_rows(self, batches: Iterable[RunRows], *, seed: int) -> None:
+        """Insert batches of rows (built here or in other processes) in one transaction."""
         loaded = 0
         with self.writing() as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('seed', ?)", (str(seed),))
-            for run in runs:
-                self._insert_run(conn, run)
-                loaded += 1
+            for rows in batches:
+                rows.insert(conn)
+                loaded += len(rows.run)
         logger.info("loaded %d runs into %s store", loaded, self.description)
 
-    def _insert_run(self, conn: sqlite3.Connection, run: DemoRun) -> None:
-        n = run.lumisections
-        conn.execute(
-            "INSERT INTO run (run_number, lumisections, oms_attributes, rr_attributes, dcs_summary) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (run.run_number, n, _dumps(run.oms), _dumps(run.rr), _dumps(dcs_summary(run.oms_ranges, n))),
-        )
-        conn.executemany(
-            "INSERT INTO oms_range VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (run.run_number, r.start, r.end, r.true_bits, r.null_bits, r.prescale_index, r.prescale_name)
-                for r in run.oms_ranges
-            ],
-        )
-        conn.execute(
-            "INSERT INTO lumi VALUES (?, ?, ?)", (run.run_number, pack_lumi(run.recorded), pack_lumi(run.delivered))
-        )
-        for dataset in run.datasets:
-            cur = conn.execute(
-                "INSERT INTO dataset (run_number, name, dataset_attributes, triplet_summary) VALUES (?, ?, ?, ?)",
-                (run.run_number, dataset.name, _dumps(dataset.attributes), _dumps(summarize(dataset.statuses, n))),
-            )
-            self._insert_statuses(conn, cur.lastrowid or 0, dataset.statuses)
+    # -- the registry cache -------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Copy the whole database into the file ``path`` (written aside, then renamed into place)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+        try:
+            with self.reading() as conn, contextlib.closing(sqlite3.connect(partial)) as copy:
+                conn.backup(copy)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def restore(self, path: str | os.PathLike[str]) -> None:
+        """Replace this store's content with the database file ``path`` (written by :meth:`save`)."""
+        source = sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True)
+        with contextlib.closing(source), self._lock.writing(), self._borrow() as conn:
+            source.backup(conn)
+        self._check_meta()
 
     @staticmethod
     def _insert_statuses(conn: sqlite3.Connection, dataset_id: int, statuses: dict[str, list[StatusRange]]) -> None:
-        conn.executemany(
-            "INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (dataset_id, comp, r.start, r.end, r.status, r.comment, r.cause)
-                for comp, ranges in statuses.items()
-                for r in ranges
-            ],
-        )
+        conn.executemany("INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)", _status_rows(dataset_id, statuses))
 
     # -- reads --------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

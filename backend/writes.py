@@ -20,7 +20,7 @@ import re
 import sqlite3
 from typing import Any
 
-from backend.demo import period_of
+from backend.eras import prompt_dataset
 from backend.errors import RequestError
 from backend.listing import dataset_json, run_json
 from backend.lumiranges import EMPTY, StatusRange, overlay
@@ -126,8 +126,7 @@ def _check_sign_off(conn: sqlite3.Connection, run_number: int, rr: dict[str, Any
 
 
 def _create_offline_dataset(conn: sqlite3.Connection, run_number: int, rr: dict[str, Any], lumisections: int) -> None:
-    kind = {"Collisions18": "Collisions", "Cosmics18": "Cosmics"}.get(str(rr.get("class")), "Commissioning")
-    name = f"/PromptReco/{kind}2018{period_of(run_number) or 'A'}/DQM"
+    name = prompt_dataset(run_number, str(rr.get("class")))
     exists = conn.execute("SELECT 1 FROM dataset WHERE run_number = ? AND name = ?", (run_number, name)).fetchone()
     if exists:
         return

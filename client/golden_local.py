@@ -29,7 +29,7 @@ only; without it they are exactly the service's.
 
 >>> from client.api import RunRegistry
 >>> rule = {"and": [{">=": [{"var": "run.oms.energy"}, 6000]}, {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]}
->>> with RunRegistry(target="embedded", embedded_options={"runs": 30}) as rr:    # synthetic demo data
+>>> with RunRegistry(target="embedded", embedded_options={"runs": 30, "years": [2018]}) as rr:  # synthetic data
 ...     golden = create_json_local(rr, rule, "/PromptReco/Collisions2018%/DQM", report=True)
 >>> golden.engine, golden.lumisection_count == golden.losses.kept_lumisections > 0
 ('local', True)

@@ -113,7 +113,9 @@ def test_the_row_has_every_field_of_the_service_with_its_type(http: httpx.Client
 def test_reference_rule_matches_python_evaluation(http: httpx.Client, registry: DemoRegistry) -> None:
     row, statuses = run_job(http, REFERENCE_RULE, PROMPT)
     assert statuses[-1] == 200
-    matched = [(r.run_number, d) for r in registry.runs for d in r.datasets if d.name.startswith("/PromptReco/Coll")]
+    matched = [
+        (r.run_number, d) for r in registry.runs for d in r.datasets if d.name.startswith("/PromptReco/Collisions2018")
+    ]
     want = golden(registry, REFERENCE_RULE, lambda name: name.startswith("/PromptReco/Collisions2018"))
     assert want  # the rule selects something in the demo
     assert row["generated_json_with_dataset_names"] == want

@@ -42,17 +42,19 @@ def online_summary(run: DemoRun) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("op", "test"),
     [
-        ("=", lambda v: v == 7000),
-        ("<>", lambda v: v != 7000),
-        ("<", lambda v: v < 7000),
-        (">", lambda v: v > 7000),
-        ("<=", lambda v: v <= 7000),
-        (">=", lambda v: v >= 7000),
+        ("=", lambda v, pivot: v == pivot),
+        ("<>", lambda v, pivot: v != pivot),
+        ("<", lambda v, pivot: v < pivot),
+        (">", lambda v, pivot: v > pivot),
+        ("<=", lambda v, pivot: v <= pivot),
+        (">=", lambda v, pivot: v >= pivot),
     ],
 )
-def test_numeric_operators(store: Store, registry: DemoRegistry, op: str, test: Callable[[int], bool]) -> None:
-    got = fetch(store, {"oms_attributes.fill_number": {op: 7000}})
-    want = expect(registry, lambda r: r.oms["fill_number"] is not None and test(r.oms["fill_number"]))
+def test_numeric_operators(store: Store, registry: DemoRegistry, op: str, test: Callable[[int, int], bool]) -> None:
+    fills = sorted(r.oms["fill_number"] for r in registry.runs if r.oms["fill_number"] is not None)
+    pivot = fills[len(fills) // 2]  # a fill the demo has, with runs on both sides
+    got = fetch(store, {"oms_attributes.fill_number": {op: pivot}})
+    want = expect(registry, lambda r: r.oms["fill_number"] is not None and test(r.oms["fill_number"], pivot))
     assert got == want
     assert want  # the demo has runs on both sides of every comparison
 

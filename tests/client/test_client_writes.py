@@ -55,14 +55,20 @@ def test_a_failure_in_the_middle_never_hides_what_was_changed(small_server: Embe
         assert (report.done, report.failed, report.skipped) == ([first, last], [closed], [])
 
 
-def test_significance_lumisection_edits_refreshes_and_moves(small_server: EmbeddedServer) -> None:
-    with RunRegistry(small_server.url, env_file=False) as rr:
+def test_significance_lumisection_edits_refreshes_and_moves() -> None:
+    # 200 runs: enough OPEN significant runs that one has a hole (EMPTY lumisections) that blocks its sign-off
+    with EmbeddedServer(runs=200, seed=11) as server, RunRegistry(server.url, env_file=False) as rr:
         plain = rr.get_runs(filter={"state": "OPEN", "significant": False}, limit=1)[0].run_number
         assert rr.make_significant_runs(run=plain).done == [plain]
         assert rr.get_run(plain).rr_attributes.significant is True
         assert rr.make_significant_runs(run=plain, raise_on_error=False).failed == [plain]  # already significant
 
-        number = rr.get_runs(filter={"state": "OPEN", "significant": True}, limit=1)[0].run_number
+        open_in_dt = {d.run_number: d.name for d in rr.get_datasets(filter={"dt_state": "OPEN"})}
+        number = next(
+            run.run_number
+            for run in rr.get_runs(filter={"state": "OPEN", "significant": True})
+            if any(counts.empty for counts in run.triplet_summary.values()) and run.run_number in open_in_dt
+        )
         report = rr.edit_rr_lumisections(number, 1, 2, "dt-dt", "BAD", comment="noisy chamber", cause="Hardware")
         assert report.done == [number]
         first = rr.get_lumisection_ranges_by_component(number)["dt-dt"][0]
@@ -81,7 +87,8 @@ def test_significance_lumisection_edits_refreshes_and_moves(small_server: Embedd
         assert rr.move_runs("OPEN", "SIGNOFF", run=number).done == [number]
         assert rr.get_run(number).rr_attributes.state == "SIGNOFF"
 
-        offline = next(name for name in rr.get_dataset_names_of_run(number) if name != "online")
+        offline = open_in_dt[number]
+        assert offline in rr.get_dataset_names_of_run(number)
         moved = rr.move_datasets("OPEN", "SIGNOFF", offline, workspace="dt", run=number)
         assert moved.done == [number]
         assert rr.get_dataset(number, offline).dataset_attributes.dt_state == "SIGNOFF"
