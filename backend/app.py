@@ -171,12 +171,9 @@ class Service:
         if oms is None:
             return 200, "[]"
         n, oms_ranges, recorded, delivered = oms
-        reply = (
-            lumisections.oms_ranges(oms_ranges)
-            if ranges
-            else lumisections.oms_per_lumisection(oms_ranges, n, recorded, delivered)
-        )
-        return 200, json.dumps(reply)
+        if ranges:
+            return 200, json.dumps(lumisections.oms_ranges(oms_ranges))
+        return 200, lumisections.oms_per_lumisection_json(oms_ranges, n, recorded, delivered)
 
     def joint_lumisections(self, call: Call) -> Reply:
         run_number, name = self._dataset_key(call.body)

@@ -17,6 +17,7 @@ or ``None`` when nothing matches (``{}`` with ``compress_attributes`` set, like 
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +33,9 @@ from client.engine import Operation, run_async, run_sync
 from client.errors import ConfigError, WriteError
 from client.golden_local import create_json_local, create_json_local_async
 from client.jsonportal import JobProgress, json_portal_job
-from client.pagination import Progress, ResumeFrom
+from client.lumitable import ParquetSink, Sink, concat_frames, lumisection_table_operation
+from client.pagination import ResumeFrom
+from client.progress import ProgressOption, job_reporting, reporting
 from client.transport import AsyncTransport, SyncTransport
 from client.writes import (
     WritePlan,
@@ -108,6 +111,11 @@ class _Configured:
     def _single(self, kind: Kind, run_number: int, dataset_name: str | None, compress: bool | None) -> Operation[Any]:
         return ops.single_record(kind, run_number, dataset_name, compress_attributes=compress, synthetic=self.synthetic)
 
+    def _table(self, sink: Sink, filter: object, dataset: str, columns: Any, progress: Any) -> Operation[int]:
+        return lumisection_table_operation(
+            filter, dataset, columns, sink, page_size=self.settings.page_size, progress=progress
+        )
+
     @staticmethod
     def _json_job(json_logic: object, dataset_name_filter: str, engine: str, **options: Any) -> Operation[GoldenJson]:
         if engine != "server":
@@ -166,6 +174,10 @@ class RunRegistry(_Configured):
     def _run(self, operation: Operation[T], cancel: threading.Event | None = None) -> T:
         return run_sync(operation, self._transport, pool=self._workers(), cancel=cancel)
 
+    def _list(self, kind: Kind, arguments: dict[str, Any]) -> Any:
+        with reporting(arguments.pop("progress"), f"{kind} pages") as progress:
+            return self._run(self._listing(kind, progress=progress, **arguments))
+
     def _workers(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
@@ -185,14 +197,15 @@ class RunRegistry(_Configured):
         output: ops.Output = "models",
         resume_from: ResumeFrom | None = None,
         unknown_flags: ops.UnknownFlags = "error",
-        progress: Progress | None = None,
+        progress: ProgressOption = False,
     ) -> Any:
         """Every run matching ``filter`` (the public client's filter language, validated and compiled).
 
         ``limit``: at most that many (default: all); ``sortings``: ``[["run_number", "DESC"]]``;
-        ``resume_from``: the token of a ``PartialResultError``; ``progress(pages_done, pages_total)``.
+        ``resume_from``: the token of a ``PartialResultError``; ``progress``: ``True`` for a ``tqdm`` bar of the
+        pages, or a callable ``progress(pages_done, pages_total)``.
         """
-        return self._run(self._listing("runs", **_arguments(locals())))
+        return self._list("runs", _arguments(locals()))
 
     def get_datasets(
         self,
@@ -206,10 +219,10 @@ class RunRegistry(_Configured):
         output: ops.Output = "models",
         resume_from: ResumeFrom | None = None,
         unknown_flags: ops.UnknownFlags = "error",
-        progress: Progress | None = None,
+        progress: ProgressOption = False,
     ) -> Any:
         """Every dataset matching ``filter`` (dataset attributes, ``dataset_name``, and the run's attributes)."""
-        return self._run(self._listing("datasets", **_arguments(locals())))
+        return self._list("datasets", _arguments(locals()))
 
     def get_run(self, run_number: int, compress_attributes: bool | None = None) -> Any:
         """The run, or ``None`` (``{}`` with ``compress_attributes`` set) when there is none."""
@@ -262,6 +275,40 @@ class RunRegistry(_Configured):
     ) -> Any:
         return self._run(ops.lumisections("joint_lumisection_ranges", run_number, dataset_name, output=output))
 
+    # -- lumisection tables --------------------------------------------------------------------------------
+    def lumisection_table(
+        self,
+        filter: object = None,
+        dataset: str = "online",
+        columns: list[str] | None = None,
+        *,
+        progress: ProgressOption = False,
+    ) -> Any:
+        """A DataFrame with one row per lumisection of every dataset matching ``filter`` and ``dataset`` (SQL
+        ``SIMILAR TO``): ``run``, ``dataset``, ``lumisection`` and the ``columns`` (RR components such as
+        ``"dt-dt"``, OMS bits such as ``"bpix_ready"``, ``"recorded"``/``"delivered"``; default: every component
+        of the datasets and every OMS bit), built from ranges (see :mod:`client.lumitable`)."""
+        frames: list[Any] = []
+        with reporting(progress, "lumisection ranges") as report:
+            self._run(self._table(frames.append, filter, dataset, columns, report))
+        return concat_frames(frames)
+
+    def lumisection_table_to_parquet(
+        self,
+        path: str | os.PathLike[str],
+        filter: object = None,
+        dataset: str = "online",
+        columns: list[str] | None = None,
+        *,
+        progress: ProgressOption = False,
+    ) -> int:
+        """:meth:`lumisection_table` streamed run by run into a hive-partitioned Parquet dataset at ``path`` (one
+        folder per dataset name; memory stays constant), readable as is by pandas, Polars, DuckDB, Dask and
+        Spark. Needs ``pip install runql[parquet]``. Returns the number of rows written."""
+        sink = ParquetSink(path)
+        with reporting(progress, "lumisection ranges") as report:
+            return self._run(self._table(sink, filter, dataset, columns, report))
+
     # -- golden JSON ---------------------------------------------------------------------------------------
     def create_json(
         self,
@@ -273,6 +320,7 @@ class RunRegistry(_Configured):
         poll_interval: float = 5.0,
         on_progress: JobProgress | None = None,
         cancel: threading.Event | None = None,
+        progress: ProgressOption = False,
         **engine_options: Any,
     ) -> GoldenJson:
         """A golden JSON for ``json_logic`` over datasets matching ``dataset_name_filter`` (SQL ``SIMILAR TO``).
@@ -282,22 +330,20 @@ class RunRegistry(_Configured):
         ``poll_interval`` seconds until its row is complete (anti-JSON and losses filled in),
         ``on_progress(None | fraction | "finishing")``, a ``timeout`` and ``cancel`` (a ``threading.Event``);
         the service's whole row is ``result.server_row``. ``engine="local"``: runql's own engine
-        (:func:`client.golden_local.create_json_local`; options ``with_luminosity``, ``report``, ``pushdown``,
-        ``progress``). Both give the service's loss figures as ``result.accounting``.
+        (:func:`client.golden_local.create_json_local`; options ``with_luminosity``, ``report``, ``pushdown``).
+        Both give the service's loss figures as ``result.accounting``. ``progress=True`` shows a ``tqdm`` bar of
+        the lumisection requests (local) or of the job (server); a callable gets ``progress(done, total)``.
         """
         if engine == "local":
-            return create_json_local(self, json_logic, dataset_name_filter, **engine_options)
+            with reporting(progress, "lumisection requests") as report:
+                return create_json_local(self, json_logic, dataset_name_filter, progress=report, **engine_options)
         if engine_options:
             raise TypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
-        job = self._json_job(
-            json_logic,
-            dataset_name_filter,
-            engine,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            on_progress=on_progress,
-        )
-        return self._run(job, cancel=cancel)
+        with job_reporting(progress, "json_portal job", also=on_progress) as show:
+            job = self._json_job(
+                json_logic, dataset_name_filter, engine, timeout=timeout, poll_interval=poll_interval, on_progress=show
+            )
+            return self._run(job, cancel=cancel)
 
     # -- writes --------------------------------------------------------------------------------------------
     def _write(self, plan: WritePlan, dry_run: bool, stop_on_error: bool, raise_on_error: bool) -> WriteReport:
@@ -383,6 +429,10 @@ class AsyncRunRegistry(_Configured):
     async def _run(self, operation: Operation[T]) -> T:
         return await run_async(operation, self._transport, concurrency=self.settings.concurrency)
 
+    async def _list(self, kind: Kind, arguments: dict[str, Any]) -> Any:
+        with reporting(arguments.pop("progress"), f"{kind} pages") as progress:
+            return await self._run(self._listing(kind, progress=progress, **arguments))
+
     async def get_runs(
         self,
         limit: int | None = None,
@@ -395,9 +445,9 @@ class AsyncRunRegistry(_Configured):
         output: ops.Output = "models",
         resume_from: ResumeFrom | None = None,
         unknown_flags: ops.UnknownFlags = "error",
-        progress: Progress | None = None,
+        progress: ProgressOption = False,
     ) -> Any:
-        return await self._run(self._listing("runs", **_arguments(locals())))
+        return await self._list("runs", _arguments(locals()))
 
     async def get_datasets(
         self,
@@ -411,9 +461,9 @@ class AsyncRunRegistry(_Configured):
         output: ops.Output = "models",
         resume_from: ResumeFrom | None = None,
         unknown_flags: ops.UnknownFlags = "error",
-        progress: Progress | None = None,
+        progress: ProgressOption = False,
     ) -> Any:
-        return await self._run(self._listing("datasets", **_arguments(locals())))
+        return await self._list("datasets", _arguments(locals()))
 
     async def get_run(self, run_number: int, compress_attributes: bool | None = None) -> Any:
         return await self._run(self._single("runs", run_number, None, compress_attributes))
@@ -464,6 +514,34 @@ class AsyncRunRegistry(_Configured):
     ) -> Any:
         return await self._run(ops.lumisections("joint_lumisection_ranges", run_number, dataset_name, output=output))
 
+    async def lumisection_table(
+        self,
+        filter: object = None,
+        dataset: str = "online",
+        columns: list[str] | None = None,
+        *,
+        progress: ProgressOption = False,
+    ) -> Any:
+        """See :meth:`RunRegistry.lumisection_table`."""
+        frames: list[Any] = []
+        with reporting(progress, "lumisection ranges") as report:
+            await self._run(self._table(frames.append, filter, dataset, columns, report))
+        return concat_frames(frames)
+
+    async def lumisection_table_to_parquet(
+        self,
+        path: str | os.PathLike[str],
+        filter: object = None,
+        dataset: str = "online",
+        columns: list[str] | None = None,
+        *,
+        progress: ProgressOption = False,
+    ) -> int:
+        """See :meth:`RunRegistry.lumisection_table_to_parquet`."""
+        sink = ParquetSink(path)
+        with reporting(progress, "lumisection ranges") as report:
+            return await self._run(self._table(sink, filter, dataset, columns, report))
+
     async def create_json(
         self,
         json_logic: object,
@@ -473,22 +551,22 @@ class AsyncRunRegistry(_Configured):
         timeout: float = 3600.0,
         poll_interval: float = 5.0,
         on_progress: JobProgress | None = None,
+        progress: ProgressOption = False,
         **engine_options: Any,
     ) -> GoldenJson:
         """See :meth:`RunRegistry.create_json`; cancel by cancelling the task."""
         if engine == "local":
-            return await create_json_local_async(self, json_logic, dataset_name_filter, **engine_options)
+            with reporting(progress, "lumisection requests") as report:
+                return await create_json_local_async(
+                    self, json_logic, dataset_name_filter, progress=report, **engine_options
+                )
         if engine_options:
             raise TypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
-        job = self._json_job(
-            json_logic,
-            dataset_name_filter,
-            engine,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            on_progress=on_progress,
-        )
-        return await self._run(job)
+        with job_reporting(progress, "json_portal job", also=on_progress) as show:
+            job = self._json_job(
+                json_logic, dataset_name_filter, engine, timeout=timeout, poll_interval=poll_interval, on_progress=show
+            )
+            return await self._run(job)
 
     async def _write(self, plan: WritePlan, dry_run: bool, stop_on_error: bool, raise_on_error: bool) -> WriteReport:
         report = await self._run(apply_writes(plan, dry_run=dry_run, stop_on_error=stop_on_error))

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 from client.api import RunRegistry
 from client.errors import RunQLError
-from client.progress import counter
+from client.progress import on_terminal
 from querylang import QueryLangError, explain
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
@@ -93,15 +93,15 @@ def add_listing(subparsers: Any, kind: str) -> None:
 
 def _listing(args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
-    with _client(args, err) as rr:
+    with _client(args, err) as rr, on_terminal(err, f"{args.kind} pages") as progress:
         fetch = rr.get_runs if args.kind == "runs" else rr.get_datasets
         common = {"filter": args.filter, "limit": args.limit, "ignore_filter_transformation": args.raw}
         if args.format == "json" and not args.columns:
-            rows = fetch(compress_attributes=False, progress=counter(err, "pages"), **common)
+            rows = fetch(compress_attributes=False, progress=progress, **common)
             json.dump(list(rows), out, indent=1)
             out.write("\n")
         else:
-            frame = fetch(progress=counter(err, "pages"), **common).to_pandas()
+            frame = fetch(output="dataframe", progress=progress, **common)
             _write_frame(frame, _columns(args, frame), args.format, out)
     return 0
 

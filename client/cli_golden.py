@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from client.errors import RunQLError
-from client.progress import counter, fraction
+from client.progress import job_reporting, on_terminal
 from querylang.errors import QueryLangError
-from schemas.golden import GoldenJson, LumiMask, LumiMaskError
+from schemas.golden import GoldenJson, LumiMask, LumiMaskError, luminosity_unit
 
 if TYPE_CHECKING:
     from client.api import RunRegistry
@@ -191,19 +191,13 @@ def _create(args: argparse.Namespace, rule: Any, registry: RunRegistry | None, e
 
 def _evaluate(args: argparse.Namespace, rule: Any, registry: RunRegistry, err: IO[str]) -> GoldenJson:
     if args.engine == "server":
-        show = fraction(err, "json_portal job")
-        golden = registry.create_json(rule, args.dataset, engine="server", on_progress=show)
-        if show is not None:
-            print(file=err)  # ends the progress line (the service's last state is "finishing", not 100%)
-        return golden
+        with job_reporting(err.isatty(), "json_portal job", file=err) as show:
+            return registry.create_json(rule, args.dataset, engine="server", on_progress=show)
     # the service's loss figures cover every matching dataset: report=True evaluates them all (no pushdown)
-    return registry.create_json(
-        rule,
-        args.dataset,
-        engine="local",
-        report=bool(args.report or args.plot),
-        progress=counter(err, "lumisection ranges"),
-    )
+    with on_terminal(err, "lumisection ranges") as progress:
+        return registry.create_json(
+            rule, args.dataset, engine="local", report=bool(args.report or args.plot), progress=progress
+        )
 
 
 def summary_lines(golden: GoldenJson) -> list[str]:
@@ -216,6 +210,8 @@ def summary_lines(golden: GoldenJson) -> list[str]:
                 f"luminosity {side}: recorded {lumi.recorded:.6g}, delivered {lumi.delivered:.6g} "
                 "(sums of per-lumisection values, the service's unit)"
             )
+    if (per_kept := golden.requests_per_kept_lumisection) is not None:
+        lines.append(f"requests: {golden.requests} ({per_kept:.2g} per lumisection kept)")
     return lines
 
 
@@ -227,24 +223,35 @@ def _report_text(golden: GoldenJson) -> str:
 
 # ---- plot ------------------------------------------------------------------------------------------------------
 def plot_golden(golden: GoldenJson, path: str | Path) -> None:
-    """Draw the per-clause loss (the service's accounting) and the per-run fraction kept to a PNG.
+    """Draw :func:`loss_figure` to a PNG. Needs the optional extra ``plot`` (matplotlib)."""
+    figure = loss_figure(golden)
+    try:
+        figure.savefig(path, format="png")
+    except OSError as exc:
+        raise _UsageError(f"cannot write {path}: {exc}") from exc
 
-    Needs the optional extra ``plot`` (matplotlib); uses the Agg canvas directly, so no window ever opens.
-    """
+
+def loss_figure(golden: GoldenJson) -> Any:
+    """A figure readable on its own: a title with what was kept, the per-clause loss (the service's accounting,
+    luminosity in the unit that fits) and the per-run fraction kept. Uses the Agg canvas: no window ever opens."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise _UsageError("--plot needs matplotlib: pip install 'runql[plot]'") from exc
     figure = Figure(figsize=(10, 7), layout="constrained")
+    figure.suptitle(_plot_title(golden), fontsize=10)
     losses_axes, runs_axes = figure.subplots(2, 1)
     _draw_losses(golden, losses_axes)
     _draw_kept_fraction(golden, runs_axes)
     FigureCanvasAgg(figure)
-    try:
-        figure.savefig(path, format="png")
-    except OSError as exc:
-        raise _UsageError(f"cannot write {path}: {exc}") from exc
+    return figure
+
+
+def _plot_title(golden: GoldenJson) -> str:
+    kept = f"{golden.run_count:,} runs, {golden.lumisection_count:,} lumisections kept"
+    lumi = "" if golden.luminosity_in is None else f"; luminosity in: {golden.luminosity_in}"
+    return f"golden JSON of {golden.dataset_name_filter or 'the datasets'} ({golden.engine} engine): {kept}{lumi}"
 
 
 def _draw_losses(golden: GoldenJson, axes: Any) -> None:
@@ -255,11 +262,15 @@ def _draw_losses(golden: GoldenJson, axes: Any) -> None:
         return
     labels = [_short(c.clause) for c in report.clauses]
     positions = range(len(report.clauses))
-    axes.barh(positions, [c.false_recorded for c in report.clauses], color="tab:orange", label="false (any others)")
-    axes.barh(positions, [c.alone_recorded for c in report.clauses], color="tab:red", label="the only false clause")
+    unit, factor = luminosity_unit(max((c.false_recorded for c in report.clauses), default=0.0))
+    false = [c.false_recorded * factor for c in report.clauses]
+    alone = [c.alone_recorded * factor for c in report.clauses]
+    axes.barh(positions, false, color="tab:orange", label="false (any others)")
+    axes.barh(positions, alone, color="tab:red", label="the only false clause")
     axes.set_yticks(positions, labels, fontsize=7)
     axes.invert_yaxis()
-    axes.set_xlabel("recorded luminosity removed (sum of per-lumisection values, the service's unit)")
+    axes.set_xlabel(f"recorded luminosity removed ({unit})")
+    axes.set_ylabel("clause of the rule")
     axes.set_title("removed lumisections, per clause (the service's rules_flagged_false_* figures)")
     axes.legend(fontsize=7)
 

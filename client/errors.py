@@ -20,6 +20,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -78,8 +79,8 @@ class PartialResultError(RunQLError):
     >>> #     runs = rr.get_runs(filter=f, resume_from=err.resume_from)   # fetches only the missing pages
     """
 
-    def __init__(self, message: str, *, rows: list[Any], resume_from: object, missing_pages: int) -> None:
-        self.rows = rows
+    def __init__(self, message: str, *, rows: Sequence[Any], resume_from: object, missing_pages: int) -> None:
+        self.rows: Sequence[Any] = rows
         self.resume_from = resume_from
         self.missing_pages = missing_pages
         super().__init__(

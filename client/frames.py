@@ -1,71 +1,268 @@
 """DataFrames of runs and datasets with proper dtypes, built column by column.
 
-Each column is extracted once (``map(attrgetter(...))`` over the records) and converted once: datetimes to
-``datetime64[ns, UTC]``, booleans to ``boolean``, integers to ``Int64``, floats to ``Float64``, free text to
-``string``, run class, run state and dataset states to ``category``. Status counts get one ``Int64`` column per
-component and status seen in the data (``dt-dt.GOOD``; absent counts are 0). Only attributes present in at
-least one record become columns; unknown attributes are kept (``object`` dtype, or inferred).
+Two builders share one layout and one set of conversions: :func:`wire_frame` reads the service's rows (dicts
+parsed from the JSON bytes, chunk by chunk, no model is created), :func:`runs_frame`/:func:`datasets_frame` read
+models. Both give the same frame: datetimes ``datetime64[ns, UTC]``, booleans ``boolean``, integers ``Int64``,
+floats ``Float64``, free text ``string``, run class, run state and dataset states ``category``. Status counts get
+one ``Int64`` column per component and status seen in the data (``dt-dt.GOOD``; absent counts are 0). Only
+attributes present in at least one record become columns; unknown attributes are kept (``object`` dtype, or
+inferred). Wire values are checked and coerced exactly as the models would (pydantic, one column at a time).
 
 >>> from schemas import Run
->>> runs = [Run.model_validate({"run_number": 1, "rr_attributes": {"class": "Cosmics18"},
-...                             "oms_attributes": {"energy": 0, "start_time": "2018-05-01T10:00:00Z"},
-...                             "DatasetTripletCache": {"triplet_summary": {"dt-dt": {"GOOD": 3}}}})]
->>> frame = runs_frame(runs)
+>>> wire = {"run_number": 1, "rr_attributes": {"class": "Cosmics18"},
+...         "oms_attributes": {"energy": 0, "start_time": "2018-05-01T10:00:00Z"},
+...         "DatasetTripletCache": {"triplet_summary": {"dt-dt": {"GOOD": 3}}}}
+>>> frame = runs_frame([Run.model_validate(wire)])
 >>> list(frame.columns)
 ['run_number', 'class', 'energy', 'start_time', 'dt-dt.GOOD']
 >>> [str(t) for t in frame.dtypes]
 ['Int64', 'category', 'Float64', 'datetime64[ns, UTC]', 'Int64']
+>>> wire_frame("runs", [wire]).equals(frame)
+True
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from schemas import Dataset, DatasetAttributes, OmsAttributes, RrAttributes, Run
 from schemas.runs import STATUS_FIELDS, RawCounts
 
-__all__ = ["datasets_frame", "records_frame", "runs_frame"]
+__all__ = ["blobs_frame", "datasets_frame", "records_frame", "runs_frame", "wire_frame"]
 
 _CATEGORIES = frozenset({"class", "state"})
+#: Rows turned into typed columns at a time (bounds the Python values alive at once).
+_CHUNK = 512
 
 
+# ---- the layout ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Section:
+    """A nested object of a record whose fields become columns: where it is on the wire and on the model."""
+
+    wire: tuple[str, ...]
+    attribute: str
+    model: type[BaseModel]
+    skip: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The columns of a kind of record, in order: keys, sections, plain fields, status counts."""
+
+    model: type[BaseModel]
+    keys: tuple[str, ...]
+    sections: tuple[_Section, ...]
+    plain: tuple[str, ...] = ("version", "deleted")
+    counts: tuple[str, ...] = ("DatasetTripletCache", "triplet_summary")
+
+
+_LAYOUTS: Mapping[str, _Layout] = {
+    "runs": _Layout(
+        Run,
+        ("run_number",),
+        (
+            _Section(("rr_attributes",), "rr_attributes", RrAttributes),
+            _Section(("oms_attributes",), "oms_attributes", OmsAttributes, frozenset({"run_number"})),
+        ),
+    ),
+    "datasets": _Layout(
+        Dataset,
+        ("run_number", "name"),
+        (
+            _Section(("dataset_attributes",), "dataset_attributes", DatasetAttributes),
+            _Section(("Run", "rr_attributes"), "run.rr_attributes", RrAttributes),
+            _Section(("Run", "oms_attributes"), "run.oms_attributes", OmsAttributes, frozenset({"run_number"})),
+        ),
+    ),
+}
+
+
+# ---- from models -----------------------------------------------------------------------------------------------
 def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
     """One row per run: ``run_number``, RR attributes, OMS attributes, ``version``, ``deleted``, status counts."""
-    columns: dict[str, Any] = {"run_number": _typed(list(map(attrgetter("run_number"), runs)), int)}
-    _add_models(columns, list(map(attrgetter("rr_attributes"), runs)), RrAttributes)
-    _add_models(columns, list(map(attrgetter("oms_attributes"), runs)), OmsAttributes, skip={"run_number"})
-    _add_plain(columns, runs, Run, ("version", "deleted"))
-    _add_status_counts(columns, list(map(attrgetter("triplet_cache.triplet_summary"), runs)))
-    return _frame(columns, len(runs))
+    return _models_frame(_LAYOUTS["runs"], runs)
 
 
 def datasets_frame(datasets: Sequence[Dataset]) -> pd.DataFrame:
     """One row per dataset: ``run_number``, ``name``, dataset attributes, the run's attributes, status counts."""
-    columns: dict[str, Any] = {
-        "run_number": _typed(list(map(attrgetter("run_number"), datasets)), int),
-        "name": _typed(list(map(attrgetter("name"), datasets)), str),
-    }
-    _add_models(columns, list(map(attrgetter("dataset_attributes"), datasets)), DatasetAttributes)
-    _add_models(columns, list(map(attrgetter("run.rr_attributes"), datasets)), RrAttributes)
-    _add_models(columns, list(map(attrgetter("run.oms_attributes"), datasets)), OmsAttributes, skip={"run_number"})
-    _add_plain(columns, datasets, Dataset, ("version", "deleted"))
-    _add_status_counts(columns, list(map(attrgetter("triplet_cache.triplet_summary"), datasets)))
-    return _frame(columns, len(datasets))
+    return _models_frame(_LAYOUTS["datasets"], datasets)
 
 
-def _frame(columns: dict[str, Any], length: int) -> pd.DataFrame:
-    frame: pd.DataFrame = pd.DataFrame(columns, index=pd.RangeIndex(length))
-    return frame
+def _models_frame(layout: _Layout, records: Sequence[BaseModel]) -> pd.DataFrame:
+    columns = _Columns(layout, len(records))
+    for key in layout.keys:
+        columns.add_field(key, list(map(attrgetter(key), records)), _annotation(layout.model, key))
+    for section in layout.sections:
+        models: list[BaseModel] = list(map(attrgetter(section.attribute), records))
+        present = set().union(*(m.model_fields_set for m in models))
+        for name, info in section.model.model_fields.items():
+            if name in present and name not in section.skip:
+                columns.add_field(info.alias or name, list(map(attrgetter(name), models)), info.annotation)
+        extras = sorted(set().union(*((m.model_extra or {}).keys() for m in models)))
+        for key in extras:
+            columns.add_extra(section, key, [(m.model_extra or {}).get(key) for m in models])
+    present = set().union(*(r.model_fields_set for r in records))
+    for name in layout.plain:
+        if name in present:
+            columns.add_field(name, list(map(attrgetter(name), records)), _annotation(layout.model, name))
+    columns.add_counts(list(map(attrgetter("triplet_cache.triplet_summary"), records)))
+    return columns.frame()
 
 
+# ---- from the wire ---------------------------------------------------------------------------------------------
+def wire_frame(kind: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """The frame of wire rows (dicts as the service sends them), read once: every ``_CHUNK`` rows become typed
+    columns, so only one chunk of Python values lives at a time. ``ValueError`` names the column of a bad value."""
+    layout = _LAYOUTS[kind]
+    iterator = iter(rows)
+    parts = []
+    while chunk := list(itertools.islice(iterator, _CHUNK)):
+        parts.append(_wire_columns(layout, chunk))
+    return _Columns.concat(layout, parts) if parts else pd.DataFrame()
+
+
+def blobs_frame(kind: str, blobs: Iterable[bytes]) -> pd.DataFrame:
+    """:func:`wire_frame` of rows kept as JSON bytes (one row parsed at a time, by pydantic-core: orjson's objects
+    take about three times the memory while they live)."""
+    return wire_frame(kind, map(from_json, blobs))
+
+
+def _wire_columns(layout: _Layout, rows: Sequence[Mapping[str, Any]]) -> _Columns:
+    columns = _Columns(layout, len(rows))
+    for key in layout.keys:
+        columns.add_field(key, [row.get(key) for row in rows], _annotation(layout.model, key), validate=True)
+    for section in layout.sections:
+        objects = [_nested(row, section.wire) for row in rows]
+        present = set().union(*objects)
+        for name, info in section.model.model_fields.items():
+            alias = info.alias or name
+            if alias in present and name not in section.skip:
+                columns.add_field(alias, [o.get(alias) for o in objects], info.annotation, validate=True)
+        known = {info.alias or name for name, info in section.model.model_fields.items()}
+        for key in sorted(present - known):
+            columns.add_extra(section, key, [o.get(key) for o in objects])
+    present = set().union(*rows) if rows else set()
+    for name in layout.plain:
+        if name in present:
+            values = [row.get(name) for row in rows]
+            columns.add_field(name, values, _annotation(layout.model, name), validate=True)
+    columns.add_counts([_nested(row, layout.counts) for row in rows])
+    return columns
+
+
+def _nested(row: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
+    value: Any = row
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+# ---- columns ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Column:
+    """A typed column and how to make more of it (``empty(n)``: n missing values, or zeros for counts)."""
+
+    values: Any
+    empty: Callable[[int], Any]
+    extra: bool = False
+
+
+class _Columns:
+    """The typed columns of some records, keyed in the layout's order; extras named once all are known."""
+
+    def __init__(self, layout: _Layout, length: int) -> None:
+        self.layout, self.length = layout, length
+        self.fields: dict[str, _Column] = {}
+        self.extras: dict[tuple[int, str], _Column] = {}
+        self.counts: dict[str, _Column] = {}
+
+    def add_field(self, name: str, values: list[Any], annotation: Any, *, validate: bool = False) -> None:
+        if validate:
+            values = _validated(name, values, annotation)
+        kind, category = _base_type(annotation), _is_category(name)
+        self.fields[name] = _Column(
+            _typed(values, kind, category=category), lambda n: _typed([None] * n, kind, category=category)
+        )
+
+    def add_extra(self, section: _Section, key: str, values: list[Any]) -> None:
+        index = self.layout.sections.index(section)
+        self.extras[(index, key)] = _Column(pd.array(values, dtype=object), lambda n: pd.array([None] * n, object))
+
+    def add_counts(self, summaries: Sequence[Mapping[str, RawCounts]]) -> None:
+        flags = sorted(set().union(*(s.keys() for s in summaries))) if summaries else []
+        empty: RawCounts = {}
+        for flag in flags:
+            counts = [s.get(flag) or empty for s in summaries]
+            seen = set().union(*(c.keys() for c in counts))
+            for status in STATUS_FIELDS:
+                if status in seen:
+                    values = pd.array([c.get(status, 0) for c in counts], dtype="Int64")
+                    self.counts[f"{flag}.{status}"] = _Column(values, lambda n: pd.array([0] * n, dtype="Int64"))
+
+    def frame(self) -> pd.DataFrame:
+        return _Columns.concat(self.layout, [self])
+
+    @staticmethod
+    def concat(layout: _Layout, parts: Sequence[_Columns]) -> pd.DataFrame:
+        """One frame from the parts' columns, in the layout's order (a part without a column gets its ``empty``).
+        Each column is taken out of the parts as it is joined, so the parts shrink as the frame grows."""
+        present = {name for part in parts for name in part.fields}
+        extras = {key for part in parts for key in part.extras}
+        columns: dict[str, Any] = {}
+
+        def add_fields(names: Iterable[str]) -> None:
+            for name in names:
+                if name in present:
+                    columns[name] = _joined([p.fields.pop(name, None) for p in parts], parts)
+
+        add_fields(layout.keys)
+        for index, section in enumerate(layout.sections):
+            add_fields(info.alias or n for n, info in section.model.model_fields.items() if n not in section.skip)
+            for key in sorted(k for i, k in extras if i == index):
+                name = key if key not in columns and key not in present else f"{section.model.__name__}.{key}"
+                joined = _joined([p.extras.pop((index, key), None) for p in parts], parts)
+                columns[name] = pd.Series(joined, dtype=object).infer_objects().array
+        add_fields(layout.plain)
+        for name in sorted({name for part in parts for name in part.counts}, key=_count_order):
+            columns[name] = _joined([p.counts.pop(name, None) for p in parts], parts)
+        length = sum(part.length for part in parts)
+        frame: pd.DataFrame = pd.DataFrame(columns, index=pd.RangeIndex(length), copy=False)
+        return frame
+
+
+def _count_order(name: str) -> tuple[str, int]:
+    flag, _, status = name.rpartition(".")
+    return flag, list(STATUS_FIELDS).index(status)
+
+
+def _joined(columns: Sequence[_Column | None], parts: Sequence[_Columns]) -> Any:
+    """The parts' arrays of one column, end to end (categories united)."""
+    template = next(c for c in columns if c is not None)
+    arrays = [c.values if c is not None else template.empty(p.length) for c, p in zip(columns, parts, strict=True)]
+    if len(arrays) == 1:
+        return arrays[0]
+    if isinstance(template.values, pd.Categorical):
+        categories = pd.Categorical(sorted({c for a in arrays for c in a.categories})).categories
+        codes = np.concatenate([a.set_categories(categories).codes for a in arrays])
+        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
+    return pd.concat([pd.Series(a, copy=False) for a in arrays], ignore_index=True).array
+
+
+# ---- conversions -----------------------------------------------------------------------------------------------
 def records_frame(rows: Sequence[Any]) -> pd.DataFrame:
     """The frame of a result: typed for runs and datasets, ``pd.json_normalize`` for dicts (nested keys dotted)."""
     if not rows or isinstance(rows[0], Mapping):
@@ -77,44 +274,22 @@ def records_frame(rows: Sequence[Any]) -> pd.DataFrame:
     raise TypeError(f"no DataFrame layout for {type(rows[0]).__name__} records")
 
 
-def _add_models(
-    columns: dict[str, Any],
-    models: Sequence[BaseModel],
-    cls: type[BaseModel],
-    *,
-    skip: frozenset[str] | set[str] = frozenset(),
-) -> None:
-    present = set().union(*(m.model_fields_set for m in models)) if models else set()
-    for name, info in cls.model_fields.items():
-        if name in present and name not in skip:
-            column = info.alias or name
-            values = list(map(attrgetter(name), models))
-            columns[column] = _typed(values, _base_type(info.annotation), category=_is_category(column))
-    extras = sorted(set().union(*((m.model_extra or {}).keys() for m in models))) if models else []
-    for key in extras:
-        column = key if key not in columns else f"{cls.__name__}.{key}"
-        values = [(m.model_extra or {}).get(key) for m in models]
-        columns[column] = pd.Series(values, dtype=object).infer_objects().array
+def _annotation(model: type[BaseModel], name: str) -> Any:
+    return model.model_fields[name].annotation
 
 
-def _add_plain(
-    columns: dict[str, Any], records: Sequence[BaseModel], cls: type[BaseModel], names: Sequence[str]
-) -> None:
-    present = set().union(*(r.model_fields_set for r in records)) if records else set()
-    for name in names:
-        if name in present:
-            columns[name] = _typed(list(map(attrgetter(name), records)), _base_type(cls.model_fields[name].annotation))
+@functools.lru_cache(maxsize=64)
+def _list_adapter(annotation: Any) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[annotation])
 
 
-def _add_status_counts(columns: dict[str, Any], summaries: Sequence[Mapping[str, RawCounts]]) -> None:
-    flags = sorted(set().union(*(s.keys() for s in summaries))) if summaries else []
-    empty: RawCounts = {}
-    for flag in flags:
-        counts = [s.get(flag, empty) for s in summaries]
-        seen = set().union(*(c.keys() for c in counts))
-        for status in STATUS_FIELDS:
-            if status in seen:
-                columns[f"{flag}.{status}"] = pd.array([c.get(status, 0) for c in counts], dtype="Int64")
+def _validated(name: str, values: list[Any], annotation: Any) -> list[Any]:
+    """``values`` checked and coerced as the model's field would be (``ValueError`` naming the column)."""
+    try:
+        return _list_adapter(annotation).validate_python(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ValueError(f"column {name!r}: {first['msg']} (got {first.get('input')!r:.80})") from None
 
 
 def _is_category(column: str) -> bool:

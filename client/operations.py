@@ -6,11 +6,12 @@ Filters are compiled (and rejected with ``querylang.FilterError``) before the fi
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 import querylang
 from client.calls import (
@@ -23,9 +24,8 @@ from client.calls import (
     require_run_number,
 )
 from client.engine import Batch, Operation
-from client.errors import RunQLError, ServiceError
+from client.errors import PartialResultError, RunQLError, ServiceError
 from client.pagination import (
-    DecodedPage,
     DecodePage,
     Listing,
     ListingQuery,
@@ -34,8 +34,9 @@ from client.pagination import (
     fetch_listing,
     wire_decoder,
 )
-from client.results import Records
+from client.results import Records, WireRows
 from client.transport import Call, Reply
+from client.wire import decode_page, short_error
 from schemas import (
     Dataset,
     JointLumisectionRange,
@@ -98,56 +99,29 @@ def _plan(kind: Kind, filter: object, *, raw: bool, unknown_flags: UnknownFlags)
     return querylang.compile_filter({} if filter is None else filter, kind=kind, unknown_flags=unknown_flags)
 
 
-class _RunsPage(BaseModel):
-    runs: list[Run]
-    count: int
-
-
-class _DatasetsPage(BaseModel):
-    datasets: list[Dataset]
-    count: int
-
-
-_PAGES: Mapping[Kind, TypeAdapter[Any]] = {"runs": TypeAdapter(_RunsPage), "datasets": TypeAdapter(_DatasetsPage)}
-_ROWS: Mapping[Kind, TypeAdapter[list[Any]]] = {"runs": TypeAdapter(list[Run]), "datasets": TypeAdapter(list[Dataset])}
-
-
 def _decoder(kind: Kind, output: Output, compress: bool | None) -> DecodePage:
-    """How pages become rows: typed models (validated straight from the JSON bytes), or the public client's dicts."""
+    """How pages become rows: each row's JSON bytes (typed models and frames are made from them later, see
+    :class:`~client.results.Records`), or the public client's dicts."""
     if compress is False:
         return wire_decoder(kind)
     if output == "dicts" or compress is not None:
         shape = compress_run if kind == "runs" else compress_dataset
         return wire_decoder(kind, lambda rows: [shape(r) for r in rows])
-    return partial(_decode_models, kind)
+    return partial(decode_page, kind)
 
 
-def _decode_models(kind: Kind, content: bytes, with_wire: bool) -> DecodedPage:
-    if with_wire:  # a union re-sorted client-side needs the wire values
-        return wire_decoder(kind, partial(_validate_rows, kind))(content, True)
-    try:
-        page = _PAGES[kind].validate_json(content)
-    except ValidationError as exc:
-        raise ValueError(_short(exc)) from None
-    rows = page.runs if kind == "runs" else page.datasets
-    return DecodedPage(page.count, rows, [_model_key(r) for r in rows])
+def _model_maker(kind: Kind, route: str) -> Callable[[bytes], Any]:
+    """Creates the model of one row kept as JSON; a row that does not fit the schema is a ``ServiceError``."""
+    validate = (Run if kind == "runs" else Dataset).model_validate_json
 
+    def make(blob: bytes) -> Any:
+        try:
+            return validate(blob)
+        except ValidationError as exc:
+            message = f"a row does not match the schema: {short_error(exc)}"
+            raise ServiceError(message, status=200, route=route) from None
 
-def _validate_rows(kind: Kind, rows: list[dict[str, Any]]) -> list[Any]:
-    try:
-        return _ROWS[kind].validate_python(rows)
-    except ValidationError as exc:
-        raise ValueError(_short(exc)) from None
-
-
-def _short(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{exc.error_count()} invalid field(s), first at {where}: {first['msg']} (got {first.get('input')!r:.80})"
-
-
-def _model_key(row: Run | Dataset) -> Hashable:
-    return row.run_number if isinstance(row, Run) else row.key
+    return make
 
 
 def listing(
@@ -174,19 +148,48 @@ def listing(
         raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
     plan = _plan(kind, filter, raw=ignore_filter_transformation, unknown_flags=unknown_flags)
     query = ListingQuery(kind, plan.filters, sortings_argument(sortings), page_size, limit)
-    result: Listing = yield from fetch_listing(
-        query, decode=_decoder(kind, output, compress_attributes), resume_from=resume_from, progress=progress
-    )
-    records: Records[Any] = Records(
+    rows = _Rows(kind, compress_attributes is None, query.call(0, 0).route if query.filters else kind, synthetic)
+    try:
+        result: Listing = yield from fetch_listing(
+            query, decode=_decoder(kind, output, compress_attributes), resume_from=resume_from, progress=progress
+        )
+    except PartialResultError as error:
+        error.rows = rows.records(error.rows)
+        raise
+    if output == "dataframe":
+        from client.frames import blobs_frame  # pandas only when a frame is asked for
+
+        return blobs_frame(kind, _consumed(result.rows))
+    return rows.records(
         result.rows,
-        kind=kind,
         total=result.total,
         count_changed=result.count_changed,
         duplicates_removed=result.duplicates_removed,
-        synthetic=synthetic,
         notes=[*plan.warnings, *result.notes],
     )
-    return records.to_pandas() if output == "dataframe" else records
+
+
+def _consumed(rows: list[Any]) -> Iterator[Any]:
+    """The rows one by one, each dropped from ``rows`` as it is handed out (the frame grows as the JSON goes)."""
+    for index in range(len(rows)):
+        row, rows[index] = rows[index], None
+        yield row
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """How a listing's rows become :class:`Records`: lazily from JSON bytes (typed) or as they are (dicts)."""
+
+    kind: Kind
+    typed: bool
+    route: str
+    synthetic: bool
+
+    def records(self, rows: Sequence[Any], **facts: Any) -> Records[Any]:
+        if self.typed:
+            wire = WireRows(rows, _model_maker(self.kind, self.route))
+            return Records(kind=self.kind, synthetic=self.synthetic, wire=wire, **facts)
+        return Records(rows, kind=self.kind, synthetic=self.synthetic, **facts)
 
 
 def single_record(
@@ -206,9 +209,11 @@ def single_record(
         raise ServiceError(
             f"{len(result.rows)} records match {what}, expected one", status=200, route=query.call(0, 0).route
         )
-    if result.rows:
-        return result.rows[0]
-    return None if compress_attributes is None else {}
+    if not result.rows:
+        return None if compress_attributes is None else {}
+    if compress_attributes is None:
+        return _model_maker(kind, query.call(0, 0).route)(result.rows[0])
+    return result.rows[0]
 
 
 def _one(outcome: object) -> Reply:
@@ -258,5 +263,5 @@ def lumisections(endpoint: str, run_number: int, dataset_name: str, *, output: O
         return _LUMISECTION_MODELS[endpoint].validate_python(data)
     except ValidationError as exc:
         raise ServiceError(
-            f"the reply does not match the schema: {_short(exc)}", status=200, route=call.route
+            f"the reply does not match the schema: {short_error(exc)}", status=200, route=call.route
         ) from None

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+import orjson
+
 from client.calls import DEFAULT_SORTINGS, Kind, Sorting, listing_call
 from client.engine import Batch, Operation
 from client.errors import PartialResultError, RunQLError, ServiceError
@@ -317,7 +319,7 @@ def wire_decoder(kind: Kind, convert: ConvertPage = list) -> DecodePage:
     """A decoder that parses the JSON and hands the wire rows to ``convert`` (``list``: keep them as they are)."""
 
     def decode(content: bytes, with_wire: bool) -> DecodedPage:
-        data = json.loads(content)
+        data = orjson.loads(content)
         if not isinstance(data, dict) or not isinstance(data.get(kind), list) or not _is_count(data.get("count")):
             raise ValueError(f"expected {{{kind!r}: [...], 'count': N}}")
         wire: list[dict[str, Any]] = data[kind]

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,28 @@ GOLDEN_PATTERN = "/PromptReco/Collisions2018(A|B|C|D)/DQM"
 YEARS = [2018]
 
 
+class Clock:
+    """Seconds since the demo started, printed before each step so its speed shows."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def step(self, what: str) -> None:
+        print(f"[{time.perf_counter() - self.started:5.1f} s] {what}", flush=True)
+
+    def progress(self, what: str) -> Callable[[int, int], None]:
+        """``progress(done, total)`` for the golden JSON's requests: a line at each quarter."""
+        shown: set[tuple[int, int]] = set()  # (total, quarter): each round of requests has its own total
+
+        def show(done: int, total: int) -> None:
+            quarter = (total, 4 * done // total if total else 4)
+            if quarter not in shown:
+                shown.add(quarter)
+                self.step(f"{what}: {done}/{total} requests")
+
+        return show
+
+
 def show_runs(rr: RunRegistry) -> None:
     for question, run_filter in RUN_FILTERS:
         plan = querylang.compile_filter(run_filter)
@@ -81,11 +105,14 @@ def show_datasets_and_frame(rr: RunRegistry) -> None:
     print("dtypes: " + ", ".join(f"{c}={frame[c].dtype}" for c in columns))
 
 
-def show_golden(rr: RunRegistry) -> None:
+def show_golden(rr: RunRegistry, clock: Clock) -> None:
     rule = json.loads((HERE / "golden_rule.json").read_text())
-    golden = rr.create_json(rule, GOLDEN_PATTERN, engine="local", report=True, with_luminosity=True, pushdown=False)
     print(f"\n## golden JSON of examples/golden_rule.json over {GOLDEN_PATTERN}")
+    progress = clock.progress("lumisection data")
+    golden = rr.create_json(rule, GOLDEN_PATTERN, engine="local", report=True, progress=progress)
+    clock.step(f"golden JSON with the service's loss accounting ({golden.requests} requests)")
     print(f"{golden.run_count} runs, {golden.lumisection_count} lumisections, luminosity {golden.luminosity_in}")
+    print(f"{golden.requests_per_kept_lumisection:.4f} requests per lumisection kept (ranges, not lumisections)")
     if golden.losses is not None:
         print(golden.losses.to_table())
     print("first runs: " + json.dumps({str(r): [list(x) for x in golden.mask.ranges(r)] for r in golden.runs[:3]}))
@@ -99,13 +126,18 @@ def show_error() -> None:
 
 
 def main() -> int:
+    clock = Clock()
     with RunRegistry(target="embedded", embedded_options={"years": YEARS}) as rr:
         print(f"runql demo — SYNTHETIC demo Run Registry at {rr.base_url} (not CMS data)")
         print(f"serving the {YEARS} slice of the 2018-2024 demo registry (runql serve serves all of it)")
+        clock.step("embedded Run Registry ready")
         show_runs(rr)
+        clock.step("filters")
         show_datasets_and_frame(rr)
-        show_golden(rr)
+        clock.step("datasets and DataFrame")
+        show_golden(rr, clock)
         show_error()
+    clock.step("done")
     return 0
 
 

@@ -16,9 +16,10 @@ from querylang.compile import QuirkWarning, compile_filter, compile_node, raw_pl
 from querylang.dials import DialsPlan, DialsRequest, compile_dials, explain_dials
 from querylang.dials_catalogue import DIALS_RESOURCES, DialsField, DialsResource, dials_resource
 from querylang.errors import FilterError, QueryLangError, RuleError
-from querylang.explain import explain, explain_plan
+from querylang.explain import Explanation, explain, explain_plan
 from querylang.parse import UnknownFlagWarning, parse_filter
 from querylang.plan import Plan
+from querylang.reference import reference_rule
 from querylang.rules import RulePlan, parse_rule, plan_rule
 from querylang.similar import SimilarPattern, compile_similar
 
@@ -33,6 +34,7 @@ __all__ = [
     "DialsPlan",
     "DialsRequest",
     "DialsResource",
+    "Explanation",
     "FilterError",
     "Membership",
     "Node",
@@ -61,4 +63,5 @@ __all__ = [
     "parse_rule",
     "plan_rule",
     "raw_plan",
+    "reference_rule",
 ]

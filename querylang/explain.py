@@ -13,6 +13,7 @@ run_number > 309000 AND run_number < 310000 AND triplet_summary."dt-dt".GOOD > 0
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Mapping
@@ -22,10 +23,23 @@ from querylang.compile import compile_filter
 from querylang.parse import UnknownFlags
 from querylang.plan import Kind, Plan
 
-__all__ = ["explain", "explain_plan", "to_sql"]
+__all__ = ["Explanation", "explain", "explain_plan", "to_sql"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SQL_OPERATORS = {"like": "ILIKE", "notlike": "NOT ILIKE", "LIKE": "LIKE", "NOTLIKE": "NOT LIKE"}
+
+
+class Explanation(str):
+    """The text of an explanation (a ``str``), displayed in a notebook as preformatted, escaped HTML.
+
+    >>> Explanation("x < 'y'")._repr_html_()
+    '<pre>x &lt; &#x27;y&#x27;</pre>'
+    """
+
+    __slots__ = ()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
 
 
 def explain(
@@ -34,22 +48,22 @@ def explain(
     kind: Kind = "runs",
     unknown_flags: UnknownFlags = "error",
     as_json: bool = False,
-) -> str:
+) -> Explanation:
     """Compile ``filter`` and describe the plan; ``as_json=True`` gives the plan as JSON instead.
 
     >>> print(explain({"run_number": []}))
     runs filter compiled to 0 backend filters: it matches nothing, no request is sent.
     """
     plan = compile_filter(filter, kind=kind, unknown_flags=unknown_flags)
-    return plan.to_json(indent=2) if as_json else explain_plan(plan)
+    return Explanation(plan.to_json(indent=2)) if as_json else explain_plan(plan)
 
 
-def explain_plan(plan: Plan) -> str:
+def explain_plan(plan: Plan) -> Explanation:
     """The text :func:`explain` prints, for an already compiled (or raw) plan."""
     count = len(plan.filters)
     noun = "backend filter" if count == 1 else "backend filters"
     if not count:
-        return f"{plan.kind} filter compiled to 0 {noun}: it matches nothing, no request is sent."
+        return Explanation(f"{plan.kind} filter compiled to 0 {noun}: it matches nothing, no request is sent.")
     lines = [f"{plan.kind} filter compiled to {count} {noun}" + (" (their union is the answer):" if count > 1 else ":")]
     lines += [f"warning: {warning}" for warning in plan.warnings]
     for index, backend_filter in enumerate(plan.filters, 1):
@@ -57,7 +71,7 @@ def explain_plan(plan: Plan) -> str:
     lines.append("-- as SQL")
     selects = [f"SELECT * FROM {plan.kind} WHERE {to_sql(f)}" for f in plan.filters]
     lines.append("\nUNION\n".join(selects))
-    return "\n".join(lines)
+    return Explanation("\n".join(lines))
 
 
 def to_sql(backend_filter: Mapping[str, Any]) -> str:

@@ -19,6 +19,7 @@ A lumi mask is a set of ``(run, lumisection)`` pairs, written the CMS way: run �
 from __future__ import annotations
 
 import bisect
+import html
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -38,6 +39,8 @@ __all__ = [
     "Luminosity",
     "NamedRanges",
     "Range",
+    "format_luminosity",
+    "luminosity_unit",
 ]
 
 #: An inclusive lumisection range ``(first, last)``.
@@ -331,6 +334,39 @@ class Luminosity:
     def __add__(self, other: Luminosity) -> Luminosity:
         return Luminosity(self.recorded + other.recorded, self.delivered + other.delivered)
 
+    def __repr__(self) -> str:
+        return f"Luminosity(recorded={format_luminosity(self.recorded)}, delivered={format_luminosity(self.delivered)})"
+
+    def __str__(self) -> str:
+        return f"recorded {format_luminosity(self.recorded)}, delivered {format_luminosity(self.delivered)}"
+
+
+def luminosity_unit(largest: float) -> tuple[str, float]:
+    """The unit that fits sums of per-lumisection values (µb⁻¹) up to ``largest``, and the factor to it: /ub,
+    /nb, /pb, or /fb, each from 1000 of the one before.
+
+    >>> luminosity_unit(97919.8e6), luminosity_unit(12.5e6), luminosity_unit(7)
+    (('/fb', 1e-09), ('/pb', 1e-06), ('/ub', 1.0))
+    """
+    for unit, factor in (("/fb", 1e-9), ("/pb", 1e-6), ("/nb", 1e-3)):
+        if abs(largest) * factor >= 1:
+            return unit, factor
+    return "/ub", 1.0
+
+
+def format_luminosity(value: float | None) -> str:
+    """A sum of per-lumisection values (µb⁻¹) printed in the unit that fits, four significant digits.
+
+    >>> format_luminosity(97919.83918e6), format_luminosity(5.25e6), format_luminosity(None)
+    ('97.92 /fb', '5.25 /pb', '-')
+    >>> Luminosity(5.25e9, 6e9)
+    Luminosity(recorded=5.25 /fb, delivered=6 /fb)
+    """
+    if value is None:
+        return "-"
+    unit, factor = luminosity_unit(value)
+    return f"{value * factor:.4g} {unit}"
+
 
 #: ``"<run>-<dataset>"`` → inclusive ``[first, last]`` ranges.
 NamedRanges = Mapping[str, Sequence[Sequence[int]]]
@@ -499,6 +535,23 @@ class LossReport:
         rows.append(("(several clauses false)", None, None, self.several_lumisections, float(self.several_recorded)))
         return rows
 
+    def _repr_html_(self) -> str:
+        """The notebook display: :meth:`rows` with luminosity in the unit that fits, then what was kept and
+        removed; every clause escaped."""
+        rows = self.rows()
+        unit, factor = luminosity_unit(max([self.kept.recorded, *(r[2] or 0.0 for r in rows)]))
+        header = ("clause", "lumisections false", f"recorded false ({unit})", "lumisections alone",
+                  f"recorded alone ({unit})")  # fmt: skip
+        scaled = [(c, nf, None if rf is None else rf * factor, na, ra * factor) for c, nf, rf, na, ra in rows]
+        totals = "".join(
+            f"<p>{html.escape(label)}: {count:,} lumisections, {html.escape(str(lumi))}</p>"
+            for label, count, lumi in (
+                ("kept (golden JSON)", self.kept_lumisections, self.kept),
+                ("removed (anti-JSON)", self.removed_lumisections, self.removed),
+            )
+        )
+        return _html_table(header, scaled, caption="Luminosity removed, per clause of the rule") + totals
+
     def to_table(self) -> str:
         """A plain-text table of :meth:`rows`, then what was kept and removed."""
         header = ("clause", "lumisections false", "recorded false", "lumisections alone", "recorded alone")
@@ -534,6 +587,19 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+def _html_table(header: Sequence[str], rows: Sequence[Sequence[object]], *, caption: str) -> str:
+    """A small HTML table; every cell is escaped."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(_html_cell(i, v) for i, v in enumerate(row)) + "</tr>" for row in rows)
+    title = f"<caption>{html.escape(caption)}</caption>"
+    return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html_cell(index: int, value: object) -> str:
+    text = html.escape(_cell(value))
+    return f"<td><code>{text}</code></td>" if index == 0 else f"<td style='text-align:right'>{text}</td>"
 
 
 def _format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -578,7 +644,8 @@ class GoldenJson:
     ``anti_mask`` (``anti_by_dataset``) holds the evaluated lumisections that failed the rule. ``min_run_number``
     and ``max_run_number`` span the matching datasets. Luminosity is ``None`` when it was not computed;
     ``accounting`` holds the service's own loss figures (``None`` unless computed, or while the service has
-    not finished them) and ``losses`` their friendly table.
+    not finished them) and ``losses`` their friendly table. ``requests``: how many requests the local engine
+    sent (listing pages and lumisection requests; ``None`` for the server engine).
 
     >>> g = GoldenJson(mask=LumiMask({315000: [(1, 40)]}),
     ...                by_dataset={"/PromptReco/Collisions2018A/DQM": LumiMask({315000: [(1, 40)]})})
@@ -599,6 +666,7 @@ class GoldenJson:
     dataset_name_filter: str | None = None
     engine: Literal["local", "server"] = "local"
     server_row: JsonPortalRow | None = None
+    requests: int | None = None
 
     @property
     def run_count(self) -> int:
@@ -613,12 +681,44 @@ class GoldenJson:
         return self.mask.runs
 
     @property
+    def requests_per_kept_lumisection(self) -> float | None:
+        """:attr:`requests` per lumisection in the golden JSON (``None`` when unknown or nothing was kept).
+
+        >>> GoldenJson(mask=LumiMask({315000: [(1, 40)]}), requests=4).requests_per_kept_lumisection
+        0.1
+        """
+        if self.requests is None or not self.lumisection_count:
+            return None
+        return self.requests / self.lumisection_count
+
+    @property
     def losses(self) -> LossReport | None:
         """The friendly loss table, derived from :attr:`accounting` (``None`` without it)."""
         if self.accounting is None:
             return None
         kept = sum(mask.lumisection_count for mask in self.by_dataset.values())
         return LossReport.of(self.accounting, kept_lumisections=kept)
+
+    def __repr__(self) -> str:
+        lumi = "" if self.luminosity_in is None else f", luminosity_in={self.luminosity_in!r}"
+        return (
+            f"GoldenJson(engine={self.engine!r}, dataset_name_filter={self.dataset_name_filter!r}, "
+            f"runs={self.run_count}, lumisections={self.lumisection_count}{lumi})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The notebook display: what was kept and excluded, luminosity with units, and the loss report."""
+        rows: list[tuple[str, object]] = [
+            ("engine", self.engine),
+            ("datasets", self.dataset_name_filter),
+            ("kept (golden JSON)", f"{self.run_count:,} runs, {self.lumisection_count:,} lumisections"),
+            ("excluded (anti-JSON)", f"{self.anti_mask.run_count:,} runs, {self.anti_mask.lumisection_count:,} ls"),
+        ]
+        for side, lumi in (("luminosity in", self.luminosity_in), ("luminosity lost", self.luminosity_out)):
+            if lumi is not None:
+                rows.append((side, str(lumi)))
+        losses = self.losses
+        return _html_table(("", ""), rows, caption="Golden JSON") + ("" if losses is None else losses._repr_html_())
 
     def with_dataset_names(self) -> dict[str, list[list[int]]]:
         """The per-dataset form with ``"<run>-<dataset>"`` keys, like the service's
@@ -679,7 +779,7 @@ class GoldenJson:
         ...     "dataset_name_filter": "/A/%/DQM", "recorded_luminosity_in_json": 7,
         ...     "delivered_luminosity_in_json": 8, "total_recorded_luminosity_lost": -1})
         >>> g.mask.to_dict(), sorted(g.by_dataset), g.luminosity_in, g.luminosity_out
-        ({'315000': [[1, 9]]}, ['/A/B/DQM', '/A/C/DQM'], Luminosity(recorded=7.0, delivered=8.0), None)
+        ({'315000': [[1, 9]]}, ['/A/B/DQM', '/A/C/DQM'], Luminosity(recorded=7 /ub, delivered=8 /ub), None)
         """
         if not isinstance(row, JsonPortalRow):
             row = JsonPortalRow.model_validate(row)

@@ -164,8 +164,11 @@ def test_row_of_the_wrong_shape_names_the_field(mock_client: RunRegistry, fake: 
     bad = make_run(1)
     bad["oms_attributes"]["start_time"] = "yesterday"
     fake.fail("/runs_filtered_ordered", 0, httpx.Response(200, json={"runs": [bad], "count": 1, "pages": 1}))
+    runs = mock_client.get_runs()  # models are created on first access (lazy), and checked then
     with pytest.raises(ServiceError, match="start_time"):
-        mock_client.get_runs()
+        runs[0]
+    with pytest.raises(ValueError, match="start_time"):
+        runs.to_pandas()
 
 
 def test_progress_reports_every_page(mock_client: RunRegistry) -> None:

@@ -11,14 +11,18 @@ import json
 from typing import Any
 
 import pytest
-from bruteforce import BruteForce
-from test_engines_agree import RULES
+from bruteforce import BruteForce, requests_made
+from test_engines_agree import PROMPT, RULES
+from test_golden_local import DT_GOOD, OneDatasetService
 
+from backend.server import EmbeddedServer
 from client.api import RunRegistry
+from client.cli_golden import summary_lines
 from client.engine import run_sync
-from client.golden_local import golden_operation
+from client.errors import ServiceError
+from client.golden_local import create_json_local, golden_operation
 from client.transport import Call, Reply
-from schemas.golden import GoldenJson
+from schemas.golden import GoldenJson, LumiMask
 
 CHECKED = ("reference", "status-good", "status-null", "bit-null", "bit-not", "run-only-class", "prescale")
 
@@ -30,11 +34,14 @@ class Recording:
         self.inner = inner
         self.strip_summaries = strip_summaries
         self.lumisection_requests: list[str] = []
+        self.oms_runs: list[int] = []
 
     def send(self, call: Call) -> Reply:
         reply: Reply = self.inner.send(call)
         if call.path.startswith("/lumisections/"):
             self.lumisection_requests.append(call.path)
+        if call.path.startswith("/lumisections/oms"):
+            self.oms_runs.append(call.json["run_number"])
         if self.strip_summaries and call.path == "/datasets_filtered_ordered":
             page = json.loads(reply.data)  # listings are handed over undecoded
             for row in page["datasets"]:
@@ -124,3 +131,62 @@ def test_the_status_prefilter_is_pushed_down(registry: RunRegistry, pushdown: bo
     run_sync(golden_operation(rule, "%", pushdown=pushdown), transport, pool=None)
     assert transport.filters
     assert all(("triplet_summary.dt-dt.GOOD" in f) is pushdown for f in transport.filters)
+
+
+# ---- how many requests, and which ------------------------------------------------------------------------------
+def test_the_result_counts_every_request_it_sent(server: EmbeddedServer, registry: RunRegistry) -> None:
+    rule = next(r for i, r, _ in RULES if i == "reference")
+    before = requests_made(server)
+    golden = create_json_local(registry, rule, "%", report=True)
+    assert golden.requests == requests_made(server) - before > 0
+    assert golden.requests_per_kept_lumisection == golden.requests / golden.lumisection_count
+
+
+@pytest.mark.parametrize("rule_id", ["reference", "bit-null", "status-good"])
+def test_luminosity_adds_no_request_per_dataset(registry: RunRegistry, rule_id: str) -> None:
+    """With luminosity, each run's OMS data comes per lumisection in one request (the only route that carries
+    luminosity besides the joint ranges, which repeat every RR status per lumisection: about 2.7x the bytes of
+    the two separate replies on the demo year); the RR ranges requested stay the same."""
+    rule, pattern = next((r, p) for i, r, p in RULES if i == rule_id)
+    plain = Recording(registry._transport, strip_summaries=False)
+    run_sync(golden_operation(rule, pattern, pushdown=False), plain, pool=None)
+    lumi = Recording(registry._transport, strip_summaries=False)
+    golden = run_sync(golden_operation(rule, pattern, pushdown=False, with_luminosity=True), lumi, pool=None)
+    rr = "/lumisections/rr_lumisection_ranges_by_component"
+    assert lumi.lumisection_requests.count(rr) == plain.lumisection_requests.count(rr)
+    oms = [path for path in lumi.lumisection_requests if path != rr]
+    assert set(oms) == {"/lumisections/oms_lumisections"}
+    evaluated = {run for mask in golden.by_dataset.values() for run in mask.runs} | set(golden.anti_mask.runs)
+    assert len(oms) == len(set(lumi.oms_runs)) >= len(evaluated)  # one per run, never per dataset
+    assert set(lumi.oms_runs) >= evaluated
+
+
+class RawService(OneDatasetService):
+    """:class:`OneDatasetService` answering lumisection requests with the body's bytes, as httpx does."""
+
+    def send(self, call: Call) -> Reply:
+        reply = super().send(call)
+        if call.path.startswith("/lumisections/") and call.raw:
+            body = self.rr_reply if isinstance(self.rr_reply, bytes) else json.dumps(reply.data).encode()
+            return Reply(reply.status, body)
+        return reply
+
+
+def test_lumisection_replies_are_decoded_from_bytes() -> None:
+    reply = {"dt-dt": [{"status": "GOOD", "start": 1, "end": 5}, {"status": "BAD", "start": 6, "end": 10}]}
+    golden = run_sync(golden_operation(DT_GOOD, PROMPT), RawService(reply), pool=None)
+    assert golden.mask == LumiMask({315000: [(1, 5)]})
+    assert golden.anti_mask == LumiMask({315000: [(6, 10)]})
+    assert golden.requests == 2  # one listing page, one RR range request
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"dt-dt": [{"status": "GOOD", "start": 1, "end": 5}'])
+def test_a_reply_that_is_not_json_is_a_service_error(body: bytes) -> None:
+    with pytest.raises(ServiceError, match="not JSON"):
+        run_sync(golden_operation(DT_GOOD, PROMPT), RawService(body), pool=None)
+
+
+def test_runql_golden_prints_the_requests_per_lumisection_kept() -> None:
+    golden = GoldenJson(mask=LumiMask({315000: [(1, 40)]}), requests=4)
+    assert summary_lines(golden)[-1] == "requests: 4 (0.1 per lumisection kept)"
+    assert all("requests" not in line for line in summary_lines(GoldenJson(mask=LumiMask({315000: [(1, 40)]}))))

@@ -1,0 +1,111 @@
+"""Benchmark: lumisection tables over the demo year, from ranges, streamed to Parquet.
+
+    .venv/bin/python benchmarks/lumitable.py [--runs N] [--sample 20] [--columns dt-dt,csc-csc,...]
+
+Starts ``runql serve`` (the default demo year, or ``--runs N``) in a subprocess on a free loopback port, then, in
+one run:
+
+* ``lumisection_table_to_parquet`` of every ``/PromptReco/Collisions2018%/DQM`` and ``online`` dataset (default
+  columns: every RR component and OMS bit) into a temporary folder, first thing in the process: rows per second,
+  and the growth of the process's peak resident size against the table's own size (constant memory: the peak
+  stays near one chunk of runs, whatever the size of the table);
+* ``lumisection_table`` of the same (rows per second, and the DataFrame's size);
+* a check of ``--sample`` datasets against a per-lumisection brute force (``get_lumisections`` +
+  ``get_oms_lumisections``); the script exits 1 if any differs, or if the Parquet dataset read back by pandas
+  differs from the DataFrame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fetch import served
+
+from client import RunRegistry
+from querylang.catalogue import OMS_LUMISECTION_BITS
+
+PATTERN = "/PromptReco/Collisions2018%/DQM|online"
+
+
+def brute_force(rr: RunRegistry, run: int, dataset: str, columns: list[str]) -> pd.DataFrame:
+    """One dataset's table from the per-lumisection endpoints (one dict per lumisection)."""
+    statuses = rr.get_lumisections(run, dataset, output="dicts")
+    oms = rr.get_oms_lumisections(run, "online", output="dicts")
+    rows = []
+    for index in range(max(len(statuses), len(oms))):
+        row: dict[str, Any] = {"run": run, "dataset": dataset, "lumisection": index + 1}
+        for column in columns:
+            if column in OMS_LUMISECTION_BITS or column in ("recorded", "delivered"):
+                row[column] = oms[index].get(column) if index < len(oms) else None
+            else:
+                entry = statuses[index].get(column) if index < len(statuses) else None
+                row[column] = None if entry is None else entry["status"]
+        rows.append(row)
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=["run", "dataset", "lumisection", *columns])
+    return frame
+
+
+def same(table: pd.DataFrame, expected: pd.DataFrame) -> bool:
+    def plain(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+        frame = frame.astype(object).where(frame.notna(), None)
+        return list(frame.itertuples(index=False, name=None))
+
+    return plain(table.astype({"dataset": str}).reset_index(drop=True)) == plain(expected)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=None, help="demo registry size (default: the demo year)")
+    parser.add_argument("--sample", type=int, default=20, help="datasets checked against the brute force")
+    parser.add_argument("--columns", default=None, help="comma-separated columns (default: all components and bits)")
+    args = parser.parse_args()
+    columns = args.columns.split(",") if args.columns else None
+    with served(args.runs) as url, RunRegistry(url, env_file=False) as rr, tempfile.TemporaryDirectory() as folder:
+        nothing = {"run_number": {"<": 0}}
+        rr.lumisection_table_to_parquet(Path(folder) / "warm-up", filter=nothing, dataset=PATTERN, columns=columns)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        started = time.perf_counter()
+        written = rr.lumisection_table_to_parquet(Path(folder) / "lumis", dataset=PATTERN, columns=columns)
+        parquet_seconds = time.perf_counter() - started
+        parquet_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before
+        started = time.perf_counter()
+        table = rr.lumisection_table(dataset=PATTERN, columns=columns)
+        table_seconds = time.perf_counter() - started
+        size = int(table.memory_usage(deep=True).sum())
+        back = pd.read_parquet(Path(folder) / "lumis")
+        order = ["run", "dataset", "lumisection"]
+        back = back.astype({"dataset": str}).sort_values(order, ignore_index=True)[list(table.columns)]
+        parquet_ok = same(back, table.astype({"dataset": str}).sort_values(order, ignore_index=True))
+        keys = list(table[["run", "dataset"]].drop_duplicates().astype({"dataset": str}).itertuples(index=False))
+        sample = keys[:: max(1, len(keys) // args.sample)][: args.sample]
+        chosen = [str(c) for c in table.columns[3:]]
+        mismatches = [
+            (run, name)
+            for run, name in sample
+            if not same(table[(table["run"] == run) & (table["dataset"] == name)], brute_force(rr, run, name, chosen))
+        ]
+    print(f"lumisection table of {PATTERN} over runql serve{'' if args.runs is None else f' --runs {args.runs}'}")
+    print(f"  {len(table):,} rows x {table.shape[1]} columns, {table['dataset'].nunique()} dataset names")
+    print(f"  to_parquet:         {parquet_seconds:7.2f} s  {written / parquet_seconds:12,.0f} rows/s")
+    print(f"  lumisection_table:  {table_seconds:7.2f} s  {len(table) / table_seconds:12,.0f} rows/s")
+    print(f"  DataFrame memory_usage(deep=True)      {size / 2**20:8.1f} MiB")
+    ratio = parquet_peak / size
+    print(f"  peak RSS growth during to_parquet      {parquet_peak / 2**20:8.1f} MiB ({ratio:.2f}x the table)")
+    print(f"  Parquet read back by pandas equals the DataFrame: {parquet_ok}")
+    print(f"  brute force (per-lumisection endpoints) on {len(sample)} datasets: {len(mismatches)} differ")
+    return 0 if parquet_ok and written == len(table) and not mismatches else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""``/lumisections/oms_lumisections`` is encoded range by range, and the bytes are ``json.dumps`` of the list."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend.demo import OmsRange, iter_runs
+from backend.lumisections import oms_per_lumisection, oms_per_lumisection_json
+
+
+def test_the_demo_runs_encode_byte_for_byte() -> None:
+    for run in iter_runs(12, 2018):
+        args = (run.oms_ranges, run.lumisections, run.recorded, run.delivered)
+        assert oms_per_lumisection_json(*args) == json.dumps(oms_per_lumisection(*args))
+
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    cuts=st.lists(st.integers(1, 30), max_size=5, unique=True),
+    bits=st.lists(st.tuples(st.integers(0, 2**36 - 1), st.integers(0, 2**36 - 1)), min_size=6, max_size=6),
+    prescale=st.text(max_size=4),
+    lumisections=st.integers(0, 34),
+    values=st.lists(
+        st.one_of(st.integers(-5, 10**12), st.floats(allow_nan=False, allow_infinity=False)), min_size=34, max_size=34
+    ),
+)
+def test_any_ranges_encode_byte_for_byte(
+    cuts: list[int], bits: list[tuple[int, int]], prescale: str, lumisections: int, values: list[float]
+) -> None:
+    """Holes, ranges past the run's end, odd prescale names, float and negative luminosity."""
+    bounds = sorted({1, *cuts, 31})
+    ranges = [
+        OmsRange(start, after - 1, true_bits, null_bits, index, prescale)
+        for index, ((start, after), (true_bits, null_bits)) in enumerate(
+            zip(itertools.pairwise(bounds), bits, strict=False)
+        )
+        if index != 1  # a hole
+    ]
+    args = (ranges, lumisections, values, values[::-1])
+    assert oms_per_lumisection_json(*args) == json.dumps(oms_per_lumisection(*args))

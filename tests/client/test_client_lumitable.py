@@ -1,0 +1,121 @@
+"""Lumisection tables built from ranges equal a per-lumisection brute force, and round-trip through Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from client import AsyncRunRegistry, RunRegistry
+from client.lumitable import LUMINOSITY_COLUMNS
+from querylang import FilterError
+from querylang.catalogue import OMS_LUMISECTION_BITS
+
+PATTERN = "/PromptReco/Collisions2018%/DQM|online"
+COLUMNS = ["dt-dt", "csc-csc", "hlt-hlt", "bpix_ready", "beam1_present", "cms_active", "recorded", "delivered"]
+
+
+def _brute_force(rr: RunRegistry, run: int, dataset: str, columns: list[str]) -> list[dict[str, Any]]:
+    """The table of one dataset, from the per-lumisection endpoints."""
+    statuses = rr.get_lumisections(run, dataset, output="dicts")
+    oms = rr.get_oms_lumisections(run, "online", output="dicts")
+    rows = []
+    for index in range(max(len(statuses), len(oms))):
+        row: dict[str, Any] = {"run": run, "dataset": dataset, "lumisection": index + 1}
+        for column in columns:
+            if column in OMS_LUMISECTION_BITS or column in LUMINOSITY_COLUMNS:
+                row[column] = oms[index].get(column) if index < len(oms) else None
+            else:
+                entry = statuses[index].get(column) if index < len(statuses) else None
+                row[column] = None if entry is None else entry["status"]
+        rows.append(row)
+    return rows
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    plain = frame.astype(object).where(frame.notna(), None)
+    return [{k: (float(v) if isinstance(v, float) else v) for k, v in row.items()} for row in plain.to_dict("records")]
+
+
+@pytest.fixture(scope="module")
+def window(rr: RunRegistry) -> dict[str, Any]:
+    """The first 60 runs (a table of the whole registry takes long to check)."""
+    runs = rr.get_runs(limit=60, sortings=[["run_number", "ASC"]])
+    return {"run_number": {"<=": runs[-1].run_number}}
+
+
+@pytest.fixture(scope="module")
+def table(rr: RunRegistry, window: dict[str, Any]) -> pd.DataFrame:
+    return rr.lumisection_table(filter=window, dataset=PATTERN, columns=COLUMNS)
+
+
+def test_table_equals_the_per_lumisection_brute_force_on_a_sample(rr: RunRegistry, table: pd.DataFrame) -> None:
+    keys = table[["run", "dataset"]].drop_duplicates().astype({"dataset": str}).itertuples(index=False)
+    sample = list(keys)[::7]
+    assert {name for _, name in sample} >= {"online"}
+    assert any(name != "online" for _, name in sample)
+    for run, name in sample:
+        part = table[(table["run"] == run) & (table["dataset"] == name)]
+        assert _records(part.astype({"dataset": str})) == _brute_force(rr, run, name, COLUMNS), (run, name)
+
+
+def test_table_dtypes_and_shape(table: pd.DataFrame) -> None:
+    assert list(table.columns) == ["run", "dataset", "lumisection", *COLUMNS]
+    assert str(table["dataset"].dtype) == "category"
+    assert list(table["dt-dt"].cat.categories) == [
+        "GOOD",
+        "BAD",
+        "STANDBY",
+        "EXCLUDED",
+        "NOTSET",
+        "NO VALUE FOUND",
+        "EMPTY",
+    ]
+    assert str(table["bpix_ready"].dtype) == "boolean"
+    assert str(table["recorded"].dtype) == "Float64"
+    assert not table.duplicated(["run", "dataset", "lumisection"]).any()
+    assert table["dt-dt"].notna().any()
+
+
+def test_parquet_round_trip_is_partitioned_by_dataset(
+    rr: RunRegistry, window: dict[str, Any], table: pd.DataFrame, tmp_path: Path
+) -> None:
+    target = tmp_path / "lumis"
+    written = rr.lumisection_table_to_parquet(target, filter=window, dataset=PATTERN, columns=COLUMNS)
+    assert written == len(table)
+    assert (target / "dataset=online").is_dir()
+    assert any(p.name.startswith("dataset=%2FPromptReco%2F") for p in target.iterdir())
+    back = pd.read_parquet(target)  # hive partitioning: the dataset column comes back from the folder names
+    order = ["run", "dataset", "lumisection"]
+    back = back.astype({"dataset": str}).sort_values(order, ignore_index=True)[list(table.columns)]
+    expected = table.astype({"dataset": str}).sort_values(order, ignore_index=True)
+    pd.testing.assert_frame_equal(back, expected, check_categorical=False)
+    assert str(back["bpix_ready"].dtype) == "boolean"
+
+
+def test_default_columns_are_the_components_and_every_bit(rr: RunRegistry) -> None:
+    table = rr.lumisection_table(filter={"run_number": {"<": 0}}, dataset="online")  # no dataset: an empty table
+    assert table.empty
+    assert list(table.columns)[:3] == ["run", "dataset", "lumisection"]
+    first = rr.get_runs(limit=1, filter={"significant": True})[0].run_number
+    small = rr.lumisection_table(filter={"run_number": first})
+    assert set(OMS_LUMISECTION_BITS) <= set(small.columns)
+    assert any("-" in c for c in small.columns)
+
+
+def test_bad_columns_and_patterns_fail_before_any_request(rr: RunRegistry) -> None:
+    with pytest.raises(FilterError, match="did you mean 'dt-dt'"):
+        rr.lumisection_table(columns=["dt-dtt"])
+    with pytest.raises(FilterError, match="SIMILAR TO"):
+        rr.lumisection_table(dataset="/A(B")
+    with pytest.raises(TypeError, match="list of column names"):
+        rr.lumisection_table(columns="dt-dt")  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_async_table_equals_sync(server: Any, window: dict[str, Any], table: pd.DataFrame) -> None:
+    async with AsyncRunRegistry(server.url, page_size=40, env_file=False) as arr:
+        frame = await arr.lumisection_table(filter=window, dataset=PATTERN, columns=COLUMNS)
+    pd.testing.assert_frame_equal(frame, table)
