@@ -161,9 +161,9 @@ class Service:
             raise RequestError(f"dataset_name must be a string, got {name!r}")
         return _as_int(body.get("run_number"), "run_number"), name
 
-    def rr_lumisections(self, call: Call, shape: Callable[..., Any]) -> Reply:
+    def rr_lumisections(self, call: Call, shape: Callable[..., Any], missing: str = "[]") -> Reply:
         lumis = self.store.dataset_lumis(*self._dataset_key(call.body))
-        return 200, json.dumps(shape(lumis.statuses, lumis.lumisections) if lumis else [])
+        return 200, json.dumps(shape(lumis.statuses, lumis.lumisections)) if lumis else missing
 
     def oms_lumisections(self, call: Call, *, ranges: bool) -> Reply:
         run_number, _ = self._dataset_key(call.body)
@@ -200,10 +200,12 @@ class Service:
 
     # -- §9 writes ---------------------------------------------------------------------------------------------
     def move_run(self, call: Call) -> Reply:
-        return 200, writes.move_run(self.store, call.params["from_state"], call.params["to_state"], call.body)
+        return 200, writes.move_run(
+            self.store, call.params["from_state"], call.params["to_state"], call.body, lax=self.quirks
+        )
 
     def mark_significant(self, call: Call) -> Reply:
-        return 200, writes.mark_significant(self.store, call.body)
+        return 200, writes.mark_significant(self.store, call.body, lax=self.quirks)
 
     def refresh_run(self, call: Call, *, reset: bool) -> Reply:
         return 200, writes.refresh_run(self.store, _as_int(call.params["run_number"], "run_number"), reset=reset)
@@ -212,11 +214,13 @@ class Service:
         return 200, writes.edit_class(self.store, _as_int(call.params["run_number"], "run_number"), call.body)
 
     def edit_lumisections(self, call: Call) -> Reply:
-        return 200, json.dumps(writes.edit_lumisections(self.store, call.body))
+        return 200, json.dumps(writes.edit_lumisections(self.store, call.body, lax=self.quirks))
 
     def move_dataset(self, call: Call) -> Reply:
         p = call.params
-        return 200, writes.move_dataset(self.store, p["workspace"], p["from_state"], p["to_state"], call.body)
+        return 200, writes.move_dataset(
+            self.store, p["workspace"], p["from_state"], p["to_state"], call.body, lax=self.quirks
+        )
 
 
 Handler = Callable[[Service, Call], Reply]
@@ -239,7 +243,7 @@ _ROUTES: tuple[tuple[str, str, Handler, bool], ...] = (  # method, path, handler
     (
         "POST",
         "/lumisections/rr_lumisection_ranges_by_component",
-        lambda s, c: s.rr_lumisections(c, lumisections.rr_by_component),
+        lambda s, c: s.rr_lumisections(c, lumisections.rr_by_component, missing="{}"),
         False,
     ),
     ("POST", "/lumisections/oms_lumisections", lambda s, c: s.oms_lumisections(c, ranges=False), False),

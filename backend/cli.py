@@ -51,7 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="SQLite file to keep the registry in (reused if it exists)")
     parser.add_argument("--runs", type=_non_negative, help=f"runs to generate (default {DEFAULT_RUNS})")
     parser.add_argument("--seed", type=int, default=2018)
-    parser.add_argument("--rr-quirks", action="store_true", help="reproduce the real service's filter quirks")
+    parser.add_argument(
+        "--rr-quirks",
+        action="store_true",
+        help="reproduce the real service's quirks and laxness (rr-protocol.md §4, §10)",
+    )
     parser.add_argument("--faults", type=_rate, default=0.0, help="fraction of requests that fail at random")
     parser.add_argument("--fault-seed", type=int, default=0)
     parser.add_argument("--fault-delay", type=float, default=2.0, help="seconds a delayed request waits")

@@ -15,10 +15,12 @@ Rows are rendered by SQLite's ``json_object`` straight from the stored JSON, so 
 
 from __future__ import annotations
 
+import json
 import math
+import zlib
 from typing import Any
 
-from backend.sqlfilter import FilterSqlError, Target, compile_order, compile_where
+from backend.sqlfilter import FilterSqlError, Sql, Target, compile_order, compile_where
 from backend.store import Store
 
 __all__ = ["BODY_KEYS", "dataset_json", "dataset_names", "list_page", "run_json"]
@@ -39,7 +41,7 @@ _DATASET_OBJECT = (
     "'version', d.version, "
     "'Run', json_object('rr_attributes', json(r.rr_attributes), 'oms_attributes', json(r.oms_attributes)), "
     "'DatasetTripletCache', json_object('triplet_summary', json(d.triplet_summary), "
-    "'dcs_summary', json(r.dcs_summary)))"
+    "'dcs_summary', json(CASE WHEN d.triplet_summary = '{}' THEN '{}' ELSE r.dcs_summary END)))"
 )
 _FROM = {
     "runs": "run r JOIN dataset d ON d.run_number = r.run_number AND d.name = 'online' "
@@ -47,39 +49,69 @@ _FROM = {
     "datasets": "dataset d JOIN run r ON r.run_number = d.run_number WHERE d.deleted = 0 AND r.deleted = 0",
 }
 _OBJECT = {"runs": _RUN_OBJECT, "datasets": _DATASET_OBJECT}
+#: The row key a page is first selected by (cheap to sort), and how a page's keys are joined back to their rows.
+_KEY = {"runs": "r.run_number", "datasets": "d.dataset_id"}
+_BY_KEY = {
+    "runs": "json_each(?) AS page JOIN run r ON r.run_number = page.value "
+    "JOIN dataset d ON d.run_number = r.run_number AND d.name = 'online'",
+    "datasets": "json_each(?) AS page JOIN dataset d ON d.dataset_id = page.value "
+    "JOIN run r ON r.run_number = d.run_number",
+}
 
 
 def _page_numbers(body: dict[str, Any]) -> tuple[int, int]:
+    """``page`` and ``page_size``, refused like PostgreSQL refuses a bad LIMIT or OFFSET (``page_size`` 0 is
+    valid: no rows, and ``"pages": null``, JavaScript's ``ceil(count / 0)``)."""
     missing = [k for k in BODY_KEYS if k not in body]
     if missing:
         raise FilterSqlError(f"missing body keys: {', '.join(missing)} (all of {', '.join(BODY_KEYS)} are required)")
     page, size = body["page"], body["page_size"]
-    if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
-        raise FilterSqlError(f"page_size must be a positive integer, got {size!r}")
-    if not isinstance(page, int) or isinstance(page, bool) or page < 0:
-        raise FilterSqlError(f"page must be a non-negative integer, got {page!r}")
+    for value in (size, page):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise FilterSqlError(f'invalid input syntax for type bigint: "{value}"')
+    if size < 0:
+        raise FilterSqlError("LIMIT must not be negative")
+    if page < 0:
+        raise FilterSqlError("OFFSET must not be negative")
     return page, size
 
 
 def list_page(store: Store, target: Target, body: object, *, quirks: bool = False) -> str:
-    """One page of ``POST /runs_filtered_ordered`` or ``/datasets_filtered_ordered`` as JSON text."""
+    """One page of ``POST /runs_filtered_ordered`` or ``/datasets_filtered_ordered`` as JSON text.
+
+    With ``quirks``, requested sortings are the whole order, as on the service: ties come in an order that
+    differs from one page query to the next (a shuffle seeded by the query), so rows repeat and go missing
+    across pages unless the sortings end with a unique key.
+    """
     if not isinstance(body, dict):
         raise FilterSqlError("the request body must be a JSON object")
     page, size = _page_numbers(body)
     where = compile_where(body["filter"], target=target, quirks=quirks)
-    order = compile_order(body["sortings"], target=target)
+    ties = _unstable_ties(target, body) if quirks and body["sortings"] else None
+    order = compile_order(body["sortings"], target=target, ties=ties)
     source = f"{_FROM[target]} AND {where.text}"
     offset = page * size
     with store.reading() as conn:
         count = conn.execute(f"SELECT count(*) FROM {source}", where.params).fetchone()[0]
         rows: list[tuple[str]] = []
-        if offset < min(count, _MAX_OFFSET):
-            rows = conn.execute(
-                f"SELECT {_OBJECT[target]} FROM {source} ORDER BY {order.text} LIMIT ? OFFSET ?",
+        if size and offset < min(count, _MAX_OFFSET):  # sort keys only, then render the page's rows
+            keys = conn.execute(
+                f"SELECT {_KEY[target]} FROM {source} ORDER BY {order.text} LIMIT ? OFFSET ?",
                 (*where.params, *order.params, min(size, _MAX_OFFSET), offset),
             ).fetchall()
+            page_keys = json.dumps([k for (k,) in keys])
+            sql = f"SELECT {_OBJECT[target]} FROM {_BY_KEY[target]} ORDER BY page.key"
+            rows = conn.execute(sql, (page_keys,)).fetchall()
     items = ",".join(r[0] for r in rows)
-    return f'{{"{target}":[{items}],"pages":{math.ceil(count / size)},"count":{count}}}'
+    pages = math.ceil(count / size) if size else "null"
+    return f'{{"{target}":[{items}],"pages":{pages},"count":{count}}}'
+
+
+def _unstable_ties(target: Target, body: dict[str, Any]) -> Sql:
+    """An ORDER BY term that shuffles tied rows differently for every page query (deterministically)."""
+    seed = zlib.crc32(json.dumps(body, sort_keys=True, default=str).encode())
+    row = "r.run_number" if target == "runs" else "d.dataset_id"
+    return Sql(f"(({row} * 2654435761 + ?) % 2147483647) * 48271 % 2147483647", (seed,))
 
 
 def run_json(store: Store, run_number: int) -> str:

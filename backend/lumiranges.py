@@ -7,7 +7,7 @@ not covered are *EMPTY* (no value). Edits overlay a new range and merge equal ne
 >>> [(r.start, r.end, r.status) for r in overlay(ranges, StatusRange(4, 5, "BAD", "HV trip"))]
 [(1, 3, 'GOOD'), (4, 5, 'BAD'), (6, 10, 'GOOD')]
 >>> summarize({"dt-dt": ranges}, lumisections=12)["dt-dt"]
-{'GOOD': 10, 'EMPTY': 2, 'comments': [], 'causes': []}
+{'EMPTY': 2, 'comments': [], 'causes': [], 'GOOD': 10}
 """
 
 from __future__ import annotations
@@ -90,18 +90,15 @@ def expand(ranges: Sequence[StatusRange], lumisections: int) -> list[StatusRange
 
 
 def summarize(statuses: Mapping[str, Sequence[StatusRange]], lumisections: int) -> dict[str, dict[str, Any]]:
-    """The triplet summary of one dataset: lumisection counts per status, distinct comments and causes.
-
-    Statuses that never occur are absent (readers treat absent as 0); uncovered lumisections count as EMPTY.
+    """The triplet summary of one dataset, shaped like the service's: ``EMPTY`` (uncovered lumisections, always
+    present, possibly 0), distinct ``comments`` and ``causes``, then a count per status that occurs.
     """
     summary: dict[str, dict[str, Any]] = {}
     for component, ranges in statuses.items():
-        counts: dict[str, Any] = {}
+        covered = sum(rng.length for rng in ranges)
+        counts: dict[str, Any] = {EMPTY: lumisections - covered, "comments": [], "causes": []}
         for rng in ranges:
             counts[rng.status] = counts.get(rng.status, 0) + rng.length
-        covered = sum(rng.length for rng in ranges)
-        if covered < lumisections:
-            counts[EMPTY] = counts.get(EMPTY, 0) + lumisections - covered
         counts["comments"] = sorted({r.comment for r in ranges if r.comment})
         counts["causes"] = sorted({r.cause for r in ranges if r.cause})
         summary[component] = counts

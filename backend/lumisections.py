@@ -152,10 +152,11 @@ def oms_per_lumisection_json(
 
 
 def oms_ranges(ranges: Sequence[OmsRange]) -> list[dict[str, Any]]:
-    """``/lumisections/oms_lumisection_ranges``: the whitelisted boolean bits only, equal neighbours merged."""
+    """``/lumisections/oms_lumisection_ranges``: the whitelisted bits and the prescale (no luminosity), equal
+    neighbours merged."""
     merged: list[dict[str, Any]] = []
     for rng in ranges:
-        bits = _bits(rng)
+        bits = {**_bits(rng), "prescale_index": rng.prescale_index, "prescale_name": rng.prescale_name}
         if merged and merged[-1]["end"] + 1 == rng.start and _strip(merged[-1]) == bits:
             merged[-1]["end"] = rng.end
         else:

@@ -11,6 +11,11 @@ comparing a value with an attribute of an incompatible type is an error, like Po
 Lower-case ``like``/``notlike`` are case-insensitive, upper-case ``LIKE``/``NOTLIKE`` case-sensitive; ``%``, ``_``
 and ``\\`` (escape) behave as in PostgreSQL. An empty ``and`` list is true and an empty ``or`` list false.
 
+Long lists do not hit SQLite's expression depth: an ``or`` list of equalities (and an ``and`` list of ``<>``) on
+one key, at the top level or under the key, compiles to ``IN`` (``NOT IN``) lists of bound parameters, at most
+``IN_CHUNK`` per list (far under SQLite's variable limit) and ``MAX_LIST_VALUES`` per filter; other long lists
+are joined as a balanced tree. Both are exact, NULLs included (``x IN (a, b)`` is ``x = a OR x = b``).
+
 Strict mode (the default) answers an unknown JSON key or operator with an error naming it; ``and``/``or`` under
 a key keep the value casts, and ``or`` across tables means what it says. ``quirks=True`` reproduces the service:
 (a) ``and``/``or`` under a JSON key compare as text, so a number there fails with ``operator does not exist:
@@ -36,7 +41,9 @@ from backend.errors import RequestError
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Owner, default_catalogue
 
 __all__ = [
+    "IN_CHUNK",
     "MAX_DEPTH",
+    "MAX_LIST_VALUES",
     "MAX_TERMS",
     "FilterSqlError",
     "Sql",
@@ -50,12 +57,20 @@ __all__ = [
 Target = Literal["runs", "datasets"]
 #: Deepest nesting of and/or lists and operator objects accepted.
 MAX_DEPTH = 64
-#: Most comparisons one filter may contain.
+#: Most comparisons one filter may contain (an ``IN`` list counts as one).
 MAX_TERMS = 5000
+#: Most values one filter may bind in ``IN``/``NOT IN`` lists (SQLite allows 32,766 variables per statement).
+MAX_LIST_VALUES = 30_000
+#: Values per ``IN (...)`` list: a longer membership is an ``OR`` (``NOT IN``: ``AND``) of such lists.
+IN_CHUNK = 500
 
 _LOGICAL = {"and": "AND", "or": "OR", "AND": "AND", "OR": "OR"}
 _COMPARISONS = {"=": "=", "<>": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
 _LIKES = {"like": (False, False), "notlike": (False, True), "LIKE": (True, False), "NOTLIKE": (True, True)}
+#: For an ``or`` / ``and`` list: the comparison its items may share, and the SQL membership it becomes.
+_MEMBERSHIP = {"OR": ("=", "IN"), "AND": ("<>", "NOT IN")}
+#: Joins of more parts than this are parenthesised as a balanced tree (SQLite's parser nests ``a OR b OR c``).
+_FLAT_JOIN = 64
 _INT64 = 2**63
 _TRUE, _FALSE = "1", "0"
 _JSON_OWNERS = {
@@ -187,6 +202,7 @@ class _Compiler:
         self.target = target
         self.quirks = quirks
         self.terms = 0
+        self.list_values = 0
 
     # -- structure ----------------------------------------------------------------------------------------
     def node(self, node: object, depth: int) -> Sql:
@@ -203,7 +219,29 @@ class _Compiler:
     def logic(self, op: str, items: object, depth: int) -> Sql:
         if not isinstance(items, list):
             raise FilterSqlError(f'"{op}" needs a list of filters, got {_describe(items)}')
-        return _join(_LOGICAL[op], [self.node(item, depth + 1) for item in items], empty=op.lower() == "and")
+        joiner = _LOGICAL[op]
+        members: dict[str, tuple[_Key, list[Any]]] = {}
+        rest = []
+        for item in items:
+            found = self.member_of_filter(item, joiner)
+            if found is None:
+                rest.append(item)
+            else:
+                members.setdefault(found[0].name, (found[0], []))[1].append(found[1])
+        parts = [self.membership(key, values, joiner) for key, values in members.values()]
+        parts += [self.node(item, depth + 1) for item in rest]
+        return _join(joiner, parts, empty=op.lower() == "and")
+
+    def member_of_filter(self, item: object, joiner: str) -> tuple[_Key, Any] | None:
+        """``(key, value)`` when ``item`` is ``{key: value}`` or ``{key: {op: value}}`` with the list's ``op``."""
+        if not isinstance(item, dict) or len(item) != 1:
+            return None
+        ((name, spec),) = item.items()
+        if name in _LOGICAL:
+            return None
+        value = _member_value(spec, joiner)
+        key = None if value is None else _resolve(name, self.target, quirks=self.quirks)
+        return None if key is None else (key, value)
 
     def attribute(self, name: str, value: object, depth: int) -> Sql:
         key = _resolve(name, self.target, quirks=self.quirks)
@@ -229,19 +267,49 @@ class _Compiler:
         if not isinstance(items, list):
             raise FilterSqlError(f'"{key.name}": "{op}" needs a list, got {_describe(items)}')
         lose_cast = self.quirks and key.path is not None
-        parts = [
+        joiner = _LOGICAL[op]
+        values = [_member_value(item, joiner) for item in items]
+        members = [v for v in values if v is not None and (isinstance(v, str) or not lose_cast)]
+        parts = [self.membership(key, members, joiner)] if members else []
+        parts += [
             self.operators(key, item, depth + 1, lose_cast=lose_cast)
             if isinstance(item, dict)
             else self.compare(key, "=", item, lose_cast=lose_cast)
-            for item in items
+            for item, value in zip(items, values, strict=True)
+            if value is None or (lose_cast and not isinstance(value, str))
         ]
-        return _join(_LOGICAL[op], parts, empty=op.lower() == "and")
+        return _join(joiner, parts, empty=op.lower() == "and")
+
+    def membership(self, key: _Key, values: list[Any], joiner: str) -> Sql:
+        """``key IN (...)`` (``joiner`` OR) or ``key NOT IN (...)`` (AND) of ``values``, cast as :meth:`compare`
+        casts each; one value is a plain comparison."""
+        op, member = _MEMBERSHIP[joiner]
+        if len(values) == 1:
+            return self.compare(key, op, values[0], lose_cast=False)
+        self.list_values += len(values)
+        if self.list_values > MAX_LIST_VALUES:
+            raise FilterSqlError(f"filter has more than {MAX_LIST_VALUES} values in and/or lists")
+        by_side: dict[Sql, list[Any]] = {}
+        for value in values:
+            left, param = self.cast(key, value)
+            by_side.setdefault(left, []).append(param)
+        parts = []
+        for left, params in by_side.items():
+            for start in range(0, len(params), IN_CHUNK):
+                chunk = params[start : start + IN_CHUNK]
+                self.count_term()
+                marks = ", ".join("?" * len(chunk))
+                parts.append(Sql(f"({left.text} {member} ({marks}))", (*left.params, *chunk)))
+        return _join(joiner, parts)
 
     # -- comparisons --------------------------------------------------------------------------------------
-    def compare(self, key: _Key, op: str, value: object, *, lose_cast: bool) -> Sql:
+    def count_term(self) -> None:
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise FilterSqlError(f"filter has more than {MAX_TERMS} comparisons")
+
+    def compare(self, key: _Key, op: str, value: object, *, lose_cast: bool) -> Sql:
+        self.count_term()
         if op in _LIKES:
             return self.like(key, op, value)
         if op not in _COMPARISONS:
@@ -294,11 +362,31 @@ class _Compiler:
         raise FilterSqlError(f'cannot compare "{key.name}" ({key.kind.value}) with {_describe(value)}')
 
 
+def _member_value(spec: object, joiner: str) -> bool | int | float | str | None:
+    """The value of an ``or`` item ``v`` / ``{"=": v}`` (``and`` item ``{"<>": v}``), when it can join ``IN``."""
+    op = _MEMBERSHIP[joiner][0]
+    if isinstance(spec, dict):
+        if len(spec) != 1 or op not in spec:
+            return None
+        spec = spec[op]
+    elif op != "=":
+        return None
+    return spec if isinstance(spec, (bool, int, float, str)) and _bindable(spec) else None
+
+
+def _bindable(value: bool | int | float | str) -> bool:
+    return not isinstance(value, int) or -_INT64 <= value < _INT64
+
+
 def _join(op: str, parts: list[Sql], *, empty: bool = True) -> Sql:
+    """``parts`` joined by ``op``; a long list as a balanced tree, so that SQLite's parser nests it shallowly."""
     if not parts:
         return Sql(_TRUE if empty else _FALSE)
     if len(parts) == 1:
         return parts[0]
+    if len(parts) > _FLAT_JOIN:
+        half = len(parts) // 2
+        parts = [_join(op, parts[:half]), _join(op, parts[half:])]
     return Sql("(" + f" {op} ".join(p.text for p in parts) + ")", tuple(v for p in parts for v in p.params))
 
 
@@ -344,8 +432,8 @@ def compile_where(filter: object, *, target: Target, quirks: bool = False) -> Sq
         raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels") from None
 
 
-def compile_order(sortings: object, *, target: Target) -> Sql:
-    """ORDER BY terms: the requested sortings, then the service's default order as tie-breaker.
+def compile_order(sortings: object, *, target: Target, ties: Sql | None = None) -> Sql:
+    """ORDER BY terms: the requested sortings, then ``ties`` (default: the service's default order).
 
     JSON keys sort as text except ``oms_attributes.ls_duration`` (integer) and ``oms_attributes.b_field``
     (float); NULLs sort last ascending and first descending, as in PostgreSQL.
@@ -365,7 +453,7 @@ def compile_order(sortings: object, *, target: Target) -> Sql:
         dir_ = direction.upper()
         terms.append(Sql(f"({expr.text}) IS NULL {dir_}, {expr.text} {dir_}", expr.params * 2))
     defaults = "r.run_number DESC" if target == "runs" else "d.run_number DESC, d.name ASC"
-    terms.append(Sql(defaults))
+    terms.append(ties or Sql(defaults))
     return Sql(", ".join(t.text for t in terms), tuple(v for t in terms for v in t.params))
 
 

@@ -103,7 +103,8 @@ class StoreError(BackendError):
 
 @dataclass(frozen=True)
 class DatasetLumis:
-    """One dataset's lumisection-level data: its run's length and status ranges per component."""
+    """One dataset's lumisection-level data: its length (the run's, or the last RR status range's if that is
+    later) and status ranges per component."""
 
     dataset_id: int
     run_number: int
@@ -129,8 +130,19 @@ def unpack_lumi(blob: bytes) -> list[int]:
     return packed.tolist()
 
 
+#: OMS values the service's DCS summary also lists although they are never booleans: their counts stay 0
+#: except NULL (a null value) and EMPTY (not covered), as in the service (which counts only true/false/null).
+_NON_BOOLEAN_DCS = ("recorded", "delivered", "prescale_index", "prescale_name")
+
+
 def dcs_summary(ranges: Sequence[OmsRange], lumisections: int) -> dict[str, dict[str, int]]:
-    """Per OMS bit, how many lumisections are TRUE, FALSE, NULL or EMPTY (not covered by any range)."""
+    """Per OMS bit, how many lumisections are TRUE, FALSE, NULL or EMPTY (not covered by any range); the
+    luminosity and prescale values too (never TRUE or FALSE), and ``ls_duration`` ``{"TRUE": lumisections}``.
+
+    >>> summary = dcs_summary([OmsRange(1, 3, 1, 0, None, "Emergency")], 4)
+    >>> summary["prescale_index"], summary["recorded"], summary["ls_duration"]
+    ({'TRUE': 0, 'FALSE': 0, 'NULL': 3, 'EMPTY': 1}, {'TRUE': 0, 'FALSE': 0, 'NULL': 0, 'EMPTY': 1}, {'TRUE': 4})
+    """
     lengths: dict[tuple[int, int], int] = {}  # lumisections per distinct (true bits, null bits): a few per run
     for rng in ranges:
         key = (rng.true_bits, rng.null_bits)
@@ -142,6 +154,10 @@ def dcs_summary(ranges: Sequence[OmsRange], lumisections: int) -> dict[str, dict
         for (true_bits, null_bits), length in lengths.items():
             counts["NULL" if null_bits >> index & 1 else ("TRUE" if true_bits >> index & 1 else "FALSE")] += length
         summary[bit] = counts
+    for name in _NON_BOOLEAN_DCS:
+        nulls = sum(r.end - r.start + 1 for r in ranges if getattr(r, name, 0) is None)
+        summary[name] = {"TRUE": 0, "FALSE": 0, "NULL": nulls, "EMPTY": empty}
+    summary["ls_duration"] = {"TRUE": lumisections}
     return summary
 
 
@@ -150,6 +166,21 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # stateless
 
 def _dumps(value: Any) -> str:
     return _ENCODER.encode(value)
+
+
+def _js_numbers(value: Any) -> Any:
+    """``value`` with integral floats as ints, as JavaScript's ``JSON.stringify`` writes them (``0``, not ``0.0``).
+
+    >>> _js_numbers({"b_field": 0.0, "energy": 6500.0, "x": [3.8, {"y": -2.0}]})
+    {'b_field': 0, 'energy': 6500, 'x': [3.8, {'y': -2}]}
+    """
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _js_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(v) for v in value]
+    return value
 
 
 class _ReadWriteLock:
@@ -220,7 +251,8 @@ class RunRows:
         n, number = run.lumisections, run.run_number
         if len(run.datasets) > _DATASET_STRIDE:
             raise StoreError(f"run {number} has {len(run.datasets)} datasets; at most {_DATASET_STRIDE} can be loaded")
-        self.run.append((number, n, _dumps(run.oms), _dumps(run.rr), _dumps(dcs_summary(run.oms_ranges, n))))
+        oms = _dumps(_js_numbers(run.oms))  # the only floats of a run
+        self.run.append((number, n, oms, _dumps(run.rr), _dumps(dcs_summary(run.oms_ranges, n))))
         self.oms_range += [
             (number, r.start, r.end, r.true_bits, r.null_bits, r.prescale_index, r.prescale_name)
             for r in run.oms_ranges
@@ -423,8 +455,9 @@ class Store:
     @staticmethod
     def dataset_lumis_in(conn: sqlite3.Connection, run_number: int, dataset_name: str) -> DatasetLumis | None:
         """:meth:`dataset_lumis` on a connection the caller holds (inside a read or a write)."""
-        row = conn.execute(
-            "SELECT d.dataset_id, r.lumisections FROM dataset d JOIN run r USING (run_number) "
+        row = conn.execute(  # a lax edit (``rr_quirks``) may have given the dataset more RR lumisections
+            "SELECT d.dataset_id, max(r.lumisections, coalesce((SELECT max(last_ls) FROM ls_status s "
+            "WHERE s.dataset_id = d.dataset_id), 0)) FROM dataset d JOIN run r USING (run_number) "
             "WHERE d.run_number = ? AND d.name = ? AND d.deleted = 0",
             (run_number, dataset_name),
         ).fetchone()
@@ -465,14 +498,19 @@ class Store:
     # -- writes helpers -----------------------------------------------------------------------------------
     @staticmethod
     def replace_statuses(
-        conn: sqlite3.Connection, lumis: DatasetLumis, changes: Mapping[str, Sequence[StatusRange]]
+        conn: sqlite3.Connection,
+        lumis: DatasetLumis,
+        changes: Mapping[str, Sequence[StatusRange]],
+        *,
+        lumisections: int | None = None,
     ) -> None:
-        """Replace some components' ranges of a dataset and refresh its triplet summary (caller's transaction)."""
+        """Replace some components' ranges of a dataset and refresh its triplet summary (caller's transaction);
+        ``lumisections``: the dataset's new length, when the changes extend it."""
         for component, ranges in changes.items():
             conn.execute("DELETE FROM ls_status WHERE dataset_id = ? AND component = ?", (lumis.dataset_id, component))
             Store._insert_statuses(conn, lumis.dataset_id, {component: list(ranges)})
         statuses = {**lumis.statuses, **{c: list(r) for c, r in changes.items()}}
-        Store.refresh_summary(conn, lumis.dataset_id, statuses, lumis.lumisections)
+        Store.refresh_summary(conn, lumis.dataset_id, statuses, lumisections or lumis.lumisections)
 
     @staticmethod
     def refresh_summary(
@@ -500,6 +538,13 @@ class Store:
         dataset_id = cur.lastrowid or 0
         Store._insert_statuses(conn, dataset_id, statuses)
         return dataset_id
+
+    @staticmethod
+    def next_event_version(conn: sqlite3.Connection) -> int:
+        """The next version of the service's event log (caller's transaction)."""
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('event_version', '0')")
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'event_version'")
+        return int(conn.execute("SELECT value FROM meta WHERE key = 'event_version'").fetchone()[0])
 
     @staticmethod
     def dumps(value: Any) -> str:

@@ -7,18 +7,50 @@
 True
 >>> rr.close()
 
-Module-level functions (``get_runs``, ``get_run``, ...) use a default client: ``ENVIRONMENT`` (else
-production), changed with ``setup(target)``. ``RunRegistry`` and ``AsyncRunRegistry`` objects are independent.
-Errors: see :mod:`client.errors` (invalid filters raise ``querylang.FilterError`` before any request).
+The module-level functions (``get_runs``, ``get_run``, ``create_json``, ...) behave like the public client
+3.1.2's (:mod:`client.compat`: plain dicts, its defaults and constants) on a default client: ``ENVIRONMENT``
+(else production), changed with ``setup(target)``. ``RunRegistry`` and ``AsyncRunRegistry`` objects are
+independent and return typed models. Errors: see :mod:`client.errors` (invalid filters raise
+``querylang.FilterError`` before any request).
 """
 
 from client.api import AsyncRunRegistry, RunRegistry
-from client.default import default_client, delegate, setup
+from client.compat import (
+    JSON_CREATION_SLEEP_TIME,
+    LIST_CONSTANTS,
+    PAGE_SIZE,
+    REQUESTS_TIMEOUT,
+    WAITING_DQM_GUI_CONSTANT,
+    change_run_class,
+    create_json,
+    edit_rr_lumisections,
+    generate_json,
+    get_cycles,
+    get_dataset,
+    get_dataset_names_of_run,
+    get_datasets,
+    get_datasets_accepted,
+    get_joint_lumisection_ranges,
+    get_lumisection_ranges,
+    get_lumisection_ranges_by_component,
+    get_lumisections,
+    get_oms_lumisection_ranges,
+    get_oms_lumisections,
+    get_run,
+    get_runs,
+    make_significant_runs,
+    manually_refresh_components_statuses_for_runs,
+    move_datasets,
+    move_runs,
+    reset_RR_attributes_and_refresh_runs,
+)
+from client.default import default_client, setup
 from client.dials import AsyncDials, Dials
 from client.dials_golden import create_json_excluding_ml
 from client.errors import (
     AuthError,
     ConfigError,
+    FilterRequiredError,
     JobError,
     PartialResultError,
     RunQLError,
@@ -29,34 +61,20 @@ from client.errors import (
 from client.results import Records
 from client.writes import WriteOutcome, WriteReport
 
-change_run_class = delegate("change_run_class")
-create_json = delegate("create_json")
-edit_rr_lumisections = delegate("edit_rr_lumisections")
-get_cycles = delegate("get_cycles")
-get_dataset = delegate("get_dataset")
-get_dataset_names_of_run = delegate("get_dataset_names_of_run")
-get_datasets = delegate("get_datasets")
-get_datasets_accepted = delegate("get_datasets_accepted")
-get_joint_lumisection_ranges = delegate("get_joint_lumisection_ranges")
-get_lumisection_ranges = delegate("get_lumisection_ranges")
-get_lumisection_ranges_by_component = delegate("get_lumisection_ranges_by_component")
-get_lumisections = delegate("get_lumisections")
-get_oms_lumisection_ranges = delegate("get_oms_lumisection_ranges")
-get_oms_lumisections = delegate("get_oms_lumisections")
-get_run = delegate("get_run")
-get_runs = delegate("get_runs")
-make_significant_runs = delegate("make_significant_runs")
-manually_refresh_components_statuses_for_runs = delegate("manually_refresh_components_statuses_for_runs")
-move_datasets = delegate("move_datasets")
-move_runs = delegate("move_runs")
-reset_RR_attributes_and_refresh_runs = delegate("reset_RR_attributes_and_refresh_runs")  # noqa: N816
-
 __all__ = [
+    "JSON_CREATION_SLEEP_TIME",
+    "LUMISECTION_STATES",
+    "OFFLINE_DATASET_STATES",
+    "ONLINE_RUN_STATES",
+    "PAGE_SIZE",
+    "REQUESTS_TIMEOUT",
+    "WAITING_DQM_GUI_CONSTANT",
     "AsyncDials",
     "AsyncRunRegistry",
     "AuthError",
     "ConfigError",
     "Dials",
+    "FilterRequiredError",
     "JobError",
     "PartialResultError",
     "Records",
@@ -72,6 +90,7 @@ __all__ = [
     "create_json_excluding_ml",
     "default_client",
     "edit_rr_lumisections",
+    "generate_json",
     "get_cycles",
     "get_dataset",
     "get_dataset_names_of_run",
@@ -92,3 +111,10 @@ __all__ = [
     "reset_RR_attributes_and_refresh_runs",
     "setup",
 ]
+
+
+def __getattr__(name: str) -> list[str]:
+    """The public client's list constants (``LUMISECTION_STATES``, ...), a fresh copy at each access."""
+    if name in LIST_CONSTANTS:
+        return list(LIST_CONSTANTS[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,6 +37,7 @@ __all__ = [
     "Secret",
     "Settings",
     "TokenSettings",
+    "check_target",
     "resolve_settings",
 ]
 
@@ -196,15 +197,24 @@ def _read_env_file(env_file: EnvFile) -> Mapping[str, str | None]:
     return dotenv_values(path)
 
 
-def _target_endpoint(name: str) -> tuple[str, str | None]:
-    if name in TARGETS:
-        return TARGETS[name]
-    if name.startswith(("http://", "https://")):
-        return name, None
+def check_target(name: object) -> str:
+    """``name`` if it is a target (a named one or an http(s) base URL), else a ``ConfigError``.
+
+    The message starts like the public client's (``Invalid setup target``), so scripts that match it still do.
+
+    >>> check_target("embedded")
+    'embedded'
+    """
+    if isinstance(name, str) and (name in TARGETS or name.startswith(("http://", "https://"))):
+        return name
     raise ConfigError(
-        f"unknown target {name!r}: use 'production', 'development', 'local', 'embedded' "
-        "or a base URL such as 'http://127.0.0.1:9500'"
+        f'Invalid setup target "{name}". Valid options: "local", "development", "production", "embedded" '
+        'or a base URL such as "http://127.0.0.1:9500"'
     )
+
+
+def _target_endpoint(name: str) -> tuple[str, str | None]:
+    return TARGETS.get(check_target(name), (name, None))
 
 
 def _token_settings(

@@ -1,77 +1,60 @@
-"""The module-level functions (``client.get_runs(...)``), delegating to one default :class:`RunRegistry`.
+"""The default client of the module-level functions: chosen by :func:`setup`, created at its first request.
 
-The default client is created on first use for ``ENVIRONMENT`` (else production, like the public client);
-``setup(target)`` replaces it. Scripts written for the public client port by changing one import::
+Like the public client, ``setup(target)`` only records the target: it never fails for missing credentials, and
+nothing is contacted (nor an embedded server started) until a module-level function is called. Without
+``setup``, the target is ``ENVIRONMENT`` (else production).
 
-    import client as runregistry
-    runregistry.setup("embedded")          # or "production" with SSO credentials in .env
-    runs = runregistry.get_runs(filter={"run_number": {"and": [{">": 315000}, {"<": 316000}]}, "dt-dt": "GOOD"})
+>>> setup("Production")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+client.errors.ConfigError: Invalid setup target "Production". Valid options: ...
 """
 
 from __future__ import annotations
 
-import functools
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from client.api import RunRegistry
+from client.config import check_target
 
-__all__ = ["default_client", "delegate", "setup"]
+__all__ = ["default_client", "setup"]
 
 
 class _DefaultClient:
-    """Holds the default client; created lazily, replaced by :func:`setup`, safe across threads."""
+    """The target and options of the default client, and the client once created; safe across threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._target: str | None = None
+        self._options: dict[str, Any] = {}
         self._client: RunRegistry | None = None
 
     def get(self) -> RunRegistry:
         with self._lock:
             if self._client is None:
-                self._client = RunRegistry()
+                self._client = RunRegistry(self._target, **self._options)
             return self._client
 
-    def replace(self, client: RunRegistry) -> RunRegistry:
+    def configure(self, target: str, options: dict[str, Any]) -> None:
         with self._lock:
-            old, self._client = self._client, client
+            old, self._client = self._client, None
+            self._target, self._options = target, options
         if old is not None:
             old.close()
-        return client
 
 
 _DEFAULT = _DefaultClient()
 
 
-def setup(target: str, **options: Any) -> RunRegistry:
-    """Point the module-level functions at ``target`` (production, development, local, embedded or a URL).
+def setup(target: str, **options: Any) -> None:
+    """Point the module-level functions at ``target``: production, development, local, embedded or a base URL.
 
-    Returns the new default client; the previous one is closed. ``options`` as for :class:`RunRegistry`.
+    ``options`` as for :class:`~client.api.RunRegistry` (``client_id``, ``page_size``, ``embedded_options``, ...).
+    The previous default client is closed; the new one is created, and its credentials read, at the first call.
     """
-    return _DEFAULT.replace(RunRegistry(target, **options))
+    _DEFAULT.configure(check_target(target), dict(options))
 
 
 def default_client() -> RunRegistry:
-    """The client the module-level functions use (created on first call)."""
+    """The :class:`~client.api.RunRegistry` behind the module-level functions (created on first use)."""
     return _DEFAULT.get()
-
-
-def delegate(name: str) -> Callable[..., Any]:
-    """The module-level function ``name``: the default client's method of that name."""
-    method = getattr(RunRegistry, name)
-
-    @functools.wraps(method)
-    def function(*args: Any, **kwargs: Any) -> Any:
-        return getattr(_DEFAULT.get(), name)(*args, **kwargs)
-
-    del function.__wrapped__  # the signature shown is the method's, minus ``self``
-    function.__signature__ = _without_self(method)  # type: ignore[attr-defined]
-    return function
-
-
-def _without_self(method: Callable[..., Any]) -> Any:
-    import inspect
-
-    signature = inspect.signature(method)
-    return signature.replace(parameters=list(signature.parameters.values())[1:])

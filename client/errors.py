@@ -4,6 +4,7 @@
 
     RunQLError
     ├── ConfigError          bad target, option or environment variable; missing credentials
+    ├── FilterRequiredError  a module-level get_runs()/get_datasets() without a filter above 20,000 rows
     ├── AuthError            the token endpoint or the service refused the credentials
     ├── TransportError       no usable answer after the retries (connection, timeout, 5xx gateway, 429)
     ├── ServiceError         the service answered with an error: ``{"err": ...}`` or an unexpected reply
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AuthError",
     "ConfigError",
+    "FilterRequiredError",
     "JobError",
     "PartialResultError",
     "RunQLError",
@@ -44,6 +46,13 @@ class RunQLError(Exception):
 
 class ConfigError(RunQLError):
     """Invalid configuration: unknown target, malformed option or variable, missing credentials."""
+
+
+class FilterRequiredError(RunQLError):
+    """A module-level ``get_runs()``/``get_datasets()`` without ``filter`` matched more than 20,000 rows.
+
+    The public client refuses these with the same message; pass a filter (``filter={}`` takes everything).
+    """
 
 
 class AuthError(RunQLError):

@@ -2,14 +2,19 @@
 
 The algorithm, as one sans-I/O operation (see :mod:`client.engine`):
 
-1. page 0 of each backend filter (concurrently) gives its ``count``;
-2. the remaining pages of every filter are fetched concurrently (``limit`` shrinks the page size and the
+1. every request sorts by the user's sortings then a unique tie-breaker (:func:`with_tie_breaker`): the real
+   service pages with OFFSET in separate queries, so ties in a non-unique sort key repeat and drop rows;
+2. page 0 of each backend filter (concurrently) gives its ``count``;
+3. the remaining pages of every filter are fetched concurrently (``limit`` shrinks the page size and the
    number of pages);
-3. every page is checked (shape, row count, ``count`` unchanged; a changed count is reported, not hidden);
-4. rows are de-duplicated by key (``run_number``; ``(run_number, name)`` for datasets), filters unioned in
-   order, and a union of several filters re-sorted by the requested sortings;
-5. if some pages still failed after the transport's retries, :class:`~client.errors.PartialResultError`
-   carries the rows fetched and a :class:`ResumeFrom` token that fetches only the missing pages.
+4. every page is checked (shape, row count, ``count`` unchanged; a changed count is reported, not hidden);
+5. the rows of each filter are checked against its count: a row on two pages (so another one missing) gets
+   the pages involved re-fetched, up to :data:`REFETCH_ROUNDS` times;
+6. rows are de-duplicated across filters by key (``run_number``; ``(run_number, name)`` for datasets),
+   filters unioned in order, and a union of several filters re-sorted by the requested sortings;
+7. if some pages still failed (after the transport's retries, or still inconsistent after re-fetching),
+   :class:`~client.errors.PartialResultError` carries the rows fetched and a :class:`ResumeFrom` token that
+   fetches only the missing pages.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from client.errors import PartialResultError, RunQLError, ServiceError
 from client.transport import Call, Reply
 
 __all__ = [
+    "REFETCH_ROUNDS",
     "ConvertPage",
     "CountChangedWarning",
     "DecodePage",
@@ -42,6 +48,7 @@ __all__ = [
     "fetch_listing",
     "sort_key_of",
     "wire_decoder",
+    "with_tie_breaker",
 ]
 
 logger = logging.getLogger(__name__)
@@ -64,6 +71,21 @@ DecodePage = Callable[[bytes, bool], DecodedPage]
 ConvertPage = Callable[[list[dict[str, Any]]], list[Any]]
 Progress = Callable[[int, int], None]
 _NUMERIC_JSON_KEYS = frozenset({"oms_attributes.ls_duration", "oms_attributes.b_field"})
+#: How many times the pages of a filter whose rows repeat are re-fetched before the listing fails.
+REFETCH_ROUNDS = 2
+
+
+def with_tie_breaker(kind: Kind, sortings: Sequence[Sorting]) -> tuple[Sorting, ...]:
+    """``sortings`` followed by the keys of the service's default order that they lack, so that the order is
+    total (``run_number``; ``run_number`` and ``name`` for datasets) and OFFSET pages neither repeat nor drop rows.
+
+    >>> with_tie_breaker("runs", [("rr_attributes.class", "DESC")])
+    (('rr_attributes.class', 'DESC'), ('run_number', 'DESC'))
+    >>> with_tie_breaker("datasets", [("run_number", "ASC")])
+    (('run_number', 'ASC'), ('name', 'ASC'))
+    """
+    present = {key for key, _ in sortings}
+    return (*sortings, *(s for s in DEFAULT_SORTINGS[kind] if s[0] not in present))
 
 
 class CountChangedWarning(UserWarning):
@@ -93,9 +115,14 @@ class ListingQuery:
     def fingerprint(self) -> str:
         return json.dumps([self.kind, self.filters, self.sortings, self.page_size, self.limit], sort_keys=True)
 
+    @property
+    def total_order(self) -> tuple[Sorting, ...]:
+        """The sortings sent: the user's, then the unique tie-breaker."""
+        return with_tie_breaker(self.kind, self.sortings)
+
     def call(self, index: int, page: int) -> Call:
         return listing_call(
-            self.kind, self.filters[index], page=page, page_size=self.effective_page_size, sortings=self.sortings
+            self.kind, self.filters[index], page=page, page_size=self.effective_page_size, sortings=self.total_order
         )
 
 
@@ -155,6 +182,14 @@ def fetch_listing(
     rest = [(i, p) for i, n in state.pages_needed().items() for p in range(1, n) if (i, p) not in state.done]
     if rest:
         state.record((yield state.batch(rest)))
+    for _ in range(REFETCH_ROUNDS):
+        repeated = state.inconsistent_pages()
+        if not repeated or state.failures:
+            break
+        state.forget(repeated)
+        state.refetched += len(repeated)
+        state.record((yield state.batch(repeated)))
+    state.give_up_on(state.inconsistent_pages())
     return state.finish()
 
 
@@ -167,10 +202,12 @@ class _State:
         self.progress = progress
         self.done: dict[tuple[int, int], Page] = dict(resume.pages) if resume else {}
         self.failures: list[tuple[tuple[int, int], RunQLError]] = []
+        self.counts = {i: p.count for (i, n), p in self.done.items() if n == 0}
+        self.refetched = 0
         self.requests = 0
         self.completed = len(self.done)
         self.in_flight: list[tuple[int, int]] = []
-        self.sortings = query.sortings or DEFAULT_SORTINGS[query.kind]
+        self.sortings = query.total_order
         self.needs_sort = len(query.filters) > 1
 
     # -- batches ------------------------------------------------------------------------------------------
@@ -212,14 +249,50 @@ class _State:
             problem = self.check(index, outcome)
             if problem is None:
                 self.done[(index, number)] = outcome
+                if number == 0:
+                    self.counts[index] = outcome.count
             else:
                 self.failures.append(
                     ((index, number), ServiceError(problem, status=200, route=self.query.call(index, number).route))
                 )
 
+    def inconsistent_pages(self) -> list[tuple[int, int]]:
+        """Pages holding a row that another page of the same filter also holds (with an unchanged count, a
+        repeated row means another one is missing: the service's order was not stable across the pages)."""
+        pages: list[tuple[int, int]] = []
+        for index in range(len(self.query.filters)):
+            mine = {n: p for (i, n), p in self.done.items() if i == index}
+            if len({p.count for p in mine.values()}) > 1:
+                continue  # live data: reported as a changed count
+            holders: dict[Hashable, list[int]] = {}
+            for number, page in mine.items():
+                for key in page.keys:
+                    holders.setdefault(key, []).append(number)
+            repeated = {n for numbers in holders.values() if len(numbers) > 1 for n in numbers}
+            pages += [(index, n) for n in sorted(repeated)]
+        return pages
+
+    def forget(self, pages: Sequence[tuple[int, int]]) -> None:
+        for key in pages:
+            self.done.pop(key, None)
+
+    def give_up_on(self, pages: Sequence[tuple[int, int]]) -> None:
+        """Record still-inconsistent pages as failed and drop them (the resumable error fetches them again);
+        a filter's page 0 is kept when later pages are dropped, so its count stays known."""
+        later = {i for i, n in pages if n > 0}
+        pages = [(i, n) for i, n in pages if n > 0 or i not in later]
+        self.forget(pages)
+        for index, number in pages:
+            problem = (
+                f"page {number} shares rows with another page of the same listing even after re-fetching "
+                f"{REFETCH_ROUNDS} times: the service's order is not stable (rows would be missing)"
+            )
+            route = self.query.call(index, number).route
+            self.failures.append(((index, number), ServiceError(problem, status=200, route=route)))
+
     def first_count(self, index: int) -> int | None:
         page = self.done.get((index, 0))
-        return None if page is None else page.count
+        return self.counts.get(index) if page is None else page.count
 
     def wanted(self, count: int) -> int:
         return count if self.query.limit is None else min(count, self.query.limit)
@@ -262,6 +335,10 @@ class _State:
             pages=len(pages),
             requests=self.requests,
         )
+        if self.refetched:
+            listing.notes.append(
+                f"{self.refetched} page(s) fetched again: they shared rows with other pages (unstable order)"
+            )
         if changed:
             note = (
                 f"the number of matching {self.query.kind} changed during the fetch (counts seen: {counts}); "

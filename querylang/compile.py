@@ -11,7 +11,11 @@ Compilation has three exact steps:
    (``{"=": null}``): "no GOOD dt-dt lumisection" is ``GOOD = 0 OR GOOD IS NULL``.
 2. *Split* around quirk (b): the service splits an ``or`` whose branches touch several tables (run, triplet,
    dataset) and ANDs the parts. Such an ``or`` is lifted out into a union of backend filters (AND
-   distributes as a cross product), bounded by ``max_filters``.
+   distributes as a cross product), bounded by ``max_filters``. An ``or`` longer than ``max_or_values`` (a
+   long ``in`` list) is cut the same way into a union of filters of at most that many items each, so that
+   every backend filter stays small whatever the list. Before that, runs of consecutive run numbers in an
+   ``in``/``notin`` list become ranges (``>=``/``<=``; ``<``/``>`` for ``notin``): ``run_number`` holds
+   integers only, so this is exact.
 3. *Emit* each part with every comparison directly under its key and ``and``/``or`` lists above the keys
    (quirk a), merging an AND of atoms with distinct key+operator into one object, as the public client does.
 
@@ -31,7 +35,7 @@ import itertools
 import json
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +45,12 @@ from querylang.errors import FilterError, PathPart, format_path
 from querylang.parse import UnknownFlags, UnknownFlagWarning, check_options, parse_filter_and_warnings
 from querylang.plan import Kind, Plan
 
-__all__ = ["QuirkWarning", "compile_filter", "compile_node", "raw_plan"]
+__all__ = ["MAX_OR_VALUES", "QuirkWarning", "compile_filter", "compile_node", "raw_plan"]
 
+#: The most items one ``or`` list of a backend filter holds; longer lists are split into a union of filters.
+MAX_OR_VALUES = 1000
+#: Consecutive run numbers in an ``in``/``notin`` list from which on they are sent as one range.
+_MIN_RANGE = 3
 _NEGATED = {"=": "<>", "<>": "=", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "like": "notlike", "notlike": "like"}
 
 
@@ -56,27 +64,36 @@ def compile_filter(
     kind: Kind = "runs",
     unknown_flags: UnknownFlags = "error",
     max_filters: int = 64,
+    max_or_values: int = MAX_OR_VALUES,
     catalogue: Catalogue | None = None,
 ) -> Plan:
     """Parse, validate and compile a user filter into a :class:`Plan` (:class:`FilterError` if invalid).
 
     >>> compile_filter({"fill_number": {"or": [8000, 8001]}}).filters
     ({'or': [{'oms_attributes.fill_number': {'=': 8000}}, {'oms_attributes.fill_number': {'=': 8001}}]},)
+    >>> compile_filter({"run_number": [7, 1, 2, 3, 4]}).filters
+    ({'or': [{'run_number': {'=': 7}}, {'run_number': {'>=': 1, '<=': 4}}]},)
+    >>> compile_filter({"fill_number": {"in": [8000, 8003, 8006]}}, max_or_values=2).filters[1]
+    {'oms_attributes.fill_number': {'=': 8006}}
     """
     node, notes = parse_filter_and_warnings(filter, kind=kind, unknown_flags=unknown_flags, catalogue=catalogue)
     for note in notes:
         warnings.warn(note, UnknownFlagWarning, stacklevel=2)
-    plan = compile_node(node, kind=kind, max_filters=max_filters)
+    plan = compile_node(node, kind=kind, max_filters=max_filters, max_or_values=max_or_values)
     return Plan(kind, plan.filters, notes)
 
 
-def compile_node(node: Node, *, kind: Kind = "runs", max_filters: int = 64) -> Plan:
-    """Compile an AST (parsed, or built by hand) into a :class:`Plan` of at most ``max_filters`` filters."""
+def compile_node(node: Node, *, kind: Kind = "runs", max_filters: int = 64, max_or_values: int = MAX_OR_VALUES) -> Plan:
+    """Compile an AST (parsed, or built by hand) into a :class:`Plan` of at most ``max_filters`` filters.
+
+    Each ``or`` list of a backend filter holds at most ``max_or_values`` items (longer ones become a union).
+    """
     check_options(kind)
-    if isinstance(max_filters, bool) or not isinstance(max_filters, int) or max_filters < 1:
-        raise ValueError(f"max_filters must be a positive int, not {max_filters!r}")
-    formula = _Lowering(kind).lower(node, negate=False)
-    parts = _split(formula, max_filters)
+    for name, value in (("max_filters", max_filters), ("max_or_values", max_or_values)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, not {value!r}")
+    formula = _compact(_Lowering(kind).lower(node, negate=False))
+    parts = _split(formula, _Bounds(max_filters, max_or_values))
     filters = _dedupe(_emit(part) for part in parts if part != _FALSE)
     if {} in filters:
         filters = [{}]
@@ -195,50 +212,129 @@ def _zero_satisfies(op: str, value: Scalar) -> bool:
     }.get(op, False)
 
 
-# -- 2. splitting around quirk (b) -------------------------------------------------------------------------
+# -- 1b. ranges of consecutive run numbers -------------------------------------------------------------------
+def _compact(formula: _Formula) -> _Formula:
+    """``formula`` with runs of consecutive run numbers in its ``or`` of ``=`` / ``and`` of ``<>`` as ranges."""
+    if isinstance(formula, _Atom):
+        return formula
+    parts = [_compact(part) for part in formula.parts]
+    if isinstance(formula, _Any):
+        return _any(_with_ranges(parts, "=", lambda lo, hi: _all((lo, hi)), (">=", "<=")))
+    return _all(_with_ranges(parts, "<>", lambda lo, hi: _any((lo, hi)), ("<", ">")))
+
+
+def _with_ranges(
+    parts: list[_Formula], op: str, combine: Callable[[_Atom, _Atom], _Formula], bounds: tuple[str, str]
+) -> list[_Formula]:
+    """``parts`` with each run of ``_MIN_RANGE`` or more consecutive ``run_number op n`` atoms replaced by one
+    ``combine(run_number bounds[0] first, run_number bounds[1] last)``, placed where the run's first atom was."""
+    atoms = {n: part for part in parts if isinstance(part, _Atom) and (n := _run_number(part, op)) is not None}
+    if len(atoms) < _MIN_RANGE:
+        return parts
+    span_of: dict[int, tuple[int, int]] = {}
+    for first, last in _consecutive(sorted(atoms)):
+        if last - first + 1 >= _MIN_RANGE:
+            span_of.update(dict.fromkeys(range(first, last + 1), (first, last)))
+    result: list[_Formula] = []
+    emitted: set[tuple[int, int]] = set()
+    for part in parts:
+        number = _run_number(part, op)
+        span = None if number is None else span_of.get(number)
+        if span is None:
+            result.append(part)
+        elif span not in emitted:
+            emitted.add(span)
+            atom = atoms[span[0]]
+            low, high = (_atom(atom.key, bound, n, atom.table) for bound, n in zip(bounds, span, strict=True))
+            result.append(combine(low, high))
+    return result
+
+
+def _run_number(part: _Formula, op: str) -> int | None:
+    """``n`` when ``part`` is the atom ``run_number op n`` with an integer ``n``."""
+    if isinstance(part, _Atom) and part.key == "run_number" and part.op == op and part.value_type == "int":
+        assert isinstance(part.value, int)
+        return part.value
+    return None
+
+
+def _consecutive(numbers: list[int]) -> Iterator[tuple[int, int]]:
+    """Maximal runs ``(first, last)`` of consecutive integers in sorted, distinct ``numbers``."""
+    first = previous = numbers[0]
+    for number in numbers[1:]:
+        if number != previous + 1:
+            yield first, previous
+            first = number
+        previous = number
+    yield first, previous
+
+
+# -- 2. splitting around quirk (b) and long lists ------------------------------------------------------------
+@dataclass(frozen=True)
+class _Bounds:
+    max_filters: int
+    max_or_values: int
+
+
 def _tables(formula: _Formula) -> frozenset[str]:
     if isinstance(formula, _Atom):
         return frozenset((formula.table,))
     return frozenset().union(*(_tables(part) for part in formula.parts))
 
 
-def _split(formula: _Formula, limit: int) -> list[_Formula]:
-    """Safe formulas (every ``or`` within one table) whose union is ``formula``."""
-    if isinstance(formula, _Atom) or len(_tables(formula)) <= 1:
+def _widest_or(formula: _Formula) -> int:
+    if isinstance(formula, _Atom):
+        return 0
+    inner = max((_widest_or(part) for part in formula.parts), default=0)
+    return max(inner, len(formula.parts)) if isinstance(formula, _Any) else inner
+
+
+def _safe(formula: _Formula, bounds: _Bounds) -> bool:
+    """Sendable as one backend filter: every ``or`` within one table and at most ``max_or_values`` long."""
+    return len(_tables(formula)) <= 1 and _widest_or(formula) <= bounds.max_or_values
+
+
+def _split(formula: _Formula, bounds: _Bounds) -> list[_Formula]:
+    """Safe formulas whose union is ``formula``."""
+    if isinstance(formula, _Atom) or _safe(formula, bounds):
         return [formula]
     if isinstance(formula, _Any):
-        result = _split_any(formula, limit)
+        result = _split_any(formula, bounds)
     else:
-        branches = [_split(part, limit) for part in formula.parts]
-        _check_size(math.prod(len(b) for b in branches), limit)
+        branches = [_split(part, bounds) for part in formula.parts]
+        _check_size(math.prod(len(b) for b in branches), bounds)
         result = [_all(combo) for combo in itertools.product(*branches)]
-    _check_size(len(result), limit)
+    _check_size(len(result), bounds)
     return result
 
 
-def _split_any(formula: _Any, limit: int) -> list[_Formula]:
+def _split_any(formula: _Any, bounds: _Bounds) -> list[_Formula]:
+    """The safe pieces of each branch, grouped by table, each group cut into ``or`` lists short enough."""
     groups: list[list[_Formula]] = []
     by_table: dict[str, list[_Formula]] = {}
     for part in formula.parts:
-        tables = _tables(part)
-        if len(tables) == 1:
-            (table,) = tables
-            if table not in by_table:
-                by_table[table] = []
-                groups.append(by_table[table])
-            by_table[table].append(part)
-        else:
-            groups.extend([piece] for piece in _split(part, limit))
-    return [_any(group) for group in groups]
+        for piece in _split(part, bounds):
+            tables = _tables(piece)
+            if len(tables) == 1:
+                (table,) = tables
+                if table not in by_table:
+                    by_table[table] = []
+                    groups.append(by_table[table])
+                by_table[table].append(piece)
+            else:
+                groups.append([piece])
+    size = bounds.max_or_values
+    return [_any(group[i : i + size]) for group in groups for i in range(0, len(group), size)]
 
 
-def _check_size(size: int, limit: int) -> None:
-    if size > limit:
+def _check_size(size: int, bounds: _Bounds) -> None:
+    if size > bounds.max_filters:
         raise FilterError(
             f"this filter needs {size} backend filters: each 'or' across tables (run attributes, status flags, "
-            "dataset attributes) multiplies the union the service must be asked for",
+            f"dataset attributes) and each list of more than {bounds.max_or_values} values multiplies the union "
+            "the service must be asked for",
             value=size,
-            allowed=f"at most max_filters={limit} (raise it, or group each 'or' within one table)",
+            allowed=f"at most max_filters={bounds.max_filters} (raise it, or group each 'or' within one table)",
         )
 
 

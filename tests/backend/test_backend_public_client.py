@@ -1,11 +1,15 @@
-"""The public ``runregistry`` 3.1.2 client, ``setup("local")``, against ``python -m backend --port 9500``."""
+"""The public ``runregistry`` 3.1.2 client, ``setup("local")`` pointed at ``python -m backend --port 0``.
+
+The server listens on an ephemeral port; the client's module-level ``api_url`` (``http://localhost:9500`` after
+``setup("local")``) is set to the server's URL, so the test never needs port 9500.
+"""
 
 from __future__ import annotations
 
 import importlib
 import json
 import os
-import socket
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,44 +23,42 @@ from backend_reference import SEED, SMALL_RUNS, golden
 from backend.demo import DemoRegistry
 from backend.lumiranges import expand, summarize
 
-PORT = 9500
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def port_open() -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", PORT)) == 0
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    if port_open():
-        pytest.fail(f"port {PORT} is already in use; the public client hard-codes http://localhost:{PORT}")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of ``python -m backend`` on an ephemeral loopback port."""
     workdir = tmp_path_factory.mktemp("no-dotenv")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "backend", "--port", str(PORT), "--runs", str(SMALL_RUNS), "--seed", str(SEED)]
+    command = [sys.executable, "-m", "backend", "--port", "0", "--runs", str(SMALL_RUNS), "--seed", str(SEED)]
     process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         banner = process.stdout.readline()  # printed once the server accepts connections
-        assert f"http://127.0.0.1:{PORT}" in banner, banner + (process.stderr.read() if process.poll() else "")
+        found = re.search(r"http://127\.0\.0\.1:(\d+)", banner)
+        assert found, banner + (process.stderr.read() if process.poll() else "")
         assert "SYNTHETIC" in banner
-        yield
+        assert found.group(1) != "9500"
+        yield found.group(0)
     finally:
         process.terminate()
         process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
-def rr(served: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+def rr(served: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     saved_cwd, saved_env = os.getcwd(), os.environ.get("ENVIRONMENT")
     os.chdir(tmp_path_factory.mktemp("client-cwd"))  # no .env here
     os.environ["ENVIRONMENT"] = "local"
+    module = importlib.import_module("runregistry.runregistry")
+    saved_url = module.api_url
     try:
-        module = importlib.import_module("runregistry.runregistry")
         module.setup("local")
+        module.api_url = served
         yield module
     finally:
+        module.api_url = saved_url
         os.chdir(saved_cwd)
         if saved_env is None:
             os.environ.pop("ENVIRONMENT", None)

@@ -85,14 +85,14 @@ def test_missing_objects_are_null_or_empty(http: httpx.Client) -> None:
         "joint_lumisection_ranges",
     ):
         reply = http.post(f"/lumisections/{route}", json={"run_number": 1, "dataset_name": "online"})
-        assert (reply.status_code, reply.json()) == (200, [])
+        expected = {} if route == "rr_lumisection_ranges_by_component" else []  # as the service does (§10)
+        assert (reply.status_code, reply.json()) == (200, expected)
     assert listing(http, "runs", filter={"run_number": 1}).json() == {"runs": [], "pages": 0, "count": 0}
 
 
 @pytest.mark.parametrize(
     "body",
     [
-        {"page": 0, "page_size": 0, "filter": {}, "sortings": []},
         {"page": 0, "page_size": -5, "filter": {}, "sortings": []},
         {"page": 0, "page_size": 2.5, "filter": {}, "sortings": []},
         {"page": 0, "page_size": "10", "filter": {}, "sortings": []},
@@ -126,8 +126,11 @@ def test_dataset_shapes(http: httpx.Client, registry: DemoRegistry) -> None:
     assert got["Run"] == {"rr_attributes": run.rr, "oms_attributes": run.oms}
     assert got["DatasetTripletCache"]["triplet_summary"] == summarize(offline.statuses, run.lumisections)
     dcs = got["DatasetTripletCache"]["dcs_summary"]
-    assert set(dcs) == set(OMS_LUMISECTION_BITS)
-    assert all(sum(v.values()) == run.lumisections for v in dcs.values())
+    extra = {"recorded", "delivered", "prescale_index", "prescale_name"}
+    assert set(dcs) == {*OMS_LUMISECTION_BITS, *extra, "ls_duration"}
+    assert all(sum(dcs[k].values()) == run.lumisections for k in OMS_LUMISECTION_BITS)
+    assert all(dcs[k]["TRUE"] == dcs[k]["FALSE"] == 0 for k in extra)  # counted like the service: never booleans
+    assert dcs["ls_duration"] == {"TRUE": run.lumisections}
     page = listing(http, "datasets", filter={"run_number": run.run_number}).json()
     assert [d["name"] for d in page["datasets"]] == sorted(d.name for d in run.datasets)
 
@@ -169,7 +172,7 @@ def test_oms_lumisections(http: httpx.Client, registry: DemoRegistry) -> None:
     assert [ls["delivered"] for ls in per_ls] == list(run.delivered)
     assert set(per_ls[0]) == {*OMS_LUMISECTION_BITS, "prescale_index", "prescale_name", "recorded", "delivered"}
     ranges = http.post("/lumisections/oms_lumisection_ranges", json=body).json()
-    assert set(ranges[0]) == {*OMS_LUMISECTION_BITS, "start", "end"}
+    assert set(ranges[0]) == {*OMS_LUMISECTION_BITS, "prescale_index", "prescale_name", "start", "end"}
     for rng in ranges:
         for ls in range(rng["start"], rng["end"] + 1):
             assert all(per_ls[ls - 1][bit] == rng[bit] for bit in OMS_LUMISECTION_BITS)

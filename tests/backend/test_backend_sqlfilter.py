@@ -218,8 +218,45 @@ def test_depth_and_size_limits() -> None:
         deep = {"and": [deep]}
     with pytest.raises(FilterSqlError, match="nested deeper"):
         compile_where(deep, target="runs")
-    with pytest.raises(FilterSqlError, match="more than"):
-        compile_where({"or": [{"run_number": i} for i in range(6000)]}, target="runs")
+    with pytest.raises(FilterSqlError, match="more than 5000 comparisons"):
+        compile_where({"or": [{"run_number": {">": i}} for i in range(6000)]}, target="runs")
+    with pytest.raises(FilterSqlError, match="more than 30000 values"):
+        compile_where({"or": [{"run_number": i} for i in range(30_001)]}, target="runs")
+
+
+# -- long lists: IN / NOT IN and balanced joins -------------------------------------------------------------------
+LONG = 3000  # SQLite refuses expressions nested deeper than 1000: a flat OR of 3000 terms would fail
+
+
+@pytest.mark.parametrize("quirks", [False, True])
+def test_long_or_and_and_lists_on_one_key_become_in_lists(store: Store, registry: DemoRegistry, quirks: bool) -> None:
+    numbers = [r.run_number for r in registry.runs[::3]]
+    wanted = [*numbers, *range(1, LONG)]  # most match nothing
+    keep = set(numbers)
+    top_or = {"or": [{"run_number": n} if n % 2 else {"run_number": {"=": n}} for n in wanted]}
+    assert fetch(store, top_or, quirks=quirks) == expect(registry, lambda r: r.run_number in keep)
+    under_key = {"run_number": {"or": [n if n % 2 else {"=": n} for n in wanted]}}
+    assert fetch(store, under_key, quirks=quirks) == expect(registry, lambda r: r.run_number in keep)
+    top_and = {"and": [{"run_number": {"<>": n}} for n in wanted]}
+    assert fetch(store, top_and, quirks=quirks) == expect(registry, lambda r: r.run_number not in keep)
+    sql = compile_where(top_and, target="runs")
+    assert sql.text.count("NOT IN") == -(-len(wanted) // 500)
+    assert len(sql.params) == len(wanted)
+
+
+def test_in_lists_cast_each_value_and_keep_nulls_and_other_items(store: Store, registry: DemoRegistry) -> None:
+    fills = sorted({r.oms["fill_number"] for r in registry.runs if r.oms["fill_number"] is not None})[:20]
+    as_text = str(fills[-1])  # compared as text, as the service does: a second IN list
+    spec: list[Any] = [*fills[:-1], as_text, *range(1, LONG), {"=": None}, {">": 10**9}]
+    got = fetch(store, {"oms_attributes.fill_number": {"or": spec}})
+    assert got == expect(registry, lambda r: r.oms["fill_number"] is None or r.oms["fill_number"] in fills)
+    with pytest.raises(FilterSqlError, match="invalid input syntax for type integer"):
+        fetch(store, {"run_number": {"or": [*range(1, LONG), "abc"]}})  # the same error as one by one
+    classes = {"or": [{"rr_attributes.class": c} for c in ("Cosmics18", "Collisions18", *map(str, range(LONG)))]}
+    assert fetch(store, classes) == expect(registry, lambda r: r.rr["class"] in ("Cosmics18", "Collisions18"))
+    keys = [f"%{i}%" for i in range(LONG // 2)]  # likes never join an IN list: a balanced OR tree
+    likes = {"or": [{"oms_attributes.hlt_key": {"like": key}} for key in keys]}
+    assert fetch(store, likes) == expect(registry, lambda r: any(key[1:-1] in (r.oms["hlt_key"] or "") for key in keys))
 
 
 def test_values_and_paths_are_bound_parameters() -> None:

@@ -44,7 +44,7 @@ def open_significant(api: httpx.Client) -> list[dict[str, Any]]:
 
 def clean(run: dict[str, Any]) -> bool:
     summary = run["DatasetTripletCache"]["triplet_summary"]
-    return all("EMPTY" not in c and "NO VALUE FOUND" not in c for c in summary.values())
+    return all(not c.get("EMPTY") and "NO VALUE FOUND" not in c for c in summary.values())
 
 
 def test_move_run_checks_the_current_state(api: httpx.Client, srv: EmbeddedServer) -> None:
@@ -150,7 +150,11 @@ def test_edit_lumisections_rules(api: httpx.Client, srv: EmbeddedServer) -> None
 
     reply = api.put(url, json=edit(start=2, end=3))
     assert reply.status_code == 200, reply.text
-    ranges = reply.json()["csc-csc"]
+    event = reply.json()  # the stored lumisection event row, as the service answers
+    assert set(event) == {"version", "run_number", "name", "lumisection_metadata_id", "manual_change"}
+    assert (event["run_number"], event["name"], event["manual_change"]) == (number, "online", True)
+    by_component = {"run_number": number, "dataset_name": "online"}
+    ranges = api.post("/lumisections/rr_lumisection_ranges_by_component", json=by_component).json()["csc-csc"]
     assert {"status": "BAD", "comment": "HV trip", "cause": "Hardware", "start": 2, "end": 3} in ranges
     assert sum(r["end"] - r["start"] + 1 for r in ranges) == n
     summary = api.get(f"/runs/{number}").json()["DatasetTripletCache"]["triplet_summary"]["csc-csc"]

@@ -25,7 +25,7 @@ def test_named_targets() -> None:
 
 def test_environment_picks_the_default_target() -> None:
     assert resolve_settings(environ={"ENVIRONMENT": "local"}).base_url == "http://localhost:9500"
-    with pytest.raises(ConfigError, match="unknown target 'staging'"):
+    with pytest.raises(ConfigError, match='Invalid setup target "staging"'):
         resolve_settings(environ={"ENVIRONMENT": "staging"})
 
 
@@ -109,10 +109,13 @@ def test_secrets_stay_hidden() -> None:
 def test_module_functions_use_a_replaceable_default_client(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ENVIRONMENT", "local")
     try:
-        assert client.default_client().base_url == "http://localhost:9500"
-        replaced = client.setup("http://127.0.0.1:1")
-        assert client.default_client() is replaced
-        assert client.default_client().base_url == "http://127.0.0.1:1"
+        first = client.default_client()
+        assert first.base_url == "http://localhost:9500"
+        assert client.setup("http://127.0.0.1:1") is None  # like the public client's setup
+        replaced = client.default_client()
+        assert replaced is not first
+        assert replaced is client.default_client()
+        assert replaced.base_url == "http://127.0.0.1:1"
     finally:
         client.setup("local")
 

@@ -53,12 +53,14 @@ def test_invalid_filter_raises_before_any_request(mock_client: RunRegistry, fake
     assert fake.requests == []
 
 
-def test_duplicates_across_pages_are_removed() -> None:
+def test_a_row_repeated_across_pages_is_never_returned_silently() -> None:
+    # 4 rows counted but only 3 distinct: one row is missing, whichever page repeated it
     fake = FakeService(runs=[make_run(n) for n in (5, 4, 4, 3)])
-    with RunRegistry(BASE_URL, transport=httpx.MockTransport(fake), page_size=2) as rr:
-        runs = rr.get_runs()
-    assert [r.run_number for r in runs] == [5, 4, 3]
-    assert runs.duplicates_removed == 1
+    rr = RunRegistry(BASE_URL, transport=httpx.MockTransport(fake), page_size=2)
+    with rr, pytest.raises(PartialResultError, match="not stable") as caught:
+        rr.get_runs()
+    assert [r.run_number for r in caught.value.rows] == [5, 4]
+    assert caught.value.missing_pages == 1
 
 
 def test_union_of_several_filters_is_deduplicated_and_resorted(mock_client: RunRegistry, fake: FakeService) -> None:

@@ -61,7 +61,9 @@ def test_significance_lumisection_edits_refreshes_and_moves() -> None:
         plain = rr.get_runs(filter={"state": "OPEN", "significant": False}, limit=1)[0].run_number
         assert rr.make_significant_runs(run=plain).done == [plain]
         assert rr.get_run(plain).rr_attributes.significant is True
-        assert rr.make_significant_runs(run=plain, raise_on_error=False).failed == [plain]  # already significant
+        again = rr.make_significant_runs(run=plain)
+        assert again.skipped == [plain]  # already significant: read first, not sent
+        assert "already significant" in again[0].message
 
         open_in_dt = {d.run_number: d.name for d in rr.get_datasets(filter={"dt_state": "OPEN"})}
         number = next(
@@ -124,6 +126,9 @@ def test_a_write_that_times_out_is_reported_not_retried() -> None:
     calls: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # the run as it is, read before and after the write
+            number = int(request.url.path.rsplit("/", 1)[1])
+            return httpx.Response(200, json={"run_number": number, "rr_attributes": {"class": "Collisions18"}})
         calls.append(request)
         raise httpx.ReadTimeout("slow")
 
@@ -131,6 +136,7 @@ def test_a_write_that_times_out_is_reported_not_retried() -> None:
         report = rr.change_run_class([1, 2], "Cosmics18", raise_on_error=False)
     assert report.failed == [1]
     assert report.skipped == [2]
+    assert report[0].message.startswith("not applied")
     assert "may have reached the service" in report[0].message
     assert len(calls) == 1
 
