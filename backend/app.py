@@ -45,6 +45,7 @@ from starlette.routing import Route
 from backend import lumisections, writes
 from backend.auth import AuthConfig, AuthError, TokenIssuer, basic_credentials, bearer_token, parse_form
 from backend.budget import Budget, run_guarded
+from backend.dials import DialsUniverse, create_dials_app, registry_runs
 from backend.errors import RequestError
 from backend.faults import FaultInjector, FaultPlan
 from backend.jsonbody import MAX_BODY_BYTES, parse_json
@@ -406,6 +407,7 @@ def create_app(
         portal.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.mount("/dials", create_dials_app(DialsUniverse(functools.partial(registry_runs, store))))
     if faults > 0:
         exempt = [auth.token_path] if auth is not None else []
         app.add_middleware(

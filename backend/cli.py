@@ -274,6 +274,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         )
         if server.token_url:
             print(f"runql: token endpoint {server.token_url}", flush=True)
+        print(f"runql: DIALS stand-in (synthetic) at {server.url}/dials/", flush=True)
         print("runql: press Ctrl-C to stop", flush=True)
         server.wait()
     except KeyboardInterrupt:

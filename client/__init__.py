@@ -45,6 +45,8 @@ from client.compat import (
     reset_RR_attributes_and_refresh_runs,
 )
 from client.default import default_client, setup
+from client.dials import AsyncDials, Dials
+from client.dials_golden import create_json_excluding_ml
 from client.errors import (
     AuthError,
     ConfigError,
@@ -67,9 +69,11 @@ __all__ = [
     "PAGE_SIZE",
     "REQUESTS_TIMEOUT",
     "WAITING_DQM_GUI_CONSTANT",
+    "AsyncDials",
     "AsyncRunRegistry",
     "AuthError",
     "ConfigError",
+    "Dials",
     "FilterRequiredError",
     "JobError",
     "PartialResultError",
@@ -83,6 +87,7 @@ __all__ = [
     "WriteReport",
     "change_run_class",
     "create_json",
+    "create_json_excluding_ml",
     "default_client",
     "edit_rr_lumisections",
     "generate_json",

@@ -232,6 +232,10 @@ def _add_golden_commands(subparsers: Any) -> None:
     module.add_lumimask_parser(subparsers)
 
 
+def _add_dials_commands(subparsers: Any) -> None:
+    importlib.import_module("client.cli_dials").add_dials_parsers(subparsers)
+
+
 #: The subcommand registrations, in ``--help`` order.
 SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     lambda s: add_listing(s, "runs"),
@@ -241,6 +245,7 @@ SUBCOMMANDS: tuple[Callable[[Any], None], ...] = (
     add_explain,
     add_serve,
     _add_golden_commands,
+    _add_dials_commands,
 )
 
 

@@ -13,6 +13,8 @@ on constant lumisection segments).
 from querylang.ast import And, Comparison, Membership, Node, Not, Or, StatusTest
 from querylang.catalogue import Attribute, AttrType, Catalogue, Owner, StatusFlag, default_catalogue
 from querylang.compile import QuirkWarning, compile_filter, compile_node, raw_plan
+from querylang.dials import DialsPlan, DialsRequest, compile_dials, explain_dials
+from querylang.dials_catalogue import DIALS_RESOURCES, DialsField, DialsResource, dials_resource
 from querylang.errors import FilterError, QueryLangError, RuleError
 from querylang.explain import Explanation, explain, explain_plan
 from querylang.parse import UnknownFlagWarning, parse_filter
@@ -22,11 +24,16 @@ from querylang.rules import RulePlan, parse_rule, plan_rule
 from querylang.similar import SimilarPattern, compile_similar
 
 __all__ = [
+    "DIALS_RESOURCES",
     "And",
     "AttrType",
     "Attribute",
     "Catalogue",
     "Comparison",
+    "DialsField",
+    "DialsPlan",
+    "DialsRequest",
+    "DialsResource",
     "Explanation",
     "FilterError",
     "Membership",
@@ -43,11 +50,14 @@ __all__ = [
     "StatusFlag",
     "StatusTest",
     "UnknownFlagWarning",
+    "compile_dials",
     "compile_filter",
     "compile_node",
     "compile_similar",
     "default_catalogue",
+    "dials_resource",
     "explain",
+    "explain_dials",
     "explain_plan",
     "parse_filter",
     "parse_rule",

@@ -1,0 +1,287 @@
+"""``Dials`` and ``AsyncDials``: runql's DIALS client, with the filter language of the Run Registry client.
+
+One client has one base URL, one credential (one token, shared by its threads or tasks) and one workspace.
+Every resource is listed through a compiled :class:`~querylang.dials.DialsPlan` (``or`` branches fetched
+concurrently, conditions DIALS cannot express checked on the rows), with retries on every target, cursor
+paging (``max_pages``) and resumable failures.
+
+>>> with Dials(target="embedded", embedded_options={"runs": 30}) as dials:  # synthetic: no credentials
+...     h = dials.h1d({"ls_number": 10, "me": {"like": "%PXLayer_1"}}, max_pages=1)
+>>> h[0].values.shape, h[0].x_edges[:2].tolist(), len(h.to_pandas(long=True)) == 20 * len(h)
+((20,), [0.0, 5.0], True)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from client.dials.auth import DialsCredentials, SecretKey
+from client.dials.frames import DialsRecords
+from client.dials.listing import DialsListing, DialsResume, fetch_plan
+from client.dials.transport import async_dials_transport, dials_transport
+from client.embedded import EmbeddedBackend, start_embedded
+from client.engine import Operation, run_async, run_sync
+from client.errors import ConfigError
+from client.transport import Call
+from querylang.dials import DialsPlan, compile_dials, explain_dials
+from querylang.dials_catalogue import dials_resource
+from schemas.dials import DIALS_MODELS
+from schemas.golden import LumiMask
+
+__all__ = ["PRODUCTION_URL", "AsyncDials", "Dials"]
+
+PRODUCTION_URL = "https://cmsdials-api.web.cern.ch/"
+Filter = Mapping[str, Any] | None
+
+
+class _Common:
+    """Target resolution, plans and result building shared by the sync and async clients."""
+
+    def __init__(
+        self, target: str, page_size: int, max_requests: int, embedded_options: Mapping[str, Any] | None
+    ) -> None:
+        self.embedded: EmbeddedBackend | None = None
+        if target == "production":
+            self.base_url = PRODUCTION_URL
+        elif target == "embedded":
+            self.embedded = start_embedded({"runs": 200, **(embedded_options or {})})
+            self.base_url = self.embedded.url + "/dials/"
+        elif target.startswith(("http://", "https://")):
+            self.base_url = target if target.endswith("/") else target + "/"
+        else:
+            raise ConfigError(f"unknown DIALS target {target!r}: use 'production', 'embedded' or a base URL")
+        if not 1 <= page_size <= 500:
+            raise ConfigError(f"page_size must be within 1..500 (DIALS clamps to 500), got {page_size}")
+        self.page_size, self.max_requests = page_size, max_requests
+
+    @property
+    def synthetic(self) -> bool:
+        return self.embedded is not None
+
+    def plan(self, resource: str, filter: Filter) -> DialsPlan:
+        return compile_dials(filter or {}, resource, max_requests=self.max_requests)
+
+    def operation(
+        self, plan: DialsPlan, max_pages: int | None, resume_from: DialsResume | None
+    ) -> Operation[DialsListing]:
+        return fetch_plan(plan, page_size=self.page_size, max_pages=max_pages, resume_from=resume_from)
+
+    def records(self, plan: DialsPlan, listing: DialsListing) -> DialsRecords[Any]:
+        model = DIALS_MODELS[plan.resource.name]
+        rows = [model.model_validate(row) for row in listing.rows]
+        return DialsRecords(
+            rows, resource=plan.resource.name, resume_from=listing.resume_from, synthetic=self.synthetic
+        )
+
+    def close(self) -> None:
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def _detail_call(resource: str, keys: tuple[int, ...]) -> tuple[Call, Any]:
+    target = dials_resource(resource)
+    if len(keys) != len(target.key) or not all(isinstance(k, int) and not isinstance(k, bool) for k in keys):
+        raise ValueError(f"{target.name} is identified by {len(target.key)} integers: {', '.join(target.key)}")
+    path = "/".join(str(k) for k in keys)
+    return Call("GET", f"api/v1/{target.route}{path}/"), DIALS_MODELS[target.name]
+
+
+def _report_call(kind: str, model_ids: Sequence[int], dataset_ids: Sequence[int], run_numbers: Sequence[int]) -> Call:
+    body = {"model_id__in": list(model_ids), "dataset_id__in": list(dataset_ids), "run_number__in": list(run_numbers)}
+    return Call("POST", f"api/v1/ml-bad-lumisection/{kind}/", json=body)
+
+
+def _mask(data: Any) -> LumiMask:
+    return LumiMask({int(run): [tuple(r) for r in ranges] for run, ranges in data.items()})
+
+
+def _lister(resource: str) -> Callable[..., Any]:
+    def method(self: Any, filter: Filter = None, **options: Any) -> Any:
+        return self.list(resource, filter, **options)
+
+    method.__doc__ = f"Rows of DIALS ``{resource}`` matching ``filter``: ``list({resource!r}, filter, ...)``."
+    return method
+
+
+class _Resources:
+    """One method per resource (``dials.h1d(filter)`` is ``dials.list("th1", filter)``; awaitable when async)."""
+
+    datasets = _lister("dataset-index")
+    files = _lister("file-index")
+    runs = _lister("run")
+    lumisections = _lister("lumisection")
+    h1d = _lister("th1")
+    h2d = _lister("th2")
+    mes = _lister("mes")
+    ml_models = _lister("ml-models-index")
+    ml_bad_lumisections = _lister("ml-bad-lumisection")
+
+    @staticmethod
+    def explain(resource: str, filter: Filter = None) -> str:
+        """The DIALS requests ``filter`` compiles to (none is sent)."""
+        return explain_dials(filter or {}, resource)
+
+
+class Dials(_Resources):
+    """The synchronous DIALS client. ``target``: ``"production"``, ``"embedded"`` (a stand-in started in-process,
+    ``embedded_options`` for ``EmbeddedServer``, 200 runs by default) or a DIALS base URL."""
+
+    def __init__(
+        self,
+        credentials: DialsCredentials | None = None,
+        *,
+        target: str = "production",
+        workspace: str | None = None,
+        retries: int = 4,
+        backoff: float = 0.25,
+        concurrency: int = 4,
+        page_size: int = 500,
+        max_requests: int = 64,
+        embedded_options: Mapping[str, Any] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._common = _Common(target, page_size, max_requests, embedded_options)
+        creds = credentials if credentials is not None else _default_credentials(target)
+        self._transport = dials_transport(
+            self._common.base_url,
+            creds,
+            workspace=workspace,
+            retries=retries,
+            backoff=backoff,
+            concurrency=concurrency,
+            transport=transport,
+            sleep=sleep,
+        )
+        self._pool = ThreadPoolExecutor(max_workers=concurrency)
+        self.workspace = workspace
+
+    def __enter__(self) -> Dials:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False)
+        self._transport.close()
+        self._common.close()
+
+    @property
+    def base_url(self) -> str:
+        return self._common.base_url
+
+    def list(
+        self,
+        resource: str,
+        filter: Filter = None,
+        *,
+        max_pages: int | None = None,
+        resume_from: DialsResume | None = None,
+    ) -> DialsRecords[Any]:
+        """Rows of ``resource`` matching ``filter`` (runql filter language), as pydantic models."""
+        plan = self._common.plan(resource, filter)
+        listing = run_sync(self._common.operation(plan, max_pages, resume_from), self._transport, pool=self._pool)
+        return self._common.records(plan, listing)
+
+    def get(self, resource: str, *keys: int) -> Any:
+        """One row by its key (``get("th1", dataset_id, run, ls, me_id)``); 404 is a ServiceError."""
+        call, model = _detail_call(resource, keys)
+        return model.model_validate(self._transport.send(call).data)
+
+    def cert_json(
+        self, model_ids: Sequence[int], dataset_ids: Sequence[int], run_numbers: Sequence[int]
+    ) -> dict[str, Any]:
+        """Per run, per flagged lumisection, the models' verdicts (the service's JSON as is)."""
+        data: dict[str, Any] = self._transport.send(_report_call("cert-json", model_ids, dataset_ids, run_numbers)).data
+        return data
+
+    def golden_json(self, model_ids: Sequence[int], dataset_ids: Sequence[int], run_numbers: Sequence[int]) -> LumiMask:
+        """DIALS' golden JSON (ingested and not flagged) as a :class:`~schemas.golden.LumiMask`."""
+        return _mask(self._transport.send(_report_call("golden-json", model_ids, dataset_ids, run_numbers)).data)
+
+
+class AsyncDials(_Resources):
+    """The async twin of :class:`Dials` (same arguments; ``await`` the methods; ``async with``)."""
+
+    def __init__(
+        self,
+        credentials: DialsCredentials | None = None,
+        *,
+        target: str = "production",
+        workspace: str | None = None,
+        retries: int = 4,
+        backoff: float = 0.25,
+        concurrency: int = 4,
+        page_size: int = 500,
+        max_requests: int = 64,
+        embedded_options: Mapping[str, Any] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._common = _Common(target, page_size, max_requests, embedded_options)
+        creds = credentials if credentials is not None else _default_credentials(target)
+        self._transport = async_dials_transport(
+            self._common.base_url,
+            creds,
+            workspace=workspace,
+            retries=retries,
+            backoff=backoff,
+            concurrency=concurrency,
+            transport=transport,
+        )
+        self._concurrency = concurrency
+        self.workspace = workspace
+
+    async def __aenter__(self) -> AsyncDials:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._transport.aclose()
+        self._common.close()
+
+    async def list(
+        self,
+        resource: str,
+        filter: Filter = None,
+        *,
+        max_pages: int | None = None,
+        resume_from: DialsResume | None = None,
+    ) -> DialsRecords[Any]:
+        plan = self._common.plan(resource, filter)
+        operation = self._common.operation(plan, max_pages, resume_from)
+        listing = await run_async(operation, self._transport, concurrency=self._concurrency)
+        return self._common.records(plan, listing)
+
+    async def get(self, resource: str, *keys: int) -> Any:
+        call, model = _detail_call(resource, keys)
+        return model.model_validate((await self._transport.send(call)).data)
+
+    async def cert_json(
+        self, model_ids: Sequence[int], dataset_ids: Sequence[int], run_numbers: Sequence[int]
+    ) -> dict[str, Any]:
+        reply = await self._transport.send(_report_call("cert-json", model_ids, dataset_ids, run_numbers))
+        data: dict[str, Any] = reply.data
+        return data
+
+    async def golden_json(
+        self, model_ids: Sequence[int], dataset_ids: Sequence[int], run_numbers: Sequence[int]
+    ) -> LumiMask:
+        reply = await self._transport.send(_report_call("golden-json", model_ids, dataset_ids, run_numbers))
+        return _mask(reply.data)
+
+
+def _default_credentials(target: str) -> DialsCredentials:
+    if target == "embedded":
+        return SecretKey("embedded")  # the embedded stand-in accepts any non-empty secret
+    raise ConfigError(
+        "DIALS needs credentials: SecretKey(...), ClientCredentials(client_id, secret) or DeviceLogin() "
+        "(runql login); target='embedded' needs none"
+    )
