@@ -268,3 +268,31 @@ def test_what_fails_on_the_real_service_fails_here(http: httpx.Client) -> None:
     assert (broken.status_code, missing.status_code, bad_id.status_code) == (500, 500, 400)
     assert broken.headers["content-type"].startswith("text/html")
     assert isinstance(bad_id.json(), list)
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+$", "(x+x+)+y", "(.*a){25}!", "^(([a-z])+.)+[A-Z]([a-z])+$"])
+def test_a_pathological_regex_cannot_wedge_the_stand_in(http: httpx.Client, pattern: str) -> None:
+    """User regexes run on RE2 (linear time): a backtracking pattern answers like any other, in bounded time."""
+    import time
+
+    started = time.monotonic()
+    answer = http.get("mes/", params={"me__regex": pattern})
+    assert answer.status_code == 200
+    assert isinstance(answer.json(), list)  # the monitoring-element list is not paginated
+    assert time.monotonic() - started < 5.0
+
+
+def test_a_regex_re2_cannot_run_is_a_server_error_not_a_hang(http: httpx.Client) -> None:
+    answer = http.get("mes/", params={"me__regex": r"(PX)\1"})
+    assert answer.status_code == 500
+
+
+def test_user_regexes_match_in_linear_time() -> None:
+    """``(a+)+$`` against 40 ``a``s and a ``!`` takes 2^40 steps in a backtracking engine; RE2 answers at once."""
+    import time
+
+    from backend.dials.query import posix_regex
+
+    started = time.monotonic()
+    assert posix_regex("(a+)+$").search("a" * 40 + "!") is None
+    assert time.monotonic() - started < 1.0
