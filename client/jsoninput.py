@@ -8,11 +8,13 @@ Every problem is a :class:`JsonInputError` whose message is one line naming the 
 >>> load_json("[" * 200 + "]" * 200)
 Traceback (most recent call last):
 ...
-client.jsoninput.JsonInputError: the argument: JSON nested deeper than 64 levels
+client.jsoninput.JsonInputError: the argument: JSON: nested too deeply (more than 64 levels); \
+allowed: at most 64 nested objects and lists
 >>> load_json('{"class": "\\ud800"}')
 Traceback (most recent call last):
 ...
-client.jsoninput.JsonInputError: the argument: invalid Unicode (a lone surrogate) in the string b'?'
+client.jsoninput.JsonInputError: the argument: JSON["class"]: invalid Unicode (a lone surrogate at character 0); \
+got '\\ud800'; allowed: valid Unicode text
 >>> load_json('{"a": 1, "a": 2}', source="f.json")
 Traceback (most recent call last):
 ...
@@ -25,7 +27,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from querylang.errors import QueryLangError
 from querylang.jsontext import JsonTextError, loads_strict
+from querylang.limits import check_nesting
 
 __all__ = ["MAX_DEPTH", "MAX_INPUT_BYTES", "JsonInputError", "argument_json", "load_json", "read_json_file"]
 
@@ -37,6 +41,12 @@ MAX_INPUT_BYTES = 16 * 2**20
 
 class JsonInputError(ValueError):
     """A JSON input that cannot be used: unreadable, too large, not UTF-8, not JSON, too deep, a key twice."""
+
+
+class _StructureError(QueryLangError):
+    """What :func:`querylang.limits.check_nesting` found, rendered with the path from the JSON's root."""
+
+    root = "JSON"
 
 
 def load_json(text: str | bytes, *, source: str = "the argument") -> Any:
@@ -52,9 +62,10 @@ def load_json(text: str | bytes, *, source: str = "the argument") -> Any:
         value = loads_strict(text)
     except JsonTextError as exc:
         raise JsonInputError(f"{source}: {exc.reason}") from None
-    problem = _structure_problem(value, MAX_DEPTH)
-    if problem is not None:
-        raise JsonInputError(f"{source}: {problem}")
+    try:
+        check_nesting(value, _StructureError, max_depth=MAX_DEPTH)
+    except _StructureError as exc:
+        raise JsonInputError(f"{source}: {exc}") from None
     return value
 
 
@@ -74,28 +85,3 @@ def argument_json(text: str) -> Any:
     if text.startswith("@"):
         return read_json_file(text[1:])
     return load_json(text)
-
-
-def _structure_problem(value: Any, limit: int) -> str | None:
-    """Containers nested deeper than ``limit``, or a string that is not valid Unicode (a lone surrogate such as
-    ``"\\ud800"``); checked iteratively, so hostile input cannot exhaust the stack."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            if not _valid_unicode(item):
-                return f"invalid Unicode (a lone surrogate) in the string {item.encode('utf-8', 'replace')[:40]!r}"
-            continue
-        children = [*item.keys(), *item.values()] if isinstance(item, dict) else item if isinstance(item, list) else ()
-        if children and depth > limit:
-            return f"JSON nested deeper than {limit} levels"
-        stack.extend((child, depth + 1) for child in children)
-    return None
-
-
-def _valid_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

@@ -87,7 +87,7 @@ CORPUS: list[tuple[str, bytes | None, list[str], int, str]] = [
         json.dumps(_bang_chain(400)).encode(),
         ["golden", "--rule", "{file}", "--dataset", "%"],
         2,
-        "nested deeper",
+        "nested too deeply",
     ),
     ("golden-bad-utf8", b'{"!": "\xff"}', ["golden", "--rule", "{file}", "--dataset", "%"], 2, "not UTF-8"),
     ("golden-missing-rule", None, ["golden", "--rule", "{file}", "--dataset", "%"], 2, "cannot read"),
@@ -225,7 +225,10 @@ def test_a_rule_on_stdin_is_checked_like_a_file(
 ) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO('{"!": ' * 100 + "true" + "}" * 100))
     assert main(["golden", "--rule", "-", "--dataset", "%"]) == 2
-    expected = "runql golden: error: the rule on stdin: JSON nested deeper than 64 levels"
+    expected = (
+        "runql golden: error: the rule on stdin: JSON: nested too deeply (more than 64 levels); "
+        "allowed: at most 64 nested objects and lists"
+    )
     assert capsys.readouterr().err.strip() == expected
     monkeypatch.setattr("sys.stdin", io.StringIO("[]"))
     assert main(["golden", "--rule", "-", "--dataset", "%"]) == 2
