@@ -48,6 +48,7 @@ from client.default import default_client, setup
 from client.dials import AsyncDials, Dials
 from client.dials_golden import create_json_excluding_ml
 from client.errors import (
+    ArgumentError,
     AuthError,
     ConfigError,
     FilterRequiredError,
@@ -69,6 +70,7 @@ __all__ = [
     "PAGE_SIZE",
     "REQUESTS_TIMEOUT",
     "WAITING_DQM_GUI_CONSTANT",
+    "ArgumentError",
     "AsyncDials",
     "AsyncRunRegistry",
     "AuthError",

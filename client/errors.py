@@ -4,6 +4,7 @@
 
     RunQLError
     ├── ConfigError          bad target, option or environment variable; missing credentials
+    ├── ArgumentError        an argument that cannot be sent (also a ValueError): e.g. text that is not Unicode
     ├── FilterRequiredError  a module-level get_runs()/get_datasets() without a filter above 20,000 rows
     ├── AuthError            the token endpoint or the service refused the credentials
     ├── TransportError       no usable answer after the retries (connection, timeout, 5xx gateway, 429)
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from client.writes import WriteReport
 
 __all__ = [
+    "ArgumentError",
     "AuthError",
     "ConfigError",
     "FilterRequiredError",
@@ -46,6 +48,10 @@ class RunQLError(Exception):
 
 class ConfigError(RunQLError):
     """Invalid configuration: unknown target, malformed option or variable, missing credentials."""
+
+
+class ArgumentError(RunQLError, ValueError):
+    """An argument that cannot be sent to the service, e.g. a string holding a lone surrogate (no UTF-8 form)."""
 
 
 class FilterRequiredError(RunQLError):

@@ -19,7 +19,9 @@ from typing import Any, Final
 from client.engine import Batch, CancelRequestedError, Operation, Pause
 from client.errors import JobError, RunQLError, ServiceError
 from client.transport import Call, Reply
-from querylang.errors import QueryLangError
+from querylang.errors import QueryLangError, RuleError
+from querylang.jsontext import JsonTextError, loads_strict
+from querylang.limits import check_nesting
 from querylang.losses import finishes
 from schemas.jsonportal import row_finished
 
@@ -42,12 +44,18 @@ def generate_call(json_logic: object, dataset_name_filter: str) -> Call:
 
 
 def _rule(json_logic: object) -> Any:
-    """The rule as data; a malformed JSON string fails here, before any request."""
+    """The rule as data; a malformed JSON string, or a rule that is not a JSON object (a list would keep every
+    lumisection on the service), is a :class:`RuleError` here, before any request."""
+    rule = json_logic
     if isinstance(json_logic, str):
-        return json.loads(json_logic)
-    if isinstance(json_logic, Mapping):
-        return json_logic
-    raise TypeError(f"json_logic must be a dict or a JSON string, got {type(json_logic).__name__}")
+        try:
+            rule = loads_strict(json_logic)
+        except JsonTextError as exc:
+            raise RuleError(f"not a usable JSON rule: {exc.reason}") from None
+    if not isinstance(rule, Mapping):
+        raise RuleError("a rule must be a json-logic operation (a JSON object)", value=rule, allowed="a dict")
+    check_nesting(rule, RuleError)
+    return rule
 
 
 def _service_finishes(json_logic: object) -> bool:

@@ -37,7 +37,7 @@ import httpx
 
 from client.auth import TokenProvider
 from client.config import Secret, Settings
-from client.errors import AuthError, RunQLError, ServiceError, TransportError
+from client.errors import ArgumentError, AuthError, RunQLError, ServiceError, TransportError
 
 __all__ = [
     "AsyncTransport",
@@ -338,7 +338,11 @@ class _Common:
         url = self.settings.base_url + call.path
         if call.json is None and call.method == "GET":
             return httpx.Request(call.method, url, headers=headers)
-        return httpx.Request(call.method, url, headers=headers, json=call.json)
+        try:
+            return httpx.Request(call.method, url, headers=headers, json=call.json)
+        except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800" has no UTF-8 form
+            bad = exc.object[max(0, exc.start - 20) : exc.end + 20]
+            raise ArgumentError(f"{call.method} {call.path}: text that is not valid Unicode: {bad!r}") from None
 
 
 class SyncTransport:

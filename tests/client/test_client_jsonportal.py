@@ -11,6 +11,7 @@ import pytest
 
 from backend.server import EmbeddedServer
 from client import AsyncRunRegistry, JobError, RunRegistry
+from client.jsonportal import generate_call
 from client.progress import job_reporting
 from schemas import GoldenJson, JsonPortalRow, LumiMask
 
@@ -204,3 +205,12 @@ def test_the_terminal_shows_finishing() -> None:
     assert "json_portal job:   0%" in text  # queued
     assert "67/100" in text
     assert "finishing" in text
+
+
+@pytest.mark.parametrize("rule", [[1, 2], "[1, 2]", True, '{"!": true, "!": false}', "{"])
+def test_the_server_engine_refuses_a_rule_that_is_not_a_json_object_before_sending(rule: object) -> None:
+    """A list rule would keep every lumisection on the service: a RuleError, and nothing is submitted."""
+    from querylang import RuleError
+
+    with pytest.raises(RuleError):
+        generate_call(rule, "%")

@@ -195,3 +195,24 @@ def test_rule_walkers_are_safe_on_hand_built_deep_nodes() -> None:
         node = Operation("!", (node,))
     assert sum(1 for _ in walk(node)) == 5001
     assert rule_variables(node) == []
+
+
+def test_a_lone_surrogate_in_a_client_argument_is_a_typed_error_before_sending() -> None:
+    """``get_dataset(n, "\\ud800")`` has no UTF-8 body: an ``ArgumentError`` (a ``ValueError``), no request sent."""
+    import httpx
+
+    from client import ArgumentError, RunRegistry
+
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json=None)
+
+    with RunRegistry("http://rr.invalid", transport=httpx.MockTransport(handler)) as rr:
+        with pytest.raises(ArgumentError, match="not valid Unicode") as caught:
+            rr.get_dataset(315000, "/PromptReco/\ud800/DQM")
+        with pytest.raises(ArgumentError):
+            rr.get_lumisections(315000, "bad\udfff")
+    assert isinstance(caught.value, ValueError)
+    assert sent == []
