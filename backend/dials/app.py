@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from backend.auth import parse_form
 from backend.dials.data import DEFAULT_WORKSPACE, WORKSPACES, DialsUniverse, Prune, Row, Workspace
 from backend.dials.keycloak import DialsAuth, Keycloak
 from backend.dials.query import FieldValidationError, Query, ServerFailureError, parse_query
@@ -61,10 +62,19 @@ def create_dials_app(
     return Starlette(routes=routes)
 
 
+#: Largest token-endpoint form accepted (a real one is a few hundred bytes).
+_FORM_BYTES = 64 * 1024
+
+
 def _form(handler: Callable[[dict[str, str]], tuple[int, dict[str, Any]]]) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
-        form = await request.form()
-        status, body = handler({k: str(v) for k, v in form.items()})
+        raw, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > _FORM_BYTES:
+                return JSONResponse({"error": "invalid_request", "error_description": "form too large"}, 400)
+            raw.append(chunk)
+        status, body = handler(parse_form(b"".join(raw)))
         return JSONResponse(body, status_code=status)
 
     return endpoint

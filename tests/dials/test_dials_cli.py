@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 import pytest
 
@@ -57,3 +58,30 @@ def test_errors_are_one_line(dials_url: str, capsys: pytest.CaptureFixture[str])
     assert err.count("\n") == 1
     assert main(["dials", "lumis", "--target", dials_url]) == 1
     assert "did you mean 'lumi'" in capsys.readouterr().err
+
+
+def test_login_runs_the_device_flow_and_caches_a_private_token(
+    dials_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``runql login`` against the stand-in's Keycloak: prompt, poll (no wall-clock wait), a 0600 token cache that
+    a later client uses without asking again."""
+    import functools
+    import stat
+
+    import client.cli_dials
+    from client.dials import DeviceLogin
+    from client.dials.auth import Keycloak, default_cache_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    waits: list[float] = []
+    monkeypatch.setattr(client.cli_dials, "DeviceLogin", functools.partial(DeviceLogin, sleep=waits.append))
+    keycloak = dials_url + "auth/"
+    assert main(["login", "--keycloak", keycloak]) == 0
+    captured = capsys.readouterr()
+    assert "https://" in captured.out  # the verification address shown to the person
+    assert "logged in" in captured.err
+    assert waits == [5.0, 5.0]  # before each poll (one "authorization_pending"), at the interval asked for
+    cache = default_cache_path()
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    later = DeviceLogin(keycloak=Keycloak(url=keycloak), cache_path=cache, prompt=lambda _: pytest.fail("asked again"))
+    assert later.logged_in
