@@ -38,7 +38,15 @@ import re2
 from querylang.errors import FilterError
 from querylang.limits import check_text
 
-__all__ = ["MAX_GROUP_DEPTH", "MAX_PATTERN_LENGTH", "LikePattern", "SimilarPattern", "compile_like", "compile_similar"]
+__all__ = [
+    "MAX_GROUP_DEPTH",
+    "MAX_PATTERN_LENGTH",
+    "LikePattern",
+    "SimilarPattern",
+    "compile_like",
+    "compile_similar",
+    "re2_program",
+]
 
 #: Longest ``SIMILAR TO`` or ``LIKE`` pattern accepted, in characters.
 MAX_PATTERN_LENGTH: Final = 1000
@@ -73,8 +81,13 @@ def _check_pattern(pattern: object, what: str) -> str:
 
 
 @functools.lru_cache(maxsize=512)
-def _re2(regex: str, *, case_sensitive: bool) -> re2._Regexp[str]:
-    """An RE2 program for ``regex`` (``.`` matches newlines too); :class:`FilterError` if RE2 refuses it."""
+def re2_program(regex: str, *, case_sensitive: bool = True) -> re2._Regexp[str]:
+    """An RE2 program for ``regex`` (``.`` matches newlines too, ``$`` only at the very end): it matches in time
+    linear in the text. :class:`FilterError` if RE2 refuses it (back-references, look-around, too large).
+
+    >>> bool(re2_program("^(a+)+$").search("a" * 40 + "!"))
+    False
+    """
     options = re2.Options()
     options.dot_nl = True
     options.case_sensitive = case_sensitive
@@ -240,7 +253,7 @@ def compile_similar(pattern: str, *, escape: str = "\\") -> SimilarPattern:
     nodes = _Parser(text, escape).parse()
     like, exact = _like(nodes)
     regex = _regex(nodes)
-    return SimilarPattern(text, regex, like, exact, _re2(regex, case_sensitive=True))
+    return SimilarPattern(text, regex, like, exact, re2_program(regex))
 
 
 # -- parsing ------------------------------------------------------------------------------------------------------

@@ -29,13 +29,13 @@ from backend.dials.data import Prune, Row, Workspace
 from backend.dials.rows import value
 from querylang.catalogue import AttrType
 from querylang.dials_catalogue import DialsField, DialsResource
+from querylang.errors import FilterError
+from querylang.similar import re2_program
 
 __all__ = ["FieldValidationError", "Query", "ServerFailureError", "parse_query", "posix_regex"]
 
 _TRUE, _FALSE = ("true", "1"), ("false", "0")
 _INTEGER = re.compile(r"[+-]?\d+")
-#: Memory RE2 may use for one user regex (its default is 8 MiB).
-_REGEX_MAX_MEM = 8 << 20
 
 
 class FieldValidationError(ValueError):
@@ -149,21 +149,16 @@ def _operand(field: DialsField, lookup: str, raw: str) -> Any:
 def posix_regex(pattern: str) -> re2._Regexp[str]:
     """``pattern`` compiled to search like PostgreSQL's ``~``, with RE2 so any pattern runs in linear time.
 
-    RE2's ``$`` matches only at the very end (as PostgreSQL's does) and ``.`` is told to match newlines;
-    constructs RE2 refuses (back-references, look-around) and over-large programs are a server error.
+    RE2's ``$`` matches only at the very end (as PostgreSQL's does) and ``.`` matches newlines; constructs RE2
+    refuses (back-references, look-around) and over-large programs are a server error.
 
     >>> bool(posix_regex("^a$").search("a\\n")), bool(re.search("^a$", "a\\n"))
     (False, True)
     """
-    options = re2.Options()
-    options.dot_nl = True
-    options.log_errors = False
-    options.max_mem = _REGEX_MAX_MEM
     try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ServerFailureError(f"invalid regex: {reason}") from None
+        return re2_program(pattern)
+    except FilterError as exc:
+        raise ServerFailureError(f"invalid regex: {exc.message}") from None
 
 
 def _integer(text: str) -> int:
