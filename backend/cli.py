@@ -214,8 +214,16 @@ def _stored(path: str) -> tuple[int, str | None]:
 
 
 # -- serving --------------------------------------------------------------------------------------------------
-def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+class _StopSignal:
+    """SIGTERM and SIGINT as ``KeyboardInterrupt``, remembering that one came: a signal that lands while SQLite
+    runs a statement surfaces as SQLite's own "interrupted" error, which must still end as a stop (exit 130)."""
+
+    def __init__(self) -> None:
+        self.received = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+        raise KeyboardInterrupt
 
 
 def main(argv: list[str], *, environ: Mapping[str, str] | None = None) -> int:
@@ -224,19 +232,25 @@ def main(argv: list[str], *, environ: Mapping[str, str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, or a one-line usage error already printed
         return exit_.code if isinstance(exit_.code, int) else 2
+    stop = _StopSignal()
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if in_main_thread else None
+    previous = {sig: signal.signal(sig, stop) for sig in _STOP_SIGNALS} if in_main_thread else {}
     try:
         return _serve(args, os.environ if environ is None else environ)
     except ServeError as exc:
-        print(f"runql serve: error: {exc}", file=sys.stderr)
-        return 1
+        if not stop.received:
+            print(f"runql serve: error: {exc}", file=sys.stderr)
+            return 1
     except KeyboardInterrupt:
-        print("runql serve: interrupted", file=sys.stderr)
-        return 130
+        pass
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    print("runql serve: interrupted", file=sys.stderr)
+    return 130
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

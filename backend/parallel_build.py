@@ -13,7 +13,7 @@ import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from backend.demo import RunSlot, build_runs
@@ -25,17 +25,24 @@ __all__ = ["CHUNK_RUNS", "build_rows"]
 CHUNK_RUNS = 500
 
 
-def build_rows(slots: Sequence[RunSlot], seed: int, workers: int) -> Iterator[RunRows]:
+def build_rows(slots: Sequence[RunSlot], seed: int, workers: int) -> Generator[RunRows, None, None]:
     """The rows of ``slots``, built by ``workers`` subprocesses, chunk by chunk in plan order."""
     chunks = [list(slots[i : i + CHUNK_RUNS]) for i in range(0, len(slots), CHUNK_RUNS)]
     workers = max(1, min(workers, len(chunks)))
     root = str(Path(__file__).resolve().parents[1])  # where ``backend`` is importable from
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     command = [sys.executable, "-m", "backend.parallel_build"]
-    processes = [
-        subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env) for _ in range(workers)
-    ]
+    # Each worker in its own session: a Ctrl-C at the terminal reaches only the parent, which stops the workers in
+    # ``finally`` (else each would print its own KeyboardInterrupt traceback). Started inside ``try``, so a signal
+    # between two starts still stops the first.
+    processes: list[subprocess.Popen[bytes]] = []
     try:
+        for _ in range(workers):
+            processes.append(
+                subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True
+                )
+            )
         for index, process in enumerate(processes):
             assert process.stdin is not None
             with process.stdin:
@@ -59,13 +66,21 @@ def build_rows(slots: Sequence[RunSlot], seed: int, workers: int) -> Iterator[Ru
                 process.stdout.close()
 
 
-def _work() -> None:
-    """A worker: read ``(seed, chunks)`` from stdin, write one pickled :class:`RunRows` per chunk to stdout."""
-    seed, chunks = pickle.load(sys.stdin.buffer)
-    for chunk in chunks:
-        pickle.dump(RunRows.of(build_runs(chunk, seed)), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        sys.stdout.buffer.flush()
+def _work() -> int:
+    """A worker: read ``(seed, chunks)`` from stdin, write one pickled :class:`RunRows` per chunk to stdout.
+
+    A parent that stops early (Ctrl-C, an error) leaves a short input or a closed output behind: the worker then
+    exits with status 1 and says nothing (the parent reports what happened), instead of a traceback.
+    """
+    try:
+        seed, chunks = pickle.load(sys.stdin.buffer)
+        for chunk in chunks:
+            pickle.dump(RunRows.of(build_runs(chunk, seed)), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+            sys.stdout.buffer.flush()
+    except (EOFError, pickle.UnpicklingError, BrokenPipeError):
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    _work()
+    sys.exit(_work())

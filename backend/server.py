@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Collection
+from contextlib import closing
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -91,7 +92,10 @@ def _generate(store: Store, slots: list[RunSlot], seed: int, workers: int | None
     count = workers if workers is not None else (min(os.cpu_count() or 1, 4) if len(slots) >= PARALLEL_MIN_RUNS else 1)
     if count > 1:
         try:
-            store.load_rows(parallel_build.build_rows(slots, seed, count), seed=seed)
+            # closing(): the workers are stopped at once when loading ends early (Ctrl-C), not whenever the
+            # suspended generator happens to be collected
+            with closing(parallel_build.build_rows(slots, seed, count)) as rows:
+                store.load_rows(rows, seed=seed)
             return
         except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:  # rolled back: build here instead
             logger.warning("building the registry in %d processes failed (%s); building it in this one", count, exc)

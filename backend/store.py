@@ -351,7 +351,8 @@ class Store:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # an interrupted statement may have ended the transaction already
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 

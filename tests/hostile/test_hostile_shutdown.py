@@ -145,3 +145,52 @@ def test_during_start_up_a_registry_file_is_left_empty_not_half_written(served: 
     if db.exists():  # the load is one transaction: interrupted, nothing of it remains
         with Store.open(str(db)) as store:
             assert store.is_empty()
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    found: list[int] = []
+    for task in tasks.glob("*"):
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc to find the build workers")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_to_the_whole_group_during_a_parallel_build_is_a_quiet_stop(signum: int) -> None:
+    """Ctrl-C at a terminal signals the whole process group while ``runql serve`` builds a large registry in
+    worker processes: exit 130 with one line, no worker's traceback, no worker left behind."""
+    import os
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys, runql; sys.exit(runql.main())", "serve", "--port", "0", "--runs", "6000"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "RUNQL_CACHE_DIR": ""},  # build, don't load a cached registry
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (workers := _children(process.pid)) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling for the workers to exist, not waiting for time to pass
+        assert workers, "the build never started its workers"
+        os.killpg(process.pid, signum)
+        _, err = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 130
+    assert err.strip() == "runql serve: interrupted"
+    assert not [pid for pid in workers if _running(pid)]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child waiting to be reaped by init does no work)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
