@@ -48,6 +48,7 @@ __all__ = [
     "SyncTransport",
     "exchange",
     "interpret",
+    "pool_limits",
     "settings_for_tests",
 ]
 
@@ -56,6 +57,12 @@ USER_AGENT = "runql/0.1.0"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: Statuses of the token endpoint handed to the token parser (the others are retried).
 TOKEN_ACCEPT = frozenset(range(200, 600)) - RETRY_STATUSES
+
+
+def pool_limits(concurrency: int) -> httpx.Limits:
+    """Connections kept alive for ``concurrency`` requests in flight, plus two (the token request, a straggler)."""
+    n = concurrency + 2
+    return httpx.Limits(max_connections=n, max_keepalive_connections=n)
 
 
 @dataclass(frozen=True)
@@ -326,8 +333,7 @@ class _Common:
         return httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=s.read_timeout)
 
     def limits(self) -> httpx.Limits:
-        n = self.settings.concurrency + 2
-        return httpx.Limits(max_connections=n, max_keepalive_connections=n)
+        return pool_limits(self.settings.concurrency)
 
     def build(self, call: Call, token: Secret | None) -> httpx.Request:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}

@@ -20,7 +20,7 @@ import httpx
 
 from client.config import Secret, Settings
 from client.dials.auth import DialsCredentials
-from client.transport import AsyncTransport, Call, SyncTransport
+from client.transport import AsyncTransport, Call, SyncTransport, pool_limits
 
 __all__ = ["Call", "async_dials_transport", "dials_settings", "dials_transport"]
 
@@ -65,10 +65,6 @@ class _AsyncHeaders(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def _limits(concurrency: int) -> httpx.Limits:
-    return httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2)
-
-
 def dials_transport(
     base_url: str,
     credentials: DialsCredentials,
@@ -82,7 +78,7 @@ def dials_transport(
 ) -> SyncTransport:
     """A :class:`~client.transport.SyncTransport` to DIALS at ``base_url`` with ``credentials``' headers."""
     settings = dials_settings(base_url, retries=retries, backoff=backoff, concurrency=concurrency)
-    inner = transport or httpx.HTTPTransport(limits=_limits(concurrency))
+    inner = transport or httpx.HTTPTransport(limits=pool_limits(concurrency))
     return SyncTransport(settings, transport=_Headers(inner, credentials, workspace), sleep=sleep)
 
 
@@ -98,5 +94,5 @@ def async_dials_transport(
 ) -> AsyncTransport:
     """The async twin of :func:`dials_transport`."""
     settings = dials_settings(base_url, retries=retries, backoff=backoff, concurrency=concurrency)
-    inner = transport or httpx.AsyncHTTPTransport(limits=_limits(concurrency))
+    inner = transport or httpx.AsyncHTTPTransport(limits=pool_limits(concurrency))
     return AsyncTransport(settings, transport=_AsyncHeaders(inner, credentials, workspace))
