@@ -26,15 +26,15 @@ import stat
 import sys
 import threading
 from collections.abc import Mapping
-from contextlib import closing
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
 from backend.auth import AuthConfig, Role
 from backend.demo import DEFAULT_RUNS
-from backend.errors import BackendError
+from backend.errors import BackendError, StoreError
 from backend.server import EmbeddedServer
+from backend.store import stored_registry
 
 __all__ = ["AUTH_CLIENTS_VARIABLE", "ServeError", "build_parser", "main"]
 
@@ -200,20 +200,12 @@ def check_db(path: str, *, runs: int | None, seed: int | None) -> None:
 
 
 def _stored(path: str) -> tuple[int, str | None]:
-    """How many runs the file holds and its seed, read without changing it."""
     try:
-        with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not {"run", "meta"} <= tables:
-                raise ServeError(f"--db {path}: a SQLite file, but not a runql registry (tables {sorted(tables)})")
-            count = conn.execute("SELECT count(*) FROM run").fetchone()[0]
-            row = conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
-    except sqlite3.Error as exc:
-        raise ServeError(f"--db {path}: not a usable SQLite database ({exc})") from None
-    return int(count), None if row is None else str(row[0])
+        return stored_registry(path)
+    except StoreError as exc:
+        raise ServeError(f"--db {path}: {exc}") from None
 
 
-# -- serving --------------------------------------------------------------------------------------------------
 class _StopSignal:
     """SIGTERM and SIGINT as ``KeyboardInterrupt``, remembering that one came: a signal that lands while SQLite
     runs a statement surfaces as SQLite's own "interrupted" error, which must still end as a stop (exit 130)."""

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-__all__ = ["BackendError", "RequestError"]
+__all__ = ["BackendError", "RequestError", "StoreError"]
 
 
 class BackendError(Exception):
@@ -15,3 +15,7 @@ class BackendError(Exception):
 
 class RequestError(BackendError, ValueError):
     """A request the service refuses (bad body, bad filter, a write its rules forbid): answered 500 ``{"err"}``."""
+
+
+class StoreError(BackendError):
+    """The store cannot be opened, loaded or used as asked (closed, another layout, too many datasets)."""

@@ -17,8 +17,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backend.demo import OmsRange
 from backend.lumiranges import EMPTY, StatusRange, expand
+from backend.rows import OmsRange
 from querylang.catalogue import OMS_LUMISECTION_BITS
 
 __all__ = [

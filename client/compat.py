@@ -26,7 +26,7 @@ from client import operations as ops
 from client.calls import lumisection_call
 from client.default import default_client
 from client.errors import FilterRequiredError
-from client.writes import WriteReport
+from client.write_report import WriteReport
 from querylang.catalogue import LUMISECTION_STATUSES
 
 __all__ = [

@@ -23,10 +23,9 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from client.writes import WriteReport
+from client.write_report import WriteReport
 
 __all__ = [
     "ArgumentError",

@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit.store import checksum
 
 from backend.cli import build_parser
-from backend.demo import DEFAULT_RUNS, DemoRegistry, generate, generate_run, period_of
+from backend.demo import DEFAULT_RUNS, generate, generate_run, period_of
 from backend.eras import ERAS, era_of
 from backend.lumiranges import StatusRange, expand, merge_equal, overlay, summarize
+from backend.rows import DemoRegistry, pack_lumi, unpack_lumi
 from backend.server import build_store
-from backend.store import Store, pack_lumi, unpack_lumi
+from backend.store import Store
 from querylang.catalogue import Owner, default_catalogue
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -217,10 +219,10 @@ def test_lumi_packing_round_trips() -> None:
 def test_file_store_persists_across_restarts(tmp_path: Path) -> None:
     path = str(tmp_path / "rr.db")
     first = build_store(db=path, runs=12, seed=3)
-    counts, digest = first.counts(), first.checksum()
+    counts, digest = first.counts(), checksum(first)
     first.close()
     again = build_store(db=path, runs=999, seed=99)  # an existing file is reused, not regenerated
-    assert (again.counts(), again.checksum()) == (counts, digest)
+    assert (again.counts(), checksum(again)) == (counts, digest)
     again.close()
 
 

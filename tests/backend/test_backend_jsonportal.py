@@ -15,8 +15,8 @@ import httpx
 import pytest
 from backend_reference import golden
 
-from backend.demo import DemoRegistry
 from backend.jsonportal import JsonPortal, row_fields
+from backend.rows import DemoRegistry
 from backend.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
