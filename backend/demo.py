@@ -52,7 +52,6 @@ __all__ = [
     "generate",
     "generate_run",
     "iter_runs",
-    "period_of",
     "plan_runs",
 ]
 
@@ -65,16 +64,6 @@ LS_SECONDS = 23.31
 def bit_mask(names: Sequence[str]) -> int:
     """The mask of OMS lumisection bits ``names`` (bit i is OMS_LUMISECTION_BITS[i])."""
     return sum(1 << OMS_LUMISECTION_BITS.index(n) for n in names)
-
-
-def period_of(run_number: int) -> str | None:
-    """The run period letter of the collision era spanning a run (2018C → ``"C"``); ``None`` outside them.
-
-    >>> period_of(319500), period_of(380000), period_of(310000)
-    ('C', 'C', None)
-    """
-    era = era_of(run_number)
-    return None if era is None else era.letter
 
 
 def generate(runs: int | None = None, seed: int = 2018, years: Collection[int] | None = None) -> DemoRegistry:
