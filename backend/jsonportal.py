@@ -289,12 +289,6 @@ class JsonPortal:
         ready = job.finished is not None and self.clock() >= job.finish_at
         return 200, json.dumps({"final_json": job.finished if ready else job.stored})
 
-    def wait(self, job_id: int, timeout: float | None = None) -> bool:
-        """Block until the job has been stored or failed (or ``timeout`` s); whether it has."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        return job is not None and job.ended.wait(timeout)
-
     def close(self) -> None:
         """Stop: queued jobs are cancelled, a running job stops at its next dataset (waited for)."""
         self._closed.set()
