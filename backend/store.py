@@ -591,16 +591,16 @@ def _unstable_ties(target: Target, seed: int) -> Sql:
     return Sql(f"(({row} * 2654435761 + ?) % 2147483647) * 48271 % 2147483647", (seed,))
 
 
-def stored_registry(path: str | os.PathLike[str]) -> tuple[int, str | None]:
-    """How many runs the registry file ``path`` holds and its seed, read without changing it (``StoreError``: not
-    a registry)."""
+def stored_registry(path: str | os.PathLike[str]) -> tuple[list[int], str | None]:
+    """The run numbers the registry file ``path`` holds and its seed, read without changing it (``StoreError``:
+    not a registry)."""
     try:
         with contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not {"run", "meta"} <= tables:
                 raise StoreError(f"a SQLite file, but not a runql registry (tables {sorted(tables)})")
-            count = conn.execute("SELECT count(*) FROM run").fetchone()[0]
+            numbers = [row[0] for row in conn.execute("SELECT run_number FROM run")]
             row = conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
     except sqlite3.Error as exc:
         raise StoreError(f"not a usable SQLite database ({exc})") from None
-    return int(count), None if row is None else str(row[0])
+    return numbers, None if row is None else str(row[0])
