@@ -46,7 +46,7 @@ from backend import lumisections, writes
 from backend.auth import AuthConfig, AuthError, TokenIssuer, basic_credentials, bearer_token, parse_form
 from backend.budget import Budget, run_guarded
 from backend.dials import DialsUniverse, create_dials_app
-from backend.errors import RequestError
+from backend.errors import RequestError, StoreError
 from backend.faults import FaultInjector, FaultPlan
 from backend.jsonbody import MAX_BODY_BYTES, parse_json
 from backend.jsonportal import JsonPortal
@@ -331,7 +331,7 @@ def _endpoint(
             status, text = await runner.run(lambda: handler(service, Call(params, parse_json(raw))))
         except ClientDisconnect:  # the client gave up (e.g. its read timeout passed): nobody to answer
             return Response(status_code=499)
-        except RequestError as exc:
+        except (RequestError, StoreError) as exc:  # StoreError: the server is stopping and closed its store
             status, text = 500, error_body(str(exc))
         except sqlite3.Error as exc:  # raw database errors, like the service
             status, text = 500, error_body(f"database error: {exc}")
