@@ -1,10 +1,11 @@
 """Backend filters (``rr-protocol.md`` §4) and sortings compiled to SQLite, with every value a bound parameter.
 
 A filter is parsed into :mod:`querylang.backend_filter` nodes first (its shape errors, its depth and size limits
-are the IR's), and the SQL is generated from the nodes. Keys are resolved against the catalogue: ``run_number`` (and ``name`` for datasets) are table columns;
-``oms_attributes.<a>``, ``rr_attributes.<a>``, ``dataset_attributes.<a>`` and
-``triplet_summary.<ws>-<col>.<STATUS>`` are JSON paths, passed to ``json_extract`` as bound parameters. Nothing
-from the request is ever spliced into SQL text: only trusted column names and placeholders are.
+are the IR's), and the SQL is generated from the nodes. Keys are resolved against the catalogue: ``run_number``
+(and ``name`` for datasets) are table columns; ``oms_attributes.<a>``, ``rr_attributes.<a>``,
+``dataset_attributes.<a>`` and ``triplet_summary.<ws>-<col>.<STATUS>`` are JSON paths, passed to ``json_extract``
+as bound parameters. Nothing from the request is ever spliced into SQL text: only trusted column names and
+placeholders are.
 
 Comparisons cast by the JSON type of the compared value (number → numeric, boolean → boolean, string → text);
 comparing a value with an attribute of an incompatible type is an error, like PostgreSQL's failed casts.
