@@ -88,12 +88,12 @@ def _check_scalar(value: object, path: Path) -> None:
             raise FilterError("not representable in JSON", path=path, value=value, allowed="finite numbers")
     elif isinstance(value, str):
         check_text(value, FilterError, path)
+    elif isinstance(value, (Mapping, list, tuple)):
+        allowed = "a string, number, boolean or null"
+        raise FilterError("cannot compare with a list or an object", path=path, value=value, allowed=allowed)
     else:
         raise FilterError(
-            "cannot compare with a list or an object",
-            path=path,
-            value=value,
-            allowed="a string, number, boolean or null",
+            "not a JSON value", path=path, value=value, allowed="dict, list, str, int, float, bool or None"
         )
 
 
@@ -104,25 +104,31 @@ def _check_key(key: object, what: str, path: Path) -> None:
 
 
 def _check_unique(keys: list[str], path: Path) -> None:
-    if len(set(keys)) != len(keys):
+    if len(keys) > 1 and len(set(keys)) != len(keys):
         repeated = next(key for key in keys if keys.count(key) > 1)
         raise FilterError("a key appears more than once in one object", path=path, value=repeated)
 
 
 def _check_items(items: object, types: tuple[type, ...], what: str, path: Path) -> None:
-    if not isinstance(items, tuple) or not all(isinstance(item, types) for item in items):
+    if not isinstance(items, tuple):
         raise FilterError(f"{what} must be a tuple of nodes", path=path, value=items)
+    for item in items:  # a plain loop: nodes are built by the thousand for long lists
+        if not isinstance(item, types):
+            raise FilterError(f"{what} must be a tuple of nodes", path=path, value=items)
 
 
 def _depth(children: tuple[Any, ...], own: int, path: Path) -> int:
-    depth = own + max((child.depth for child in children), default=0)
+    deepest = 0
+    for child in children:
+        deepest = max(deepest, child.depth)
+    depth = own + deepest
     if depth > MAX_NODE_DEPTH:
         raise FilterError(f"backend filter nested deeper than {MAX_NODE_DEPTH} levels", path=path)
     return depth
 
 
 # -- a key's tests ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Compare:
     """``"op": value`` in a key's operator object: a comparison or a ``like`` pattern (a string)."""
 
@@ -152,7 +158,7 @@ class Compare:
         return self.value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnknownOperator:
     """An operator outside the grammar (``"between": [1, 2]``), kept as written: quirk (c) of the service.
 
@@ -194,7 +200,7 @@ def _json_depth(value: object) -> int:
     return 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KeyJunction:
     """``"and"``/``"or"`` under a key, over conditions of that key: quirk (a) (under a JSON key the service
     compares as text)."""
@@ -236,7 +242,7 @@ def _check_connective(op: object, path: Path) -> None:
 
 
 # -- a key's condition -----------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Bare:
     """A bare value under a key: equality (``"run_number": 5`` is ``"run_number": {"=": 5}``)."""
 
@@ -256,7 +262,7 @@ class Bare:
         yield self.value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Operators:
     """A key's operator object: all its tests hold (``{">=": 1, "<": 5}``); ``Operators(())`` is ``{}``."""
 
@@ -295,7 +301,7 @@ Condition = Bare | Operators
 
 
 # -- a filter --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Column:
     """``"key": condition``: ``run_number``, ``name`` or a dotted JSON path such as ``oms_attributes.energy``
     (unknown keys are kept: the service answers them with 0 rows or an error, quirk (c))."""
@@ -316,7 +322,7 @@ class Column:
         return self.condition.to_json()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Junction:
     """``"and"``/``"or"`` (or ``"AND"``/``"OR"``) above the keys, over backend filters.
 
@@ -349,7 +355,7 @@ class Junction:
 Entry = Column | Junction
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BackendFilter:
     """A JSON object of entries that all hold; ``BackendFilter(())`` is ``{}``, which matches everything."""
 
@@ -413,14 +419,22 @@ filters
     if not isinstance(obj, Mapping):
         raise FilterError("a backend filter must be a JSON object", value=obj, allowed="a dict")
     check_nesting(obj, FilterError)
-    check_json(obj, FilterError, finite=True)
     return _filter(obj, ())
 
 
 def _filter(obj: object, path: Path) -> BackendFilter:
-    if not isinstance(obj, Mapping):
+    if not isinstance(obj, (dict, Mapping)):  # dict first: the ABC check is slow
         raise FilterError("a backend filter must be a JSON object", path=path, value=obj, allowed="a dict")
-    return BackendFilter(tuple(_entry(key, value, (*path, key)) for key, value in obj.items()), path)
+    return BackendFilter(tuple(_entry(key, value, (*path, key)) for key, value in _items(obj, path)), path)
+
+
+def _items(obj: Mapping[Any, object], path: Path) -> list[tuple[str, object]]:
+    """The entries of a JSON object (:class:`FilterError` for a key that is not a string)."""
+    items = list(obj.items())
+    for key, _ in items:
+        if not isinstance(key, str):
+            raise FilterError("JSON object keys must be strings", path=path, value=key)
+    return items
 
 
 def _entry(key: str, value: object, path: Path) -> Entry:
@@ -431,8 +445,8 @@ def _entry(key: str, value: object, path: Path) -> Entry:
 
 
 def _condition(value: object, path: Path) -> Condition:
-    if isinstance(value, Mapping):
-        return Operators(tuple(_test(op, arg, (*path, op)) for op, arg in value.items()), path)
+    if isinstance(value, (dict, Mapping)):
+        return Operators(tuple(_test(op, arg, (*path, op)) for op, arg in _items(value, path)), path)
     return Bare(value, path)  # type: ignore[arg-type]  # validated by Bare
 
 

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from querylang.backend_filter import (
+    LIKE_OPERATORS,
     BackendFilter,
     Bare,
     Column,
@@ -37,7 +38,6 @@ from querylang.plan import Kind, Plan
 __all__ = ["Explanation", "explain", "explain_plan", "to_sql"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SQL_OPERATORS = {"like": "ILIKE", "notlike": "NOT ILIKE", "LIKE": "LIKE", "NOTLIKE": "NOT LIKE"}
 
 
 class Explanation(str):
@@ -123,7 +123,15 @@ def _condition(column: str, condition: Condition) -> list[str]:
 def _comparison(column: str, op: str, value: object) -> str:
     if value is None and op in ("=", "<>"):
         return f"{column} IS {'NOT ' if op == '<>' else ''}NULL"
-    return f"{column} {_SQL_OPERATORS.get(op, op)} {_literal(value)}"
+    return f"{column} {_sql_operator(op)} {_literal(value)}"
+
+
+def _sql_operator(op: str) -> str:
+    """``like`` is ``ILIKE`` (what the service runs), ``NOTLIKE`` is ``NOT LIKE``; other operators as written."""
+    if op not in LIKE_OPERATORS:
+        return op
+    case_sensitive, negated = LIKE_OPERATORS[op]
+    return ("NOT " if negated else "") + ("LIKE" if case_sensitive else "ILIKE")
 
 
 def _any(branches: list[str]) -> str:

@@ -87,7 +87,8 @@ def check_nesting(
         if seen > max_values:
             raise error(f"more than {max_values} values", allowed=f"at most {max_values} values in one input")
         if isinstance(item, str):
-            check_text(item, error, _path(trail))
+            if not item.isascii():  # the path is built only where it may be needed
+                check_text(item, error, _path(trail))
             continue
         if isinstance(item, Mapping):
             children = list(item.items())
@@ -102,7 +103,7 @@ def check_nesting(
             )
         for key, child in children:
             part = key if isinstance(key, (str, int)) else str(key)
-            if isinstance(key, str):
+            if isinstance(key, str) and not key.isascii():
                 check_text(key, error, _path(trail))
             stack.append((child, depth + 1, (part, trail)))
 
