@@ -200,20 +200,12 @@ def _json_depth(value: object) -> int:
     return 0
 
 
-@dataclass(frozen=True, slots=True)
-class KeyJunction:
-    """``"and"``/``"or"`` under a key, over conditions of that key: quirk (a) (under a JSON key the service
-    compares as text)."""
+class _Connective:
+    """What :class:`KeyJunction` and :class:`Junction` share: an ``op`` spelled as the service accepts it."""
 
+    __slots__ = ()
     op: str
-    items: tuple[Condition, ...]
-    path: Path = field(default=(), compare=False, repr=False)
-    depth: int = field(init=False, default=0, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        _check_connective(self.op, self.path)
-        _check_items(self.items, (Bare, Operators), f"{self.op!r} under a key", self.path)
-        object.__setattr__(self, "depth", _depth(self.items, 1, self.path))
+    path: Path
 
     @property
     def key(self) -> str:
@@ -223,6 +215,27 @@ class KeyJunction:
     def logic(self) -> str:
         """``"and"`` or ``"or"``, whatever the spelling."""
         return CONNECTIVES[self.op]
+
+    def _checked(self, children: tuple[Any, ...], types: tuple[type, ...], what: str) -> int:
+        """The node's depth, once ``op`` and ``children`` are checked."""
+        if self.op not in CONNECTIVES:
+            raise FilterError("not a connective", path=self.path, value=self.op, allowed=", ".join(CONNECTIVES))
+        _check_items(children, types, what, self.path)
+        return _depth(children, 1, self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyJunction(_Connective):
+    """``"and"``/``"or"`` under a key, over conditions of that key: quirk (a) (under a JSON key the service
+    compares as text)."""
+
+    op: str
+    items: tuple[Condition, ...]
+    path: Path = field(default=(), compare=False, repr=False)
+    depth: int = field(init=False, default=0, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "depth", self._checked(self.items, (Bare, Operators), f"{self.op!r} under a key"))
 
     def to_json(self) -> list[Any]:
         return [item.to_json() for item in self.items]
@@ -234,11 +247,6 @@ class KeyJunction:
 
 
 Test = Compare | KeyJunction | UnknownOperator
-
-
-def _check_connective(op: object, path: Path) -> None:
-    if op not in CONNECTIVES:
-        raise FilterError("not a connective", path=path, value=op, allowed=", ".join(CONNECTIVES))
 
 
 # -- a key's condition -----------------------------------------------------------------------------------------
@@ -323,7 +331,7 @@ class Column:
 
 
 @dataclass(frozen=True, slots=True)
-class Junction:
+class Junction(_Connective):
     """``"and"``/``"or"`` (or ``"AND"``/``"OR"``) above the keys, over backend filters.
 
     An empty ``and`` is true and an empty ``or`` false.
@@ -335,18 +343,7 @@ class Junction:
     depth: int = field(init=False, default=0, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        _check_connective(self.op, self.path)
-        _check_items(self.filters, (BackendFilter,), f"{self.op!r}", self.path)
-        object.__setattr__(self, "depth", _depth(self.filters, 1, self.path))
-
-    @property
-    def key(self) -> str:
-        return self.op
-
-    @property
-    def logic(self) -> str:
-        """``"and"`` or ``"or"``, whatever the spelling."""
-        return CONNECTIVES[self.op]
+        object.__setattr__(self, "depth", self._checked(self.filters, (BackendFilter,), f"{self.op!r}"))
 
     def to_json(self) -> list[dict[str, Any]]:
         return [backend_filter.to_json() for backend_filter in self.filters]

@@ -5,18 +5,9 @@ namespace of its variables), :mod:`querylang.rule_checks` (:func:`parse_rule`: v
 types checked before anything is sent) and :mod:`querylang.rule_plan` (:func:`plan_rule`: the run-level part
 pushed down to the service as filter nodes, the lumisection-level residual evaluated locally).
 
->>> from querylang import compile_node
->>> plan = plan_rule({"and": [{">=": [{"var": "run.oms.energy"}, 6000]},
-...                           {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]})
->>> compile_node(plan.runs_filter).filters
-({'oms_attributes.energy': {'>=': 6000}},)
->>> plan.rr_components, plan.needs_luminosity
-(frozenset({'dt-dt'}), False)
->>> parse_rule({"==": [{"var": "run.oms.energie"}, 6500]})
-Traceback (most recent call last):
-...
-querylang.errors.RuleError: rule["=="][0]["var"]: unknown variable; got 'run.oms.energie'; \
-allowed: run.oms.<OMS run attribute>; did you mean 'run.oms.energy'?
+>>> plan = plan_rule({"and": [{"var": "run.rr.significant"}, {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]})
+>>> [(clause.index, clause.level) for clause in plan.clauses]
+[(0, 'run'), (1, 'lumisection')]
 """
 
 from querylang.rule_ast import (
