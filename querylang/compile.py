@@ -403,8 +403,9 @@ def _dedupe(filters: Iterable[BackendFilter]) -> list[BackendFilter]:
 
 # -- raw filters (ignore_filter_transformation=True) ---------------------------------------------------------
 def raw_plan(filter: object, *, kind: Kind = "runs", catalogue: Catalogue | None = None) -> Plan:
-    """A one-filter plan sending ``filter`` as written, after parsing it (:func:`~querylang.backend_filter.from_json`:
-    :class:`FilterError` for anything the service would not accept).
+    """A one-filter plan sending ``filter`` (JSON, or a :class:`~querylang.backend_filter.BackendFilter`) as written,
+    after parsing it (:func:`~querylang.backend_filter.from_json`: :class:`FilterError` for anything the service
+    would not accept).
 
     Known quirks of the service are reported as :class:`QuirkWarning` (and in ``Plan.warnings``), never fixed.
 
@@ -418,7 +419,7 @@ def raw_plan(filter: object, *, kind: Kind = "runs", catalogue: Catalogue | None
     True
     """
     check_options(kind)
-    node = from_json(filter)
+    node = filter if isinstance(filter, BackendFilter) else from_json(filter)
     notes = tuple(_RawChecker(kind, catalogue or default_catalogue()).filter(node))
     for note in notes:
         warnings.warn(note, QuirkWarning, stacklevel=2)

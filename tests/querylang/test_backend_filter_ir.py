@@ -135,8 +135,11 @@ def test_every_raw_shape_parses_and_is_sent_byte_for_byte(raw: Any) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QuirkWarning)  # raw plans report quirks, and send the filter anyway
         plan = raw_plan(raw)
+        from_node = raw_plan(node)
     assert [json.dumps(f) for f in plan.filters] == [json.dumps(raw)]
     assert plan.filters[0] is not raw
+    assert from_node.nodes == plan.nodes == (node,)
+    assert from_node.warnings == plan.warnings
 
 
 # -- validation on construction ----------------------------------------------------------------------------------
