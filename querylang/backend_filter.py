@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 Path = tuple[PathPart, ...]
-#: A JSON scalar as the service compares it (``None`` only with ``=``/``<>``: ``IS [NOT] NULL``).
+#: A JSON scalar as the service compares it (``{"=": null}`` is ``IS NULL``; ``<`` and the like never match null).
 Value = str | int | float | bool | None
 
 #: The spellings of ``and``/``or`` the service accepts, above and under keys, and what each one means.
