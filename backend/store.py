@@ -187,7 +187,18 @@ def _insert_statuses(conn: sqlite3.Connection, dataset_id: int, statuses: Mappin
 
 
 class Transaction:
-    """The reads and writes of one write transaction (:meth:`Store.transaction`): all or nothing."""
+    """The reads and writes of one write transaction (:meth:`Store.transaction`): all or nothing.
+
+    >>> from backend.demo import generate
+    >>> with Store.open() as store:
+    ...     store.load(generate(runs=3, seed=1))
+    ...     number = store.registry_runs()[0][0]
+    ...     with store.transaction() as tx:
+    ...         length, rr = tx.run(number)
+    ...         tx.save_run(number, {**rr, "class": "Special18"})
+    ...     '"class":"Special18"' in store.run_json(number)
+    True
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
