@@ -27,13 +27,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qs
 
+from backend.errors import BackendError
+
 __all__ = ["AuthConfig", "AuthError", "Role", "TokenIssuer", "basic_credentials", "bearer_token", "parse_form"]
 
 Role = Literal["reader", "writer"]
 _ROLES = ("reader", "writer")
 
 
-class AuthError(Exception):
+class AuthError(BackendError):
     """Credentials or a token were refused (answered 401)."""
 
 

@@ -36,12 +36,13 @@ import re
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from backend import budget
 from backend.errors import RequestError
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Owner, default_catalogue
 from querylang.errors import FilterError
+from querylang.plan import Kind
 from querylang.similar import LikePattern, compile_like
 
 __all__ = [
@@ -51,14 +52,12 @@ __all__ = [
     "MAX_TERMS",
     "FilterSqlError",
     "Sql",
-    "Target",
     "compile_order",
     "compile_where",
     "like_match",
     "register_functions",
 ]
 
-Target = Literal["runs", "datasets"]
 #: Deepest nesting of and/or lists and operator objects accepted.
 MAX_DEPTH = 64
 #: Most comparisons one filter may contain (an ``IN`` list counts as one).
@@ -129,7 +128,7 @@ def _json_path(*parts: str) -> str:
     return "$" + "".join(f'."{p}"' for p in parts)
 
 
-def _resolve(key: str, target: Target, *, quirks: bool) -> _Key | None:
+def _resolve(key: str, target: Kind, *, quirks: bool) -> _Key | None:
     """The key's column, or ``None`` for an unknown JSON key in quirk mode (it then matches nothing)."""
     if not isinstance(key, str):  # pragma: no cover - JSON object keys are always strings
         raise FilterSqlError(f"invalid key {key!r}")
@@ -173,7 +172,7 @@ def _triplet_key(key: str, rest: str, *, quirks: bool) -> _Key | None:
     return _Key(key, "triplet", AttrType.NUMBER, "d.triplet_summary", _json_path(flag.name, status))
 
 
-def _table_of(key: str, target: Target) -> str:
+def _table_of(key: str, target: Kind) -> str:
     """The table a key belongs to, without validating it (for quirk b's split)."""
     if key == "run_number":
         return "run" if target == "runs" else "dataset"
@@ -202,7 +201,7 @@ def _number_param(value: int | float) -> int | float:
 
 
 class _Compiler:
-    def __init__(self, target: Target, *, quirks: bool) -> None:
+    def __init__(self, target: Kind, *, quirks: bool) -> None:
         self.target = target
         self.quirks = quirks
         self.terms = 0
@@ -395,7 +394,7 @@ def _join(op: str, parts: list[Sql], *, empty: bool = True) -> Sql:
     return Sql("(" + f" {op} ".join(p.text for p in parts) + ")", tuple(v for p in parts for v in p.params))
 
 
-def _project(node: Mapping[str, Any], table: str, target: Target) -> dict[str, Any] | None:
+def _project(node: Mapping[str, Any], table: str, target: Kind) -> dict[str, Any] | None:
     """The part of a filter that touches ``table`` (quirk b): other keys and emptied lists disappear."""
     out: dict[str, Any] = {}
     for key, value in node.items():
@@ -408,7 +407,7 @@ def _project(node: Mapping[str, Any], table: str, target: Target) -> dict[str, A
     return out or None
 
 
-def _tables(node: object, target: Target) -> set[str]:
+def _tables(node: object, target: Kind) -> set[str]:
     if isinstance(node, list):
         return set().union(*(_tables(i, target) for i in node))
     if not isinstance(node, dict):
@@ -419,7 +418,7 @@ def _tables(node: object, target: Target) -> set[str]:
     return found
 
 
-def compile_where(filter: object, *, target: Target, quirks: bool = False) -> Sql:
+def compile_where(filter: object, *, target: Kind, quirks: bool = False) -> Sql:
     """The WHERE condition of a runs or datasets listing; raises :class:`FilterSqlError` on a bad filter."""
     try:
         whole = _Compiler(target, quirks=quirks).node(filter, 0)
@@ -437,7 +436,7 @@ def compile_where(filter: object, *, target: Target, quirks: bool = False) -> Sq
         raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels") from None
 
 
-def compile_order(sortings: object, *, target: Target, ties: Sql | None = None) -> Sql:
+def compile_order(sortings: object, *, target: Kind, ties: Sql | None = None) -> Sql:
     """ORDER BY terms: the requested sortings, then ``ties`` (default: the service's default order).
 
     JSON keys sort as text except ``oms_attributes.ls_duration`` (integer) and ``oms_attributes.b_field``

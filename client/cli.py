@@ -40,7 +40,7 @@ DEFAULT_COLUMNS = {
 Handler = Callable[[argparse.Namespace], int]
 
 
-class UsageError(Exception):
+class UsageError(RunQLError):
     """A bad command-line value (reported as one line, exit code 2)."""
 
 

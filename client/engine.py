@@ -51,7 +51,7 @@ class Pause:
     seconds: float
 
 
-class CancelRequestedError(Exception):
+class CancelRequestedError(RunQLError):
     """Thrown into an operation when its ``cancel`` event is set during a :class:`Pause`."""
 
 

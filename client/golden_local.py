@@ -58,6 +58,7 @@ from client.errors import RunQLError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.compile import compile_filter
+from querylang.ranges import Range, merge
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
     CompiledPlan,
@@ -66,12 +67,11 @@ from querylang.segments import (
     RunContext,
     RunEvaluation,
     compile_plan,
-    merge_ranges,
     oms_ranges_from_summary,
     rr_ranges_from_summary,
 )
 from querylang.similar import SimilarPattern, compile_similar
-from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity, Range
+from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity
 
 if TYPE_CHECKING:
     from client.api import AsyncRunRegistry, RunRegistry
@@ -590,7 +590,7 @@ class _ResultBuilder:
         if evaluation is None:
             return
         lumi = lumi or CumulativeLuminosity()
-        removed = merge_ranges([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several])
+        removed = merge([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several])
         for side, ranges, target in (("kept", evaluation.kept, self.kept), ("removed", removed, self.removed)):
             if ranges:
                 target.setdefault(dataset.name, {})[dataset.run_number] = list(ranges)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from client.engine import Batch, CancelRequestedError, Operation, Pause
-from client.errors import JobError, RunQLError, ServiceError
+from client.errors import ArgumentTypeError, JobError, RunQLError, ServiceError
 from client.transport import Call, Reply
 from querylang.errors import QueryLangError, RuleError
 from querylang.jsontext import JsonTextError, loads_strict
@@ -37,7 +37,7 @@ JobProgress = Callable[[float | str | None], None]
 def generate_call(json_logic: object, dataset_name_filter: str) -> Call:
     """The submission: the rule as a JSON string (as the service wants it) and the ``SIMILAR TO`` pattern."""
     if not isinstance(dataset_name_filter, str) or not dataset_name_filter:
-        raise TypeError(f"dataset_name_filter must be a non-empty string, got {dataset_name_filter!r}")
+        raise ArgumentTypeError(f"dataset_name_filter must be a non-empty string, got {dataset_name_filter!r}")
     body = {"json_logic": json.dumps(_rule(json_logic)), "dataset_name_filter": dataset_name_filter}
     # submitting again after a lost answer at worst starts an identical job
     return Call("POST", "/json_portal/generate", json=body, idempotent=False, repeatable=True)

@@ -31,7 +31,7 @@ import numpy as np
 
 from client.calls import lumisection_call
 from client.engine import Batch, Operation
-from client.errors import RunQLError, ServiceError
+from client.errors import ArgumentError, ArgumentTypeError, RunQLError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.progress import Progress
 from client.transport import Call, Reply
@@ -84,7 +84,7 @@ def resolve_columns(columns: Sequence[str] | None, components: Iterable[str], ca
     if columns is None:
         return TableColumns(tuple(sorted(set(components))), OMS_LUMISECTION_BITS)
     if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
-        raise TypeError(f"columns must be a list of column names, got {columns!r}")
+        raise ArgumentTypeError(f"columns must be a list of column names, got {columns!r}")
     flags = set(catalogue.flag_names())
     known = [*LUMINOSITY_COLUMNS, *OMS_LUMISECTION_BITS, *sorted(flags)]
     for name in columns:
@@ -306,7 +306,7 @@ def concat_frames(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     import pandas as pd
 
     if not frames:
-        raise ValueError("no frames")  # the operation hands over at least one frame
+        raise ArgumentError("no frames")  # the operation hands over at least one frame
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 

@@ -18,8 +18,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from querylang.errors import ArgumentError, ArgumentTypeError
+
 __all__ = ["Kind", "Plan"]
 
+#: What a listing lists: the one alias, used by the compiler, the client and the backend's SQL.
 Kind = Literal["runs", "datasets"]
 
 
@@ -36,11 +39,11 @@ class Plan:
 
     def __post_init__(self) -> None:
         if self.kind not in ("runs", "datasets"):
-            raise ValueError(f"kind must be 'runs' or 'datasets', not {self.kind!r}")
+            raise ArgumentError(f"kind must be 'runs' or 'datasets', not {self.kind!r}")
         if not isinstance(self.filters, tuple) or not all(isinstance(f, dict) for f in self.filters):
-            raise TypeError("Plan.filters must be a tuple of dicts")
+            raise ArgumentTypeError("Plan.filters must be a tuple of dicts")
         if not isinstance(self.warnings, tuple) or not all(isinstance(w, str) for w in self.warnings):
-            raise TypeError("Plan.warnings must be a tuple of strings")
+            raise ArgumentTypeError("Plan.warnings must be a tuple of strings")
 
     @property
     def matches_nothing(self) -> bool:

@@ -44,7 +44,7 @@ from querylang.catalogue import (
     Owner,
     default_catalogue,
 )
-from querylang.errors import PathPart, RuleError
+from querylang.errors import ArgumentError, PathPart, RuleError
 from querylang.jsonlogic import OPERATORS, js_number
 from querylang.limits import check_nesting
 
@@ -110,7 +110,7 @@ class Variable:
 
     def __post_init__(self) -> None:
         if self.scope != "item" and (self.type is None or not self.key):
-            raise ValueError(f"a {self.scope} variable needs a type and a key")
+            raise ArgumentError(f"a {self.scope} variable needs a type and a key")
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class Operation:
 
     def __post_init__(self) -> None:
         if self.operator not in OPERATORS:
-            raise ValueError(f"unknown operator {self.operator!r}")
+            raise ArgumentError(f"unknown operator {self.operator!r}")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from backend.dials.data import DEFAULT_WORKSPACE, WORKSPACES, DialsUniverse, Pru
 from backend.dials.keycloak import DialsAuth, Keycloak
 from backend.dials.query import FieldValidationError, Query, ServerFailureError, parse_query
 from backend.dials.rows import public, scan
+from backend.errors import BackendError
 from querylang.dials_catalogue import DIALS_RESOURCES, DialsResource
 
 __all__ = ["create_dials_app", "golden_json"]
@@ -38,7 +39,7 @@ DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 10, 500
 _REALM = "/auth/realms/cern/"
 
 
-class _HttpError(Exception):
+class _HttpError(BackendError):
     def __init__(self, status: int, body: Any) -> None:
         self.status, self.body = status, body
 
