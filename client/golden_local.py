@@ -53,8 +53,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pydantic_core
 
 from client.calls import lumisection_call
-from client.engine import Batch, Operation
-from client.errors import RunQLError, ServiceError
+from client.engine import Batch, Operation, unwrap
+from client.errors import ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.compile import compile_filter
@@ -383,9 +383,9 @@ def _fetch(
     parse = functools.partial(_parse_lumisections, oms)
     outcomes = (yield Batch(calls, parse=parse, on_each=counter.tick)) if calls else []
     for dataset, outcome in zip(rr, outcomes, strict=False):
-        known.rr[dataset.key] = _result(outcome)
+        known.rr[dataset.key] = unwrap(outcome)
     for run, outcome in zip(oms_runs, outcomes[len(rr) :], strict=True):
-        known.oms[run] = _result(outcome)
+        known.oms[run] = unwrap(outcome)
 
 
 class _Counter:
@@ -425,12 +425,6 @@ def _decode(call: Call, reply: Reply) -> Any:
 def _parse_lumisections(oms: _OmsReader, call: Call, reply: Reply) -> _RrData | _RunOms:
     data = _decode(call, reply)
     return oms.read(call, data) if call.path == f"/lumisections/{oms.endpoint}" else _rr_data(call, data)
-
-
-def _result(outcome: object) -> Any:
-    if isinstance(outcome, RunQLError):
-        raise outcome
-    return outcome
 
 
 def _rr_data(call: Call, data: Any) -> _RrData:
@@ -522,7 +516,7 @@ def _run_range_luminosity(
     counter = _Counter(len(calls), progress)
     outcomes = (yield Batch(calls, parse=_luminosity_totals, on_each=counter.tick)) if calls else []
     for run, outcome in zip(missing, outcomes, strict=True):
-        totals[run] = _result(outcome)
+        totals[run] = unwrap(outcome)
     return Luminosity(sum(r for r, _ in totals.values()), sum(d for _, d in totals.values()))
 
 

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from client.calls import lumisection_call
-from client.engine import Batch, Operation
-from client.errors import ArgumentError, ArgumentTypeError, RunQLError, ServiceError
+from client.engine import Batch, Operation, unwrap
+from client.errors import ArgumentError, ArgumentTypeError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.progress import Progress
 from client.transport import Call, Reply
@@ -199,10 +199,7 @@ def _data(replies: _Replies, endpoint: str, run: int, name: str, expect: type) -
     outcome = replies.get((path, run, name))
     if outcome is None:  # not asked for: these columns were not selected
         return expect()
-    if isinstance(outcome, RunQLError):
-        raise outcome
-    assert isinstance(outcome, Reply)
-    data = outcome.data
+    data = unwrap(outcome, Reply).data
     if data is None or data == [] or data == {}:
         return expect()
     if not isinstance(data, expect):

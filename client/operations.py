@@ -23,8 +23,8 @@ from client.calls import (
     lumisection_call,
     require_run_number,
 )
-from client.engine import Batch, Operation
-from client.errors import ArgumentError, ArgumentTypeError, PartialResultError, RunQLError, ServiceError
+from client.engine import Batch, Operation, unwrap
+from client.errors import ArgumentError, ArgumentTypeError, PartialResultError, ServiceError
 from client.pagination import (
     DecodePage,
     Listing,
@@ -216,17 +216,10 @@ def single_record(
     return result.rows[0]
 
 
-def _one(outcome: object) -> Reply:
-    if isinstance(outcome, RunQLError):
-        raise outcome
-    assert isinstance(outcome, Reply)
-    return outcome
-
-
 def get_json(call: Call, expect: type) -> Operation[Any]:
     """One call whose JSON answer must be a ``list`` or ``dict`` (``expect``)."""
     (outcome,) = yield Batch([call])
-    data = _one(outcome).data
+    data = unwrap(outcome, Reply).data
     if not isinstance(data, expect):
         raise ServiceError(
             f"expected a JSON {expect.__name__}, got {type(data).__name__}", status=200, route=call.route
@@ -250,7 +243,7 @@ def lumisections(endpoint: str, run_number: int, dataset_name: str, *, output: O
     call = lumisection_call(endpoint, run_number, dataset_name)
     expect = dict if endpoint == "rr_lumisection_ranges_by_component" else list
     (outcome,) = yield Batch([call])
-    data = _one(outcome).data
+    data = unwrap(outcome, Reply).data
     if data == [] or data is None:  # the service's answer for an unknown run or dataset
         return expect()
     if not isinstance(data, expect):

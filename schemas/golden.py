@@ -30,6 +30,7 @@ from querylang.errors import RunQLError
 from querylang.jsontext import JsonTextError, loads_strict
 from querylang.losses import js_stringify
 from querylang.ranges import Range, Ranges, intersect, length, merge, subtract
+from querylang.units import format_luminosity, luminosity_unit
 from schemas.jsonportal import JsonPortalRow
 
 __all__ = [
@@ -305,7 +306,11 @@ class LumiMask:
 @dataclass(frozen=True)
 class Luminosity:
     """Recorded and delivered luminosity: plain sums of the per-lumisection values, in their unit (µb⁻¹ in the
-    demo data), like the service's row."""
+    demo data), like the service's row.
+
+    >>> Luminosity(5.25e9, 6e9)
+    Luminosity(recorded=5.25 /fb, delivered=6 /fb)
+    """
 
     recorded: float = 0
     delivered: float = 0
@@ -318,33 +323,6 @@ class Luminosity:
 
     def __str__(self) -> str:
         return f"recorded {format_luminosity(self.recorded)}, delivered {format_luminosity(self.delivered)}"
-
-
-def luminosity_unit(largest: float) -> tuple[str, float]:
-    """The unit that fits sums of per-lumisection values (µb⁻¹) up to ``largest``, and the factor to it: /ub,
-    /nb, /pb, or /fb, each from 1000 of the one before.
-
-    >>> luminosity_unit(97919.8e6), luminosity_unit(12.5e6), luminosity_unit(7)
-    (('/fb', 1e-09), ('/pb', 1e-06), ('/ub', 1.0))
-    """
-    for unit, factor in (("/fb", 1e-9), ("/pb", 1e-6), ("/nb", 1e-3)):
-        if abs(largest) * factor >= 1:
-            return unit, factor
-    return "/ub", 1.0
-
-
-def format_luminosity(value: float | None) -> str:
-    """A sum of per-lumisection values (µb⁻¹) printed in the unit that fits, four significant digits.
-
-    >>> format_luminosity(97919.83918e6), format_luminosity(5.25e6), format_luminosity(None)
-    ('97.92 /fb', '5.25 /pb', '-')
-    >>> Luminosity(5.25e9, 6e9)
-    Luminosity(recorded=5.25 /fb, delivered=6 /fb)
-    """
-    if value is None:
-        return "-"
-    unit, factor = luminosity_unit(value)
-    return f"{value * factor:.4g} {unit}"
 
 
 #: ``"<run>-<dataset>"`` → inclusive ``[first, last]`` ranges.
