@@ -20,7 +20,7 @@ from typing import Any
 from backend.demo import OmsRange
 from backend.lumiranges import EMPTY, StatusRange, expand
 from backend.omsbits import oms_values
-from querylang.ranges import coalesce, complement, merge, per_lumisection
+from querylang.ranges import coalesce, complement, from_values, merge
 
 __all__ = [
     "joint_ranges",
@@ -135,4 +135,4 @@ def joint_ranges(
     """``/lumisections/joint_lumisection_ranges``: OMS values (luminosity included) and RR statuses together."""
     oms = oms_per_lumisection(ranges, lumisections, recorded, delivered)
     rr = rr_per_lumisection(statuses, lumisections) or [{} for _ in range(lumisections)]
-    return _as_json(per_lumisection([{**o, **r} for o, r in zip(oms, rr, strict=False)]))
+    return _as_json(from_values([{**o, **r} for o, r in zip(oms, rr, strict=False)]))

@@ -58,7 +58,7 @@ from client.errors import ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.compile import compile_filter
-from querylang.ranges import Range, merge
+from querylang.ranges import Range, from_values, merge
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
     CompiledPlan,
@@ -459,16 +459,11 @@ class _OmsReader:
         evaluation looks up), and the luminosity as running totals."""
         lumisections = _list(data, call)
         keys = sorted(self.plan.oms_bits)
-        ranges: list[dict[str, Any]] = []
-        previous: list[Any] | None = None
-        for number, item in enumerate(lumisections, start=1):
-            values = [item.get(key, _ABSENT) for key in keys]
-            if values == previous:
-                ranges[-1]["end"] = number
-            else:
-                present = {key: value for key, value in zip(keys, values, strict=True) if value is not _ABSENT}
-                ranges.append({**present, "start": number, "end": number})
-                previous = values
+        runs = from_values([item.get(key, _ABSENT) for key in keys] for item in lumisections)
+        ranges = [
+            {**{key: v for key, v in zip(keys, values, strict=True) if v is not _ABSENT}, "start": first, "end": last}
+            for first, last, values in runs
+        ]
         per_lumisection = None
         if self.plan.needs_luminosity:
             per_lumisection = [{key: item.get(key) for key in _LUMINOSITY if key in item} for item in lumisections]

@@ -18,6 +18,7 @@ of a stretch of lumisections) are ``(first, last, value)`` triples; :func:`coale
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
@@ -29,10 +30,10 @@ __all__ = [
     "coalesce",
     "complement",
     "from_numbers",
+    "from_values",
     "intersect",
     "length",
     "merge",
-    "per_lumisection",
     "subtract",
 ]
 
@@ -199,10 +200,16 @@ def coalesce(ranges: Iterable[tuple[int, int, V]]) -> list[tuple[int, int, V]]:
     return out
 
 
-def per_lumisection(values: Iterable[V]) -> list[tuple[int, int, V]]:
+def from_values(values: Iterable[V]) -> list[tuple[int, int, V]]:
     """Per-lumisection values (lumisection ``k`` at index ``k - 1``) as coalesced ``(first, last, value)`` ranges.
 
-    >>> per_lumisection(["a", "a", "b", "a"])
+    >>> from_values(["a", "a", "b", "a"])
     [(1, 2, 'a'), (3, 3, 'b'), (4, 4, 'a')]
     """
-    return coalesce((number, number, value) for number, value in enumerate(values, start=1))
+    out: list[tuple[int, int, V]] = []
+    first = 1
+    for value, group in itertools.groupby(values):  # equal neighbours compared in C: per-lumisection lists are long
+        after = first + sum(1 for _ in group)
+        out.append((first, after - 1, value))
+        first = after
+    return out

@@ -15,10 +15,10 @@ from querylang.ranges import (
     coalesce,
     complement,
     from_numbers,
+    from_values,
     intersect,
     length,
     merge,
-    per_lumisection,
     subtract,
 )
 
@@ -77,7 +77,7 @@ def test_from_numbers_keeps_order_and_points(numbers: list[int]) -> None:
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.sampled_from("abc"), max_size=30))
 def test_per_lumisection_coalesces_equal_neighbours(values: list[str]) -> None:
-    ranges = per_lumisection(values)
+    ranges = from_values(values)
     assert [v for first, last, v in ranges for _ in range(first, last + 1)] == values
     assert all(a[2] != b[2] and a[1] + 1 == b[0] for a, b in itertools.pairwise(ranges))
     assert coalesce(ranges) == ranges
