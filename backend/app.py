@@ -54,6 +54,7 @@ from backend.listing import dataset_json, dataset_names, list_page, run_json
 from backend.stats import ServerStats
 from backend.store import Store
 from querylang.catalogue import default_catalogue
+from querylang.errors import ArgumentError
 
 __all__ = ["HandlerCall", "Limits", "Service", "create_app"]
 
@@ -72,7 +73,7 @@ class Limits:
 
     def __post_init__(self) -> None:
         if not (self.request_seconds >= 0 and self.job_seconds >= 0 and self.workers >= 1 and self.body_bytes >= 0):
-            raise ValueError(f"invalid limits: {self}")
+            raise ArgumentError(f"invalid limits: {self}")
 
 
 @dataclass

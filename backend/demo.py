@@ -42,6 +42,7 @@ from backend.eras import ERAS, KNOWN_RUNS, Era, era_of, kind_of
 from backend.lumiranges import StatusRange, merge_equal, overlay
 from backend.omsbits import bit_mask
 from querylang.catalogue import OMS_LUMISECTION_BITS, Owner, default_catalogue
+from querylang.errors import ArgumentError
 from querylang.ranges import coalesce
 from querylang.units import UB_PER_PB
 
@@ -132,13 +133,13 @@ def plan_runs(runs: int | None = None, seed: int = 2018, years: Collection[int] 
     """Which runs :func:`generate` makes, in order: number, era, class, length and start (cheap, no detail)."""
     eras = [era for era in ERAS if years is None or era.year in years]
     if not eras:
-        raise ValueError(f"no era in years {sorted(years or ())}: the registry spans {ERAS[0].year}-{ERAS[-1].year}")
+        raise ArgumentError(f"no era in years {sorted(years or ())}: the registry spans {ERAS[0].year}-{ERAS[-1].year}")
     count = sum(era.runs for era in eras) if runs is None else runs
     if count < 0:
-        raise ValueError(f"runs must be >= 0, got {count}")
+        raise ArgumentError(f"runs must be >= 0, got {count}")
     capacity = sum(era.span for era in eras)
     if count > capacity:
-        raise ValueError(f"runs must be <= {capacity} (the run numbers of the eras), got {count}")
+        raise ArgumentError(f"runs must be <= {capacity} (the run numbers of the eras), got {count}")
     return _sample(_plan(seed, eras, _era_counts(eras, count)), count)
 
 

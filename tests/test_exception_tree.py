@@ -14,6 +14,9 @@ import pytest
 import client
 import querylang
 import schemas
+from backend.app import Limits
+from backend.faults import FaultPlan
+from backend.server import EmbeddedServer
 from client.calls import lumisection_call, require_run_number
 from client.errors import ArgumentError, ArgumentTypeError, RunQLError
 from client.progress import reporting
@@ -82,6 +85,9 @@ def test_one_root_object_exported_everywhere() -> None:
         (lambda: Range(4, 3), ArgumentError, ValueError),
         (lambda: LumiMask({"1": [[4, 3]]}), LumiMaskError, ValueError),
         (lambda: reporting("yes", "runs").__enter__(), ArgumentTypeError, TypeError),  # type: ignore[arg-type]
+        (lambda: EmbeddedServer(faults=2.0), ArgumentError, ValueError),  # refused before anything starts
+        (lambda: Limits(workers=0), ArgumentError, ValueError),
+        (lambda: FaultPlan(-0.5), ArgumentError, ValueError),
     ],
 )
 def test_argument_checks_raise_typed_errors_that_are_still_builtins(
