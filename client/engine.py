@@ -69,6 +69,7 @@ def unwrap(outcome: Outcome, expected: type[Any] = object) -> Any:
 
     >>> unwrap(Reply(200, []), Reply).status
     200
+    >>> from client.errors import ServiceError
     >>> unwrap(ServiceError("boom", status=500, route="GET /x"))
     Traceback (most recent call last):
     ...
