@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from backend.auth import parse_form
 from backend.dials.data import DEFAULT_WORKSPACE, WORKSPACES, DialsUniverse, Prune, Row, Workspace
-from backend.dials.keycloak import DialsAuth, Keycloak
+from backend.dials.keycloak import DialsAuth, Keycloak, TokenAnswer
 from backend.dials.query import FieldValidationError, Query, ServerFailureError, parse_query
 from backend.dials.rows import public, scan
 from backend.errors import BackendError
@@ -67,7 +67,7 @@ def create_dials_app(
 _FORM_BYTES = 64 * 1024
 
 
-def _form(handler: Callable[[dict[str, str]], tuple[int, dict[str, Any]]]) -> Callable[[Request], Awaitable[Response]]:
+def _form(handler: Callable[[dict[str, str]], TokenAnswer]) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         raw, size = [], 0
         async for chunk in request.stream():

@@ -21,12 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AUDIENCE", "PUBLIC_CLIENT", "DialsAuth", "Keycloak"]
+__all__ = ["AUDIENCE", "PUBLIC_CLIENT", "DialsAuth", "Keycloak", "TokenAnswer"]
 
 AUDIENCE = "cms-dials-prod-confidential-app"
 PUBLIC_CLIENT = "cms-dials-prod-public-app"
 _DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 _EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+#: What a token endpoint answers: HTTP status and a JSON object.
 TokenAnswer = tuple[int, dict[str, Any]]
 
 
