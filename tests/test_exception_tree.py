@@ -18,8 +18,10 @@ from backend.app import Limits
 from backend.faults import FaultPlan
 from backend.server import EmbeddedServer
 from client.calls import lumisection_call, require_run_number
+from client.engine import unwrap
 from client.errors import ArgumentError, ArgumentTypeError, RunQLError
 from client.progress import reporting
+from client.transport import Reply
 from querylang import FilterError, compile_filter
 from querylang.errors import RunQLError as QueryLangRoot
 from querylang.plan import Plan
@@ -88,6 +90,7 @@ def test_one_root_object_exported_everywhere() -> None:
         (lambda: EmbeddedServer(faults=2.0), ArgumentError, ValueError),  # refused before anything starts
         (lambda: Limits(workers=0), ArgumentError, ValueError),
         (lambda: FaultPlan(-0.5), ArgumentError, ValueError),
+        (lambda: unwrap(object(), Reply), ArgumentTypeError, TypeError),  # not the outcome of a call
     ],
 )
 def test_argument_checks_raise_typed_errors_that_are_still_builtins(
