@@ -4,6 +4,7 @@
 
     RunQLError
     ├── ConfigError          bad target, option or environment variable; missing credentials
+    │   └── UnknownOptionError   a keyword that is not an option (also a TypeError): names the allowed ones
     ├── ArgumentError        an argument that cannot be sent (also a ValueError): e.g. text that is not Unicode
     ├── FilterRequiredError  a module-level get_runs()/get_datasets() without a filter above 20,000 rows
     ├── AuthError            the token endpoint or the service refused the credentials
@@ -38,6 +39,7 @@ __all__ = [
     "RunQLError",
     "ServiceError",
     "TransportError",
+    "UnknownOptionError",
     "WriteError",
 ]
 
@@ -48,6 +50,10 @@ class RunQLError(Exception):
 
 class ConfigError(RunQLError):
     """Invalid configuration: unknown target, malformed option or variable, missing credentials."""
+
+
+class UnknownOptionError(ConfigError, TypeError):
+    """A keyword argument that is not one of the options; the message names the allowed ones and the closest."""
 
 
 class ArgumentError(RunQLError, ValueError):
