@@ -195,10 +195,11 @@ def apply_writes(
         else:
             outcome = WriteOutcome(run_number, status, message)
         sent.append(outcome)
-        if progress is not None:
-            progress(position + 1, len(plan.calls))
         if outcome.status == "failed" and stop_on_error:
             sent += [WriteOutcome(r, "skipped") for r, _ in plan.calls[position + 1 :]]
+        if progress is not None:
+            progress(len(sent), len(plan.calls))
+        if len(sent) == len(plan.calls):
             break
     return WriteReport(plan.action, tuple(sent))
 

@@ -45,7 +45,8 @@ def _is(value: object, kind: type | tuple[type, ...]) -> None:
 
 
 def _all(values: object, kind: type | tuple[type, ...]) -> None:
-    assert isinstance(values, (list, Records)) and values, f"expected a non-empty list, got {values!r}"
+    assert isinstance(values, (list, Records)), f"expected a list, got {values!r}"
+    assert values, "expected at least one value"
     for value in values:
         _is(value, kind)
 
