@@ -309,24 +309,6 @@ class RunRegistry(_Configured):
         limit: int | None = None,
         compress_attributes: bool | None = None,
         *,
-        output: Literal["dicts"],
-        **options: Unpack[ListingOptions],
-    ) -> Records[Row]: ...
-    @overload
-    def get_runs(
-        self,
-        limit: int | None,
-        compress_attributes: bool,
-        *,
-        output: Literal["models", "dicts"] = "models",
-        **options: Unpack[ListingOptions],
-    ) -> Records[Row]: ...
-    @overload
-    def get_runs(
-        self,
-        limit: int | None = None,
-        *,
-        compress_attributes: bool,
         output: Literal["models", "dicts"] = "models",
         **options: Unpack[ListingOptions],
     ) -> Records[Row]: ...
@@ -381,24 +363,6 @@ class RunRegistry(_Configured):
         limit: int | None = None,
         compress_attributes: bool | None = None,
         *,
-        output: Literal["dicts"],
-        **options: Unpack[ListingOptions],
-    ) -> Records[Row]: ...
-    @overload
-    def get_datasets(
-        self,
-        limit: int | None,
-        compress_attributes: bool,
-        *,
-        output: Literal["models", "dicts"] = "models",
-        **options: Unpack[ListingOptions],
-    ) -> Records[Row]: ...
-    @overload
-    def get_datasets(
-        self,
-        limit: int | None = None,
-        *,
-        compress_attributes: bool,
         output: Literal["models", "dicts"] = "models",
         **options: Unpack[ListingOptions],
     ) -> Records[Row]: ...
@@ -814,24 +778,6 @@ class AsyncRunRegistry(_Configured):
         limit: int | None = None,
         compress_attributes: bool | None = None,
         *,
-        output: Literal["dicts"],
-        **options: Unpack[ListingOptions],
-    ) -> Records[Row]: ...
-    @overload
-    async def get_runs(
-        self,
-        limit: int | None,
-        compress_attributes: bool,
-        *,
-        output: Literal["models", "dicts"] = "models",
-        **options: Unpack[ListingOptions],
-    ) -> Records[Row]: ...
-    @overload
-    async def get_runs(
-        self,
-        limit: int | None = None,
-        *,
-        compress_attributes: bool,
         output: Literal["models", "dicts"] = "models",
         **options: Unpack[ListingOptions],
     ) -> Records[Row]: ...
@@ -878,24 +824,6 @@ class AsyncRunRegistry(_Configured):
         limit: int | None = None,
         compress_attributes: bool | None = None,
         *,
-        output: Literal["dicts"],
-        **options: Unpack[ListingOptions],
-    ) -> Records[Row]: ...
-    @overload
-    async def get_datasets(
-        self,
-        limit: int | None,
-        compress_attributes: bool,
-        *,
-        output: Literal["models", "dicts"] = "models",
-        **options: Unpack[ListingOptions],
-    ) -> Records[Row]: ...
-    @overload
-    async def get_datasets(
-        self,
-        limit: int | None = None,
-        *,
-        compress_attributes: bool,
         output: Literal["models", "dicts"] = "models",
         **options: Unpack[ListingOptions],
     ) -> Records[Row]: ...
