@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar, overload
 
 import anyio
 import httpx
@@ -77,6 +77,8 @@ if TYPE_CHECKING:
 __all__ = ["CLIENT_OPTIONS", "LISTING_OPTIONS", "AsyncRunRegistry", "ClientOptions", "ListingOptions", "RunRegistry"]
 
 T = TypeVar("T")
+#: What a write returns: the report (``RunRegistry``) or an awaitable of it (``AsyncRunRegistry``).
+Reported = TypeVar("Reported", bound=WriteReport | Awaitable[WriteReport])
 #: A record as the service sends it, or compressed as the public client returns it.
 Row = dict[str, Any]
 #: ``output=`` of the lumisection reads: typed models, or the service's JSON.
@@ -221,7 +223,130 @@ class _Configured:
         return report
 
 
-class RunRegistry(_Configured):
+class _Writes(Generic[Reported]):
+    """The writes of both clients, defined once: each builds its plan (checking its arguments at the call) and
+    hands it to the client's ``_write``, which returns the report (``RunRegistry``) or an awaitable of it
+    (``AsyncRunRegistry``)."""
+
+    def _write(self, plan: WritePlan, how: WriteOptions) -> Reported:
+        raise NotImplementedError
+
+    def move_runs(
+        self,
+        from_: str,
+        to_: str,
+        run: RunNumbers = None,
+        runs: RunNumbers = None,
+        *,
+        dry_run: bool = False,
+        stop_on_error: bool = True,
+        raise_on_error: bool = True,
+        progress: ProgressOption = False,
+    ) -> Reported:
+        """Move runs between OPEN, SIGNOFF and COMPLETED, run by run (see :meth:`change_run_class` for the
+        options)."""
+        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
+        return self._write(move_runs_plan(from_, to_, run, runs), how)
+
+    def make_significant_runs(
+        self,
+        run: RunNumbers = None,
+        runs: RunNumbers = None,
+        *,
+        dry_run: bool = False,
+        stop_on_error: bool = True,
+        raise_on_error: bool = True,
+        progress: ProgressOption = False,
+    ) -> Reported:
+        """Mark runs significant, run by run (a run already significant is skipped)."""
+        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
+        return self._write(make_significant_runs_plan(run, runs), how)
+
+    def reset_RR_attributes_and_refresh_runs(  # noqa: N802
+        self,
+        runs: RunNumbers = None,
+        *,
+        dry_run: bool = False,
+        stop_on_error: bool = True,
+        raise_on_error: bool = True,
+        progress: ProgressOption = False,
+    ) -> Reported:
+        """Reset the RR attributes of runs and refresh them from OMS, run by run."""
+        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
+        return self._write(reset_and_refresh_plan(runs), how)
+
+    def manually_refresh_components_statuses_for_runs(
+        self,
+        runs: RunNumbers = None,
+        *,
+        dry_run: bool = False,
+        stop_on_error: bool = True,
+        raise_on_error: bool = True,
+        progress: ProgressOption = False,
+    ) -> Reported:
+        """Refresh the component statuses of runs, run by run."""
+        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
+        return self._write(manually_refresh_plan(runs), how)
+
+    def edit_rr_lumisections(
+        self,
+        run: int,
+        lumi_start: int,
+        lumi_end: int,
+        component: str,
+        status: str,
+        comment: str = "",
+        cause: str = "",
+        dataset_name: str = "online",
+        *,
+        dry_run: bool = False,
+        stop_on_error: bool = True,
+        raise_on_error: bool = True,
+        progress: ProgressOption = False,
+    ) -> Reported:
+        """Set the status of ``component`` over lumisections ``lumi_start..lumi_end`` (checked first, see
+        :func:`client.writes.edit_rr_lumisections_plan`)."""
+        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
+        plan = edit_rr_lumisections_plan(run, lumi_start, lumi_end, component, status, comment, cause, dataset_name)
+        return self._write(plan, how)
+
+    def move_datasets(
+        self,
+        from_: str,
+        to_: str,
+        dataset_name: str,
+        workspace: str = "global",
+        run: RunNumbers = None,
+        runs: RunNumbers = None,
+        *,
+        dry_run: bool = False,
+        stop_on_error: bool = True,
+        raise_on_error: bool = True,
+        progress: ProgressOption = False,
+    ) -> Reported:
+        """Move a dataset of each run between states of ``workspace``, run by run."""
+        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
+        return self._write(move_datasets_plan(from_, to_, dataset_name, workspace, run, runs), how)
+
+    def change_run_class(
+        self,
+        run_numbers: RunNumbers,
+        new_class: str,
+        *,
+        dry_run: bool = False,
+        stop_on_error: bool = True,
+        raise_on_error: bool = True,
+        progress: ProgressOption = False,
+    ) -> Reported:
+        """Set the class of each run. Options of every write: ``dry_run`` (send nothing, report the plan),
+        ``stop_on_error`` (skip the runs after a failure), ``raise_on_error`` (raise ``WriteError`` carrying the
+        report when a run failed), ``progress`` (``True`` for a ``tqdm`` bar of the runs, or a callable
+        ``progress(runs_done, runs_total)``). The report always says which runs were changed."""
+        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
+        return self._write(change_run_class_plan(run_numbers, new_class), how)
+
+
+class RunRegistry(_Configured, _Writes[WriteReport]):
     """A client of one Run Registry (``target``: production, development, local, embedded or a base URL).
 
     Settings (:class:`client.config.Options`, each also settable in the environment, see ``client.config``):
@@ -596,122 +721,10 @@ class RunRegistry(_Configured):
             report = self._run(operation)
         return self._checked(report, how.raise_on_error)
 
-    def move_runs(
-        self,
-        from_: str,
-        to_: str,
-        run: RunNumbers = None,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        """Move runs between OPEN, SIGNOFF and COMPLETED, run by run (see :meth:`change_run_class` for the
-        options)."""
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return self._write(move_runs_plan(from_, to_, run, runs), how)
 
-    def make_significant_runs(
-        self,
-        run: RunNumbers = None,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        """Mark runs significant, run by run (a run already significant is skipped)."""
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return self._write(make_significant_runs_plan(run, runs), how)
-
-    def reset_RR_attributes_and_refresh_runs(  # noqa: N802
-        self,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        """Reset the RR attributes of runs and refresh them from OMS, run by run."""
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return self._write(reset_and_refresh_plan(runs), how)
-
-    def manually_refresh_components_statuses_for_runs(
-        self,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        """Refresh the component statuses of runs, run by run."""
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return self._write(manually_refresh_plan(runs), how)
-
-    def edit_rr_lumisections(
-        self,
-        run: int,
-        lumi_start: int,
-        lumi_end: int,
-        component: str,
-        status: str,
-        comment: str = "",
-        cause: str = "",
-        dataset_name: str = "online",
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        """Set the status of ``component`` over lumisections ``lumi_start..lumi_end`` (checked first, see
-        :func:`client.writes.edit_rr_lumisections_plan`)."""
-        plan = edit_rr_lumisections_plan(run, lumi_start, lumi_end, component, status, comment, cause, dataset_name)
-        return self._write(plan, WriteOptions(dry_run, stop_on_error, raise_on_error, progress))
-
-    def move_datasets(
-        self,
-        from_: str,
-        to_: str,
-        dataset_name: str,
-        workspace: str = "global",
-        run: RunNumbers = None,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        """Move a dataset of each run between states of ``workspace``, run by run."""
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return self._write(move_datasets_plan(from_, to_, dataset_name, workspace, run, runs), how)
-
-    def change_run_class(
-        self,
-        run_numbers: RunNumbers,
-        new_class: str,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        """Set the class of each run. Options of every write: ``dry_run`` (send nothing, report the plan),
-        ``stop_on_error`` (skip the runs after a failure), ``raise_on_error`` (raise ``WriteError`` carrying the
-        report when a run failed), ``progress`` (``True`` for a ``tqdm`` bar of the runs, or a callable
-        ``progress(runs_done, runs_total)``). The report always says which runs were changed."""
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return self._write(change_run_class_plan(run_numbers, new_class), how)
-
-
-class AsyncRunRegistry(_Configured):
-    """The same API as :class:`RunRegistry` with ``async``/``await``; pages are fetched by concurrent tasks."""
+class AsyncRunRegistry(_Configured, _Writes[Awaitable[WriteReport]]):
+    """The same API as :class:`RunRegistry` with ``async``/``await``; pages are fetched by concurrent tasks. A write
+    checks its arguments when called and returns an awaitable of its report."""
 
     _transport: AsyncTransport
 
@@ -1031,104 +1044,3 @@ class AsyncRunRegistry(_Configured):
             operation = apply_writes(plan, dry_run=how.dry_run, stop_on_error=how.stop_on_error, progress=progress)
             report = await self._run(operation)
         return self._checked(report, how.raise_on_error)
-
-    async def move_runs(
-        self,
-        from_: str,
-        to_: str,
-        run: RunNumbers = None,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return await self._write(move_runs_plan(from_, to_, run, runs), how)
-
-    async def make_significant_runs(
-        self,
-        run: RunNumbers = None,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return await self._write(make_significant_runs_plan(run, runs), how)
-
-    async def reset_RR_attributes_and_refresh_runs(  # noqa: N802
-        self,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return await self._write(reset_and_refresh_plan(runs), how)
-
-    async def manually_refresh_components_statuses_for_runs(
-        self,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return await self._write(manually_refresh_plan(runs), how)
-
-    async def edit_rr_lumisections(
-        self,
-        run: int,
-        lumi_start: int,
-        lumi_end: int,
-        component: str,
-        status: str,
-        comment: str = "",
-        cause: str = "",
-        dataset_name: str = "online",
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        plan = edit_rr_lumisections_plan(run, lumi_start, lumi_end, component, status, comment, cause, dataset_name)
-        return await self._write(plan, WriteOptions(dry_run, stop_on_error, raise_on_error, progress))
-
-    async def move_datasets(
-        self,
-        from_: str,
-        to_: str,
-        dataset_name: str,
-        workspace: str = "global",
-        run: RunNumbers = None,
-        runs: RunNumbers = None,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return await self._write(move_datasets_plan(from_, to_, dataset_name, workspace, run, runs), how)
-
-    async def change_run_class(
-        self,
-        run_numbers: RunNumbers,
-        new_class: str,
-        *,
-        dry_run: bool = False,
-        stop_on_error: bool = True,
-        raise_on_error: bool = True,
-        progress: ProgressOption = False,
-    ) -> WriteReport:
-        how = WriteOptions(dry_run, stop_on_error, raise_on_error, progress)
-        return await self._write(change_run_class_plan(run_numbers, new_class), how)
