@@ -51,7 +51,7 @@ class DialsRecords(Records[M]):
 
         if long:
             return histograms_long(self)
-        frame = pd.DataFrame([row.model_dump() for row in self])
+        frame: pd.DataFrame = pd.DataFrame([row.model_dump() for row in self])
         if "data" in frame:
             frame["data"] = [row.values for row in self]  # type: ignore[attr-defined]
         return frame
