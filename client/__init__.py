@@ -57,6 +57,7 @@ from client.errors import (
     RunQLError,
     ServiceError,
     TransportError,
+    UnknownOptionError,
     WriteError,
 )
 from client.results import Records
@@ -84,6 +85,7 @@ __all__ = [
     "RunRegistry",
     "ServiceError",
     "TransportError",
+    "UnknownOptionError",
     "WriteError",
     "WriteOutcome",
     "WriteReport",

@@ -74,7 +74,15 @@ if TYPE_CHECKING:
     import pandas as pd
     from typing_extensions import Unpack
 
-__all__ = ["CLIENT_OPTIONS", "LISTING_OPTIONS", "AsyncRunRegistry", "ClientOptions", "ListingOptions", "RunRegistry"]
+__all__ = [
+    "CLIENT_OPTIONS",
+    "LISTING_OPTIONS",
+    "AsyncRunRegistry",
+    "ClientOptions",
+    "ListingOptions",
+    "LocalEngineOptions",
+    "RunRegistry",
+]
 
 T = TypeVar("T")
 #: What a write returns: the report (``RunRegistry``) or an awaitable of it (``AsyncRunRegistry``).
@@ -98,6 +106,16 @@ class ListingOptions(TypedDict, total=False):
     progress: ProgressOption
 
 
+class LocalEngineOptions(TypedDict, total=False):
+    """The options of ``create_json(..., engine="local")`` (see :func:`client.golden_local.create_json_local`)."""
+
+    with_luminosity: bool
+    report: bool
+    pushdown: bool | None
+
+
+#: Where a golden JSON is computed: the service's json_portal job, or runql's own engine.
+Engine = Literal["server", "local"]
 #: The keywords of :class:`ListingOptions`.
 LISTING_OPTIONS: frozenset[str] = frozenset(ListingOptions.__annotations__)
 
@@ -683,14 +701,14 @@ class RunRegistry(_Configured, _Writes[WriteReport]):
         self,
         json_logic: object,
         dataset_name_filter: str,
-        engine: str = "server",
+        engine: Engine = "server",
         *,
         timeout: float = 3600.0,
         poll_interval: float = 5.0,
         on_progress: JobProgress | None = None,
         cancel: threading.Event | None = None,
         progress: ProgressOption = False,
-        **engine_options: Any,
+        **engine_options: Unpack[LocalEngineOptions],
     ) -> GoldenJson:
         """A golden JSON for ``json_logic`` over datasets matching ``dataset_name_filter`` (SQL ``SIMILAR TO``).
 
@@ -1016,13 +1034,13 @@ class AsyncRunRegistry(_Configured, _Writes[Awaitable[WriteReport]]):
         self,
         json_logic: object,
         dataset_name_filter: str,
-        engine: str = "server",
+        engine: Engine = "server",
         *,
         timeout: float = 3600.0,
         poll_interval: float = 5.0,
         on_progress: JobProgress | None = None,
         progress: ProgressOption = False,
-        **engine_options: Any,
+        **engine_options: Unpack[LocalEngineOptions],
     ) -> GoldenJson:
         """See :meth:`RunRegistry.create_json`; cancel by cancelling the task."""
         if engine == "local":

@@ -6,8 +6,7 @@ import pytest
 
 import client as runregistry
 from backend.server import EmbeddedServer
-from client import AsyncRunRegistry, ConfigError, RunRegistry
-from client.errors import UnknownOptionError
+from client import AsyncRunRegistry, ConfigError, RunRegistry, UnknownOptionError
 
 
 def test_an_unknown_setting_names_the_closest_and_the_allowed_ones() -> None:
