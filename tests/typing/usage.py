@@ -24,6 +24,7 @@ from schemas import (
     JointLumisectionRange,
     OmsLumisection,
     OmsLumisectionRange,
+    Record,
     RRLumisectionRange,
     Run,
 )
@@ -51,11 +52,17 @@ def _all(values: object, kind: type | tuple[type, ...]) -> None:
         _is(value, kind)
 
 
+def _fetched(records: Records[Record]) -> int:
+    """Takes any typed listing: ``Records`` is covariant (read-only)."""
+    return len(records)
+
+
 def listings(rr: RunRegistry, sample: Sample) -> None:
     one = {"run_number": sample.run_number}
     runs = rr.get_runs(filter=one)
     assert_type(runs, Records[Run])
     _all(runs, Run)
+    assert _fetched(runs) == 1
     datasets = rr.get_datasets(filter=one, sortings=[["name", "ASC"]], progress=False)
     assert_type(datasets, Records[Dataset])
     _all(datasets, Dataset)
