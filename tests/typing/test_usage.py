@@ -39,7 +39,9 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.mark.parametrize("use", [usage.listings, usage.single_records, usage.lumisections, usage.golden_and_writes])
+@pytest.mark.parametrize(
+    "use", [usage.listings, usage.single_records, usage.lumisections, usage.misuse, usage.golden_and_writes]
+)
 def test_sync_client(use: Callable[[RunRegistry, Sample], None], rr: RunRegistry, sample: Sample) -> None:
     use(rr, sample)
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+import pytest
 from typing_extensions import assert_type
 
 import client as runregistry
-from client import AsyncDials, AsyncRunRegistry, Dials, Records, RunRegistry, WriteReport
+from client import AsyncDials, AsyncRunRegistry, Dials, Records, RunRegistry, UnknownOptionError, WriteReport
 from client.dials import DialsRecords
 from schemas import (
     ComponentRange,
@@ -131,6 +132,23 @@ def lumisections(rr: RunRegistry, sample: Sample) -> None:
     table = rr.lumisection_table({"run_number": run}, name, ["dt-dt"])
     assert_type(table, pd.DataFrame)
     assert set(table["run"]) == {run}
+
+
+def misuse(rr: RunRegistry, sample: Sample) -> None:
+    """Calls the types refuse (each ``type: ignore`` is needed: mypy's ``warn_unused_ignores`` fails the suite
+    otherwise) and that fail at run time, before any request."""
+    with pytest.raises(UnknownOptionError, match="did you mean 'filter'"):
+        rr.get_runs(filtr={})  # type: ignore[call-overload]
+    with pytest.raises(UnknownOptionError, match="did you mean 'retries'"):
+        RunRegistry("local", env_file=False, retrys=1)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="leave compress_attributes unset"):
+        rr.get_runs(output="dataframe", compress_attributes=True)  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="'models' or 'dicts'"):
+        rr.get_lumisections(sample.run_number, output="dataframe")  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="dry_rn"):
+        rr.change_run_class([sample.run_number], "Cosmics18", dry_rn=True)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="engine must be"):
+        rr.create_json(RULE, sample.dataset_name, engine="remote")  # type: ignore[arg-type]
 
 
 def golden_and_writes(rr: RunRegistry, sample: Sample) -> None:
