@@ -106,6 +106,10 @@ class ListingOptions(TypedDict, total=False):
     progress: ProgressOption
 
 
+#: The keywords of :class:`ListingOptions`.
+LISTING_OPTIONS: frozenset[str] = frozenset(ListingOptions.__annotations__)
+
+
 class LocalEngineOptions(TypedDict, total=False):
     """The options of ``create_json(..., engine="local")`` (see :func:`client.golden_local.create_json_local`)."""
 
@@ -116,8 +120,6 @@ class LocalEngineOptions(TypedDict, total=False):
 
 #: Where a golden JSON is computed: the service's json_portal job, or runql's own engine.
 Engine = Literal["server", "local"]
-#: The keywords of :class:`ListingOptions`.
-LISTING_OPTIONS: frozenset[str] = frozenset(ListingOptions.__annotations__)
 
 
 class ClientOptions(Options, total=False):
