@@ -13,6 +13,9 @@ import client as runregistry
 from backend.server import EmbeddedServer
 from client import AsyncDials, AsyncRunRegistry, Dials, RunRegistry
 from client.dials import SecretKey
+from client.dials.api import _Lister, _Resources
+from querylang.dials_catalogue import dials_resource
+from schemas.dials import DIALS_MODELS
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +72,11 @@ def test_compat(server: EmbeddedServer, sample: Sample) -> None:
         usage.compat(sample)
     finally:
         runregistry.setup("local")  # closes the default client
+
+
+def test_each_dials_resource_method_is_typed_by_its_model() -> None:
+    listers = {name: value for name, value in vars(_Resources).items() if isinstance(value, _Lister)}
+    assert {dials_resource(lister.resource).name for lister in listers.values()} == set(DIALS_MODELS)
+    for name, lister in listers.items():
+        assert lister.model is DIALS_MODELS[dials_resource(lister.resource).name], name
+        assert getattr(Dials, name) is lister
