@@ -176,7 +176,8 @@ def resolve_settings(
     """Resolve a target and options (see :class:`Options`) into ``Settings``.
 
     ``env_file``: a path, ``None`` for ``./.env`` if it exists, or ``False`` to read no file.
-    ``environ``: the variables to use instead of ``os.environ`` (tests). An unknown option is a ``ConfigError``.
+    ``environ``: the variables to use instead of ``os.environ`` (tests). An unknown option is an
+    ``UnknownOptionError``.
     """
     check_options(options, OPTION_NAMES, where="resolve_settings()")
     env = _Environment(environ if environ is not None else os.environ, _read_env_file(env_file))
