@@ -7,7 +7,7 @@
 >>> len(runs) <= 5, runs.synthetic, str(frame["run_number"].dtype)
 (True, True, 'Int64')
 
-Results (the ``@overload``\\ s give each its static type): ``get_runs``/``get_datasets`` return
+Results (each read is overloaded, so a type checker knows which): ``get_runs``/``get_datasets`` return
 ``Records[Run]``/``Records[Dataset]`` (:class:`~client.results.Records` of ``schemas`` models) by default.
 Passing ``compress_attributes=True`` or ``False`` explicitly gives exactly the public client's dict shapes
 (compressed, or raw as the service sends them; compressed datasets keep the run's OMS attributes), as
