@@ -22,7 +22,7 @@ from client.engine import run_sync
 from client.errors import ServiceError
 from client.golden_local import create_json_local, golden_operation
 from client.transport import Call, Reply
-from schemas.golden import GoldenJson, LumiMask
+from schemas.golden import GoldenJson, LumiMask, Luminosity
 
 CHECKED = ("reference", "status-good", "status-null", "bit-null", "bit-not", "run-only-class", "prescale")
 
@@ -83,10 +83,7 @@ def test_a_rule_reading_no_oms_value_fetches_no_oms_data(registry: RunRegistry) 
     result = run_sync(golden_operation(rule, "%", pushdown=False), transport, pool=None)
     assert result.lumisection_count > 0
     assert transport.lumisection_requests
-    # only the lumisection count of a run with a dataset without RR statuses is fetched: like the real service,
-    # the embedded one gives such a dataset an empty DCS summary (rr-protocol.md §10)
-    bare = {d.run_number for d in registry.get_datasets() if not d.triplet_summary}
-    assert set(transport.oms_runs) <= bare
+    assert transport.oms_runs == []  # a dataset without RR statuses is in neither JSON: its run's OMS data is moot
 
 
 def test_runs_whose_datasets_keep_nothing_need_no_oms_request(registry: RunRegistry, brute: BruteForce) -> None:
@@ -162,6 +159,25 @@ def test_luminosity_adds_no_request_per_dataset(registry: RunRegistry, rule_id: 
     evaluated = {run for mask in golden.by_dataset.values() for run in mask.runs} | set(golden.anti_mask.runs)
     assert len(oms) == len(set(lumi.oms_runs)) >= len(evaluated)  # one per run, never per dataset
     assert set(lumi.oms_runs) >= evaluated
+
+
+def test_luminosity_only_for_runs_with_an_evaluated_dataset(registry: RunRegistry, brute: BruteForce) -> None:
+    """``with_luminosity`` needs the luminosity of evaluated datasets only; the loss report, whose run range
+    covers every run from the first to the last candidate, fetches every candidate run's at once."""
+    rule = next(r for i, r, _ in RULES if i == "reference")
+    lumi = Recording(registry._transport, strip_summaries=False)
+    golden = run_sync(golden_operation(rule, "%", with_luminosity=True), lumi, pool=None)
+    evaluated = {d.run_number for d in brute.datasets if d.certified}
+    candidates = {d.run_number for d in brute.datasets}
+    assert sorted(lumi.oms_runs) == sorted(evaluated)
+    assert evaluated < candidates
+    reference = brute.evaluate(rule, "%")
+    assert golden.luminosity_in == Luminosity(reference.recorded_in, reference.delivered_in)
+    assert golden.luminosity_out == Luminosity(reference.recorded_lost, reference.delivered_lost)
+    report = Recording(registry._transport, strip_summaries=False)
+    run_sync(golden_operation(rule, "%", report=True), report, pool=None)
+    assert set(report.oms_runs) >= candidates
+    assert len(report.oms_runs) == len(set(report.oms_runs))  # one request per run, never two
 
 
 class RawService(OneDatasetService):
