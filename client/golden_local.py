@@ -178,16 +178,18 @@ def _golden(
     known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms)
     oms_endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
     need = _OmsNeed.EVERY_RUN if report else _OmsNeed.EVALUATED if per_lumisection_oms else _OmsNeed.ANSWER
-    yield from _fetch_unknown(engine, datasets, known, oms_endpoint, need=need, progress=progress)
+    range_runs: list[int] = []
+    if report and datasets:  # the run range's luminosity comes in the same round as the candidates' data
+        range_runs = yield from _runs_between(datasets[0].run_number, datasets[-1].run_number, page_size=page_size)
+    yield from _fetch_unknown(
+        engine, datasets, known, oms_endpoint, need=need, luminosity_of=range_runs, progress=progress
+    )
     builder = _ResultBuilder(with_luminosity=with_luminosity, report=report)
     for dataset in datasets:
         oms = known.oms.get(dataset.run_number, _NO_OMS)
         evaluation = _evaluate(engine, dataset, known.rr[dataset.key], oms, account=report)
         builder.add(dataset, evaluation, oms.cumulative)
-    run_range = None
-    if report and datasets:
-        first, last = datasets[0].run_number, datasets[-1].run_number
-        run_range = yield from _run_range_luminosity(first, last, known, page_size=page_size, progress=progress)
+    run_range = _run_range_luminosity(range_runs, known) if report and datasets else None
     return builder.finish(json_logic, dataset_name_filter, datasets, run_range)
 
 
@@ -339,16 +341,21 @@ def _fetch_unknown(
     oms_endpoint: str,
     *,
     need: _OmsNeed,
+    luminosity_of: Sequence[int] = (),
     progress: Progress | None,
 ) -> Operation[None]:
     """Fetch into ``known`` what it lacks and ``need`` asks for, concurrently, in at most two rounds: the RR
-    ranges not told and the OMS data of runs that need it; then the OMS data of runs that turned out to need it
-    once their datasets' RR ranges arrived (see :func:`_run_needs_oms`)."""
+    ranges not told, the OMS data of runs that need it and the per-lumisection OMS data of the runs
+    ``luminosity_of`` (for their luminosity) not fetched otherwise; then the OMS data of runs that turned out to
+    need it once their datasets' RR ranges arrived (see :func:`_run_needs_oms`)."""
+    if luminosity_of and oms_endpoint != "oms_lumisections":
+        raise ValueError("luminosity comes per lumisection only: luminosity_of needs the oms_lumisections route")
     rr = [d for d in datasets if d.key not in known.rr]
     runs: dict[int, list[_Dataset]] = {}
     for dataset in datasets:
         if dataset.run_number not in known.oms:
             runs.setdefault(dataset.run_number, []).append(dataset)
+    others = [run for run in luminosity_of if run not in runs and _lacks_luminosity(known, run)]
 
     def verdict(run: int) -> bool | None:
         if need is _OmsNeed.EVERY_RUN:
@@ -359,9 +366,9 @@ def _fetch_unknown(
 
     verdicts = {run: verdict(run) for run in runs}
     later = [run for run, needed in verdicts.items() if needed is None]
-    counter = _Counter(len(rr) + len(runs) - list(verdicts.values()).count(False), progress)
+    counter = _Counter(len(rr) + len(runs) - list(verdicts.values()).count(False) + len(others), progress)
     oms = _OmsReader(oms_endpoint, engine.plan)
-    yield from _fetch(known, rr, [run for run, needed in verdicts.items() if needed], oms, counter)
+    yield from _fetch(known, rr, sorted([*(run for run, needed in verdicts.items() if needed), *others]), oms, counter)
     needed_later = [run for run in later if verdict(run)]
     counter.skip(len(later) - len(needed_later))
     yield from _fetch(known, [], needed_later, oms, counter)
@@ -544,31 +551,28 @@ def _list(data: Any, call: Call) -> list[dict[str, Any]]:
     return data
 
 
-def _run_range_luminosity(
-    first: int, last: int, known: _Known, *, page_size: int, progress: Progress | None
-) -> Operation[Luminosity]:
-    """Luminosity of every lumisection of the runs ``first..last`` (``*_from_run_range``), fetching the
-    per-lumisection values of the runs not fetched yet."""
+def _runs_between(first: int, last: int, *, page_size: int) -> Operation[list[int]]:
+    """The numbers of the runs ``first..last``: the run range of ``*_from_run_range``."""
     plan = compile_filter({"run_number": {">=": first, "<=": last}}, kind="runs")
     listing = yield from fetch_listing(ListingQuery("runs", plan.filters, (), page_size=page_size), list)
-    runs = sorted({row["run_number"] for row in listing.rows})
-    totals = {
-        run: oms.cumulative.total
-        for run in runs
-        if (oms := known.oms.get(run)) is not None and oms.cumulative is not None
-    }
-    missing = [run for run in runs if run not in totals]
-    calls = [_raw(lumisection_call("oms_lumisections", run, "online")) for run in missing]
-    counter = _Counter(len(calls), progress)
-    outcomes = (yield Batch(calls, parse=_luminosity_totals, on_each=counter.tick)) if calls else []
-    for run, outcome in zip(missing, outcomes, strict=True):
-        totals[run] = _result(outcome)
-    return Luminosity(sum(r for r, _ in totals.values()), sum(d for _, d in totals.values()))
+    return sorted({row["run_number"] for row in listing.rows})
 
 
-def _luminosity_totals(call: Call, reply: Reply) -> tuple[float, float]:
-    """A run's recorded and delivered luminosity from its per-lumisection OMS values (nothing else is kept)."""
-    return CumulativeLuminosity.of(_list(_decode(call, reply), call)).total
+def _lacks_luminosity(known: _Known, run: int) -> bool:
+    return (oms := known.oms.get(run)) is None or oms.cumulative is None
+
+
+def _run_range_luminosity(runs: Sequence[int], known: _Known) -> Luminosity:
+    """Luminosity of every lumisection of ``runs`` (``*_from_run_range``): each was fetched with the candidates."""
+    totals = [_cumulative(known, run).total for run in runs]
+    return Luminosity(sum(r for r, _ in totals), sum(d for _, d in totals))
+
+
+def _cumulative(known: _Known, run: int) -> CumulativeLuminosity:
+    oms = known.oms.get(run)
+    if oms is None or oms.cumulative is None:  # _fetch_unknown fetches it: never silently counted as 0
+        raise RuntimeError(f"run {run}'s luminosity was not fetched")
+    return oms.cumulative
 
 
 # ---- 4. evaluation (querylang.segments) ------------------------------------------------------------------------
