@@ -109,6 +109,24 @@ def test_progress_counts_requests_found_unnecessary_as_done(registry: RunRegistr
     assert len(transport.lumisection_requests) < total  # some OMS requests turned out unnecessary
 
 
+def test_the_loss_report_fetches_its_run_range_in_the_same_round(registry: RunRegistry) -> None:
+    """The run range's luminosity comes with the candidates' data: one progress total, counted to the end, and
+    one per-lumisection OMS request per run of the range."""
+    rule = next(r for i, r, _ in RULES if i == "reference")
+    seen: list[tuple[int, int]] = []
+    transport = Recording(registry._transport, strip_summaries=False)
+    operation = golden_operation(rule, PROMPT, report=True, progress=lambda done, total: seen.append((done, total)))
+    golden = run_sync(operation, transport, pool=None)
+    (total,) = {t for _, t in seen}
+    assert [done for done, _ in seen] == list(range(total + 1))
+    assert golden.accounting is not None
+    assert golden.min_run_number is not None
+    assert golden.max_run_number is not None
+    in_range = {r.run_number for r in registry.get_runs(filter={})}
+    in_range = {run for run in in_range if golden.min_run_number <= run <= golden.max_run_number}
+    assert sorted(transport.oms_runs) == sorted(in_range)
+
+
 class Listing(Recording):
     """Also keeps the filters sent to the dataset listing."""
 
