@@ -17,8 +17,8 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
 4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
    once per constant segment (a stretch of lumisections where every value the rule reads is constant), never
    per lumisection; with ``report=True`` it also blames each removed segment on clauses the way the service
-   does (:mod:`querylang.losses`), and the luminosity of every run from the first to the last matching run is
-   fetched for ``*_from_run_range``.
+   does (:mod:`querylang.losses`), and the luminosity of every run from the first to the last matching run
+   (``*_from_run_range``) is fetched in step 3's round, the run range listed before it.
 
 Semantics are the service's (``rr-protocol.md`` §8, json-logic-js 1.2.3): a component without a status at a
 lumisection (``EMPTY``) is absent from ``lumisection.rr``; a dataset without any RR status is in neither the JSON
