@@ -111,7 +111,11 @@ def embedded_service(years: Collection[int]) -> Iterator[str]:
     process.start()
     theirs.close()
     try:
-        yield ours.recv()  # EOFError if the service could not start (its error is on stderr)
+        try:
+            url = ours.recv()
+        except EOFError:  # the service's process ended first: its error is on stderr
+            raise SystemExit("the embedded Run Registry could not start (see its error above)") from None
+        yield url
     finally:
         ours.close()
         process.join(timeout=10)
