@@ -125,13 +125,18 @@ def _bits(rng: OmsRange) -> dict[str, bool | None]:
     return {bit: None if null_bits & mask else true_bits & mask != 0 for bit, mask in _BIT_MASKS}
 
 
+def _values(rng: OmsRange) -> dict[str, Any]:
+    """What every lumisection of ``rng`` reads: the bits, then the prescale."""
+    return {**_bits(rng), "prescale_index": rng.prescale_index, "prescale_name": rng.prescale_name}
+
+
 def oms_per_lumisection(
     ranges: Sequence[OmsRange], lumisections: int, recorded: Sequence[int], delivered: Sequence[int]
 ) -> list[dict[str, Any]]:
     """``/lumisections/oms_lumisections``: bits, prescale and luminosity (inverse microbarns) per lumisection."""
     out: list[dict[str, Any]] = []
     for rng in ranges:
-        bits = {**_bits(rng), "prescale_index": rng.prescale_index, "prescale_name": rng.prescale_name}
+        bits = _values(rng)
         for ls in range(rng.start, min(rng.end, lumisections) + 1):
             out.append({**bits, "recorded": recorded[ls - 1], "delivered": delivered[ls - 1]})
     return out
@@ -144,7 +149,7 @@ def oms_per_lumisection_json(
     values are encoded once (the route's cost on a year of lumisections is otherwise mostly encoding)."""
     parts: list[str] = []
     for rng in ranges:
-        head = json.dumps({**_bits(rng), "prescale_index": rng.prescale_index, "prescale_name": rng.prescale_name})
+        head = json.dumps(_values(rng))
         head = head[:-1] + ', "recorded": '
         for ls in range(rng.start, min(rng.end, lumisections) + 1):
             parts.append(f'{head}{recorded[ls - 1]!r}, "delivered": {delivered[ls - 1]!r}}}')  # repr: JSON
@@ -153,15 +158,25 @@ def oms_per_lumisection_json(
 
 def oms_ranges(ranges: Sequence[OmsRange]) -> list[dict[str, Any]]:
     """``/lumisections/oms_lumisection_ranges``: the whitelisted bits and the prescale (no luminosity), equal
-    neighbours merged."""
-    merged: list[dict[str, Any]] = []
+    neighbours merged (compared by their masks: the values' dict is built once per merged range)."""
+    merged: list[tuple[tuple[Any, ...], OmsRange, int]] = []
     for rng in ranges:
-        bits = {**_bits(rng), "prescale_index": rng.prescale_index, "prescale_name": rng.prescale_name}
-        if merged and merged[-1]["end"] + 1 == rng.start and _strip(merged[-1]) == bits:
-            merged[-1]["end"] = rng.end
+        key = _values_key(rng)
+        if merged and merged[-1][2] + 1 == rng.start and merged[-1][0] == key:
+            merged[-1] = (key, merged[-1][1], rng.end)
         else:
-            merged.append({**bits, "start": rng.start, "end": rng.end})
-    return merged
+            merged.append((key, rng, rng.end))
+    return [{**_values(rng), "start": rng.start, "end": end} for _, rng, end in merged]
+
+
+#: Every whitelisted bit's mask at once.
+_ALL_BITS = (1 << len(OMS_LUMISECTION_BITS)) - 1
+
+
+def _values_key(rng: OmsRange) -> tuple[Any, ...]:
+    """Equal for two ranges exactly when their bits and prescale read the same (a null bit's true mask is moot)."""
+    null_bits = rng.null_bits & _ALL_BITS
+    return null_bits, rng.true_bits & _ALL_BITS & ~null_bits, rng.prescale_index, rng.prescale_name
 
 
 def joint_ranges(
