@@ -381,36 +381,43 @@ def _run_needs_oms(engine: CompiledPlan, datasets: Sequence[_Dataset], known: _K
     keeps nothing is then evaluated without OMS data: its verdict is the same whatever they are (the loss report,
     which splits it by clause, fetches them). A dataset without RR status is not evaluated at all.
     """
-    undecided = False
-    for dataset in datasets:
-        rr = known.rr.get(dataset.key)
-        if rr is None:
-            undecided = True
-        elif (
-            rr.ranges
-            and engine.plan.oms_bits
-            and not engine.keeps_nothing(dataset.context, lumisection_count=rr.lumisection_count, rr_ranges=rr.ranges)
-        ):
-            return True
-    return None if undecided else False
+    return _any_of(_needs_oms(engine, dataset, known.rr.get(dataset.key)) for dataset in datasets)
+
+
+def _needs_oms(engine: CompiledPlan, dataset: _Dataset, rr: _RrData | None) -> bool | None:
+    if rr is None:
+        return None
+    return bool(
+        rr.ranges
+        and engine.plan.oms_bits
+        and not engine.keeps_nothing(dataset.context, lumisection_count=rr.lumisection_count, rr_ranges=rr.ranges)
+    )
 
 
 def _any_evaluated(datasets: Sequence[_Dataset], known: _Known) -> bool | None:
     """Whether one of the run's datasets has RR statuses (so is evaluated and needs the run's luminosity), from
-    its RR data or its triplet summary; ``None`` while that is unknown for some dataset."""
-    undecided = False
-    for dataset in datasets:
-        rr = known.rr.get(dataset.key)
-        has_status = bool(rr.ranges) if rr is not None else _summary_has_status(dataset)
-        if has_status:
-            return True
-        undecided = undecided or has_status is None
-    return None if undecided else False
+    its RR data or, before that, its triplet summary (a non-empty one says so); ``None`` while unknown."""
+    return _any_of(
+        bool(rr.ranges) if (rr := known.rr.get(d.key)) is not None else _summary_has_status(d) for d in datasets
+    )
 
 
 def _summary_has_status(dataset: _Dataset) -> bool | None:
-    """A non-empty triplet summary says the dataset has RR statuses; ``None``: no summary, unknown."""
     return None if dataset.triplet_summary is None else bool(dataset.triplet_summary)
+
+
+def _any_of(verdicts: Iterable[bool | None]) -> bool | None:
+    """``True`` once one verdict is ``True``; otherwise ``None`` if one is still unknown, else ``False``.
+
+    >>> _any_of([None, True]), _any_of([False, None]), _any_of([False])
+    (True, None, False)
+    """
+    undecided = False
+    for verdict in verdicts:
+        if verdict:
+            return True
+        undecided = undecided or verdict is None
+    return None if undecided else False
 
 
 def _fetch(
