@@ -11,9 +11,10 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
    triplet summary shows every component the rule reads with one status over the run (or no status at all),
    and a run's OMS bit ranges when the rule reads bits its DCS summary does not show constant and one of its
    datasets can keep something whatever they say (or the per-lumisection OMS values when the rule reads
-   luminosity or prescales, or luminosity or the loss report is asked for: one request per run, the only route
-   with luminosity besides the joint ranges, which repeat every RR status per lumisection); each reply is decoded
-   and reduced in the worker that received it, to the values the rule reads and running luminosity totals;
+   luminosity or prescales, or luminosity is asked for: one request per run with a dataset that has RR statuses,
+   every run for the loss report; the only route with luminosity besides the joint ranges, which repeat every RR
+   status per lumisection); each reply is decoded (orjson) and reduced in the worker that received it, to the
+   values the rule reads and running luminosity totals;
 4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
    once per constant segment (a stretch of lumisections where every value the rule reads is constant), never
    per lumisection; with ``report=True`` it also blames each removed segment on clauses the way the service
