@@ -55,13 +55,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import orjson
 
 from client.calls import lumisection_call
-from client.engine import Batch, Operation
-from client.errors import RunQLError, ServiceError
+from client.engine import Batch, Operation, unwrap
+from client.errors import ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.ast import And, Comparison, Node
 from querylang.catalogue import default_catalogue
 from querylang.compile import compile_filter, compile_node
+from querylang.ranges import Range, from_values, merge
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
     CompiledPlan,
@@ -70,12 +71,11 @@ from querylang.segments import (
     RunContext,
     RunEvaluation,
     compile_plan,
-    merge_ranges,
     oms_ranges_from_summary,
     rr_ranges_from_summary,
 )
 from querylang.similar import SimilarPattern, compile_similar
-from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity, Range
+from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity
 
 if TYPE_CHECKING:
     from client.api import AsyncRunRegistry, RunRegistry
@@ -431,9 +431,9 @@ def _fetch(
     parse = functools.partial(_parse_lumisections, oms)
     outcomes = (yield Batch(calls, parse=parse, on_each=counter.tick)) if calls else []
     for dataset, outcome in zip(rr, outcomes, strict=False):
-        known.rr[dataset.key] = _result(outcome)
+        known.rr[dataset.key] = unwrap(outcome)
     for run, outcome in zip(oms_runs, outcomes[len(rr) :], strict=True):
-        known.oms[run] = _result(outcome)
+        known.oms[run] = unwrap(outcome)
 
 
 class _Counter:
@@ -473,12 +473,6 @@ def _decode(call: Call, reply: Reply) -> Any:
 def _parse_lumisections(oms: _OmsReader, call: Call, reply: Reply) -> _RrData | _RunOms:
     data = _decode(call, reply)
     return oms.read(call, data) if call.path == f"/lumisections/{oms.endpoint}" else _rr_data(call, data)
-
-
-def _result(outcome: object) -> Any:
-    if isinstance(outcome, RunQLError):
-        raise outcome
-    return outcome
 
 
 def _rr_data(call: Call, data: Any) -> _RrData:
@@ -528,14 +522,14 @@ def _constant_ranges(lumisections: Sequence[Mapping[str, Any]], keys: Sequence[s
     """
     columns = [[item.get(key, _ABSENT) for item in lumisections] for key in keys]
     rows: Iterable[tuple[Any, ...]] = zip(*columns, strict=True) if keys else itertools.repeat((), len(lumisections))
-    ranges: list[dict[str, Any]] = []
-    start = 1
-    for values, same in itertools.groupby(rows):
-        end = start + sum(1 for _ in same) - 1
-        present = {key: value for key, value in zip(keys, values, strict=True) if value is not _ABSENT}
-        ranges.append({**present, "start": start, "end": end})
-        start = end + 1
-    return ranges
+    return [
+        {
+            **{key: value for key, value in zip(keys, values, strict=True) if value is not _ABSENT},
+            "start": first,
+            "end": last,
+        }
+        for first, last, values in from_values(rows)
+    ]
 
 
 #: A key missing from a per-lumisection object (not the same as ``null`` for the ranges it is cut into).
@@ -643,7 +637,7 @@ class _ResultBuilder:
         if evaluation is None:
             return
         lumi = lumi or CumulativeLuminosity()
-        removed = merge_ranges([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several])
+        removed = merge([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several])
         for side, ranges, target in (("kept", evaluation.kept, self.kept), ("removed", removed, self.removed)):
             if ranges:
                 target.setdefault(dataset.name, {})[dataset.run_number] = list(ranges)
