@@ -21,8 +21,9 @@ import math
 import zlib
 from typing import Any
 
-from backend.sqlfilter import FilterSqlError, Target
+from backend.sqlfilter import FilterSqlError
 from backend.store import Store
+from querylang.plan import Kind
 
 __all__ = ["BODY_KEYS", "list_page"]
 
@@ -47,7 +48,7 @@ def _page_numbers(body: dict[str, Any]) -> tuple[int, int]:
     return page, size
 
 
-def list_page(store: Store, target: Target, body: object, *, quirks: bool = False) -> str:
+def list_page(store: Store, target: Kind, body: object, *, quirks: bool = False) -> str:
     """One page of ``POST /runs_filtered_ordered`` or ``/datasets_filtered_ordered`` as JSON text.
 
     With ``quirks``, requested sortings are the whole order, as on the service: ties come in an order that

@@ -35,6 +35,7 @@ from backend.eras import ERAS
 from backend.errors import StoreError
 from backend.stats import ServerStats
 from backend.store import Store
+from querylang.errors import ArgumentError
 
 __all__ = ["PARALLEL_MIN_RUNS", "EmbeddedServer", "build_store"]
 
@@ -144,7 +145,7 @@ class EmbeddedServer:
         sock: socket.socket | None = None,
     ) -> None:
         if not 0.0 <= faults <= 1.0:
-            raise ValueError(f"faults must be within [0, 1], got {faults}")
+            raise ArgumentError(f"faults must be within [0, 1], got {faults}")
         self.limits = limits or Limits()
         self._stopping = threading.Event()
         self.runs, self.seed, self.db, self.years = runs, seed, db, years

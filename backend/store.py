@@ -39,8 +39,9 @@ from typing import Any
 from backend.errors import StoreError
 from backend.lumiranges import StatusRange, summarize
 from backend.rows import DemoRegistry, DemoRun, OmsRange, RunRows, dumps, status_rows, unpack_lumi
-from backend.sqlfilter import Sql, Target, compile_order, compile_where, register_functions
+from backend.sqlfilter import Sql, compile_order, compile_where, register_functions
 from querylang.catalogue import OMS_LUMISECTION_BITS
+from querylang.plan import Kind
 
 __all__ = ["DatasetLumis", "OmsLumis", "Store", "Transaction", "stored_registry"]
 
@@ -474,7 +475,7 @@ class Store:
 
     def page(
         self,
-        target: Target,
+        target: Kind,
         filter: object,
         sortings: object,
         *,
@@ -596,7 +597,7 @@ class Store:
         return n, ranges, recorded, delivered
 
 
-def _unstable_ties(target: Target, seed: int) -> Sql:
+def _unstable_ties(target: Kind, seed: int) -> Sql:
     """An ORDER BY term that shuffles tied rows differently for every ``seed`` (deterministically)."""
     row = _KEY[target]
     return Sql(f"(({row} * 2654435761 + ?) % 2147483647) * 48271 % 2147483647", (seed,))
