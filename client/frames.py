@@ -38,6 +38,7 @@ import pandas as pd
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
+from client.wire import PackedRow, row_texts
 from schemas import Dataset, DatasetAttributes, OmsAttributes, RrAttributes, Run
 from schemas.runs import STATUS_FIELDS, RawCounts
 
@@ -135,10 +136,10 @@ def wire_frame(kind: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return _Columns.concat(layout, parts) if parts else pd.DataFrame()
 
 
-def blobs_frame(kind: str, blobs: Iterable[bytes]) -> pd.DataFrame:
-    """:func:`wire_frame` of rows kept as JSON bytes (one row parsed at a time, by pydantic-core: orjson's objects
-    take about three times the memory while they live)."""
-    return wire_frame(kind, map(from_json, blobs))
+def blobs_frame(kind: str, blobs: Iterable[PackedRow | bytes]) -> pd.DataFrame:
+    """:func:`wire_frame` of rows kept as JSON (packed, see :mod:`client.wire`, or ``bytes``), one row parsed at a
+    time by pydantic-core (orjson's objects take about three times the memory while they live)."""
+    return wire_frame(kind, map(from_json, row_texts(blobs)))
 
 
 def _wire_columns(layout: _Layout, rows: Sequence[Mapping[str, Any]]) -> _Columns:

@@ -38,10 +38,11 @@ _HTML_ROWS = 10
 
 @dataclass(frozen=True)
 class WireRows:
-    """Rows kept as their JSON bytes, and ``make(bytes)``, which creates a record from one."""
+    """Rows kept as their JSON (``bytes``, or packed: :class:`client.wire.PackedRow`), and ``make(row)``, which
+    creates a record from one."""
 
-    blobs: Sequence[bytes]
-    make: Callable[[bytes], Any]
+    blobs: Sequence[Any]
+    make: Callable[[Any], Any]
 
 
 class Records(Sequence[T]):
