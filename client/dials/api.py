@@ -27,6 +27,7 @@ from client.dials.transport import async_dials_transport, dials_transport
 from client.embedded import EmbeddedBackend, start_embedded
 from client.engine import Operation, run_async, run_sync
 from client.errors import ConfigError
+from client.progress import Progress, ProgressOption, reporting
 from client.transport import Call
 from querylang.dials import DialsPlan, compile_dials, explain_dials
 from querylang.dials_catalogue import dials_resource
@@ -67,9 +68,11 @@ class _Common:
         return compile_dials(filter or {}, resource, max_requests=self.max_requests)
 
     def operation(
-        self, plan: DialsPlan, max_pages: int | None, resume_from: DialsResume | None
+        self, plan: DialsPlan, max_pages: int | None, resume_from: DialsResume | None, progress: Progress | None
     ) -> Operation[DialsListing]:
-        return fetch_plan(plan, page_size=self.page_size, max_pages=max_pages, resume_from=resume_from)
+        return fetch_plan(
+            plan, page_size=self.page_size, max_pages=max_pages, resume_from=resume_from, progress=progress
+        )
 
     def records(self, plan: DialsPlan, listing: DialsListing) -> DialsRecords[Any]:
         model = DIALS_MODELS[plan.resource.name]
@@ -183,10 +186,14 @@ class Dials(_Resources):
         *,
         max_pages: int | None = None,
         resume_from: DialsResume | None = None,
+        progress: ProgressOption = False,
     ) -> DialsRecords[Any]:
-        """Rows of ``resource`` matching ``filter`` (runql filter language), as pydantic models."""
+        """Rows of ``resource`` matching ``filter`` (runql filter language), as pydantic models. ``progress``:
+        ``True`` for a ``tqdm`` bar of the pages, or a callable ``progress(pages_done, pages_known)``."""
         plan = self._common.plan(resource, filter)
-        listing = run_sync(self._common.operation(plan, max_pages, resume_from), self._transport, pool=self._pool)
+        with reporting(progress, f"DIALS {plan.resource.name} pages") as report:
+            operation = self._common.operation(plan, max_pages, resume_from, report)
+            listing = run_sync(operation, self._transport, pool=self._pool)
         return self._common.records(plan, listing)
 
     def get(self, resource: str, *keys: int) -> Any:
@@ -254,10 +261,12 @@ class AsyncDials(_Resources):
         *,
         max_pages: int | None = None,
         resume_from: DialsResume | None = None,
+        progress: ProgressOption = False,
     ) -> DialsRecords[Any]:
         plan = self._common.plan(resource, filter)
-        operation = self._common.operation(plan, max_pages, resume_from)
-        listing = await run_async(operation, self._transport, concurrency=self._concurrency)
+        with reporting(progress, f"DIALS {plan.resource.name} pages") as report:
+            operation = self._common.operation(plan, max_pages, resume_from, report)
+            listing = await run_async(operation, self._transport, concurrency=self._concurrency)
         return self._common.records(plan, listing)
 
     async def get(self, resource: str, *keys: int) -> Any:

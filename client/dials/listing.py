@@ -5,18 +5,20 @@ Each round sends the next page of every unfinished branch in one :class:`~client
 branch's client check, then the union is deduplicated on the resource key and sorted by it. ``max_pages``
 bounds the pages of each branch fetched by this call; the result's ``resume_from`` then continues the
 listing. If a page fails, :class:`~client.errors.PartialResultError` carries the rows so far and a
-``resume_from`` that refetches only from the failed pages on.
+``resume_from`` that refetches only from the failed pages on. ``progress(pages_done, pages_known)`` is called as
+each page arrives; DIALS pages carry no count, so every unfinished branch counts one more page until it ends.
 """
 
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from client.engine import Batch, Operation
 from client.errors import PartialResultError, RunQLError, ServiceError
+from client.progress import Progress
 from client.transport import Call, Reply
 from querylang.dials import DialsPlan, DialsRequest
 
@@ -78,7 +80,12 @@ def _page(call: Call, reply: Reply) -> tuple[list[Any], str]:
 
 
 def fetch_plan(
-    plan: DialsPlan, *, page_size: int = 500, max_pages: int | None = None, resume_from: DialsResume | None = None
+    plan: DialsPlan,
+    *,
+    page_size: int = 500,
+    max_pages: int | None = None,
+    resume_from: DialsResume | None = None,
+    progress: Progress | None = None,
 ) -> Operation[DialsListing]:
     """The operation fetching ``plan`` (see the module docstring)."""
     fingerprint = _fingerprint(plan)
@@ -93,7 +100,7 @@ def fetch_plan(
         if not active:
             break
         calls = [_call(plan, plan.requests[i], cursors[i], page_size) for i in active]
-        outcomes: Sequence[Any] = yield Batch(calls, parse=_page)
+        outcomes: Sequence[Any] = yield Batch(calls, parse=_page, on_each=_counter(progress, total, len(active)))
         failures = [o for o in outcomes if isinstance(o, RunQLError)]
         for i, outcome in zip(active, outcomes, strict=True):
             if isinstance(outcome, RunQLError):
@@ -115,6 +122,20 @@ def fetch_plan(
     unfinished = any(c != _DONE for c in cursors)
     rest = DialsResume(fingerprint, tuple(cursors), tuple(ordered)) if unfinished else None
     return DialsListing(ordered, rest, total)
+
+
+def _counter(progress: Progress | None, done: int, in_flight: int) -> Callable[[], None] | None:
+    """Counts the pages of one round as they arrive: ``done`` before it, ``in_flight`` in it."""
+    if progress is None:
+        return None
+    arrived = 0
+
+    def tick() -> None:
+        nonlocal arrived
+        arrived += 1
+        progress(done + arrived, done + in_flight)
+
+    return tick
 
 
 def _key(plan: DialsPlan, row: dict[str, Any]) -> tuple[Any, ...]:
