@@ -130,7 +130,9 @@ def lumisection_table_operation(
     runs_per_chunk: int = RUNS_PER_CHUNK,
 ) -> Operation[int]:
     """List the matching datasets, then fetch their ranges ``runs_per_chunk`` runs at a time and hand each chunk's
-    frame to ``sink``; returns the number of rows. Bad arguments raise before any request."""
+    frame to ``sink``; returns the number of rows. Bad arguments raise before any request. ``progress(done,
+    total)`` counts every request: the listing's pages, then the ranges (the total grows once the datasets are
+    known)."""
     pattern = compile_similar(dataset)
     parts = [] if filter is None else [filter]
     if pattern.like.strip("%"):
@@ -140,7 +142,9 @@ def lumisection_table_operation(
     if columns is not None:
         resolve_columns(columns, (), catalogue)  # fail before any request
     query = ListingQuery("datasets", plan.filters, (), page_size=page_size)
-    listing = yield from fetch_listing(query, decode=partial(decode_page, "datasets", convert=_brief))
+    listing = yield from fetch_listing(
+        query, decode=partial(decode_page, "datasets", convert=_brief), progress=progress
+    )
     datasets = sorted((d for d in listing.rows if pattern.matches(d.name)), key=lambda d: (d.run, d.name))
     spec = resolve_columns(columns, (c for d in datasets for c in d.components), catalogue)
     names = sorted({d.name for d in datasets})
@@ -152,7 +156,7 @@ def lumisection_table_operation(
     if not chunks:
         sink(_chunk_frame(spec, [], names, {}))  # an empty table, with its columns
         return 0
-    counter = _Counter(sum(len(chunk.calls) for chunk in chunks), progress)
+    counter = _Counter(listing.requests, listing.requests + sum(len(chunk.calls) for chunk in chunks), progress)
     rows = 0
     for chunk in chunks:
         outcomes = yield Batch(chunk.calls, on_each=counter.tick)
@@ -181,8 +185,10 @@ class _Chunk:
 
 
 class _Counter:
-    def __init__(self, total: int, progress: Progress | None) -> None:
-        self.done, self.total, self.progress = 0, total, progress
+    """Requests done of ``total``, the listing's pages included (reported by the listing itself)."""
+
+    def __init__(self, done: int, total: int, progress: Progress | None) -> None:
+        self.done, self.total, self.progress = done, total, progress
 
     def tick(self) -> None:
         self.done += 1
