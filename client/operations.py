@@ -158,8 +158,9 @@ def listing(
         error.rows = rows.records(error.rows)
         raise
     if output == "dataframe":
-        from client.frames import blobs_frame  # pandas only when a frame is asked for
+        from client.frames import blobs_frame, release_free_memory  # pandas only when a frame is asked for
 
+        release_free_memory(len(result.rows))
         return blobs_frame(kind, _consumed(result.rows))
     return rows.records(
         result.rows,

@@ -130,10 +130,11 @@ class Records(Sequence[T]):
     def to_pandas(self) -> pd.DataFrame:
         """A DataFrame with one row per record and proper dtypes (see :mod:`client.frames`); rows kept as JSON
         are read from it directly, a chunk at a time, without creating their models."""
-        from client.frames import blobs_frame, records_frame
+        from client.frames import blobs_frame, records_frame, release_free_memory
 
         if self._wire is None:
             return records_frame(self._rows)
+        release_free_memory(len(self))
         return blobs_frame(self.kind, self._wire.blobs)
 
     def _head(self) -> Records[T]:

@@ -14,6 +14,7 @@ import pytest
 from client_fakes import FakeService, make_run
 
 from client import PartialResultError, RunRegistry, ServiceError
+from client import frames as frames_module
 from client.frames import blobs_frame, runs_frame
 from client.wire import BLOCK_ROWS, PackedBlock, PageDecoder, RowReader, decode_page, pack_rows, row_texts
 from schemas import Run
@@ -151,3 +152,25 @@ def test_a_page_failing_halfway_gives_no_partial_frame(bad_page: httpx.Response)
         fake.script.clear()  # the service recovers
         resumed = rr.get_runs(output="dataframe", resume_from=caught.value.resume_from)
     assert resumed["run_number"].tolist() == list(range(100, 0, -1))
+
+
+def test_large_frames_first_give_the_fetch_s_freed_memory_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    trims: list[int] = []
+    monkeypatch.setattr(frames_module, "_malloc_trim", lambda: trims.append)
+    monkeypatch.setattr(frames_module, "_TRIM_ROWS", 30)
+    fake = FakeService(runs=_varied(30))
+    with RunRegistry("http://rr.test", transport=httpx.MockTransport(fake), env_file=False, page_size=7) as rr:
+        rr.get_runs(output="dataframe")
+        assert trims == [0]
+        typed = rr.get_runs()
+        typed.to_pandas()
+        assert trims == [0, 0]
+        rr.get_runs(limit=29, output="dataframe")
+        rr.get_runs(limit=29).to_pandas()
+    assert trims == [0, 0]  # smaller frames: nothing to give back
+
+
+def test_giving_memory_back_is_safe_on_any_c_library() -> None:
+    frames_module.release_free_memory(10**9)  # glibc's malloc_trim, or nothing where there is none
+    trim = frames_module._malloc_trim()
+    assert trim is None or callable(trim)
