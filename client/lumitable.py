@@ -33,7 +33,7 @@ from client.calls import lumisection_call
 from client.engine import Batch, Operation
 from client.errors import RunQLError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
-from client.progress import Progress
+from client.progress import Progress, RequestCounter
 from client.transport import Call, Reply
 from client.wire import decode_page
 from querylang.catalogue import OMS_LUMISECTION_BITS, STATUS_VALUES, Catalogue, default_catalogue
@@ -156,7 +156,8 @@ def lumisection_table_operation(
     if not chunks:
         sink(_chunk_frame(spec, [], names, {}))  # an empty table, with its columns
         return 0
-    counter = _Counter(listing.requests, listing.requests + sum(len(chunk.calls) for chunk in chunks), progress)
+    ranges = sum(len(chunk.calls) for chunk in chunks)
+    counter = RequestCounter(progress, total=listing.requests + ranges, done=listing.requests)
     rows = 0
     for chunk in chunks:
         outcomes = yield Batch(chunk.calls, on_each=counter.tick)
@@ -182,18 +183,6 @@ class _Chunk:
             self.calls += [lumisection_call("oms_lumisection_ranges", run, "online") for run in runs]
         if spec.luminosity:
             self.calls += [lumisection_call("oms_lumisections", run, "online") for run in runs]
-
-
-class _Counter:
-    """Requests done of ``total``, the listing's pages included (reported by the listing itself)."""
-
-    def __init__(self, done: int, total: int, progress: Progress | None) -> None:
-        self.done, self.total, self.progress = done, total, progress
-
-    def tick(self) -> None:
-        self.done += 1
-        if self.progress is not None:
-            self.progress(self.done, self.total)
 
 
 # ---- ranges → columns ------------------------------------------------------------------------------------------

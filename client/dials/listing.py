@@ -12,13 +12,13 @@ each page arrives; DIALS pages carry no count, so every unfinished branch counts
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from client.engine import Batch, Operation
 from client.errors import PartialResultError, RunQLError, ServiceError
-from client.progress import Progress
+from client.progress import Progress, RequestCounter
 from client.transport import Call, Reply
 from querylang.dials import DialsPlan, DialsRequest
 
@@ -100,7 +100,8 @@ def fetch_plan(
         if not active:
             break
         calls = [_call(plan, plan.requests[i], cursors[i], page_size) for i in active]
-        outcomes: Sequence[Any] = yield Batch(calls, parse=_page, on_each=_counter(progress, total, len(active)))
+        counter = RequestCounter(progress, total=total + len(active), done=total)
+        outcomes: Sequence[Any] = yield Batch(calls, parse=_page, on_each=counter.tick)
         failures = [o for o in outcomes if isinstance(o, RunQLError)]
         for i, outcome in zip(active, outcomes, strict=True):
             if isinstance(outcome, RunQLError):
@@ -122,20 +123,6 @@ def fetch_plan(
     unfinished = any(c != _DONE for c in cursors)
     rest = DialsResume(fingerprint, tuple(cursors), tuple(ordered)) if unfinished else None
     return DialsListing(ordered, rest, total)
-
-
-def _counter(progress: Progress | None, done: int, in_flight: int) -> Callable[[], None] | None:
-    """Counts the pages of one round as they arrive: ``done`` before it, ``in_flight`` in it."""
-    if progress is None:
-        return None
-    arrived = 0
-
-    def tick() -> None:
-        nonlocal arrived
-        arrived += 1
-        progress(done + arrived, done + in_flight)
-
-    return tick
 
 
 def _key(plan: DialsPlan, row: dict[str, Any]) -> tuple[Any, ...]:
