@@ -1,8 +1,8 @@
 """``Records``: the sequence a listing returns, with how it was fetched, ``.to_pandas()`` and a notebook display.
 
-Rows of typed listings are kept as the service's JSON (large listings: compressed in blocks of rows, about a ninth
-of the JSON's size, see :mod:`client.wire`), and each model is created on first access (then kept), so fetching
-costs about what dicts cost and ``to_pandas()`` reads the JSON directly.
+Rows of typed listings are kept as the service's JSON, compressed in blocks of rows (:mod:`client.wire`, about a
+ninth of the JSON's size), and each model is created on first access (then kept), so fetching costs about what
+dicts cost and ``to_pandas()`` reads the JSON directly, a block at a time.
 
 >>> from client.results import Records
 >>> rows = Records([{"run_number": 1}, {"run_number": 2}], kind="runs", total=2)

@@ -2,17 +2,15 @@
 
 pydantic-core parses a page and hands each row to a validator that keeps only its key and its JSON, so the
 Python objects of one row live at a time (a page of 20,000 runs parsed into dicts takes about 900 MB; its rows
-as JSON take 60 MB). :class:`PageDecoder` goes further: it decodes one page at a time (the parse tree of a page
-lives outside Python's allocator and is about three times its size) and, for large listings, packs each page's
-rows into zlib blocks of :data:`BLOCK_ROWS` rows (about a ninth of their JSON). Typed models and DataFrames are
-then made from the JSON (:class:`client.results.Records`), a block inflated once per run of reads.
+as JSON take 60 MB). :class:`PageDecoder` goes further: it packs the rows' JSON into zlib blocks of
+:data:`BLOCK_ROWS` rows as they are parsed (about a ninth of their size) and decodes one page at a time (the parse
+tree of a page lives outside Python's allocator and is about three times its size). Typed models and DataFrames
+are then made from the JSON (:class:`client.results.Records`), a block decompressed once per run of reads.
 
 >>> page = decode_page("runs", b'{"runs": [{"run_number": 7, "oms_attributes": {}}], "count": 1}', False)
 >>> page.count, page.keys, page.rows
 (1, [7], [b'{"run_number":7,"oms_attributes":{}}'])
->>> decoder = PageDecoder("runs")
->>> decoder.pack_from = 2  # a listing as large as PACK_FROM, in miniature
->>> packed = decoder(b'{"runs": [{"run_number": 7}, {"run_number": 6}], "count": 2}', False)
+>>> packed = PageDecoder("runs")(b'{"runs": [{"run_number": 7}, {"run_number": 6}], "count": 2}', False)
 >>> packed.keys, [row.position for row in packed.rows], list(row_texts(packed.rows))
 ([7, 6], [0, 1], [b'{"run_number":7}', b'{"run_number":6}'])
 >>> decode_page("runs", b'{"runs": [{"name": "x"}], "count": 1}', False)
@@ -23,7 +21,6 @@ ValueError: 1 invalid field(s), first at runs.0: Value error, a row needs an int
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import threading
 import zlib
@@ -33,14 +30,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any, NamedTuple
 
 import orjson
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, create_model
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, ValidationInfo, create_model
 
 from client.calls import Kind
 from client.pagination import DecodedPage, wire_decoder
 
 __all__ = [
     "BLOCK_ROWS",
-    "PACK_FROM",
     "PackedBlock",
     "PackedRow",
     "PageDecoder",
@@ -54,9 +50,6 @@ __all__ = [
 
 #: Rows compressed together: about 9x smaller than their JSON, and a block (about 200 kB) inflates in under 1 ms.
 BLOCK_ROWS = 64
-#: Listings of at least this many matching rows are packed (their JSON would take 60 MB and more); below, packing
-#: costs more time than the memory it saves.
-PACK_FROM = 20_000
 
 
 def row_blob(row: Any) -> bytes:
@@ -124,6 +117,30 @@ def row_texts(rows: Iterable[PackedRow | bytes]) -> Iterator[bytes]:
     return map(RowReader(), rows)
 
 
+class _Packer:
+    """Packs rows as a page is parsed: every :data:`BLOCK_ROWS` rows become a block at once."""
+
+    def __init__(self) -> None:
+        self.pending: list[bytes] = []
+        self.blocks: list[PackedBlock] = []
+        self.rows = 0
+
+    def add(self, row: Any) -> None:
+        self.pending.append(row_blob(row))
+        self.rows += 1
+        if len(self.pending) == BLOCK_ROWS:
+            self.seal()
+
+    def seal(self) -> None:
+        if self.pending:
+            self.blocks.append(PackedBlock.of(self.pending))
+            self.pending = []
+
+    def packed(self) -> list[PackedRow]:
+        self.seal()
+        return [PackedRow(self.blocks[i // BLOCK_ROWS], i % BLOCK_ROWS) for i in range(self.rows)]
+
+
 # ---- pages -----------------------------------------------------------------------------------------------------
 def _run_key(row: Any) -> Hashable:
     number = row.get("run_number") if isinstance(row, dict) else None
@@ -144,9 +161,13 @@ _KEYS = {"runs": _run_key, "datasets": _dataset_key}
 
 @functools.lru_cache(maxsize=8)
 def _page_adapter(kind: Kind, convert: Callable[[Any], Any]) -> TypeAdapter[Any]:
+    """Rows become ``(key, convert(row))``, or ``(key, None)`` once handed to the packer in the context."""
     key = _KEYS[kind]
 
-    def keyed(row: Any) -> tuple[Hashable, Any]:
+    def keyed(row: Any, info: ValidationInfo) -> tuple[Hashable, Any]:
+        if isinstance(info.context, _Packer):
+            info.context.add(row)
+            return key(row), None
         return key(row), convert(row)
 
     row_type = Annotated[Any, AfterValidator(keyed)]
@@ -155,23 +176,26 @@ def _page_adapter(kind: Kind, convert: Callable[[Any], Any]) -> TypeAdapter[Any]
     return TypeAdapter(create_model(f"_{kind.capitalize()}BlobPage", **fields))
 
 
+def _validated(kind: Kind, content: bytes, convert: Callable[[Any], Any], packer: _Packer | None) -> Any:
+    try:
+        return _page_adapter(kind, convert).validate_json(content, context=packer)
+    except ValidationError as exc:
+        raise ValueError(short_error(exc)) from None
+
+
 def decode_page(kind: Kind, content: bytes, with_wire: bool, convert: Callable[[Any], Any] = row_blob) -> DecodedPage:
     """The page's count, row keys and rows, each passed through ``convert`` as soon as it is parsed (by default
     its JSON bytes); ``with_wire`` also gives the rows as dicts (for sorting a union client-side). Raises
     ``ValueError`` naming the first wrong field. ``convert`` must be a module-level function (it keys a cache)."""
     if with_wire:
         return wire_decoder(kind, lambda rows: [convert(r) for r in rows])(content, True)
-    try:
-        page = _page_adapter(kind, convert).validate_json(content)
-    except ValidationError as exc:
-        raise ValueError(short_error(exc)) from None
+    page = _validated(kind, content, convert, None)
     keyed: list[tuple[Hashable, Any]] = getattr(page, kind)
     return DecodedPage(page.count, [row for _, row in keyed], [key for key, _ in keyed])
 
 
 class PageDecoder:
-    """The decoder of one listing's pages (a :data:`client.pagination.DecodePage`): rows as JSON ``bytes``, packed
-    (:class:`PackedRow`) when the listing matches ``pack_from`` rows or more (:data:`PACK_FROM`).
+    """The decoder of one listing's pages into :class:`PackedRow` rows (a :data:`client.pagination.DecodePage`).
 
     Pages are parsed one at a time, on one thread of the decoder's own, however many arrive at once: parsing
     holds the GIL anyway, so this costs no speed, and the parse trees (outside Python's allocator, about three
@@ -181,7 +205,6 @@ class PageDecoder:
 
     def __init__(self, kind: Kind) -> None:
         self.kind = kind
-        self.pack_from = PACK_FROM
         self._thread: ThreadPoolExecutor | None = None
         self._starting = threading.Lock()
 
@@ -192,10 +215,11 @@ class PageDecoder:
         return self._thread.submit(self._decode, content, with_wire).result()
 
     def _decode(self, content: bytes, with_wire: bool) -> DecodedPage:
-        page = decode_page(self.kind, content, with_wire)
-        if page.count < self.pack_from:
-            return page
-        return dataclasses.replace(page, rows=pack_rows(page.rows))
+        if with_wire:
+            return wire_decoder(self.kind, lambda rows: pack_rows([row_blob(r) for r in rows]))(content, True)
+        packer = _Packer()
+        page = _validated(self.kind, content, row_blob, packer)
+        return DecodedPage(page.count, packer.packed(), [key for key, _ in getattr(page, self.kind)])
 
 
 def short_error(exc: ValidationError) -> str:

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 from client_fakes import FakeService, make_run
 
-from client import PartialResultError, RunRegistry, ServiceError, wire
+from client import PartialResultError, RunRegistry, ServiceError
 from client import frames as frames_module
 from client.frames import blobs_frame, runs_frame
-from client.wire import BLOCK_ROWS, PackedBlock, PackedRow, PageDecoder, RowReader, decode_page, pack_rows, row_texts
+from client.wire import BLOCK_ROWS, PackedBlock, PageDecoder, RowReader, decode_page, pack_rows, row_texts
 from schemas import Run
 
 ROWS = 2 * BLOCK_ROWS + 5  # three blocks, the last one short
@@ -59,7 +59,6 @@ def test_the_page_decoder_equals_plain_decoding_and_parses_on_one_thread() -> No
     content = _page(_varied(ROWS))
     plain = decode_page("runs", content, False)
     decoder = PageDecoder("runs")
-    decoder.pack_from = ROWS
     threads: set[str] = set()
     original = decoder._decode
 
@@ -78,15 +77,12 @@ def test_the_page_decoder_equals_plain_decoding_and_parses_on_one_thread() -> No
     assert len(threads) == 1
     assert threads.pop().startswith("runql-decode")
     for packed in results:
-        assert all(isinstance(row, PackedRow) for row in packed.rows)
         assert packed.count == plain.count == ROWS
         assert packed.keys == plain.keys
         assert list(row_texts(packed.rows)) == plain.rows
     union = decoder(content, True)  # a union's page: also the wire rows, for sorting
     assert union.wire is not None
     assert list(row_texts(union.rows)) == plain.rows
-    decoder.pack_from = ROWS + 1  # a smaller listing: its rows stay plain JSON
-    assert decoder(content, False) == plain
 
 
 @pytest.mark.parametrize(
@@ -118,11 +114,7 @@ def _waiting_in_reverse(fake: FakeService, pages: int) -> Callable[[httpx.Reques
     return handler
 
 
-@pytest.mark.parametrize("pack_from", [0, 10**9])
-def test_frames_of_pages_arriving_out_of_order_equal_the_models_frame(
-    pack_from: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(wire, "PACK_FROM", pack_from)
+def test_frames_of_pages_arriving_out_of_order_equal_the_models_frame() -> None:
     runs = _varied(ROWS)
     fake = FakeService(runs=runs)
     transport = httpx.MockTransport(_waiting_in_reverse(fake, pages=4))
@@ -145,10 +137,7 @@ def test_frames_of_pages_arriving_out_of_order_equal_the_models_frame(
         httpx.Response(200, content=b'{"runs": [{"run_number": 9}'),  # cut off
     ],
 )
-def test_a_page_failing_halfway_gives_no_partial_frame(
-    bad_page: httpx.Response, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(wire, "PACK_FROM", 0)
+def test_a_page_failing_halfway_gives_no_partial_frame(bad_page: httpx.Response) -> None:
     fake = FakeService(runs=_varied(100))
     fake.fail("/runs_filtered_ordered", 1, *[bad_page] * 10)
     with RunRegistry(
