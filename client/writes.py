@@ -29,12 +29,15 @@ from typing import Any, Literal, overload
 
 from client.calls import get_call, lumisection_call, require_run_number
 from client.engine import Batch, Operation
-from client.errors import RunQLError, ServiceError, TransportError
+from client.errors import ArgumentError, ArgumentTypeError, RunQLError, ServiceError, TransportError
+from client.progress import Progress, ProgressOption
 from client.transport import Call, Reply
 from querylang.catalogue import DATASET_STATES, LUMISECTION_STATUSES, RUN_STATES, default_catalogue
 
 __all__ = [
+    "RunNumbers",
     "Watch",
+    "WriteOptions",
     "WriteOutcome",
     "WritePlan",
     "WriteReport",
@@ -50,6 +53,8 @@ __all__ = [
 ]
 
 Status = Literal["done", "failed", "skipped", "planned"]
+#: The runs of a write: one run number (an int or a digit string) or a list of them.
+RunNumbers = int | str | list[int] | tuple[int, ...] | None
 APPLIED_DESPITE_ERROR = "applied, the service reported an error afterwards"
 NOT_APPLIED = "not applied"
 
@@ -78,6 +83,21 @@ class Watch:
     target: Callable[[int], object]
     refuse: Callable[[int, Sequence[Any]], str | None]
     refusal: Status = "skipped"
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How the API applies a write (the keyword-only options of every write method).
+
+    ``dry_run``: send nothing, report the plan; ``stop_on_error``: skip the runs after a failure;
+    ``raise_on_error``: raise ``WriteError`` (carrying the report) when a run failed; ``progress``: ``True`` for a
+    ``tqdm`` bar of the runs, or a callable ``progress(runs_done, runs_total)``.
+    """
+
+    dry_run: bool = False
+    stop_on_error: bool = True
+    raise_on_error: bool = True
+    progress: ProgressOption = False
 
 
 @dataclass(frozen=True)
@@ -156,9 +176,11 @@ class WriteReport(Sequence[WriteOutcome]):
         return "; ".join(parts)
 
 
-def apply_writes(plan: WritePlan, *, dry_run: bool = False, stop_on_error: bool = True) -> Operation[WriteReport]:
+def apply_writes(
+    plan: WritePlan, *, dry_run: bool = False, stop_on_error: bool = True, progress: Progress | None = None
+) -> Operation[WriteReport]:
     """Check the plan's runs (when it has a :class:`Watch`), then send its calls one at a time; never hides
-    which runs were already changed."""
+    which runs were already changed. ``progress(runs_done, runs_total)`` is called after each run."""
     checked: dict[int, tuple[Status, str, object]] = {}
     if plan.watch is not None:
         checked = yield from _check_before(plan.watch, [run for run, _ in plan.calls])
@@ -175,6 +197,9 @@ def apply_writes(plan: WritePlan, *, dry_run: bool = False, stop_on_error: bool 
         sent.append(outcome)
         if outcome.status == "failed" and stop_on_error:
             sent += [WriteOutcome(r, "skipped") for r, _ in plan.calls[position + 1 :]]
+        if progress is not None:
+            progress(len(sent), len(plan.calls))
+        if len(sent) == len(plan.calls):
             break
     return WriteReport(plan.action, tuple(sent))
 
@@ -235,29 +260,29 @@ def _message(error: RunQLError) -> str:
 def runs_argument(run: object = None, runs: object = None, *, function: str) -> tuple[int, ...]:
     """The runs of ``run=`` or ``runs=`` (an int, a digit string, or a list of ints), checked; not both."""
     if run is not None and runs is not None:
-        raise ValueError(f"{function}(): give either run= or runs=, not both")
+        raise ArgumentError(f"{function}(): give either run= or runs=, not both")
     given = run if run is not None else runs
     if given is None or (isinstance(given, (list, tuple)) and not given):
-        raise ValueError(f"{function}(): no run given (run= or runs=)")
+        raise ArgumentError(f"{function}(): no run given (run= or runs=)")
     if isinstance(given, str) and given.strip().isdigit():
         given = int(given)
     items = list(given) if isinstance(given, (list, tuple)) else [given]
     numbers = tuple(require_run_number(n, what=f"{function}(): run number") for n in items)
     duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
     if duplicates:
-        raise ValueError(f"{function}(): runs listed more than once: {duplicates}")
+        raise ArgumentError(f"{function}(): runs listed more than once: {duplicates}")
     return numbers
 
 
 def _state(value: object, allowed: Sequence[str], *, function: str, what: str) -> str:
     if value not in allowed:
-        raise ValueError(f"{function}(): {what} must be one of {list(allowed)}, got {value!r}")
+        raise ArgumentError(f"{function}(): {what} must be one of {list(allowed)}, got {value!r}")
     return str(value)
 
 
 def _text(value: object, *, function: str, what: str, empty: bool = False) -> str:
     if not isinstance(value, str) or (not empty and not value.strip()):
-        raise TypeError(f"{function}(): {what} must be a {'' if empty else 'non-empty '}string, got {value!r}")
+        raise ArgumentTypeError(f"{function}(): {what} must be a {'' if empty else 'non-empty '}string, got {value!r}")
     return value
 
 
@@ -389,7 +414,7 @@ def edit_rr_lumisections_plan(
     start = require_run_number(lumi_start, what=f"{fn}(): lumi_start")
     end = require_run_number(lumi_end, what=f"{fn}(): lumi_end")
     if end < start:
-        raise ValueError(f"{fn}(): lumi_end ({end}) is before lumi_start ({start})")
+        raise ArgumentError(f"{fn}(): lumi_end ({end}) is before lumi_start ({start})")
     name = _text(dataset_name, function=fn, what="dataset_name")
     new = {
         "start": start,

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from querylang import jsonlogic
 from querylang.errors import RuleError
+from querylang.ranges import merge as merge_ranges
 from querylang.rules import plan_rule
 from querylang.segments import (
     CumulativeLuminosity,
@@ -18,7 +19,6 @@ from querylang.segments import (
     compile_plan,
     expand_rr_ranges,
     lumisection_data,
-    merge_ranges,
     oms_ranges_from_summary,
     rr_ranges_from_summary,
 )
