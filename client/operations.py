@@ -151,7 +151,7 @@ def listing(
     query = ListingQuery(kind, plan.filters, sortings_argument(sortings), page_size, limit)
     rows = _Rows(
         kind,
-        compress_attributes is None and output == "models",
+        compress_attributes is None and output != "dicts",  # rows kept as JSON: models (also a frame's partial rows)
         query.call(0, 0).route if query.filters else kind,
         synthetic,
     )
