@@ -45,12 +45,12 @@ from starlette.routing import Route
 from backend import lumisections, writes
 from backend.auth import AuthConfig, AuthError, TokenIssuer, basic_credentials, bearer_token, parse_form
 from backend.budget import Budget, run_guarded
-from backend.dials import DialsUniverse, create_dials_app, registry_runs
-from backend.errors import Answer, RequestError, error_body
+from backend.dials import DialsUniverse, create_dials_app
+from backend.errors import Answer, RequestError, StoreError, error_body
 from backend.faults import FaultInjector, FaultPlan
 from backend.jsonbody import MAX_BODY_BYTES, parse_json
 from backend.jsonportal import JsonPortal
-from backend.listing import dataset_json, dataset_names, list_page, run_json
+from backend.listing import list_page
 from backend.stats import ServerStats
 from backend.store import Store
 from querylang.catalogue import default_catalogue
@@ -143,14 +143,14 @@ class Service:
         return 200, list_page(self.store, "datasets", call.body, quirks=self.quirks)
 
     def run(self, call: HandlerCall) -> Answer:
-        return 200, run_json(self.store, _as_int(call.params["run_number"], "run_number"))
+        return 200, self.store.run_json(_as_int(call.params["run_number"], "run_number"))
 
     def dataset(self, call: HandlerCall) -> Answer:
         run_number, name = self._dataset_key(call.body)
-        return 200, dataset_json(self.store, run_number, name)
+        return 200, self.store.dataset_json(run_number, name)
 
     def dataset_names(self, call: HandlerCall) -> Answer:
-        return 200, json.dumps(dataset_names(self.store, _as_int(call.params["run_number"], "run_number")))
+        return 200, json.dumps(self.store.dataset_names(_as_int(call.params["run_number"], "run_number")))
 
     def workspaces(self, call: HandlerCall) -> Answer:
         if call.params["table"] not in ("online", "offline"):
@@ -162,13 +162,8 @@ class Service:
         return 200, json.dumps([{"workspace": ws, "columns": cols} for ws, cols in sorted(by_ws.items())])
 
     def cycles(self, call: HandlerCall) -> Answer:
-        rows = self.store.query(
-            "SELECT name, run_number FROM dataset WHERE name != 'online' AND deleted = 0 "
-            "AND json_extract(dataset_attributes, '$.global_state') IN ('OPEN', 'waiting dqm gui') "
-            "ORDER BY name, run_number"
-        )
         cycles: dict[str, list[dict[str, Any]]] = {}
-        for name, run_number in rows:
+        for name, run_number in self.store.open_datasets():
             cycles.setdefault(name, []).append({"run_number": run_number, "name": name})
         reply: list[dict[str, Any]] = [
             {"id_cycle": i, "cycle_name": name, "deadline": None, "cycle_attributes": {}, "datasets": datasets}
@@ -177,13 +172,9 @@ class Service:
         return 200, json.dumps(reply)
 
     def datasets_accepted(self, call: HandlerCall) -> Answer:
-        rows = self.store.query(
-            "SELECT d.name, min(d.run_number), max(d.run_number), json_extract(r.rr_attributes, '$.class') "
-            "FROM dataset d JOIN run r USING (run_number) WHERE d.name != 'online' GROUP BY d.name ORDER BY d.name"
-        )
         reply = [
             {"id": i, "name": n, "regexp": n, "class": c, "enabled": True, "run_from": lo, "run_to": hi}
-            for i, (n, lo, hi, c) in enumerate(rows, start=1)
+            for i, (n, lo, hi, c) in enumerate(self.store.dataset_name_spans(), start=1)
         ]
         return 200, json.dumps(reply)
 
@@ -333,7 +324,7 @@ def _endpoint(
             status, text = await runner.run(lambda: handler(service, HandlerCall(params, parse_json(raw))))
         except ClientDisconnect:  # the client gave up (e.g. its read timeout passed): nobody to answer
             return Response(status_code=499)
-        except RequestError as exc:
+        except (RequestError, StoreError) as exc:  # StoreError: the server is stopping and closed its store
             status, text = 500, error_body(str(exc))
         except sqlite3.Error as exc:  # raw database errors, like the service
             status, text = 500, error_body(f"database error: {exc}")
@@ -400,7 +391,7 @@ def create_app(
         portal.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.mount("/dials", create_dials_app(DialsUniverse(functools.partial(registry_runs, store))))
+    app.mount("/dials", create_dials_app(DialsUniverse(store.registry_runs)))
     if faults > 0:
         exempt = [auth.token_path] if auth is not None else []
         app.add_middleware(

@@ -29,7 +29,6 @@ import stat
 import sys
 import threading
 from collections.abc import Collection, Mapping
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -38,8 +37,9 @@ from typing import NoReturn
 from backend.auth import AuthConfig, Role
 from backend.demo import DEFAULT_RUNS
 from backend.eras import ERAS, era_of
-from backend.errors import BackendError
+from backend.errors import BackendError, StoreError
 from backend.server import EmbeddedServer
+from backend.store import stored_registry
 
 __all__ = ["AUTH_CLIENTS_VARIABLE", "ServeError", "build_parser", "main"]
 
@@ -235,19 +235,13 @@ def _listed(years: Collection[int]) -> str:
 def _stored(path: str) -> _Stored:
     """How many runs the file holds, its seed and the years of its runs, read without changing it."""
     try:
-        with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not {"run", "meta"} <= tables:
-                raise ServeError(f"--db {path}: a SQLite file, but not a runql registry (tables {sorted(tables)})")
-            numbers = [row[0] for row in conn.execute("SELECT run_number FROM run")]
-            row = conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
-    except sqlite3.Error as exc:
-        raise ServeError(f"--db {path}: not a usable SQLite database ({exc})") from None
+        numbers, seed = stored_registry(path)
+    except StoreError as exc:
+        raise ServeError(f"--db {path}: {exc}") from None
     years = frozenset(era.year for era in map(era_of, numbers) if era is not None)
-    return _Stored(runs=len(numbers), seed=None if row is None else str(row[0]), years=years)
+    return _Stored(runs=len(numbers), seed=seed, years=years)
 
 
-# -- serving --------------------------------------------------------------------------------------------------
 class _StopSignal:
     """SIGTERM and SIGINT as ``KeyboardInterrupt``, remembering that one came: a signal that lands while SQLite
     runs a statement surfaces as SQLite's own "interrupted" error, which must still end as a stop (exit 130)."""

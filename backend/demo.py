@@ -32,7 +32,7 @@ import math
 import random
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +41,7 @@ import numpy
 from backend.eras import ERAS, KNOWN_RUNS, Era, era_of, kind_of
 from backend.lumiranges import StatusRange, merge_equal, overlay
 from backend.omsbits import bit_mask
+from backend.rows import DemoDataset, DemoRegistry, DemoRun, OmsRange
 from querylang.catalogue import OMS_LUMISECTION_BITS, Owner, default_catalogue
 from querylang.errors import ArgumentError
 from querylang.ranges import coalesce
@@ -49,16 +50,11 @@ from querylang.units import UB_PER_PB
 __all__ = [
     "DEFAULT_RUNS",
     "LS_SECONDS",
-    "DemoDataset",
-    "DemoRegistry",
-    "DemoRun",
-    "OmsRange",
     "RunSlot",
     "build_runs",
     "generate",
     "generate_run",
     "iter_runs",
-    "period_of",
     "plan_runs",
 ]
 
@@ -66,54 +62,6 @@ __all__ = [
 DEFAULT_RUNS = sum(era.runs for era in ERAS)
 #: Length of one lumisection in seconds (2^18 LHC orbits).
 LS_SECONDS = 23.31
-
-
-@dataclass(frozen=True)
-class OmsRange:
-    """OMS lumisection values constant over ``start``..``end``: booleans as bit masks over OMS_LUMISECTION_BITS."""
-
-    start: int
-    end: int
-    true_bits: int
-    null_bits: int
-    prescale_index: int
-    prescale_name: str
-
-
-@dataclass
-class DemoDataset:
-    name: str
-    attributes: dict[str, Any]
-    statuses: dict[str, list[StatusRange]] = field(default_factory=dict)
-
-
-@dataclass
-class DemoRun:
-    run_number: int
-    lumisections: int
-    oms: dict[str, Any]
-    rr: dict[str, Any]
-    oms_ranges: list[OmsRange]
-    recorded: array[int]  # per lumisection, in inverse microbarns (whole numbers)
-    delivered: array[int]
-    datasets: list[DemoDataset]
-    era: str = ""  # the name of its era in backend.eras
-
-
-@dataclass
-class DemoRegistry:
-    seed: int
-    runs: list[DemoRun]
-
-
-def period_of(run_number: int) -> str | None:
-    """The run period letter of the collision era spanning a run (2018C → ``"C"``); ``None`` outside them.
-
-    >>> period_of(319500), period_of(380000), period_of(310000)
-    ('C', 'C', None)
-    """
-    era = era_of(run_number)
-    return None if era is None else era.letter
 
 
 def generate(runs: int | None = None, seed: int = 2018, years: Collection[int] | None = None) -> DemoRegistry:

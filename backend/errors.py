@@ -13,7 +13,7 @@ import json
 
 from querylang.errors import RunQLError
 
-__all__ = ["Answer", "BackendError", "RequestError", "error_body"]
+__all__ = ["Answer", "BackendError", "RequestError", "StoreError", "error_body"]
 
 #: What a route handler answers: HTTP status and JSON text.
 Answer = tuple[int, str]
@@ -30,3 +30,7 @@ class BackendError(RunQLError):
 
 class RequestError(BackendError, ValueError):
     """A request the service refuses (bad body, bad filter, a write its rules forbid): answered 500 ``{"err"}``."""
+
+
+class StoreError(BackendError):
+    """The store cannot be opened, loaded or used as asked (closed, another layout, too many datasets)."""

@@ -37,10 +37,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Final
 
 from backend.budget import Budget, BudgetExceededError
-from backend.demo import OmsRange
 from backend.errors import Answer, RequestError, error_body
 from backend.lumiranges import expand
 from backend.omsbits import oms_values
+from backend.rows import OmsRange
 from backend.store import DatasetLumis, Store
 from querylang.errors import QueryLangError
 from querylang.jsonlogic import compile_predicate
@@ -273,12 +273,6 @@ class JsonPortal:
         ready = job.finished is not None and self.clock() >= job.finish_at
         return 200, json.dumps({"final_json": job.finished if ready else job.stored})
 
-    def wait(self, job_id: int, timeout: float | None = None) -> bool:
-        """Block until the job has been stored or failed (or ``timeout`` s); whether it has."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-        return job is not None and job.ended.wait(timeout)
-
     def close(self) -> None:
         """Stop: queued jobs are cancelled, a running job stops at its next dataset (waited for)."""
         self._closed.set()
@@ -309,10 +303,7 @@ class JsonPortal:
 
     def _datasets(self, matches: Callable[[str], bool]) -> list[tuple[int, str, str]]:
         """``(run_number, name, attributes)`` of every dataset whose name matches, by run number then name."""
-        rows = self.store.query(
-            "SELECT run_number, name, dataset_attributes FROM dataset WHERE deleted = 0 ORDER BY run_number, name"
-        )
-        return [(r[0], r[1], r[2]) for r in rows if matches(r[1])]
+        return [dataset for dataset in self.store.datasets() if matches(dataset[1])]
 
     def _evaluate(self, job: _Job, datasets: list[tuple[int, str, str]]) -> _RowBuilder:
         builder = _RowBuilder(compile_blame(job.rule), merge=not self.rr_quirks, order_seed=job.id)
@@ -330,33 +321,29 @@ class JsonPortal:
         return builder
 
     def _header(self, job: _Job, created: datetime) -> dict[str, Any]:
-        (version,) = self.store.query("SELECT MAX(version) FROM run")[0]
         return {
             "id": job.id,
             "dataset_name_filter": job.pattern,
             "tags": job.tags,
             "created_by": "runql-embedded",
             "official": job.official,
-            "runregistry_version": str(version or 0),
+            "runregistry_version": str(self.store.registry_version()),
             "json_logic": jsonb(job.rule),
             "createdAt": _timestamp(created),
         }
 
     def _run_data(self, run_number: int) -> _RunData | None:
-        rows = self.store.query("SELECT oms_attributes, rr_attributes FROM run WHERE run_number = ?", (run_number,))
-        oms = self.store.oms_lumis(run_number)
-        if not rows or oms is None:
+        attributes, oms = self.store.run_attributes(run_number), self.store.oms_lumis(run_number)
+        if attributes is None or oms is None:
             return None
-        run = {"oms": json.loads(rows[0][0]), "rr": json.loads(rows[0][1]), "run_number": run_number}
+        run = {"oms": attributes[0], "rr": attributes[1], "run_number": run_number}
         return _RunData(run, oms[1], oms[2], oms[3])
 
     def _run_range_luminosity(self, first: int, last: int) -> tuple[float, float]:
         """Recorded and delivered luminosity of every lumisection of the runs ``first..last``."""
         recorded: float = 0
         delivered: float = 0
-        for (run_number,) in self.store.query(
-            "SELECT run_number FROM run WHERE run_number BETWEEN ? AND ?", (first, last)
-        ):
+        for run_number in self.store.run_numbers(first, last):
             oms = self.store.oms_lumis(run_number)
             if oms is not None:
                 recorded += sum(luminosity_value(v) for v in oms[2])

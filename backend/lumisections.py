@@ -17,9 +17,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from backend.demo import OmsRange
 from backend.lumiranges import EMPTY, StatusRange, expand
 from backend.omsbits import oms_values
+from backend.rows import OmsRange
 from querylang.ranges import coalesce, complement, from_values, merge
 
 __all__ = [

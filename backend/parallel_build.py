@@ -17,7 +17,7 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 
 from backend.demo import RunSlot, build_runs
-from backend.store import RunRows
+from backend.rows import RunRows
 
 __all__ = ["CHUNK_RUNS", "build_rows"]
 

@@ -31,7 +31,14 @@ __all__ = ["CACHE_MIN_RUNS", "cache_dir", "cache_file", "fingerprint", "prune"]
 #: Registries with fewer runs are generated every time.
 CACHE_MIN_RUNS = 2000
 _STALE_SECONDS = 24 * 3600.0
-_SOURCES = ("backend.demo", "backend.eras", "backend.lumiranges", "backend.store", "querylang.catalogue")
+_SOURCES = (
+    "backend.demo",
+    "backend.eras",
+    "backend.lumiranges",
+    "backend.rows",
+    "backend.store",
+    "querylang.catalogue",
+)
 
 
 def cache_dir(environ: Mapping[str, str] = os.environ) -> Path | None:

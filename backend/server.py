@@ -32,8 +32,9 @@ from backend.app import Limits, create_app
 from backend.auth import AuthConfig
 from backend.demo import RunSlot, build_runs, plan_runs
 from backend.eras import ERAS
+from backend.errors import StoreError
 from backend.stats import ServerStats
-from backend.store import Store, StoreError
+from backend.store import Store
 from querylang.errors import ArgumentError
 
 __all__ = ["PARALLEL_MIN_RUNS", "EmbeddedServer", "build_store"]

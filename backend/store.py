@@ -1,19 +1,22 @@
-"""SQLite storage of the embedded Run Registry (standard library ``sqlite3``).
+"""SQLite storage of the embedded Run Registry (standard library ``sqlite3``): every SQL statement of the backend.
 
 Tables: ``run`` (OMS and RR attributes as JSON text, plus the run's ``dcs_summary``), ``dataset`` (one row per
 run and dataset name, with its ``triplet_summary``), ``ls_status`` (per-component lumisection status *ranges*),
 ``oms_range`` (OMS lumisection bits as ranges of constant bit masks), ``lumi`` (per-lumisection recorded and
 delivered luminosity packed as little-endian int64 arrays of inverse microbarns) and ``meta``.
 
-The store is in memory by default (a private shared-cache database) or a file (``path``) that persists across
-restarts. Every thread borrows its own connection from a small pool; reads run concurrently and writes are
-exclusive (a writer-preferring read/write lock), each write in one transaction.
+The store owns its connections: callers ask it questions (its read methods, rows rendered as JSON text by SQLite's
+``json_object`` where the service answers JSON) and change it through a :class:`Transaction`; nobody else runs
+SQL (backend filters are compiled by :mod:`backend.sqlfilter`). It is in memory by default (a private shared-cache
+database) or a file (``path``) that persists across restarts. Every thread borrows its own connection from a
+small pool; reads run concurrently and writes are exclusive (a writer-preferring read/write lock), each write in
+one transaction.
 
 >>> from backend.demo import generate
 >>> with Store.open() as store:
 ...     store.load(generate(runs=5, seed=1))
-...     store.counts()["run"]
-5
+...     store.counts()["run"], store.dataset_names(store.registry_runs()[0][0])
+(5, ['online'])
 """
 
 from __future__ import annotations
@@ -24,10 +27,8 @@ import json
 import logging
 import os
 import sqlite3
-import sys
 import threading
 import uuid
-from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,14 +36,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from backend.demo import DemoRegistry, DemoRun, OmsRange
-from backend.errors import BackendError
+from backend.errors import StoreError
 from backend.lumiranges import StatusRange, summarize
-from backend.omsbits import decode_bits
-from backend.sqlfilter import register_functions
+from backend.rows import DemoRegistry, DemoRun, OmsRange, RunRows, dumps, status_rows, unpack_lumi
+from backend.sqlfilter import Sql, compile_order, compile_where, register_functions
 from querylang.catalogue import OMS_LUMISECTION_BITS
+from querylang.plan import Kind
 
-__all__ = ["DatasetLumis", "RunRows", "Store", "StoreError", "dcs_summary", "pack_lumi", "unpack_lumi"]
+__all__ = ["DatasetLumis", "OmsLumis", "Store", "Transaction", "stored_registry"]
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,53 @@ CREATE TABLE IF NOT EXISTS lumi (
 _TABLES = ("run", "dataset", "ls_status", "oms_range", "lumi")
 
 
-class StoreError(BackendError):
-    """The store cannot be opened or does not hold what the caller asked for."""
+#: How the rows of a :class:`~backend.rows.RunRows` are inserted: one ``executemany`` per table, parents first.
+_INSERTS = (
+    (
+        "run",
+        "INSERT INTO run (run_number, lumisections, oms_attributes, rr_attributes, dcs_summary) VALUES (?, ?, ?, ?, ?)",
+    ),
+    ("oms_range", "INSERT INTO oms_range VALUES (?, ?, ?, ?, ?, ?, ?)"),
+    ("lumi", "INSERT INTO lumi VALUES (?, ?, ?)"),
+    (
+        "dataset",
+        "INSERT INTO dataset (dataset_id, run_number, name, dataset_attributes, triplet_summary) "
+        "VALUES (?, ?, ?, ?, ?)",
+    ),
+    ("ls_status", "INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)"),
+)
+
+# -- the service's objects, rendered by SQLite ------------------------------------------------------------------
+_RUN_OBJECT = (
+    "json_object('run_number', r.run_number, 'oms_attributes', json(r.oms_attributes), "
+    "'rr_attributes', json(r.rr_attributes), 'version', r.version, "
+    "'deleted', json(CASE WHEN r.deleted THEN 'true' ELSE 'false' END), "
+    "'DatasetTripletCache', json_object('triplet_summary', json(d.triplet_summary)))"
+)
+_DATASET_OBJECT = (
+    "json_object('run_number', d.run_number, 'name', d.name, 'dataset_attributes', json(d.dataset_attributes), "
+    "'datasets_in_gui', json(d.datasets_in_gui), 'deleted', json(CASE WHEN d.deleted THEN 'true' ELSE 'false' END), "
+    "'version', d.version, "
+    "'Run', json_object('rr_attributes', json(r.rr_attributes), 'oms_attributes', json(r.oms_attributes)), "
+    "'DatasetTripletCache', json_object('triplet_summary', json(d.triplet_summary), "
+    "'dcs_summary', json(CASE WHEN d.triplet_summary = '{}' THEN '{}' ELSE r.dcs_summary END)))"
+)
+#: What a listing lists: runs with an ``online`` dataset, datasets of runs; never deleted rows.
+_FROM = {
+    "runs": "run r JOIN dataset d ON d.run_number = r.run_number AND d.name = 'online' "
+    "WHERE r.deleted = 0 AND d.deleted = 0",
+    "datasets": "dataset d JOIN run r ON r.run_number = d.run_number WHERE d.deleted = 0 AND r.deleted = 0",
+}
+_OBJECT = {"runs": _RUN_OBJECT, "datasets": _DATASET_OBJECT}
+#: The row key a page is first selected by (cheap to sort), and how a page's keys are joined back to their rows.
+_KEY = {"runs": "r.run_number", "datasets": "d.dataset_id"}
+_BY_KEY = {
+    "runs": "json_each(?) AS page JOIN run r ON r.run_number = page.value "
+    "JOIN dataset d ON d.run_number = r.run_number AND d.name = 'online'",
+    "datasets": "json_each(?) AS page JOIN dataset d ON d.dataset_id = page.value "
+    "JOIN run r ON r.run_number = d.run_number",
+}
+_MAX_OFFSET = 2**62
 
 
 @dataclass(frozen=True)
@@ -114,76 +160,125 @@ class DatasetLumis:
     statuses: dict[str, list[StatusRange]]
 
 
-def pack_lumi(values: Sequence[int]) -> bytes:
-    """Per-lumisection luminosity (whole inverse microbarns) as little-endian int64 bytes."""
-    packed = array("q", values)
-    if sys.byteorder == "big":
-        packed.byteswap()
-    return packed.tobytes()
+#: A run's length, OMS ranges and per-lumisection recorded and delivered luminosity.
+OmsLumis = tuple[int, list[OmsRange], list[int], list[int]]
 
 
-def unpack_lumi(blob: bytes) -> list[int]:
-    """Inverse of :func:`pack_lumi`."""
-    packed = array("q")
-    packed.frombytes(blob)
-    if sys.byteorder == "big":
-        packed.byteswap()
-    return packed.tolist()
+def _dataset_lumis(conn: sqlite3.Connection, run_number: int, dataset_name: str) -> DatasetLumis | None:
+    row = conn.execute(  # a lax edit (``rr_quirks``) may have given the dataset more RR lumisections
+        "SELECT d.dataset_id, max(r.lumisections, coalesce((SELECT max(last_ls) FROM ls_status s "
+        "WHERE s.dataset_id = d.dataset_id), 0)) FROM dataset d JOIN run r USING (run_number) "
+        "WHERE d.run_number = ? AND d.name = ? AND d.deleted = 0",
+        (run_number, dataset_name),
+    ).fetchone()
+    if row is None:
+        return None
+    statuses: dict[str, list[StatusRange]] = {}
+    for comp, first, last, status, comment, cause in conn.execute(
+        "SELECT component, first_ls, last_ls, status, comment, cause FROM ls_status "
+        "WHERE dataset_id = ? ORDER BY component, first_ls",
+        (row[0],),
+    ):
+        statuses.setdefault(comp, []).append(StatusRange(first, last, status, comment, cause))
+    return DatasetLumis(row[0], run_number, dataset_name, row[1], statuses)
 
 
-#: OMS values the service's DCS summary also lists although they are never booleans: their counts stay 0
-#: except NULL (a null value) and EMPTY (not covered), as in the service (which counts only true/false/null).
-_NON_BOOLEAN_DCS = ("recorded", "delivered", "prescale_index", "prescale_name")
-_DCS_STATES = {True: "TRUE", False: "FALSE", None: "NULL"}
+def _insert_statuses(conn: sqlite3.Connection, dataset_id: int, statuses: Mapping[str, Sequence[StatusRange]]) -> None:
+    conn.executemany("INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)", status_rows(dataset_id, statuses))
 
 
-def dcs_summary(ranges: Sequence[OmsRange], lumisections: int) -> dict[str, dict[str, int]]:
-    """Per OMS bit, how many lumisections are TRUE, FALSE, NULL or EMPTY (not covered by any range); the
-    luminosity and prescale values too (never TRUE or FALSE), and ``ls_duration`` ``{"TRUE": lumisections}``.
+class Transaction:
+    """The reads and writes of one write transaction (:meth:`Store.transaction`): all or nothing.
 
-    >>> summary = dcs_summary([OmsRange(1, 3, 1, 0, None, "Emergency")], 4)
-    >>> summary["prescale_index"], summary["recorded"], summary["ls_duration"]
-    ({'TRUE': 0, 'FALSE': 0, 'NULL': 3, 'EMPTY': 1}, {'TRUE': 0, 'FALSE': 0, 'NULL': 0, 'EMPTY': 1}, {'TRUE': 4})
+    >>> from backend.demo import generate
+    >>> with Store.open() as store:
+    ...     store.load(generate(runs=3, seed=1))
+    ...     number = store.registry_runs()[0][0]
+    ...     with store.transaction() as tx:
+    ...         length, rr = tx.run(number)
+    ...         tx.save_run(number, {**rr, "class": "Special18"})
+    ...     '"class":"Special18"' in store.run_json(number)
+    True
     """
-    lengths: dict[tuple[int, int], int] = {}  # lumisections per distinct (true bits, null bits): a few per run
-    for rng in ranges:
-        key = (rng.true_bits, rng.null_bits)
-        lengths[key] = lengths.get(key, 0) + rng.end - rng.start + 1
-    empty = lumisections - sum(lengths.values())
-    summary = {}
-    decoded = {key: decode_bits(*key) for key in lengths}
-    for bit in OMS_LUMISECTION_BITS:
-        counts = {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": empty}
-        for key, length in lengths.items():
-            counts[_DCS_STATES[decoded[key][bit]]] += length
-        summary[bit] = counts
-    for name in _NON_BOOLEAN_DCS:
-        nulls = sum(r.end - r.start + 1 for r in ranges if getattr(r, name, 0) is None)
-        summary[name] = {"TRUE": 0, "FALSE": 0, "NULL": nulls, "EMPTY": empty}
-    summary["ls_duration"] = {"TRUE": lumisections}
-    return summary
 
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # stateless; built once, not per value
+    def run(self, run_number: int) -> tuple[int, dict[str, Any]] | None:
+        """A run's length and RR attributes (``None``: no such run, or deleted)."""
+        row = self._conn.execute(
+            "SELECT lumisections, rr_attributes FROM run WHERE run_number = ? AND deleted = 0", (run_number,)
+        ).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
 
+    def save_run(self, run_number: int, rr: Mapping[str, Any]) -> None:
+        """Replace a run's RR attributes (a new version)."""
+        self._conn.execute(
+            "UPDATE run SET rr_attributes = ?, version = version + 1 WHERE run_number = ?", (dumps(rr), run_number)
+        )
 
-def _dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
+    def dataset_lumis(self, run_number: int, dataset_name: str) -> DatasetLumis | None:
+        """:meth:`Store.dataset_lumis` inside this transaction."""
+        return _dataset_lumis(self._conn, run_number, dataset_name)
 
+    def has_dataset(self, run_number: int, name: str) -> bool:
+        """Whether a dataset row exists, deleted or not (a run has one dataset of each name)."""
+        row = self._conn.execute("SELECT 1 FROM dataset WHERE run_number = ? AND name = ?", (run_number, name))
+        return row.fetchone() is not None
 
-def _js_numbers(value: Any) -> Any:
-    """``value`` with integral floats as ints, as JavaScript's ``JSON.stringify`` writes them (``0``, not ``0.0``).
+    def dataset(self, run_number: int, name: str) -> tuple[int, dict[str, Any]] | None:
+        """A dataset's id and attributes (``None``: no such dataset, or deleted)."""
+        row = self._conn.execute(
+            "SELECT dataset_id, dataset_attributes FROM dataset WHERE run_number = ? AND name = ? AND deleted = 0",
+            (run_number, name),
+        ).fetchone()
+        return None if row is None else (row[0], json.loads(row[1]))
 
-    >>> _js_numbers({"b_field": 0.0, "energy": 6500.0, "x": [3.8, {"y": -2.0}]})
-    {'b_field': 0, 'energy': 6500, 'x': [3.8, {'y': -2}]}
-    """
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _js_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_js_numbers(v) for v in value]
-    return value
+    def save_dataset(self, dataset_id: int, attributes: Mapping[str, Any]) -> None:
+        """Replace a dataset's attributes (a new version)."""
+        self._conn.execute(
+            "UPDATE dataset SET dataset_attributes = ?, version = version + 1 WHERE dataset_id = ?",
+            (dumps(attributes), dataset_id),
+        )
+
+    def insert_dataset(
+        self,
+        run_number: int,
+        name: str,
+        attributes: Mapping[str, Any],
+        statuses: Mapping[str, Sequence[StatusRange]],
+        lumisections: int,
+    ) -> int:
+        """Insert a dataset with its statuses; returns its id."""
+        cur = self._conn.execute(
+            "INSERT INTO dataset (run_number, name, dataset_attributes, triplet_summary) VALUES (?, ?, ?, ?)",
+            (run_number, name, dumps(attributes), dumps(summarize(statuses, lumisections))),
+        )
+        dataset_id = cur.lastrowid or 0
+        _insert_statuses(self._conn, dataset_id, statuses)
+        return dataset_id
+
+    def replace_statuses(
+        self, lumis: DatasetLumis, changes: Mapping[str, Sequence[StatusRange]], *, lumisections: int | None = None
+    ) -> None:
+        """Replace some components' ranges of a dataset and refresh its triplet summary; ``lumisections``: the
+        dataset's new length, when the changes extend it."""
+        for component, ranges in changes.items():
+            self._conn.execute(
+                "DELETE FROM ls_status WHERE dataset_id = ? AND component = ?", (lumis.dataset_id, component)
+            )
+            _insert_statuses(self._conn, lumis.dataset_id, {component: ranges})
+        statuses = {**lumis.statuses, **{c: list(r) for c, r in changes.items()}}
+        self._conn.execute(
+            "UPDATE dataset SET triplet_summary = ?, version = version + 1 WHERE dataset_id = ?",
+            (dumps(summarize(statuses, lumisections or lumis.lumisections)), lumis.dataset_id),
+        )
+
+    def next_event_version(self) -> int:
+        """The next version of the service's event log."""
+        self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('event_version', '0')")
+        self._conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'event_version'")
+        return int(self._conn.execute("SELECT value FROM meta WHERE key = 'event_version'").fetchone()[0])
 
 
 class _ReadWriteLock:
@@ -226,69 +321,6 @@ def _batches(items: Iterable[DemoRun], size: int) -> Iterator[list[DemoRun]]:
     iterator = iter(items)
     while batch := list(itertools.islice(iterator, size)):
         yield batch
-
-
-#: A loaded run's datasets get ids ``run_number * _DATASET_STRIDE + position``: the same in any loading order.
-_DATASET_STRIDE = 16
-
-
-class RunRows:
-    """The rows of generated runs, inserted with one ``executemany`` per table (picklable: built in any process)."""
-
-    def __init__(self) -> None:
-        self.run: list[tuple[Any, ...]] = []
-        self.oms_range: list[tuple[Any, ...]] = []
-        self.lumi: list[tuple[Any, ...]] = []
-        self.dataset: list[tuple[Any, ...]] = []
-        self.ls_status: list[tuple[Any, ...]] = []
-
-    @classmethod
-    def of(cls, runs: Iterable[DemoRun]) -> RunRows:
-        rows = cls()
-        for run in runs:
-            rows.add(run)
-        return rows
-
-    def add(self, run: DemoRun) -> None:
-        """Add one run's rows."""
-        n, number = run.lumisections, run.run_number
-        if len(run.datasets) > _DATASET_STRIDE:
-            raise StoreError(f"run {number} has {len(run.datasets)} datasets; at most {_DATASET_STRIDE} can be loaded")
-        oms = _dumps(_js_numbers(run.oms))  # the only floats of a run
-        self.run.append((number, n, oms, _dumps(run.rr), _dumps(dcs_summary(run.oms_ranges, n))))
-        self.oms_range += [
-            (number, r.start, r.end, r.true_bits, r.null_bits, r.prescale_index, r.prescale_name)
-            for r in run.oms_ranges
-        ]
-        self.lumi.append((number, pack_lumi(run.recorded), pack_lumi(run.delivered)))
-        for position, dataset in enumerate(run.datasets):
-            dataset_id = number * _DATASET_STRIDE + position
-            summary = _dumps(summarize(dataset.statuses, n))
-            self.dataset.append((dataset_id, number, dataset.name, _dumps(dataset.attributes), summary))
-            self.ls_status += _status_rows(dataset_id, dataset.statuses)
-
-    def insert(self, conn: sqlite3.Connection) -> None:
-        conn.executemany(
-            "INSERT INTO run (run_number, lumisections, oms_attributes, rr_attributes, dcs_summary) "
-            "VALUES (?, ?, ?, ?, ?)",
-            self.run,
-        )
-        conn.executemany("INSERT INTO oms_range VALUES (?, ?, ?, ?, ?, ?, ?)", self.oms_range)
-        conn.executemany("INSERT INTO lumi VALUES (?, ?, ?)", self.lumi)
-        conn.executemany(
-            "INSERT INTO dataset (dataset_id, run_number, name, dataset_attributes, triplet_summary) "
-            "VALUES (?, ?, ?, ?, ?)",
-            self.dataset,
-        )
-        conn.executemany("INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)", self.ls_status)
-
-
-def _status_rows(dataset_id: int, statuses: dict[str, list[StatusRange]]) -> list[tuple[Any, ...]]:
-    return [
-        (dataset_id, comp, r.start, r.end, r.status, r.comment, r.cause)
-        for comp, ranges in statuses.items()
-        for r in ranges
-    ]
 
 
 class Store:
@@ -341,13 +373,13 @@ class Store:
                 self._idle.append(conn)
 
     @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
+    def _reading(self) -> Iterator[sqlite3.Connection]:
         """A connection for reads; many readers may run at once."""
         with self._lock.reading(), self._borrow() as conn:
             yield conn
 
     @contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
+    def _writing(self) -> Iterator[sqlite3.Connection]:
         """A connection inside one exclusive transaction: committed on success, rolled back on any error."""
         with self._lock.writing(), self._borrow() as conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -358,6 +390,16 @@ class Store:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """One exclusive write transaction: committed when the block ends, rolled back if it raises."""
+        with self._writing() as conn:
+            yield Transaction(conn)
+
+    def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._reading() as conn:
+            return conn.execute(sql, params).fetchall()
 
     def close(self) -> None:
         """Close every connection once no reader or writer uses one (an in-memory store is gone afterwards)."""
@@ -376,7 +418,7 @@ class Store:
 
     def _check_meta(self) -> None:
         row = self._keeper.execute("SELECT value FROM meta WHERE key = 'oms_bits'").fetchone()
-        bits = _dumps(list(OMS_LUMISECTION_BITS))
+        bits = dumps(list(OMS_LUMISECTION_BITS))
         if row is None:
             self._keeper.execute("INSERT INTO meta VALUES ('oms_bits', ?)", (bits,))
         elif row[0] != bits:
@@ -384,8 +426,7 @@ class Store:
 
     # -- loading ------------------------------------------------------------------------------------------
     def is_empty(self) -> bool:
-        with self.reading() as conn:
-            return bool(conn.execute("SELECT NOT EXISTS (SELECT 1 FROM run)").fetchone()[0])
+        return not self._fetch("SELECT 1 FROM run LIMIT 1")
 
     def load(self, registry: DemoRegistry) -> None:
         """Insert a generated registry in one transaction, computing triplet and DCS summaries."""
@@ -398,10 +439,11 @@ class Store:
     def load_rows(self, batches: Iterable[RunRows], *, seed: int) -> None:
         """Insert batches of rows (built here or in other processes) in one transaction."""
         loaded = 0
-        with self.writing() as conn:
+        with self._writing() as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('seed', ?)", (str(seed),))
             for rows in batches:
-                rows.insert(conn)
+                for table, statement in _INSERTS:
+                    conn.executemany(statement, getattr(rows, table))
                 loaded += len(rows.run)
         logger.info("loaded %d runs into %s store", loaded, self.description)
 
@@ -412,7 +454,7 @@ class Store:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
         try:
-            with self.reading() as conn, contextlib.closing(sqlite3.connect(partial)) as copy:
+            with self._reading() as conn, contextlib.closing(sqlite3.connect(partial)) as copy:
                 conn.backup(copy)
             os.replace(partial, target)
         finally:
@@ -425,60 +467,115 @@ class Store:
             source.backup(conn)
         self._check_meta()
 
-    @staticmethod
-    def _insert_statuses(conn: sqlite3.Connection, dataset_id: int, statuses: dict[str, list[StatusRange]]) -> None:
-        conn.executemany("INSERT INTO ls_status VALUES (?, ?, ?, ?, ?, ?, ?)", _status_rows(dataset_id, statuses))
-
     # -- reads --------------------------------------------------------------------------------------------
     def counts(self) -> dict[str, int]:
-        """Row counts per table (for health checks and tests)."""
-        with self.reading() as conn:
+        """Row counts per table (for health checks and benchmarks)."""
+        with self._reading() as conn:
             return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in _TABLES}
 
-    def checksum(self) -> str:
-        """A digest of every row of every table: equal digests mean an unchanged store."""
-        import hashlib
+    def page(
+        self,
+        target: Kind,
+        filter: object,
+        sortings: object,
+        *,
+        offset: int,
+        size: int,
+        quirks: bool = False,
+        tie_seed: int | None = None,
+    ) -> tuple[int, list[str]]:
+        """How many rows match the backend ``filter``, and the JSON objects of ``size`` of them from ``offset``
+        in the order of ``sortings``; ``tie_seed``: shuffle tied rows (the service's unstable order), seeded."""
+        where = compile_where(filter, target=target, quirks=quirks)
+        ties = None if tie_seed is None else _unstable_ties(target, tie_seed)
+        order = compile_order(sortings, target=target, ties=ties)
+        source = f"{_FROM[target]} AND {where.text}"
+        with self._reading() as conn:
+            count = conn.execute(f"SELECT count(*) FROM {source}", where.params).fetchone()[0]
+            if not size or offset >= min(count, _MAX_OFFSET):
+                return count, []
+            keys = conn.execute(  # sort keys only, then render the page's rows
+                f"SELECT {_KEY[target]} FROM {source} ORDER BY {order.text} LIMIT ? OFFSET ?",
+                (*where.params, *order.params, min(size, _MAX_OFFSET), offset),
+            ).fetchall()
+            page_keys = json.dumps([k for (k,) in keys])
+            sql = f"SELECT {_OBJECT[target]} FROM {_BY_KEY[target]} ORDER BY page.key"
+            return count, [r[0] for r in conn.execute(sql, (page_keys,))]
 
-        digest = hashlib.sha256()
-        with self.reading() as conn:
-            for table in _TABLES:
-                for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3"):
-                    digest.update(repr(row).encode())
-        return digest.hexdigest()
+    def run_json(self, run_number: int) -> str:
+        """``GET /runs/:n``: the run object, or ``null``."""
+        rows = self._fetch(f"SELECT {_RUN_OBJECT} FROM {_FROM['runs']} AND r.run_number = ?", (run_number,))
+        return rows[0][0] if rows else "null"
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one read statement and fetch every row."""
-        with self.reading() as conn:
-            return conn.execute(sql, params).fetchall()
+    def dataset_json(self, run_number: int, name: str) -> str:
+        """``POST /datasets/get_dataset``: the dataset object, or ``null``."""
+        rows = self._fetch(
+            f"SELECT {_DATASET_OBJECT} FROM {_FROM['datasets']} AND d.run_number = ? AND d.name = ?",
+            (run_number, name),
+        )
+        return rows[0][0] if rows else "null"
+
+    def dataset_names(self, run_number: int) -> list[str]:
+        """A run's dataset names: ``online`` first, then offline names sorted."""
+        rows = self._fetch(
+            "SELECT name FROM dataset WHERE run_number = ? AND deleted = 0 ORDER BY name != 'online', name",
+            (run_number,),
+        )
+        return [r[0] for r in rows]
+
+    def datasets(self) -> list[tuple[int, str, str]]:
+        """``(run_number, name, attributes as JSON text)`` of every dataset, by run number then name."""
+        rows = self._fetch(
+            "SELECT run_number, name, dataset_attributes FROM dataset WHERE deleted = 0 ORDER BY run_number, name"
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def open_datasets(self) -> list[tuple[str, int]]:
+        """``(name, run_number)`` of the offline datasets still being certified (OPEN or waiting for the GUI)."""
+        rows = self._fetch(
+            "SELECT name, run_number FROM dataset WHERE name != 'online' AND deleted = 0 "
+            "AND json_extract(dataset_attributes, '$.global_state') IN ('OPEN', 'waiting dqm gui') "
+            "ORDER BY name, run_number"
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def dataset_name_spans(self) -> list[tuple[str, int, int, str | None]]:
+        """Per offline dataset name: its first and last run and the class of one of its runs, by name."""
+        rows = self._fetch(
+            "SELECT d.name, min(d.run_number), max(d.run_number), json_extract(r.rr_attributes, '$.class') "
+            "FROM dataset d JOIN run r USING (run_number) WHERE d.name != 'online' GROUP BY d.name ORDER BY d.name"
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def registry_runs(self) -> list[tuple[int, int, tuple[str, ...]]]:
+        """``(run_number, lumisections, dataset names sorted)`` of every run, by run number."""
+        names: dict[int, list[str]] = {}
+        for run_number, name in self._fetch("SELECT run_number, name FROM dataset WHERE deleted = 0"):
+            names.setdefault(run_number, []).append(name)
+        rows = self._fetch("SELECT run_number, lumisections FROM run WHERE deleted = 0 ORDER BY run_number")
+        return [(number, count, tuple(sorted(names.get(number, ())))) for number, count in rows]
+
+    def run_numbers(self, first: int, last: int) -> list[int]:
+        """The runs numbered ``first`` to ``last``."""
+        return [r[0] for r in self._fetch("SELECT run_number FROM run WHERE run_number BETWEEN ? AND ?", (first, last))]
+
+    def run_attributes(self, run_number: int) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """A run's OMS and RR attributes (``None``: no such run)."""
+        rows = self._fetch("SELECT oms_attributes, rr_attributes FROM run WHERE run_number = ?", (run_number,))
+        return (json.loads(rows[0][0]), json.loads(rows[0][1])) if rows else None
+
+    def registry_version(self) -> int:
+        """The highest run version (0 for an empty registry)."""
+        return int(self._fetch("SELECT MAX(version) FROM run")[0][0] or 0)
 
     def dataset_lumis(self, run_number: int, dataset_name: str) -> DatasetLumis | None:
         """A dataset's status ranges, or ``None`` when the run or dataset does not exist."""
-        with self.reading() as conn:
-            return self.dataset_lumis_in(conn, run_number, dataset_name)
+        with self._reading() as conn:
+            return _dataset_lumis(conn, run_number, dataset_name)
 
-    @staticmethod
-    def dataset_lumis_in(conn: sqlite3.Connection, run_number: int, dataset_name: str) -> DatasetLumis | None:
-        """:meth:`dataset_lumis` on a connection the caller holds (inside a read or a write)."""
-        row = conn.execute(  # a lax edit (``rr_quirks``) may have given the dataset more RR lumisections
-            "SELECT d.dataset_id, max(r.lumisections, coalesce((SELECT max(last_ls) FROM ls_status s "
-            "WHERE s.dataset_id = d.dataset_id), 0)) FROM dataset d JOIN run r USING (run_number) "
-            "WHERE d.run_number = ? AND d.name = ? AND d.deleted = 0",
-            (run_number, dataset_name),
-        ).fetchone()
-        if row is None:
-            return None
-        statuses: dict[str, list[StatusRange]] = {}
-        for comp, first, last, status, comment, cause in conn.execute(
-            "SELECT component, first_ls, last_ls, status, comment, cause FROM ls_status "
-            "WHERE dataset_id = ? ORDER BY component, first_ls",
-            (row[0],),
-        ):
-            statuses.setdefault(comp, []).append(StatusRange(first, last, status, comment, cause))
-        return DatasetLumis(row[0], run_number, dataset_name, row[1], statuses)
-
-    def oms_lumis(self, run_number: int) -> tuple[int, list[OmsRange], list[int], list[int]] | None:
+    def oms_lumis(self, run_number: int) -> OmsLumis | None:
         """A run's length, OMS ranges and per-lumisection recorded/delivered luminosity (``None``: no run)."""
-        with self.reading() as conn:
+        with self._reading() as conn:
             row = conn.execute(
                 "SELECT r.lumisections, l.recorded, l.delivered FROM run r LEFT JOIN lumi l USING (run_number) "
                 "WHERE r.run_number = ?",
@@ -499,58 +596,23 @@ class Store:
         delivered = unpack_lumi(row[2]) if row[2] is not None else [0] * n
         return n, ranges, recorded, delivered
 
-    # -- writes helpers -----------------------------------------------------------------------------------
-    @staticmethod
-    def replace_statuses(
-        conn: sqlite3.Connection,
-        lumis: DatasetLumis,
-        changes: Mapping[str, Sequence[StatusRange]],
-        *,
-        lumisections: int | None = None,
-    ) -> None:
-        """Replace some components' ranges of a dataset and refresh its triplet summary (caller's transaction);
-        ``lumisections``: the dataset's new length, when the changes extend it."""
-        for component, ranges in changes.items():
-            conn.execute("DELETE FROM ls_status WHERE dataset_id = ? AND component = ?", (lumis.dataset_id, component))
-            Store._insert_statuses(conn, lumis.dataset_id, {component: list(ranges)})
-        statuses = {**lumis.statuses, **{c: list(r) for c, r in changes.items()}}
-        Store.refresh_summary(conn, lumis.dataset_id, statuses, lumisections or lumis.lumisections)
 
-    @staticmethod
-    def refresh_summary(
-        conn: sqlite3.Connection, dataset_id: int, statuses: dict[str, list[StatusRange]], lumisections: int
-    ) -> None:
-        conn.execute(
-            "UPDATE dataset SET triplet_summary = ?, version = version + 1 WHERE dataset_id = ?",
-            (_dumps(summarize(statuses, lumisections)), dataset_id),
-        )
+def _unstable_ties(target: Kind, seed: int) -> Sql:
+    """An ORDER BY term that shuffles tied rows differently for every ``seed`` (deterministically)."""
+    row = _KEY[target]
+    return Sql(f"(({row} * 2654435761 + ?) % 2147483647) * 48271 % 2147483647", (seed,))
 
-    @staticmethod
-    def insert_dataset(
-        conn: sqlite3.Connection,
-        run_number: int,
-        name: str,
-        attributes: dict[str, Any],
-        statuses: dict[str, list[StatusRange]],
-        lumisections: int,
-    ) -> int:
-        """Insert a dataset with its statuses (caller's transaction); returns its id."""
-        cur = conn.execute(
-            "INSERT INTO dataset (run_number, name, dataset_attributes, triplet_summary) VALUES (?, ?, ?, ?)",
-            (run_number, name, _dumps(attributes), _dumps(summarize(statuses, lumisections))),
-        )
-        dataset_id = cur.lastrowid or 0
-        Store._insert_statuses(conn, dataset_id, statuses)
-        return dataset_id
 
-    @staticmethod
-    def next_event_version(conn: sqlite3.Connection) -> int:
-        """The next version of the service's event log (caller's transaction)."""
-        conn.execute("INSERT OR IGNORE INTO meta VALUES ('event_version', '0')")
-        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'event_version'")
-        return int(conn.execute("SELECT value FROM meta WHERE key = 'event_version'").fetchone()[0])
-
-    @staticmethod
-    def dumps(value: Any) -> str:
-        """Compact JSON as the store writes it."""
-        return _dumps(value)
+def stored_registry(path: str | os.PathLike[str]) -> tuple[list[int], str | None]:
+    """The run numbers the registry file ``path`` holds and its seed, read without changing it (``StoreError``:
+    not a registry)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"run", "meta"} <= tables:
+                raise StoreError(f"a SQLite file, but not a runql registry (tables {sorted(tables)})")
+            numbers = [row[0] for row in conn.execute("SELECT run_number FROM run")]
+            row = conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
+    except sqlite3.Error as exc:
+        raise StoreError(f"not a usable SQLite database ({exc})") from None
+    return numbers, None if row is None else str(row[0])

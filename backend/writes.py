@@ -22,17 +22,15 @@ lumisections); ``mark_significant`` commits, then answers 500 (the refresh that 
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 import zlib
 from typing import Any
 
 from backend.eras import prompt_dataset
 from backend.errors import RequestError
-from backend.listing import dataset_json, run_json
 from backend.lumiranges import EMPTY, StatusRange, overlay
-from backend.store import DatasetLumis, Store
+from backend.rows import dumps
+from backend.store import DatasetLumis, Store, Transaction
 from querylang.catalogue import DATASET_STATES, LUMISECTION_STATUSES, RUN_STATES, default_catalogue
 
 __all__ = [
@@ -65,19 +63,11 @@ def _str_field(body: object, key: str, default: str | None = None) -> str:
     return value
 
 
-def _run_rr(conn: sqlite3.Connection, run_number: int) -> tuple[int, dict[str, Any]]:
-    row = conn.execute(
-        "SELECT lumisections, rr_attributes FROM run WHERE run_number = ? AND deleted = 0", (run_number,)
-    ).fetchone()
-    if row is None:
+def _run_rr(tx: Transaction, run_number: int) -> tuple[int, dict[str, Any]]:
+    run = tx.run(run_number)
+    if run is None:
         raise RequestError(f"run {run_number} does not exist")
-    return row[0], json.loads(row[1])
-
-
-def _save_rr(conn: sqlite3.Connection, run_number: int, rr: dict[str, Any]) -> None:
-    conn.execute(
-        "UPDATE run SET rr_attributes = ?, version = version + 1 WHERE run_number = ?", (Store.dumps(rr), run_number)
-    )
+    return run
 
 
 def _require_open(run_number: int, rr: dict[str, Any]) -> None:
@@ -110,23 +100,23 @@ def move_run(store: Store, from_state: str, to_state: str, body: object, *, lax:
     """``POST /runs/move_run/:from/:to {run_number}``."""
     _check_states(from_state, to_state, RUN_STATES)
     run_number = _int_field(body, "run_number")
-    with store.writing() as conn:
-        lumisections, rr = _run_rr(conn, run_number)
+    with store.transaction() as tx:
+        lumisections, rr = _run_rr(tx, run_number)
         if not lax and rr.get("state") != from_state:
             raise RequestError(f"run {run_number} is {rr.get('state')}, not {from_state}")
         if to_state in ("SIGNOFF", "COMPLETED"):
-            _check_sign_off(conn, run_number, rr, lumisections)
+            _check_sign_off(tx, run_number, rr, lumisections)
         if from_state == "OPEN" and to_state == "SIGNOFF":
-            _create_offline_dataset(conn, run_number, rr, lumisections)
-        _save_rr(conn, run_number, {**rr, "state": to_state})
-    return run_json(store, run_number)
+            _create_offline_dataset(tx, run_number, rr, lumisections)
+        tx.save_run(run_number, {**rr, "state": to_state})
+    return store.run_json(run_number)
 
 
-def _check_sign_off(conn: sqlite3.Connection, run_number: int, rr: dict[str, Any], lumisections: int) -> None:
+def _check_sign_off(tx: Transaction, run_number: int, rr: dict[str, Any], lumisections: int) -> None:
     if not rr.get("class"):
         raise RequestError(f"run {run_number} has no class; set one before signing it off")
     components = [f.name for f in default_catalogue().certifiable(online=True)]
-    online = Store.dataset_lumis_in(conn, run_number, "online")
+    online = tx.dataset_lumis(run_number, "online")
     bad = _blocking_components(online, components, lumisections)
     if bad:
         raise RequestError(
@@ -134,14 +124,13 @@ def _check_sign_off(conn: sqlite3.Connection, run_number: int, rr: dict[str, Any
         )
 
 
-def _create_offline_dataset(conn: sqlite3.Connection, run_number: int, rr: dict[str, Any], lumisections: int) -> None:
+def _create_offline_dataset(tx: Transaction, run_number: int, rr: dict[str, Any], lumisections: int) -> None:
     name = prompt_dataset(run_number, str(rr.get("class")))
-    exists = conn.execute("SELECT 1 FROM dataset WHERE run_number = ? AND name = ?", (run_number, name)).fetchone()
-    if exists:
+    if tx.has_dataset(run_number, name):
         return
     attributes: dict[str, Any] = dict.fromkeys(_offline_state_attributes(), _WAITING)
     attributes["appeared_in"] = ""
-    Store.insert_dataset(conn, run_number, name, attributes, {}, lumisections)
+    tx.insert_dataset(run_number, name, attributes, {}, lumisections)
 
 
 def _offline_state_attributes() -> list[str]:
@@ -151,30 +140,30 @@ def _offline_state_attributes() -> list[str]:
 def mark_significant(store: Store, body: object, *, lax: bool = False) -> str:
     """``POST /runs/mark_significant {run_number}`` (``lax``: 500 after the change is committed)."""
     run_number = _int_field(body, "run_number")
-    with store.writing() as conn:
-        lumisections, rr = _run_rr(conn, run_number)
+    with store.transaction() as tx:
+        lumisections, rr = _run_rr(tx, run_number)
         _require_open(run_number, rr)
         if rr.get("significant"):
             raise RequestError(f"run {run_number} is already significant")
-        online = Store.dataset_lumis_in(conn, run_number, "online")
+        online = tx.dataset_lumis(run_number, "online")
         if online is not None and not online.statuses:
             notset = [StatusRange(1, lumisections, "NOTSET")]
-            Store.replace_statuses(conn, online, {f.name: notset for f in default_catalogue().certifiable(online=True)})
-        _save_rr(conn, run_number, {**rr, "significant": True})
+            tx.replace_statuses(online, {f.name: notset for f in default_catalogue().certifiable(online=True)})
+        tx.save_run(run_number, {**rr, "significant": True})
     if lax:
         raise RequestError(f"Error refreshing run {run_number} after marking it significant")
-    return run_json(store, run_number)
+    return store.run_json(run_number)
 
 
 def refresh_run(store: Store, run_number: int, *, reset: bool) -> str:
     """``POST /runs/refresh_run/:n`` and (``reset=True``) ``/runs/reset_and_refresh_run/:n``."""
-    with store.writing() as conn:
-        _, rr = _run_rr(conn, run_number)
+    with store.transaction() as tx:
+        _, rr = _run_rr(tx, run_number)
         if reset:
             _require_open(run_number, rr)
             rr = {**rr, "stop_reason": None, "run_needs_to_be_updated_manually": False}
-        _save_rr(conn, run_number, rr)
-    return run_json(store, run_number)
+        tx.save_run(run_number, rr)
+    return store.run_json(run_number)
 
 
 def edit_class(store: Store, run_number: int, body: object) -> str:
@@ -182,11 +171,11 @@ def edit_class(store: Store, run_number: int, body: object) -> str:
     new_class = _str_field(body, "class")
     if not _CLASS_RE.fullmatch(new_class):
         raise RequestError(f"invalid class {new_class!r}: 1 to 64 letters, digits or underscores")
-    with store.writing() as conn:
-        _, rr = _run_rr(conn, run_number)
+    with store.transaction() as tx:
+        _, rr = _run_rr(tx, run_number)
         _require_open(run_number, rr)
-        _save_rr(conn, run_number, {**rr, "class": new_class})
-    return run_json(store, run_number)
+        tx.save_run(run_number, {**rr, "class": new_class})
+    return store.run_json(run_number)
 
 
 # -- lumisections -------------------------------------------------------------------------------------------
@@ -224,20 +213,20 @@ def edit_lumisections(store: Store, body: object, *, lax: bool = False) -> dict[
     run_number = _int_field(body, "run_number")
     dataset_name = _str_field(body, "dataset_name")
     component = _component(_str_field(body, "component"), online=dataset_name == "online", lax=lax)
-    with store.writing() as conn:
-        _, rr = _run_rr(conn, run_number)
-        lumis = Store.dataset_lumis_in(conn, run_number, dataset_name)
+    with store.transaction() as tx:
+        _, rr = _run_rr(tx, run_number)
+        lumis = tx.dataset_lumis(run_number, dataset_name)
         if lumis is None:
             raise RequestError(f"dataset {dataset_name!r} of run {run_number} does not exist")
         if dataset_name == "online":
             _require_open(run_number, rr)
         else:
-            _require_open_dataset(conn, lumis)
+            _require_open_dataset(tx, lumis)
         new = _new_range(body, lumis.lumisections, lax=lax)
         ranges = overlay(lumis.statuses.get(component, []), new)
-        Store.replace_statuses(conn, lumis, {component: ranges}, lumisections=max(lumis.lumisections, new.end))
-        version = Store.next_event_version(conn)
-    metadata = Store.dumps({component: {"status": new.status, "comment": new.comment, "cause": new.cause}})
+        tx.replace_statuses(lumis, {component: ranges}, lumisections=max(lumis.lumisections, new.end))
+        version = tx.next_event_version()
+    metadata = dumps({component: {"status": new.status, "comment": new.comment, "cause": new.cause}})
     return {
         "version": version,
         "run_number": run_number,
@@ -247,9 +236,9 @@ def edit_lumisections(store: Store, body: object, *, lax: bool = False) -> dict[
     }
 
 
-def _require_open_dataset(conn: sqlite3.Connection, lumis: DatasetLumis) -> None:
-    row = conn.execute("SELECT dataset_attributes FROM dataset WHERE dataset_id = ?", (lumis.dataset_id,)).fetchone()
-    state = json.loads(row[0]).get("global_state")
+def _require_open_dataset(tx: Transaction, lumis: DatasetLumis) -> None:
+    dataset = tx.dataset(lumis.run_number, lumis.name)
+    state = dataset[1].get("global_state") if dataset else None
     if state != "OPEN":
         raise RequestError(
             f"dataset {lumis.name!r} of run {lumis.run_number} is {state}; only OPEN datasets can be edited"
@@ -272,24 +261,18 @@ def move_dataset(
     run_number, name = _int_field(body, "run_number"), _str_field(body, "dataset_name")
     if name == "online":
         raise RequestError("the online dataset moves with its run (use /runs/move_run)")
-    with store.writing() as conn:
-        lumisections, _ = _run_rr(conn, run_number)
-        row = conn.execute(
-            "SELECT dataset_id, dataset_attributes FROM dataset WHERE run_number = ? AND name = ? AND deleted = 0",
-            (run_number, name),
-        ).fetchone()
-        if row is None:
+    with store.transaction() as tx:
+        lumisections, _ = _run_rr(tx, run_number)
+        dataset = tx.dataset(run_number, name)
+        if dataset is None:
             raise RequestError(f"dataset {name!r} of run {run_number} does not exist")
-        attributes = json.loads(row[1])
+        dataset_id, attributes = dataset
         if not lax and attributes.get(attribute) != from_state:
             raise RequestError(f"dataset {name!r} of run {run_number} is {attributes.get(attribute)} in {workspace}")
         if workspace == "global" and to_state in ("SIGNOFF", "COMPLETED"):
             components = [f.name for f in default_catalogue().certifiable(online=False)]
-            bad = _blocking_components(Store.dataset_lumis_in(conn, run_number, name), components, lumisections)
+            bad = _blocking_components(tx.dataset_lumis(run_number, name), components, lumisections)
             if bad:
                 raise RequestError(f"dataset cannot be signed off: EMPTY or NO VALUE FOUND in {', '.join(bad)}")
-        conn.execute(
-            "UPDATE dataset SET dataset_attributes = ?, version = version + 1 WHERE dataset_id = ?",
-            (Store.dumps({**attributes, attribute: to_state}), row[0]),
-        )
-    return dataset_json(store, run_number, name)
+        tx.save_dataset(dataset_id, {**attributes, attribute: to_state})
+    return store.dataset_json(run_number, name)

@@ -4,7 +4,7 @@ The server runs as a real deployment would: ``python -m backend`` (what ``runql 
 free loopback port, so it does not share this process's GIL. Three ways against that one server, in one run, so
 the ratios are comparable:
 
-* **local**: runql's local engine (``create_json_local``: pushdown, ranges, per-segment evaluation), also with
+* **local**: runql's local engine (``create_json(engine="local")``: pushdown, ranges, per-segment evaluation), also with
   ``with_luminosity=True`` (one per-lumisection OMS request per run instead of bit ranges) and ``report=True``;
 * **service**: the embedded service's json_portal job (``create_json(engine="server")``, polled every 50 ms);
 * **brute force**: what a user of the public client ``runregistry`` 3.1.2 would write: list the datasets, then
@@ -197,12 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from client.api import RunRegistry
-    from client.golden_local import create_json_local
     from schemas.golden import GoldenJson, LumiMask
 
     def local(*, with_luminosity: bool = False, report: bool = False) -> Callable[[], GoldenJson]:
-        return lambda: create_json_local(
-            registry, REFERENCE_RULE, PATTERN, with_luminosity=with_luminosity, report=report
+        return lambda: registry.create_json(
+            REFERENCE_RULE, PATTERN, engine="local", with_luminosity=with_luminosity, report=report
         )
 
     def service() -> GoldenJson:

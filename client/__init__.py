@@ -62,7 +62,7 @@ from client.errors import (
     WriteError,
 )
 from client.results import Records
-from client.writes import WriteOutcome, WriteReport
+from client.write_report import WriteOutcome, WriteReport
 
 __all__ = [
     "JSON_CREATION_SLEEP_TIME",

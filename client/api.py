@@ -36,18 +36,18 @@ from client.config import EnvFile, Options, Settings, check_options, resolve_set
 from client.embedded import EmbeddedBackend, start_embedded
 from client.engine import Operation, run_async, run_sync
 from client.errors import ArgumentError, ArgumentTypeError, ConfigError, WriteError
-from client.golden_local import create_json_local, create_json_local_async
+from client.golden_local import golden_operation
 from client.jsonportal import JobProgress, json_portal_job
 from client.lumitable import ParquetSink, Sink, concat_frames, lumisection_table_operation
 from client.pagination import ResumeFrom
 from client.progress import Progress, ProgressOption, job_reporting, reporting
 from client.results import Records
 from client.transport import AsyncTransport, SyncTransport
+from client.write_report import WriteReport
 from client.writes import (
     RunNumbers,
     WriteOptions,
     WritePlan,
-    WriteReport,
     apply_writes,
     change_run_class_plan,
     edit_rr_lumisections_plan,
@@ -111,7 +111,7 @@ LISTING_OPTIONS: frozenset[str] = frozenset(ListingOptions.__annotations__)
 
 
 class LocalEngineOptions(TypedDict, total=False):
-    """The options of ``create_json(..., engine="local")`` (see :func:`client.golden_local.create_json_local`)."""
+    """The options of ``create_json(..., engine="local")`` (see :func:`client.golden_local.golden_operation`)."""
 
     with_luminosity: bool
     report: bool
@@ -227,6 +227,13 @@ class _Configured:
     ) -> Operation[int]:
         return lumisection_table_operation(
             filter, dataset, columns, sink, page_size=self.settings.page_size, progress=progress
+        )
+
+    def _local_json_job(
+        self, json_logic: object, dataset_name_filter: str, progress: Any, options: Mapping[str, Any]
+    ) -> Operation[GoldenJson]:
+        return golden_operation(
+            json_logic, dataset_name_filter, page_size=self.settings.page_size, progress=progress, **options
         )
 
     @staticmethod
@@ -719,13 +726,13 @@ class RunRegistry(_Configured, _Writes[WriteReport]):
         ``poll_interval`` seconds until its row is complete (anti-JSON and losses filled in),
         ``on_progress(None | fraction | "finishing")``, a ``timeout`` and ``cancel`` (a ``threading.Event``);
         the service's whole row is ``result.server_row``. ``engine="local"``: runql's own engine
-        (:func:`client.golden_local.create_json_local`; options ``with_luminosity``, ``report``, ``pushdown``).
+        (:func:`client.golden_local.golden_operation`; options ``with_luminosity``, ``report``, ``pushdown``).
         Both give the service's loss figures as ``result.accounting``. ``progress=True`` shows a ``tqdm`` bar of
         the lumisection requests (local) or of the job (server); a callable gets ``progress(done, total)``.
         """
         if engine == "local":
             with reporting(progress, "lumisection requests") as report:
-                return create_json_local(self, json_logic, dataset_name_filter, progress=report, **engine_options)
+                return self._run(self._local_json_job(json_logic, dataset_name_filter, report, engine_options))
         if engine_options:
             raise ArgumentTypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
         with job_reporting(progress, "json_portal job", also=on_progress) as show:
@@ -1047,9 +1054,7 @@ class AsyncRunRegistry(_Configured, _Writes[Awaitable[WriteReport]]):
         """See :meth:`RunRegistry.create_json`; cancel by cancelling the task."""
         if engine == "local":
             with reporting(progress, "lumisection requests") as report:
-                return await create_json_local_async(
-                    self, json_logic, dataset_name_filter, progress=report, **engine_options
-                )
+                return await self._run(self._local_json_job(json_logic, dataset_name_filter, report, engine_options))
         if engine_options:
             raise ArgumentTypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
         with job_reporting(progress, "json_portal job", also=on_progress) as show:

@@ -27,7 +27,8 @@ from client.api import LISTING_OPTIONS, Row
 from client.calls import Kind, lumisection_call
 from client.default import default_client
 from client.errors import FilterRequiredError
-from client.writes import RunNumbers, WriteReport
+from client.write_report import WriteReport
+from client.writes import RunNumbers
 from querylang.catalogue import LUMISECTION_STATUSES
 
 __all__ = [

@@ -35,12 +35,10 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from client.write_report import WriteReport
 from querylang.errors import ArgumentError, ArgumentTypeError, RunQLError
-
-if TYPE_CHECKING:
-    from client.writes import WriteReport
 
 __all__ = [
     "ArgumentError",

@@ -30,10 +30,13 @@ of the per-lumisection values (negative or missing as 0), like the service's, un
 the datasets that passed the prefilter, so the anti-JSON, ``min_run_number`` and the losses then cover those
 only; without it they are exactly the service's.
 
+The facade runs it: ``RunRegistry.create_json(rule, pattern, engine="local", ...)`` (options ``with_luminosity``,
+``report``, ``pushdown``; concurrency is the client's); :func:`golden_operation` only builds the operation.
+
 >>> from client.api import RunRegistry
 >>> rule = {"and": [{">=": [{"var": "run.oms.energy"}, 6000]}, {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]}
 >>> with RunRegistry(target="embedded", embedded_options={"runs": 30, "years": [2018]}) as rr:  # synthetic data
-...     golden = create_json_local(rr, rule, "/PromptReco/Collisions2018%/DQM", report=True)
+...     golden = rr.create_json(rule, "/PromptReco/Collisions2018%/DQM", engine="local", report=True)
 >>> golden.engine, golden.lumisection_count == golden.losses.kept_lumisections > 0
 ('local', True)
 >>> golden.accounting.total_recorded_luminosity == golden["recorded_luminosity_in_json"] + golden[
@@ -50,7 +53,7 @@ import itertools
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
@@ -77,10 +80,7 @@ from querylang.segments import (
 from querylang.similar import SimilarPattern, compile_similar
 from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity
 
-if TYPE_CHECKING:
-    from client.api import AsyncRunRegistry, RunRegistry
-
-__all__ = ["create_json_local", "create_json_local_async", "golden_operation"]
+__all__ = ["golden_operation"]
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,58 +89,6 @@ T = TypeVar("T")
 Progress = Callable[[int, int], None]
 _PER_LUMISECTION_OMS = frozenset({"recorded", "delivered", "prescale_index", "prescale_name"})
 _LUMINOSITY = frozenset({"recorded", "delivered"})
-
-
-def create_json_local(
-    registry: RunRegistry,
-    json_logic: Any,
-    dataset_name_filter: str,
-    *,
-    with_luminosity: bool = False,
-    report: bool = False,
-    pushdown: bool | None = None,
-    progress: Progress | None = None,
-) -> GoldenJson:
-    """Evaluate ``json_logic`` on the datasets matching ``dataset_name_filter``, locally (see the module doc).
-
-    ``with_luminosity`` fetches per-lumisection luminosity for the totals in and lost; ``report`` (which implies
-    it) computes the service's loss accounting (``GoldenJson.accounting``, ``.losses``). ``pushdown`` defaults
-    to ``True`` unless either is asked for: the service's figures cover every matching dataset. Concurrency is the
-    client's (``RunRegistry(concurrency=...)``).
-    """
-    operation = golden_operation(
-        json_logic,
-        dataset_name_filter,
-        with_luminosity=with_luminosity,
-        report=report,
-        pushdown=pushdown,
-        page_size=registry.settings.page_size,
-        progress=progress,
-    )
-    return registry._run(operation)
-
-
-async def create_json_local_async(
-    registry: AsyncRunRegistry,
-    json_logic: Any,
-    dataset_name_filter: str,
-    *,
-    with_luminosity: bool = False,
-    report: bool = False,
-    pushdown: bool | None = None,
-    progress: Progress | None = None,
-) -> GoldenJson:
-    """:func:`create_json_local` for an ``AsyncRunRegistry``."""
-    operation = golden_operation(
-        json_logic,
-        dataset_name_filter,
-        with_luminosity=with_luminosity,
-        report=report,
-        pushdown=pushdown,
-        page_size=registry.settings.page_size,
-        progress=progress,
-    )
-    return await registry._run(operation)
 
 
 def golden_operation(
@@ -153,8 +101,14 @@ def golden_operation(
     page_size: int = 5000,
     progress: Progress | None = None,
 ) -> Operation[GoldenJson]:
-    """The local engine as a sans-I/O operation (run it with ``client.engine.run_sync`` / ``run_async``); the
-    result's ``requests`` counts every request it sent."""
+    """The local engine as a sans-I/O operation evaluating ``json_logic`` on the datasets matching
+    ``dataset_name_filter`` (see the module doc); the result's ``requests`` counts every request it sent.
+
+    ``with_luminosity`` fetches per-lumisection luminosity for the totals in and lost; ``report`` (which implies
+    it) computes the service's loss accounting (``GoldenJson.accounting``, ``.losses``). ``pushdown`` defaults
+    to ``True`` unless either is asked for: the service's figures cover every matching dataset. ``progress(done,
+    total)`` counts the lumisection requests. ``RunRegistry.create_json(..., engine="local")`` runs it.
+    """
     sent = _Sent()
     golden = yield from sent.counting(
         _golden(json_logic, dataset_name_filter, with_luminosity, report, pushdown, page_size, progress)

@@ -14,7 +14,9 @@ requests survives a high fault rate while the extra load stays bounded. Not retr
 >>> import httpx
 >>> def handler(request):
 ...     return httpx.Response(200, json={"ok": True})
->>> t = SyncTransport(settings_for_tests(), transport=httpx.MockTransport(handler))
+>>> from client.config import resolve_settings
+>>> settings = resolve_settings("http://rr.test", environ={}, env_file=False)
+>>> t = SyncTransport(settings, transport=httpx.MockTransport(handler))
 >>> t.send(Call("GET", "/cycles/global")).data
 {'ok': True}
 """
@@ -45,11 +47,13 @@ __all__ = [
     "Reply",
     "RetryBudget",
     "RetryPolicy",
+    "Retryable",
     "SyncTransport",
+    "Unauthorized",
+    "Verdict",
     "exchange",
     "interpret",
     "pool_limits",
-    "settings_for_tests",
 ]
 
 logger = logging.getLogger(__name__)
@@ -186,18 +190,24 @@ class Refresh:
 
 
 @dataclass(frozen=True)
-class _Retry:
+class Retryable:
+    """Verdict: a transient failure (``reason``), worth another attempt; ``retry_after``: the server's wish, s."""
+
     reason: str
     retry_after: float | None = None
 
 
 @dataclass(frozen=True)
-class _Unauthorized:
+class Unauthorized:
+    """Verdict: the service answered 401 (``message``): the token may have expired; refresh it once."""
+
     message: str
 
 
 Step = Send | Wait | Refresh
 Outcome = httpx.Response | httpx.TransportError | None
+#: What one attempt amounts to: the accepted reply, a transient failure, a rejected token, or the error to raise.
+Verdict = Reply | Retryable | Unauthorized | RunQLError
 
 
 def exchange(
@@ -213,7 +223,7 @@ def exchange(
         verdict = _judge(outcome, call)
         if isinstance(verdict, Reply):
             return verdict
-        if isinstance(verdict, _Unauthorized):
+        if isinstance(verdict, Unauthorized):
             if not uses_token or refreshed:
                 raise AuthError(f"{call.route}: the service answered 401: {verdict.message}")
             refreshed = True
@@ -235,7 +245,7 @@ def _may_retry(attempt: int, policy: RetryPolicy, budget: RetryBudget | None) ->
     return budget is not None and attempt <= policy.max_retries and budget.withdraw()
 
 
-def _judge(outcome: Outcome, call: Call) -> Reply | _Retry | _Unauthorized | RunQLError:
+def _judge(outcome: Outcome, call: Call) -> Verdict:
     if isinstance(outcome, httpx.TransportError):
         return _judge_failure(outcome, call)
     if outcome is None:
@@ -243,26 +253,32 @@ def _judge(outcome: Outcome, call: Call) -> Reply | _Retry | _Unauthorized | Run
     return interpret(outcome.status_code, outcome.content, outcome.headers, call)
 
 
-def _judge_failure(error: httpx.TransportError, call: Call) -> _Retry | RunQLError:
+def _judge_failure(error: httpx.TransportError, call: Call) -> Retryable | RunQLError:
     reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     never_sent = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
     if call.retry_safe or never_sent:
-        return _Retry(reason)
+        return Retryable(reason)
     return TransportError(
         f"{reason}; not retried: the write may have reached the service", route=call.route, attempts=1
     )
 
 
-def interpret(
-    status: int, content: bytes, headers: httpx.Headers, call: Call
-) -> Reply | _Retry | _Unauthorized | RunQLError:
-    """Classify one answer: retryable (429, 502-504: transient whatever the body), the service's ``{"err"}``,
-    accepted reply, token rejected (401), or the error to raise."""
+def interpret(status: int, content: bytes, headers: httpx.Headers, call: Call) -> Verdict:
+    """Classify one answer: :class:`Retryable` (429, 502-504: transient whatever the body), the service's
+    ``{"err"}`` (a :class:`~client.errors.ServiceError`), the accepted :class:`Reply`, :class:`Unauthorized`
+    (401), or another error to raise.
+
+    >>> interpret(503, b"busy", httpx.Headers({"retry-after": "2"}), Call("GET", "/cycles/global"))
+    Retryable(reason='HTTP 503: busy', retry_after=2.0)
+    >>> verdict = interpret(200, b'{"err": "no run"}', httpx.Headers(), Call("GET", "/runs/1"))
+    >>> type(verdict).__name__, verdict.message
+    ('ServiceError', 'no run')
+    """
     if call.raw and status in call.accept:
         return Reply(status, content)
     data = _json_or_none(content)
     if status in RETRY_STATUSES and (call.retry_safe or status == 429):
-        return _Retry(f"HTTP {status}: {_message(data, content)}", _retry_after(headers))
+        return Retryable(f"HTTP {status}: {_message(data, content)}", _retry_after(headers))
     if isinstance(data, dict) and "err" in data:
         return ServiceError(str(data["err"]), status=status, route=call.route)
     if status in call.accept:
@@ -270,7 +286,7 @@ def interpret(
             return ServiceError(f"the reply is not JSON: {_excerpt(content)}", status=status, route=call.route)
         return Reply(status, data)
     if status == 401:
-        return _Unauthorized(_message(data, content))
+        return Unauthorized(_message(data, content))
     if status == 403:
         return AuthError(f"{call.route}: the service answered 403: {_message(data, content)}")
     return ServiceError(_message(data, content), status=status, route=call.route)
@@ -495,10 +511,3 @@ class AsyncTransport:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-
-def settings_for_tests(base_url: str = "http://rr.test", **changes: Any) -> Settings:
-    """Settings of a token-less target at ``base_url`` (for MockTransport examples and tests)."""
-    values: dict[str, Any] = {"target": "url", "base_url": base_url, "auth": None, "email": "api@api"}
-    values.update(changes)
-    return Settings(**values)

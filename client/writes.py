@@ -23,24 +23,23 @@ the report says "applied, the service reported an error afterwards" or "not appl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any
 
 from client.calls import get_call, lumisection_call, require_run_number
 from client.engine import Batch, Operation
 from client.errors import ArgumentError, ArgumentTypeError, RunQLError, ServiceError, TransportError
 from client.progress import Progress, ProgressOption
 from client.transport import Call, Reply
+from client.write_report import APPLIED_DESPITE_ERROR, NOT_APPLIED, Status, WriteOutcome, WriteReport
 from querylang.catalogue import DATASET_STATES, LUMISECTION_STATUSES, RUN_STATES, default_catalogue
 
 __all__ = [
     "RunNumbers",
     "Watch",
     "WriteOptions",
-    "WriteOutcome",
     "WritePlan",
-    "WriteReport",
     "apply_writes",
     "change_run_class_plan",
     "edit_rr_lumisections_plan",
@@ -52,21 +51,8 @@ __all__ = [
     "runs_argument",
 ]
 
-Status = Literal["done", "failed", "skipped", "planned"]
 #: The runs of a write: one run number (an int or a digit string) or a list of them.
 RunNumbers = int | str | list[int] | tuple[int, ...] | None
-APPLIED_DESPITE_ERROR = "applied, the service reported an error afterwards"
-NOT_APPLIED = "not applied"
-
-
-@dataclass(frozen=True)
-class WriteOutcome:
-    """What happened to one run: ``status``, the service's message on failure, its answer on success."""
-
-    run_number: int
-    status: Status
-    message: str = ""
-    response: Any = None
 
 
 @dataclass(frozen=True)
@@ -107,73 +93,6 @@ class WritePlan:
     action: str
     calls: tuple[tuple[int, Call], ...]
     watch: Watch | None = None
-
-
-@dataclass(frozen=True)
-class WriteReport(Sequence[WriteOutcome]):
-    """Per-run outcomes of a write, in the order they were applied (a sequence of :class:`WriteOutcome`)."""
-
-    action: str
-    outcomes: tuple[WriteOutcome, ...]
-    dry_run: bool = False
-
-    @overload
-    def __getitem__(self, index: int) -> WriteOutcome: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[WriteOutcome]: ...
-    def __getitem__(self, index: int | slice) -> WriteOutcome | Sequence[WriteOutcome]:
-        return self.outcomes[index]
-
-    def __len__(self) -> int:
-        return len(self.outcomes)
-
-    def __iter__(self) -> Iterator[WriteOutcome]:
-        return iter(self.outcomes)
-
-    def _runs(self, status: Status) -> list[int]:
-        return [o.run_number for o in self.outcomes if o.status == status]
-
-    @property
-    def done(self) -> list[int]:
-        """Runs the service changed (including those it changed before answering an error)."""
-        return self._runs("done")
-
-    @property
-    def failed(self) -> list[int]:
-        return self._runs("failed")
-
-    @property
-    def skipped(self) -> list[int]:
-        """Runs not sent: an earlier one failed (``stop_on_error=True``), or their state did not allow it."""
-        return self._runs("skipped")
-
-    @property
-    def planned(self) -> list[int]:
-        return self._runs("planned")
-
-    @property
-    def applied_despite_error(self) -> list[int]:
-        """Runs the service changed although it answered an error (read back to find out)."""
-        return [
-            o.run_number for o in self.outcomes if o.status == "done" and o.message.startswith(APPLIED_DESPITE_ERROR)
-        ]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    @property
-    def responses(self) -> list[Any]:
-        """The service's answers for the runs that were changed (what the public client returns)."""
-        return [o.response for o in self.outcomes if o.status == "done"]
-
-    def summary(self) -> str:
-        """One line: counts per status, and each failure or skip with its message."""
-        parts = [f"{self.action}: {len(self.done)} done, {len(self.failed)} failed, {len(self.skipped)} skipped"]
-        if self.dry_run:
-            parts = [f"{self.action} (dry run): {len(self.planned)} planned"]
-        parts += [f"run {o.run_number}: {o.message}" for o in self.outcomes if o.status != "done" and o.message]
-        return "; ".join(parts)
 
 
 def apply_writes(

@@ -4,7 +4,7 @@
 """
 
 from backend.dials.app import create_dials_app
-from backend.dials.data import DEFAULT_WORKSPACE, WORKSPACES, DialsUniverse, registry_runs
+from backend.dials.data import DEFAULT_WORKSPACE, WORKSPACES, DialsUniverse
 from backend.dials.keycloak import DialsAuth, Keycloak
 
 __all__ = [
@@ -14,5 +14,4 @@ __all__ = [
     "DialsUniverse",
     "Keycloak",
     "create_dials_app",
-    "registry_runs",
 ]

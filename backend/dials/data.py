@@ -34,7 +34,6 @@ __all__ = [
     "Prune",
     "RegistryRun",
     "Workspace",
-    "registry_runs",
 ]
 
 #: (run number, lumisection count, dataset names) of one registry run.
@@ -77,15 +76,6 @@ _MES: dict[str, tuple[tuple[str, int], ...]] = {
 _STATUSES = ("FINISHED",) * 12 + ("PARSING_ERROR", "ROOTFILE_ERROR", "FILE_NOT_AVAILABLE")
 _EPOCH = datetime(2018, 3, 1, tzinfo=timezone.utc)
 _BIG = 2**62
-
-
-def registry_runs(store: Any) -> list[RegistryRun]:
-    """The registry's runs as (run number, lumisections, dataset names), read from a ``backend.store.Store``."""
-    names: dict[int, list[str]] = {}
-    for run_number, name in store.query("SELECT run_number, name FROM dataset WHERE deleted = 0"):
-        names.setdefault(run_number, []).append(name)
-    rows = store.query("SELECT run_number, lumisections FROM run WHERE deleted = 0 ORDER BY run_number")
-    return [(number, count, tuple(sorted(names.get(number, ())))) for number, count in rows]
 
 
 def _seed(*parts: object) -> int:

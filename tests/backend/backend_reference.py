@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.demo import DemoRegistry, DemoRun, OmsRange
 from backend.lumiranges import expand
+from backend.rows import DemoRegistry, DemoRun, OmsRange
 from querylang.catalogue import OMS_LUMISECTION_BITS
 from querylang.jsonlogic import compile_rule
 

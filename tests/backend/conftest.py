@@ -8,7 +8,8 @@ import httpx
 import pytest
 from backend_reference import SEED, SMALL_RUNS
 
-from backend.demo import DemoRegistry, DemoRun, generate
+from backend.demo import generate
+from backend.rows import DemoRegistry, DemoRun
 from backend.server import EmbeddedServer
 from backend.store import Store
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.store import checksum
 
 from backend.server import EmbeddedServer
 
@@ -87,7 +88,7 @@ FILTERS: list[Any] = [
 
 @pytest.fixture(scope="module")
 def baseline(server: EmbeddedServer) -> tuple[dict[str, int], str]:
-    return server.store.counts(), server.store.checksum()
+    return server.store.counts(), checksum(server.store)
 
 
 def check_reply(reply: httpx.Response) -> None:
@@ -108,7 +109,7 @@ def test_hostile_filters(
         raw = flt if isinstance(flt, bytes) else json.dumps(flt).encode()
         body = b'{"page": 0, "page_size": 5, "sortings": [], "filter": ' + raw + b"}"
         check_reply(http.post(f"/{target}_filtered_ordered", content=body))
-    assert (server.store.counts(), server.store.checksum()) == baseline
+    assert (server.store.counts(), checksum(server.store)) == baseline
 
 
 def test_hostile_strings_match_nothing_rather_than_everything(http: httpx.Client) -> None:
@@ -135,7 +136,7 @@ def test_hostile_sortings_and_pages(
         check_reply(
             http.post("/runs_filtered_ordered", json={"page": page, "page_size": size, "filter": {}, "sortings": []})
         )
-    assert (server.store.counts(), server.store.checksum()) == baseline
+    assert (server.store.counts(), checksum(server.store)) == baseline
 
 
 def test_hostile_bodies_on_every_route(
@@ -167,4 +168,4 @@ def test_hostile_bodies_on_every_route(
                 assert set(reply.json()) == {"err"}
     for run in ("1%20OR%201=1", "-1", "99999999999999999999999", "%27"):
         assert http.get(f"/runs/{run}").status_code in (200, 500)
-    assert (server.store.counts(), server.store.checksum()) == baseline
+    assert (server.store.counts(), checksum(server.store)) == baseline

@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 from backend_reference import golden
+from testkit.jsonportal import wait_for_job
 
-from backend.demo import DemoRegistry
 from backend.jsonportal import JsonPortal, row_fields
+from backend.rows import DemoRegistry
 from backend.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +75,7 @@ def quirky(store: Store, clock: FakeClock) -> Iterator[JsonPortal]:
 
 def stored(portal: JsonPortal, rule: Any, pattern: str) -> int:
     job = portal.submit(json.dumps(rule), pattern)
-    assert portal.wait(job, timeout=60)
+    assert wait_for_job(portal, job, timeout=60)
     return job
 
 

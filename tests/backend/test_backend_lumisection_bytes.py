@@ -8,8 +8,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.demo import OmsRange, iter_runs
+from backend.demo import iter_runs
 from backend.lumisections import oms_per_lumisection, oms_per_lumisection_json, oms_ranges
+from backend.rows import OmsRange
 
 
 def test_the_demo_runs_encode_byte_for_byte() -> None:

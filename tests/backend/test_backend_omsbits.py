@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.demo import OmsRange
 from backend.lumisections import oms_per_lumisection, oms_ranges
 from backend.omsbits import bit_mask, decode_bits, oms_values
+from backend.rows import OmsRange
 from querylang.catalogue import OMS_LUMISECTION_BITS
 
 bit_sets = st.sets(st.sampled_from(OMS_LUMISECTION_BITS))

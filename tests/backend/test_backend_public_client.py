@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from backend_reference import SEED, SMALL_RUNS, golden
 
-from backend.demo import DemoRegistry
 from backend.lumiranges import expand, summarize
+from backend.rows import DemoRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 

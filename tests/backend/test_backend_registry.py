@@ -10,13 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.store import checksum
 
 import backend.server
 from backend import parallel_build, registry_cache
 from backend.demo import DEFAULT_RUNS, RunSlot, build_runs
 from backend.eras import KNOWN_RUNS
+from backend.rows import RunRows
 from backend.server import EmbeddedServer, build_store
-from backend.store import RunRows
 from client.api import RunRegistry
 
 
@@ -64,7 +65,7 @@ def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fresh = build_store(runs=2000, seed=9, cache=False, workers=2)  # built by two worker processes
-    digest = fresh.checksum()
+    digest = checksum(fresh)
     fresh.close()
     monkeypatch.setenv("RUNQL_CACHE_DIR", str(tmp_path))
     stale = tmp_path / "registry-0123456789abcdef-runs2000-seed9-yearsall.sqlite3"  # another generator's
@@ -75,7 +76,7 @@ def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
     cached = build_store(runs=2000, seed=9)  # built in this process, and written to the cache
     assert not stale.exists()
     assert recent.exists()
-    assert cached.checksum() == digest  # the same rows however many processes build them
+    assert checksum(cached) == digest  # the same rows however many processes build them
     cached.close()
     cache_file = registry_cache.cache_file(tmp_path, runs=2000, seed=9, years=None)
     assert cache_file.exists()
@@ -85,7 +86,7 @@ def test_building_twice_gives_the_same_store_and_the_cache_holds_it(
 
     monkeypatch.setattr(backend.server, "plan_runs", no_generation)
     restored = build_store(runs=2000, seed=9)
-    assert restored.checksum() == digest
+    assert checksum(restored) == digest
     assert restored.counts()["run"] == 2000
     restored.close()
     assert cache_file.exists()
@@ -107,6 +108,6 @@ def test_a_failed_parallel_build_is_rolled_back_and_built_in_process(monkeypatch
     recovered = build_store(runs=300, seed=4, cache=False, workers=2)
     serial = build_store(runs=300, seed=4, cache=False, workers=1)
     assert recovered.counts() == serial.counts()
-    assert recovered.checksum() == serial.checksum()
+    assert checksum(recovered) == checksum(serial)
     recovered.close()
     serial.close()

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.demo import DemoRegistry, DemoRun
 from backend.lumiranges import expand, summarize
+from backend.rows import DemoRegistry, DemoRun
 from backend.server import EmbeddedServer
 from querylang.catalogue import OMS_LUMISECTION_BITS, default_catalogue
 

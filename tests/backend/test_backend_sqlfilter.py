@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from backend.demo import DemoRegistry, DemoRun
 from backend.listing import list_page
+from backend.rows import DemoRegistry, DemoRun
 from backend.sqlfilter import FilterSqlError, compile_order, compile_where, like_match
 from backend.store import Store
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.store import checksum, raw_writing
 
 from backend.server import EmbeddedServer
 from backend.store import Store
@@ -31,11 +32,11 @@ def runs(api: httpx.Client, flt: dict[str, Any]) -> list[dict[str, Any]]:
 
 def refused(api: httpx.Client, store: Store, method: str, url: str, body: Any, message: str) -> None:
     """The write answers 500 {"err"} mentioning ``message`` and the store is unchanged."""
-    before = store.checksum()
+    before = checksum(store)
     reply = api.request(method, url, json=body)
     assert reply.status_code == 500, reply.text
     assert message in reply.json()["err"]
-    assert store.checksum() == before
+    assert checksum(store) == before
 
 
 def open_significant(api: httpx.Client) -> list[dict[str, Any]]:
@@ -60,7 +61,7 @@ def test_sign_off_needs_no_empty_lumisections(api: httpx.Client, srv: EmbeddedSe
     run = next(r for r in open_significant(api) if clean(r))
     number, n = run["run_number"], run["oms_attributes"]["ls_duration"]
     # punch a hole: edits cannot create EMPTY, so rewrite the stored ranges directly (a test-only shortcut)
-    with srv.store.writing() as conn:
+    with raw_writing(srv.store) as conn:
         conn.execute(
             "DELETE FROM ls_status WHERE component = 'dt-dt' AND dataset_id = "
             "(SELECT dataset_id FROM dataset WHERE run_number = ? AND name = 'online')",
@@ -95,7 +96,7 @@ def test_sign_off_creates_waiting_dataset(api: httpx.Client, srv: EmbeddedServer
     )
     if run is None:  # every clean OPEN run already has an offline dataset: drop one to test the creation
         run = candidates[0]
-        with srv.store.writing() as conn:
+        with raw_writing(srv.store) as conn:
             ids = [
                 i
                 for (i,) in conn.execute(
@@ -224,13 +225,13 @@ def test_move_dataset(api: httpx.Client, srv: EmbeddedServer) -> None:
 
 
 def test_writes_are_transactional(srv: EmbeddedServer) -> None:
-    before = srv.store.checksum()
+    before = checksum(srv.store)
 
     def half_done_write() -> None:
-        with srv.store.writing() as conn:
+        with raw_writing(srv.store) as conn:
             conn.execute("UPDATE run SET version = version + 100")
             raise RuntimeError("fails half-way")
 
     with pytest.raises(RuntimeError):
         half_done_write()
-    assert srv.store.checksum() == before
+    assert checksum(srv.store) == before

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from testkit.store import checksum
 
 from backend.server import EmbeddedServer
 from client import AsyncRunRegistry, PartialResultError, RunQLError, RunRegistry
@@ -181,7 +182,7 @@ def test_writes_are_exact_and_applied_once(dry_run: bool) -> None:
         with _client(faulty) as rr:
             got = _apply_writes(rr, runs, dry_run=dry_run)
         assert got == expected
-        assert clean.store.checksum() == faulty.store.checksum()  # each write applied exactly once, or not at all
+        assert checksum(clean.store) == checksum(faulty.store)  # each write applied exactly once, or not at all
     assert len(runs) == 20
     statuses = {status for report in got for _, status, _, _ in report}
     assert ("planned" in statuses) if dry_run else ("done" in statuses)

@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.store import checksum
 
 from backend.server import EmbeddedServer
 from client import AsyncRunRegistry, RunRegistry, WriteError
-from client.writes import APPLIED_DESPITE_ERROR
+from client.write_report import APPLIED_DESPITE_ERROR
 from schemas import Dataset, Run
 
 TIES = [["rr_attributes.class", "DESC"]]
@@ -95,18 +96,18 @@ def test_a_move_from_the_wrong_state_is_skipped_and_changes_nothing(
     rr: RunRegistry, raw: httpx.Client, lax: EmbeddedServer
 ) -> None:
     first, second = _runs_in(rr, state="SIGNOFF")[:2]
-    before = lax.store.checksum()
+    before = checksum(lax.store)
     report = rr.move_runs("OPEN", "COMPLETED", run=first)
     assert report.skipped == [first]
     assert report.ok
     assert f"run {first} is SIGNOFF, not OPEN" in report[0].message
-    assert lax.store.checksum() == before
+    assert checksum(lax.store) == before
     assert rr.get_run(first).rr_attributes.state == "SIGNOFF"
     opened = _runs_in(rr, state="OPEN")[0]
     dry = rr.move_runs("OPEN", "COMPLETED", runs=[first, opened], dry_run=True)
     assert (dry.skipped, dry.planned) == ([first], [opened])
     assert dry[1].message == "checked: now 'OPEN', once applied 'COMPLETED'"
-    assert lax.store.checksum() == before
+    assert checksum(lax.store) == before
     # the lax service itself would have moved it
     assert raw.post("/runs/move_run/OPEN/COMPLETED", json={"run_number": second}).status_code == 200
     assert rr.get_run(second).rr_attributes.state == "COMPLETED"
@@ -114,11 +115,11 @@ def test_a_move_from_the_wrong_state_is_skipped_and_changes_nothing(
 
 def test_a_dataset_move_from_the_wrong_state_is_skipped(rr: RunRegistry, lax: EmbeddedServer) -> None:
     dataset = rr.get_datasets(filter={"global_state": "COMPLETED"}, limit=1)[0]
-    before = lax.store.checksum()
+    before = checksum(lax.store)
     report = rr.move_datasets("OPEN", "SIGNOFF", dataset.name, run=dataset.run_number)
     assert report.skipped == [dataset.run_number]
     assert "is COMPLETED in global, not OPEN" in report[0].message
-    assert lax.store.checksum() == before
+    assert checksum(lax.store) == before
 
 
 def test_a_post_commit_500_is_reported_as_applied(rr: RunRegistry, raw: httpx.Client) -> None:
@@ -144,7 +145,7 @@ def test_lax_edits_are_refused_before_sending(rr: RunRegistry, raw: httpx.Client
     first, second = _runs_in(rr, state="OPEN", significant=True)[:2]
     last = len(rr.get_oms_lumisections(first))
     edits = lax.stats["requests"].get("/lumisections/edit_rr_lumisections", 0)
-    before = lax.store.checksum()
+    before = checksum(lax.store)
     with pytest.raises(WriteError, match="'dt-foo' is not in the catalogue for online datasets; did you mean"):
         rr.edit_rr_lumisections(first, 1, 2, "dt-foo", "GOOD")
     with pytest.raises(WriteError, match=f"go past the run's last lumisection \\({last}\\)"):
@@ -154,7 +155,7 @@ def test_lax_edits_are_refused_before_sending(rr: RunRegistry, raw: httpx.Client
     dry = rr.edit_rr_lumisections(first, 1, last, "dt-dt", "BAD", comment="HV trip", dry_run=True)
     assert dry.planned == [first]
     assert "checked" in dry[0].message
-    assert lax.store.checksum() == before
+    assert checksum(lax.store) == before
     assert lax.stats["requests"].get("/lumisections/edit_rr_lumisections", 0) == edits
     # the lax service itself accepts both (a short overrun keeps the test fast)
     beyond = len(rr.get_oms_lumisections(second)) + 25

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.settings import settings_for_tests
 
 from client import ServiceError, TransportError
 from client.engine import Batch, Operation, run_sync
@@ -19,7 +20,6 @@ from client.transport import (
     Send,
     SyncTransport,
     exchange,
-    settings_for_tests,
 )
 
 

@@ -8,9 +8,10 @@ from email.utils import format_datetime
 
 import httpx
 import pytest
+from testkit.settings import settings_for_tests
 
 from client import AuthError, ServiceError, TransportError
-from client.transport import AsyncTransport, Call, RetryPolicy, SyncTransport, settings_for_tests
+from client.transport import AsyncTransport, Call, RetryPolicy, SyncTransport
 
 
 class Script:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 
 from client import RunRegistry
-from client.writes import APPLIED_DESPITE_ERROR
+from client.write_report import APPLIED_DESPITE_ERROR
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 from dials_helpers import fetch_all, public_filters
 
-from backend.dials import DialsUniverse, registry_runs
+from backend.dials import DialsUniverse
 from backend.server import EmbeddedServer
 
 
@@ -22,7 +22,7 @@ def runs(http: httpx.Client) -> list[dict[str, Any]]:
 
 
 def test_datasets_follow_the_registry_eras(server: EmbeddedServer, http: httpx.Client) -> None:
-    registry = registry_runs(server.store)
+    registry = server.store.registry_runs()
     era_of_run = {}
     for number, _, names in registry:
         found = [m for name in names if (m := re.search(r"(20\d\d)([A-Z]?)", name))]
@@ -38,7 +38,7 @@ def test_datasets_follow_the_registry_eras(server: EmbeddedServer, http: httpx.C
 
 
 def test_lumisections_are_the_registry_runs_lumisections_minus_a_few(server: EmbeddedServer, runs: list[Any]) -> None:
-    counts = {number: count for number, count, _ in registry_runs(server.store)}
+    counts = {number: count for number, count, _ in server.store.registry_runs()}
     for run in runs:
         assert run["ls_count"] <= counts[run["run_number"]]
         assert run["ls_count"] >= counts[run["run_number"]] * 0.98

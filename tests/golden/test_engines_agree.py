@@ -16,7 +16,6 @@ from bruteforce import BruteForce, Reference
 
 from backend.server import EmbeddedServer
 from client.api import RunRegistry
-from client.golden_local import create_json_local
 from querylang.jsonlogic import OPERATORS
 from schemas.golden import GoldenJson, LumiMask, Luminosity
 
@@ -111,7 +110,7 @@ RULES: list[tuple[str, Any, str]] = [
 
 
 def local(registry: RunRegistry, rule: Any, pattern: str, **options: Any) -> GoldenJson:
-    return create_json_local(registry, rule, pattern, **options)
+    return registry.create_json(rule, pattern, engine="local", **options)
 
 
 def server_json(registry: RunRegistry, rule: Any, pattern: str) -> GoldenJson:

@@ -16,10 +16,11 @@ from test_engines_agree import PROMPT, REFERENCE
 from backend.server import EmbeddedServer
 from client.api import AsyncRunRegistry, RunRegistry
 from client.cli_golden import add_golden_parser, run_golden
+from client.config import resolve_settings
 from client.engine import run_sync
 from client.errors import ServiceError
-from client.golden_local import create_json_local, create_json_local_async, golden_operation
-from client.transport import Call, Reply
+from client.golden_local import golden_operation
+from client.transport import Call, Reply, SyncTransport
 from querylang.errors import FilterError, RuleError
 from schemas.golden import LumiMask
 
@@ -41,7 +42,7 @@ def test_invalid_rules_fail_before_any_request(
 ) -> None:
     before = requests_made(server)
     with pytest.raises(RuleError) as info:
-        create_json_local(registry, rule, PROMPT)
+        registry.create_json(rule, PROMPT, engine="local")
     assert info.value.path[: len(path)] == path
     assert fragment in str(info.value)
     assert requests_made(server) == before
@@ -50,19 +51,19 @@ def test_invalid_rules_fail_before_any_request(
 def test_invalid_pattern_fails_before_any_request(server: EmbeddedServer, registry: RunRegistry) -> None:
     before = requests_made(server)
     with pytest.raises(FilterError):
-        create_json_local(registry, REFERENCE, "/PromptReco/(A|B/DQM")
+        registry.create_json(REFERENCE, "/PromptReco/(A|B/DQM", engine="local")
     assert requests_made(server) == before
 
 
 def test_report_implies_luminosity_and_evaluates_every_matching_dataset(registry: RunRegistry) -> None:
-    golden = create_json_local(registry, REFERENCE, PROMPT, report=True)
+    golden = registry.create_json(REFERENCE, PROMPT, engine="local", report=True)
     assert golden.luminosity_in is not None
     assert golden.accounting is not None
     assert golden.accounting.luminosity_in == golden.luminosity_in
     assert golden.losses is not None
     assert golden.losses.kept_lumisections == golden.lumisection_count
     assert golden.losses.removed_lumisections == golden.anti_mask.lumisection_count > 0
-    pruned = create_json_local(registry, REFERENCE, PROMPT)  # default pushdown: fewer datasets evaluated
+    pruned = registry.create_json(REFERENCE, PROMPT, engine="local")  # default pushdown: fewer datasets evaluated
     assert pruned.accounting is None
     assert pruned.mask == golden.mask
     assert pruned.anti_mask <= golden.anti_mask
@@ -71,7 +72,7 @@ def test_report_implies_luminosity_and_evaluates_every_matching_dataset(registry
 
 def test_progress_reports_every_request(registry: RunRegistry) -> None:
     seen: list[tuple[int, int]] = []
-    create_json_local(registry, REFERENCE, PROMPT, progress=lambda done, total: seen.append((done, total)))
+    registry.create_json(REFERENCE, PROMPT, engine="local", progress=lambda done, total: seen.append((done, total)))
     total = seen[0][1]
     assert seen[0] == (0, total)
     assert seen[-1] == (total, total)
@@ -81,15 +82,24 @@ def test_progress_reports_every_request(registry: RunRegistry) -> None:
 def test_async_engine_gives_the_same_result(server: EmbeddedServer, registry: RunRegistry) -> None:
     async def main() -> LumiMask:
         async with AsyncRunRegistry(target=server.url) as client:
-            return (await create_json_local_async(client, REFERENCE, PROMPT)).mask
+            return (await client.create_json(REFERENCE, PROMPT, engine="local")).mask
 
-    assert anyio.run(main) == create_json_local(registry, REFERENCE, PROMPT).mask
+    assert anyio.run(main) == registry.create_json(REFERENCE, PROMPT, engine="local").mask
 
 
-def test_create_json_dispatches_to_the_local_engine(registry: RunRegistry) -> None:
-    via_client = registry.create_json(REFERENCE, PROMPT, engine="local")
-    assert via_client.engine == "local"
-    assert via_client.mask == create_json_local(registry, REFERENCE, PROMPT).mask
+def test_create_json_runs_the_local_operation(server: EmbeddedServer, registry: RunRegistry) -> None:
+    via_client = registry.create_json(REFERENCE, PROMPT, engine="local", report=True)
+    transport = SyncTransport(resolve_settings(server.url, environ={}, env_file=False))
+    try:
+        direct = run_sync(golden_operation(REFERENCE, PROMPT, report=True), transport, pool=None)
+    finally:
+        transport.close()
+    assert via_client.engine == direct.engine == "local"
+    assert (via_client.mask, via_client.anti_mask, via_client.requests) == (
+        direct.mask,
+        direct.anti_mask,
+        direct.requests,
+    )
 
 
 # ---- runql golden --------------------------------------------------------------------------------------------
@@ -115,7 +125,7 @@ def test_cli_golden_writes_the_json_and_the_report(registry: RunRegistry, rule_f
         ["--rule", str(rule_file), "--dataset", PROMPT, "-o", str(target), "--report"], registry
     )
     assert (code, err) == (0, "")
-    expected = create_json_local(registry, REFERENCE, PROMPT)
+    expected = registry.create_json(REFERENCE, PROMPT, engine="local")
     assert LumiMask.from_file(target) == expected.mask
     assert f"golden JSON: {expected.run_count} runs, {expected.lumisection_count} lumisections" in out
     assert "(several clauses false)" in out
@@ -127,7 +137,7 @@ def test_cli_golden_writes_the_json_and_the_report(registry: RunRegistry, rule_f
 def test_cli_golden_server_engine_and_stdout(registry: RunRegistry, rule_file: Path) -> None:
     code, out, err = golden_cli(["--rule", str(rule_file), "--dataset", PROMPT, "--engine", "server"], registry)
     assert code == 0
-    assert LumiMask.from_json(out) == create_json_local(registry, REFERENCE, PROMPT).mask
+    assert LumiMask.from_json(out) == registry.create_json(REFERENCE, PROMPT, engine="local").mask
     assert "(server engine)" in err
 
 
@@ -138,7 +148,7 @@ def test_cli_golden_server_engine_waits_and_reports_the_services_losses(
         ["--rule", str(rule_file), "--dataset", PROMPT, "--engine", "server", "--report"], quirky_registry
     )
     assert code == 0
-    local = create_json_local(quirky_registry, REFERENCE, PROMPT, report=True)
+    local = quirky_registry.create_json(REFERENCE, PROMPT, engine="local", report=True)
     assert local.losses is not None
     assert LumiMask.from_json(out) == local.mask
     assert local.losses.to_table() in err  # the service's figures, once its row is complete

@@ -20,7 +20,7 @@ from client.api import RunRegistry
 from client.cli_golden import summary_lines
 from client.engine import run_sync
 from client.errors import ServiceError
-from client.golden_local import create_json_local, golden_operation
+from client.golden_local import golden_operation
 from client.transport import Call, Reply
 from schemas.golden import GoldenJson, LumiMask, Luminosity
 
@@ -155,7 +155,7 @@ def test_the_status_prefilter_is_pushed_down(registry: RunRegistry, pushdown: bo
 def test_the_result_counts_every_request_it_sent(server: EmbeddedServer, registry: RunRegistry) -> None:
     rule = next(r for i, r, _ in RULES if i == "reference")
     before = requests_made(server)
-    golden = create_json_local(registry, rule, "%", report=True)
+    golden = registry.create_json(rule, "%", engine="local", report=True)
     assert golden.requests == requests_made(server) - before > 0
     assert golden.requests_per_kept_lumisection == golden.requests / golden.lumisection_count
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from testkit.store import checksum
 
 from backend.server import EmbeddedServer
 
@@ -27,7 +28,7 @@ def hostile_server() -> Iterator[EmbeddedServer]:
 @pytest.fixture(scope="session")
 def pristine(hostile_server: EmbeddedServer) -> str:
     """The store's checksum before any hostile request."""
-    return hostile_server.store.checksum()
+    return checksum(hostile_server.store)
 
 
 @pytest.fixture

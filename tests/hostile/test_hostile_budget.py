@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from hostile_corpus import CHEAP_RULE, SLOW_RULE, listing, run_job, timed
+from testkit.store import raw_query
 
 from backend.app import Limits
 from backend.budget import Budget, BudgetExceededError, run_guarded
@@ -37,9 +38,9 @@ def test_runaway_sql_stops_when_the_budget_is_spent(store: Store) -> None:
     budget = Budget(10.0, threading.Event(), clock=lambda: next(ticks))
     started = time.monotonic()
     with budget.running(), pytest.raises(BudgetExceededError, match="longer than its 10 s time budget"):
-        run_guarded(budget, lambda: store.query(ENDLESS))
+        run_guarded(budget, lambda: raw_query(store, ENDLESS))
     assert time.monotonic() - started < BOUND
-    assert store.query("SELECT 1") == [(1,)]  # the connection is usable afterwards
+    assert raw_query(store, "SELECT 1") == [(1,)]  # the connection is usable afterwards
 
 
 def test_runaway_sql_stops_when_the_server_stops(store: Store) -> None:
@@ -49,16 +50,16 @@ def test_runaway_sql_stops_when_the_server_stops(store: Store) -> None:
     timer.start()
     started = time.monotonic()
     with budget.running(), pytest.raises(BudgetExceededError, match="server is stopping"):
-        run_guarded(budget, lambda: store.query(ENDLESS))
+        run_guarded(budget, lambda: raw_query(store, ENDLESS))
     assert time.monotonic() - started < BOUND
     timer.join()
 
 
 def test_sql_outside_a_budget_and_other_errors_are_untouched(store: Store) -> None:
-    assert store.query("SELECT count(*) FROM run") == [(0,)]
+    assert raw_query(store, "SELECT count(*) FROM run") == [(0,)]
     budget = Budget(3600.0, threading.Event())
     with budget.running(), pytest.raises(Exception, match="no such table"):
-        run_guarded(budget, lambda: store.query("SELECT * FROM nowhere"))
+        run_guarded(budget, lambda: raw_query(store, "SELECT * FROM nowhere"))
 
 
 def test_requests_beyond_their_budget_get_a_clean_error() -> None:

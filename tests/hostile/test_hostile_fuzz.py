@@ -15,6 +15,7 @@ from hostile_corpus import EVIL_LIKES, listing
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from strategies import mutated_filters, run_filters
+from testkit.store import checksum
 
 from backend.server import EmbeddedServer
 from client.api import RunRegistry
@@ -48,7 +49,7 @@ def hostile_filters(draw: st.DrawFn) -> tuple[Any, bool]:
 def store_unchanged(hostile_server: EmbeddedServer, pristine: str) -> Iterator[None]:
     """After every example of this module, the store is exactly as it was (checked once, at the end)."""
     yield
-    assert hostile_server.store.checksum() == pristine
+    assert checksum(hostile_server.store) == pristine
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +161,7 @@ def test_rules_give_typed_errors_or_engines_agree(
     rule = rule if isinstance(rule, dict) else {"and": [rule]}  # the client API takes a rule object
     for _ in range(depth):
         rule = {"!": rule}
-    before = server.store.checksum()
+    before = checksum(server.store)
     pattern = "/PromptReco/%"
     started = time.monotonic()
     try:
@@ -173,4 +174,4 @@ def test_rules_give_typed_errors_or_engines_agree(
     assert time.monotonic() - started < BOUND
     key = "generated_json_with_dataset_names"
     assert local[key] == remote[key]
-    assert server.store.checksum() == before
+    assert checksum(server.store) == before

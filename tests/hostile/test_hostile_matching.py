@@ -11,6 +11,7 @@ import pytest
 from hostile_corpus import CHEAP_RULE, EVIL_LIKES, listing, run_job, submit_job, timed
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from testkit.store import checksum
 
 from backend.server import EmbeddedServer
 from backend.sqlfilter import like_match
@@ -115,7 +116,7 @@ def test_service_like_requests_answer_fast_while_others_are_served(
     too_long = http.post("/runs_filtered_ordered", json=listing({"oms_attributes.hlt_key": {"like": "%_" * 600}}))
     assert too_long.status_code == 500
     assert "more than the 1000 allowed" in too_long.json()["err"]
-    assert hostile_server.store.checksum() == pristine
+    assert checksum(hostile_server.store) == pristine
 
 
 def test_json_portal_similar_to_answers_fast(http: httpx.Client) -> None:
