@@ -138,7 +138,8 @@ class RunRegistry(_Configured):
     Options (each also settable in the environment, see ``client.config``): ``client_id``, ``client_secret``,
     ``token_url``, ``audience``, ``base_url``, ``connect_timeout``, ``read_timeout``, ``concurrency``,
     ``retries``, ``page_size``, ``token_cache``. ``transport``: an ``httpx`` transport (``MockTransport`` in tests);
-    ``sleep``: how to wait between retries (default ``time.sleep``; tests inject a fake). Each call's requests
+    ``sleep``: how to wait between retries (default ``time.sleep``; tests inject a fake); ``clock``: the wall
+    clock, in seconds, that token lifetimes are measured on (default ``time.time``). Each call's requests
     share one retry budget (see :mod:`client.transport`). Thread-safe: any number of threads may share one client.
     """
 
@@ -150,10 +151,11 @@ class RunRegistry(_Configured):
         embedded_options: Mapping[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
         **options: Any,
     ) -> None:
         super().__init__(target, env_file=env_file, embedded_options=embedded_options, options=options)
-        self._transport = SyncTransport(self.settings, transport=transport, sleep=sleep)
+        self._transport = SyncTransport(self.settings, transport=transport, sleep=sleep, clock=clock)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -413,10 +415,11 @@ class AsyncRunRegistry(_Configured):
         embedded_options: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = time.time,
         **options: Any,
     ) -> None:
         super().__init__(target, env_file=env_file, embedded_options=embedded_options, options=options)
-        self._transport = AsyncTransport(self.settings, transport=transport, sleep=sleep)
+        self._transport = AsyncTransport(self.settings, transport=transport, sleep=sleep, clock=clock)
 
     async def __aenter__(self) -> AsyncRunRegistry:
         return self

@@ -15,6 +15,7 @@ from hostile_corpus import EVIL_LIKES, listing
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from strategies import mutated_filters, run_filters
+from testkit.strategies import json_logic_clauses
 
 from backend.server import EmbeddedServer
 from client.api import RunRegistry
@@ -133,16 +134,7 @@ HOSTILE_ATOMS: tuple[Any, ...] = (
     {"var": "lumisection.rr.nope-nope"},
     {"and": [[1, 2], True]},
 )
-RULES = st.recursive(
-    st.one_of(st.sampled_from(ATOMS), st.sampled_from(HOSTILE_ATOMS)),
-    lambda inner: st.one_of(
-        st.builds(lambda xs: {"and": xs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda xs: {"or": xs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda x: {"!": x}, inner),
-        st.builds(lambda c, a, b: {"if": [c, a, b]}, inner, inner, inner),
-    ),
-    max_leaves=5,
-)
+RULES = json_logic_clauses(st.one_of(st.sampled_from(ATOMS), st.sampled_from(HOSTILE_ATOMS)), max_leaves=5)
 
 
 @pytest.fixture(scope="module")
