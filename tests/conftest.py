@@ -1,9 +1,13 @@
-"""Session-wide setup: the Hypothesis profile (``HYPOTHESIS_PROFILE``: ``fast`` or ``thorough``)."""
+"""Session-wide setup: the Hypothesis profile (``HYPOTHESIS_PROFILE``: ``fast`` or ``thorough``) and the pool of
+embedded servers shared by the test packages."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from testkit.profiles import load_profile
+from testkit.servers import ServerPool
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -14,3 +18,13 @@ def pytest_report_header(config: pytest.Config) -> str:
     from hypothesis import settings
 
     return f"hypothesis profile: {settings.get_current_profile_name()}"
+
+
+@pytest.fixture(scope="session")
+def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+    """Embedded servers shared by the session (one per configuration) and fresh ones over copied registries."""
+    pool = ServerPool(tmp_path_factory.mktemp("registries"))
+    try:
+        yield pool
+    finally:
+        pool.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.demo import OmsRange, iter_runs
@@ -21,7 +21,6 @@ def test_the_demo_runs_encode_byte_for_byte() -> None:
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     cuts=st.lists(st.integers(1, 30), max_size=5, unique=True),
     bits=st.lists(st.tuples(st.integers(0, 2**36 - 1), st.integers(0, 2**36 - 1)), min_size=6, max_size=6),

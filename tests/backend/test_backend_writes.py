@@ -7,14 +7,15 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.servers import ServerPool
 
 from backend.server import EmbeddedServer
 from backend.store import Store
 
 
 @pytest.fixture(scope="module")
-def srv() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(runs=120, seed=11) as server:
+def srv(server_pool: ServerPool) -> Iterator[EmbeddedServer]:
+    with server_pool.fresh(runs=120, seed=11) as server:
         yield server
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from client_fakes import BASE_URL, FakeService
+from testkit.servers import ServerPool
 
 from backend.server import EmbeddedServer
 from client import RunRegistry
@@ -42,10 +43,9 @@ def mock_client(fake: FakeService) -> Iterator[RunRegistry]:
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[EmbeddedServer]:
+def server(server_pool: ServerPool) -> EmbeddedServer:
     """The demo registry (500 runs) served over loopback HTTP for the read-only tests."""
-    with EmbeddedServer(runs=500, seed=7) as srv:
-        yield srv
+    return server_pool.shared(runs=500, seed=7)
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +55,7 @@ def rr(server: EmbeddedServer) -> Iterator[RunRegistry]:
 
 
 @pytest.fixture
-def small_server() -> Iterator[EmbeddedServer]:
+def small_server(server_pool: ServerPool) -> Iterator[EmbeddedServer]:
     """A fresh small registry per test, for writes."""
-    with EmbeddedServer(runs=40, seed=11) as srv:
+    with server_pool.fresh(runs=40, seed=11) as srv:
         yield srv

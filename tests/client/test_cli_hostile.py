@@ -15,8 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
+from testkit.profiles import scaled
 
 from backend.server import EmbeddedServer
 from client.cli import main
@@ -235,7 +236,7 @@ def test_a_rule_on_stdin_is_checked_like_a_file(
     assert "not a list" in capsys.readouterr().err
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@scaled(0.6, suppress=[HealthCheck.function_scoped_fixture])  # each example runs the CLI
 @given(
     content=st.one_of(
         st.binary(max_size=120),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from testkit.servers import ServerPool
 
 from backend.server import EmbeddedServer
 from client import AsyncRunRegistry, RunRegistry, WriteError
@@ -55,9 +56,9 @@ def test_a_failure_in_the_middle_never_hides_what_was_changed(small_server: Embe
         assert (report.done, report.failed, report.skipped) == ([first, last], [closed], [])
 
 
-def test_significance_lumisection_edits_refreshes_and_moves() -> None:
+def test_significance_lumisection_edits_refreshes_and_moves(server_pool: ServerPool) -> None:
     # 200 runs: enough OPEN significant runs that one has a hole (EMPTY lumisections) that blocks its sign-off
-    with EmbeddedServer(runs=200, seed=11) as server, RunRegistry(server.url, env_file=False) as rr:
+    with server_pool.fresh(runs=200, seed=11) as server, RunRegistry(server.url, env_file=False) as rr:
         plain = rr.get_runs(filter={"state": "OPEN", "significant": False}, limit=1)[0].run_number
         assert rr.make_significant_runs(run=plain).done == [plain]
         assert rr.get_run(plain).rr_attributes.significant is True

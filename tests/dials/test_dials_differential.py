@@ -9,8 +9,9 @@ import httpx
 import pytest
 from dials_helpers import fetch_all
 from dials_reference import satisfies
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from testkit.profiles import scaled
 
 from querylang import compile_dials
 from querylang.dials import DialsPlan
@@ -92,7 +93,7 @@ def test_compiled_plans_select_exactly_what_the_reference_selects(
     rows = raw[resource, workspace]
     key = compile_dials({}, resource).resource.key
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @scaled(0.4)  # each example sends the plan's requests to the stand-in
     @given(filters(rows, FIELDS[resource]))
     def check(filter: dict[str, Any]) -> None:
         plan = compile_dials(filter, resource)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from bruteforce import WalkThrowsError, rules_why_false, stringify
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from testkit.strategies import json_logic_rules
 
@@ -128,7 +128,6 @@ def runs(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=150, deadline=None)
 @given(rule=rules, run=runs())
 def test_blame_per_segment_equals_the_walk_per_lumisection(rule: Any, run: dict[str, Any]) -> None:
     evaluation = compile_plan(plan_rule(rule)).evaluate(**run, account=True)

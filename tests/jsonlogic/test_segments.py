@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from testkit.strategies import json_logic_rules
 
@@ -106,7 +106,6 @@ def _per_lumisection(rule: Any, clauses: list[Any], run: dict[str, Any]) -> dict
     }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules, runs())
 def test_segment_evaluation_equals_per_lumisection_evaluation(rule: Any, run: dict[str, Any]) -> None:
     plan = plan_rule(rule)
@@ -237,7 +236,6 @@ def runs_with_constant_parts(draw: st.DrawFn) -> dict[str, Any]:
     return run
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules, runs_with_constant_parts())
 def test_ranges_told_by_summaries_evaluate_like_the_real_ranges(rule: Any, run: dict[str, Any]) -> None:
     plan = plan_rule(rule)
@@ -256,7 +254,6 @@ def test_ranges_told_by_summaries_evaluate_like_the_real_ranges(rule: Any, run: 
         assert engine.evaluate(**{**run, "oms_ranges": told_oms[1]}).kept == expected.kept
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules, runs())
 def test_a_run_that_keeps_nothing_keeps_nothing_whatever_its_oms(rule: Any, run: dict[str, Any]) -> None:
     plan = plan_rule(rule)
@@ -283,7 +280,6 @@ def test_summaries_that_vary_or_disagree_tell_nothing() -> None:
     assert oms_ranges_from_summary(half_empty, ["prescale_index"]) is None  # not in the DCS summary
 
 
-@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.fixed_dictionaries({"recorded": st.none() | st.integers(0, 10**6), "delivered": st.integers(0, 10**6)})

@@ -12,7 +12,7 @@ the profile still governs it:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from hypothesis import HealthCheck, settings
 
@@ -36,6 +36,10 @@ def load_profile(environ: Mapping[str, str] = os.environ) -> str:
     return name
 
 
-def scaled(share: float) -> settings:
-    """The loaded profile with ``share`` of its examples (at least one)."""
-    return settings(max_examples=max(1, round(settings.default.max_examples * share)))
+def scaled(share: float, *, suppress: Iterable[HealthCheck] = ()) -> settings:
+    """The loaded profile with ``share`` of its examples (at least one), and health checks ``suppress`` off too."""
+    current = settings.default
+    return settings(
+        max_examples=max(1, round(current.max_examples * share)),
+        suppress_health_check=[*current.suppress_health_check, *suppress],
+    )
