@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from client import AsyncRunRegistry, RunRegistry
+from client import RunRegistry
 from client.lumitable import LUMINOSITY_COLUMNS
 from querylang import FilterError
 from querylang.catalogue import OMS_LUMISECTION_BITS
@@ -115,7 +115,7 @@ def test_bad_columns_and_patterns_fail_before_any_request(rr: RunRegistry) -> No
 
 
 @pytest.mark.anyio
-async def test_async_table_equals_sync(server: Any, window: dict[str, Any], table: pd.DataFrame) -> None:
-    async with AsyncRunRegistry(server.url, page_size=40, env_file=False) as arr:
+async def test_async_table_equals_sync(service: Any, window: dict[str, Any], table: pd.DataFrame) -> None:
+    async with service.async_client(page_size=40) as arr:
         frame = await arr.lumisection_table(filter=window, dataset=PATTERN, columns=COLUMNS)
     pd.testing.assert_frame_equal(frame, table)

@@ -33,13 +33,20 @@ BASE_URL = "http://rr.in-process"
 
 
 class InProcessService:
-    """The embedded service over a fresh store of ``runs`` generated runs; ``with`` starts and stops it."""
+    """The embedded service over ``runs`` generated runs (or the registry file ``db``); ``with`` starts it."""
 
     def __init__(
-        self, *, runs: int, seed: int, rr_quirks: bool = False, auth: AuthConfig | None = None, years: Any = None
+        self,
+        *,
+        runs: int,
+        seed: int,
+        years: Any = None,
+        db: str | None = None,
+        rr_quirks: bool = False,
+        auth: AuthConfig | None = None,
     ) -> None:
         self.url = BASE_URL
-        self._options: dict[str, Any] = {"runs": runs, "seed": seed, "years": years}
+        self._options: dict[str, Any] = {"runs": runs, "seed": seed, "years": years, "db": db}
         self._app_options: dict[str, Any] = {"rr_quirks": rr_quirks, "auth": auth}
         self._stats = ServerStats()
         self._store: Store | None = None

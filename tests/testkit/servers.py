@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.server import EmbeddedServer, build_store
+from testkit.inprocess import InProcessService
 
 __all__ = ["ServerPool"]
 
@@ -29,6 +30,7 @@ class ServerPool:
         self._directory = directory
         self._registries: dict[tuple[tuple[str, Hashable], ...], Path] = {}
         self._servers: dict[tuple[tuple[str, Hashable], ...], EmbeddedServer] = {}
+        self._in_process: dict[tuple[tuple[str, Hashable], ...], InProcessService] = {}
         self._stack = contextlib.ExitStack()
         self._copies = 0
 
@@ -44,10 +46,26 @@ class ServerPool:
 
     def fresh(self, *, runs: int, seed: int, years: list[int] | None = None, **options: Any) -> EmbeddedServer:
         """An unstarted server of its own (``with pool.fresh(...) as srv``) over a copy of the registry."""
+        copy = self._copy(runs=runs, seed=seed, years=years)
+        return EmbeddedServer(runs=runs, seed=seed, years=years, db=copy, **options)
+
+    def in_process(self, *, runs: int, seed: int, years: list[int] | None = None, **options: Any) -> InProcessService:
+        """An unstarted in-process service of its own (no socket) over a copy of the registry."""
+        copy = self._copy(runs=runs, seed=seed, years=years)
+        return InProcessService(runs=runs, seed=seed, years=years, db=copy, **options)
+
+    def shared_in_process(self, *, runs: int, seed: int, **options: Any) -> InProcessService:
+        """The session's running in-process service of this configuration, left as found by its callers."""
+        key = _key({"in process": True, "runs": runs, "seed": seed, **options})
+        if key not in self._in_process:
+            self._in_process[key] = self._stack.enter_context(self.in_process(runs=runs, seed=seed, **options))
+        return self._in_process[key]
+
+    def _copy(self, *, runs: int, seed: int, years: list[int] | None) -> str:
         self._copies += 1
         copy = self._directory / f"copy-{self._copies}.db"
         shutil.copyfile(self.registry(runs=runs, seed=seed, years=years), copy)
-        return EmbeddedServer(runs=runs, seed=seed, years=years, db=str(copy), **options)
+        return str(copy)
 
     def shared(self, *, runs: int, seed: int, years: list[int] | None = None, **options: Any) -> EmbeddedServer:
         """The session's running server of this configuration. Callers must leave its store as they found it."""
