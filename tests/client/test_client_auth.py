@@ -35,19 +35,14 @@ def _auth(expires_in: int = 300, clock: FakeClock | None = None) -> AuthConfig:
     return AuthConfig(clients=clients, expires_in=expires_in, clock=clock or FakeClock())
 
 
+def _credentials(service: InProcessService, who: tuple[str, str] = READER) -> dict[str, Any]:
+    assert service.token_url is not None
+    return {"audience": "rr-test", "token_url": service.token_url, "client_id": who[0], "client_secret": who[1]}
+
+
 def _client(service: InProcessService, who: tuple[str, str] = READER, **options: Any) -> RunRegistry:
     """A client with ``who``'s credentials; ``transport`` (default: the service's) and ``clock`` may be given."""
-    assert service.token_url is not None
-    options.setdefault("transport", service.transport())
-    return RunRegistry(
-        service.url,
-        audience="rr-test",
-        token_url=service.token_url,
-        client_id=who[0],
-        client_secret=who[1],
-        env_file=False,
-        **options,
-    )
+    return service.client(**_credentials(service, who), **options)
 
 
 class Observer(httpx.BaseTransport):
@@ -178,21 +173,8 @@ def test_secrets_never_leak(auth_server: InProcessService, caplog: pytest.LogCap
 
 @pytest.mark.anyio
 async def test_async_tasks_share_one_token(auth_server: InProcessService) -> None:
-    from client import AsyncRunRegistry
-
-    assert auth_server.token_url is not None
     before = auth_server.stats["token_requests"]
-    async with AsyncRunRegistry(
-        auth_server.url,
-        audience="rr-test",
-        token_url=auth_server.token_url,
-        client_id=READER[0],
-        client_secret=READER[1],
-        env_file=False,
-        transport=auth_server.async_transport(),
-        page_size=10,
-        concurrency=8,
-    ) as arr:
+    async with auth_server.async_client(**_credentials(auth_server), page_size=10, concurrency=8) as arr:
         runs = await arr.get_runs()
         assert len(runs) == 400
         assert arr.token_requests == 1

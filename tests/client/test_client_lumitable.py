@@ -7,31 +7,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from testkit.lumitable import brute_force_rows
 
 from client import RunRegistry
-from client.lumitable import LUMINOSITY_COLUMNS
 from querylang import FilterError
 from querylang.catalogue import OMS_LUMISECTION_BITS
 
 PATTERN = "/PromptReco/Collisions2018%/DQM|online"
 COLUMNS = ["dt-dt", "csc-csc", "hlt-hlt", "bpix_ready", "beam1_present", "cms_active", "recorded", "delivered"]
-
-
-def _brute_force(rr: RunRegistry, run: int, dataset: str, columns: list[str]) -> list[dict[str, Any]]:
-    """The table of one dataset, from the per-lumisection endpoints."""
-    statuses = rr.get_lumisections(run, dataset, output="dicts")
-    oms = rr.get_oms_lumisections(run, "online", output="dicts")
-    rows = []
-    for index in range(max(len(statuses), len(oms))):
-        row: dict[str, Any] = {"run": run, "dataset": dataset, "lumisection": index + 1}
-        for column in columns:
-            if column in OMS_LUMISECTION_BITS or column in LUMINOSITY_COLUMNS:
-                row[column] = oms[index].get(column) if index < len(oms) else None
-            else:
-                entry = statuses[index].get(column) if index < len(statuses) else None
-                row[column] = None if entry is None else entry["status"]
-        rows.append(row)
-    return rows
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -58,7 +41,7 @@ def test_table_equals_the_per_lumisection_brute_force_on_a_sample(rr: RunRegistr
     assert any(name != "online" for _, name in sample)
     for run, name in sample:
         part = table[(table["run"] == run) & (table["dataset"] == name)]
-        assert _records(part.astype({"dataset": str})) == _brute_force(rr, run, name, COLUMNS), (run, name)
+        assert _records(part.astype({"dataset": str})) == brute_force_rows(rr, run, name, COLUMNS), (run, name)
 
 
 def test_table_dtypes_and_shape(table: pd.DataFrame) -> None:

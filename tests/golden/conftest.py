@@ -21,10 +21,14 @@ def server(server_pool: ServerPool) -> EmbeddedServer:
     return server_pool.shared(**DATA)
 
 
-@pytest.fixture(scope="session")
-def registry(server: EmbeddedServer) -> Iterator[RunRegistry]:
+def _client(server: EmbeddedServer) -> Iterator[RunRegistry]:
     with RunRegistry(target=server.url) as rr:
         yield rr
+
+
+@pytest.fixture(scope="session")
+def registry(server: EmbeddedServer) -> Iterator[RunRegistry]:
+    yield from _client(server)
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +39,7 @@ def quirky_server(server_pool: ServerPool) -> EmbeddedServer:
 
 @pytest.fixture(scope="session")
 def quirky_registry(quirky_server: EmbeddedServer) -> Iterator[RunRegistry]:
-    with RunRegistry(target=quirky_server.url) as rr:
-        yield rr
+    yield from _client(quirky_server)
 
 
 @pytest.fixture(scope="session")

@@ -98,12 +98,14 @@ class InProcessService:
         return httpx.Client(base_url=self.url, transport=self.transport(), **options)
 
     def client(self, **options: Any) -> RunRegistry:
-        """A ``RunRegistry`` on the service (no ``.env`` read)."""
-        return RunRegistry(self.url, env_file=False, transport=self.transport(), **options)
+        """A ``RunRegistry`` on the service (no ``.env`` read; ``transport`` may wrap :meth:`transport`)."""
+        options.setdefault("transport", self.transport())
+        return RunRegistry(self.url, env_file=False, **options)
 
     def async_client(self, **options: Any) -> AsyncRunRegistry:
         """An ``AsyncRunRegistry`` on the service (no ``.env`` read)."""
-        return AsyncRunRegistry(self.url, env_file=False, transport=self.async_transport(), **options)
+        options.setdefault("transport", self.async_transport())
+        return AsyncRunRegistry(self.url, env_file=False, **options)
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
         if self._portal is None:
