@@ -129,7 +129,9 @@ def test_a_slow_request_does_not_hold_up_the_others(server_pool: ServerPool) -> 
             target=lambda: replies.append(http.post("/datasets_filtered_ordered", json=listing(slow_filter)))
         )
         worker.start()
-        time.sleep(0.3)
+        while not srv.stats["requests"].get("/datasets_filtered_ordered"):  # waiting for the event, not for time
+            assert worker.is_alive()
+            time.sleep(0.01)
         assert worker.is_alive()  # the slow request is running
         reply, seconds = timed(lambda: httpx.get(f"{srv.url}/runs/{run_number}", timeout=30))
         assert worker.is_alive()  # and still running: the read did not wait for it
