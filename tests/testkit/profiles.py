@@ -20,7 +20,7 @@ __all__ = ["ENVIRONMENT_VARIABLE", "PROFILES", "load_profile", "scaled"]
 
 ENVIRONMENT_VARIABLE = "HYPOTHESIS_PROFILE"
 #: Examples per test in each profile; ``fast`` is the default.
-PROFILES: Mapping[str, int] = {"fast": 100, "thorough": 2000}
+PROFILES: Mapping[str, int] = {"fast": 50, "thorough": 1000}
 
 
 def load_profile(environ: Mapping[str, str] = os.environ) -> str:
