@@ -1,15 +1,18 @@
 """``runql serve``: serve the synthetic demo Run Registry until interrupted.
 
-    runql serve [--host 127.0.0.1] [--port 9500] [--db PATH] [--runs N] [--seed S] [--rr-quirks] [--faults RATE]
-                [--fault-seed S] [--fault-delay SECONDS] [--auth-clients-file PATH] [--auth-client ID:SECRET:ROLE ...]
-                [--token-path PATH] [--token-expires SECONDS]
+    runql serve [--host 127.0.0.1] [--port 9500] [--db PATH] [--runs N] [--seed S] [--years YEAR ...]
+                [--rr-quirks] [--faults RATE] [--fault-seed S] [--fault-delay SECONDS]
+                [--auth-clients-file PATH] [--auth-client ID:SECRET:ROLE ...] [--token-path PATH]
+                [--token-expires SECONDS]
 
-``--db PATH`` keeps the registry in a SQLite file (reused on the next start; ``--runs``/``--seed`` that contradict
-what it holds are an error); without it the registry lives in memory. Token auth is on when clients are given
+``--db PATH`` keeps the registry in a SQLite file (reused on the next start; ``--runs``/``--seed``/``--years``
+that contradict what it holds are an error); without it the registry lives on a scratch file. ``--years 2018
+2024`` keeps the eras of those years only (``--runs`` then samples them). Token auth is on when clients are given
 (role ``reader`` or ``writer``): ``ID:SECRET:ROLE`` entries, one per line, in a private file
 (``--auth-clients-file``, mode 0600) or separated by whitespace in ``$RUNQL_SERVE_AUTH_CLIENTS``, which keep the
-secrets out of ``ps``; ``--auth-client`` on the command line is also accepted. The port is checked before the
-registry is built. Every error is one line on stderr (exit 1; usage errors exit 2), Ctrl-C exits 130.
+secrets out of ``ps``; ``--auth-client`` on the command line is also accepted. The port is bound before the
+registry is built and held until the server serves on it, so no other process takes it meanwhile. Every error is
+one line on stderr (exit 1; usage errors exit 2), Ctrl-C exits 130.
 
 >>> main(["--port", "0", "--db", "/no/such/directory/rr.db"])  # prints: runql serve: error: --db ...
 1
@@ -25,14 +28,16 @@ import sqlite3
 import stat
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
 from backend.auth import AuthConfig, Role
 from backend.demo import DEFAULT_RUNS
+from backend.eras import ERAS, era_of
 from backend.errors import BackendError
 from backend.server import EmbeddedServer
 
@@ -76,6 +81,14 @@ def _port(text: str) -> int:
     return value
 
 
+def _year(text: str) -> int:
+    value = int(text)
+    years = sorted({era.year for era in ERAS})
+    if value not in years:
+        raise argparse.ArgumentTypeError(f"no era in {text}: the registry spans {', '.join(map(str, years))}")
+    return value
+
+
 def _client(text: str) -> tuple[str, str, Role]:
     client_id, _, rest = text.partition(":")
     secret, _, role = rest.rpartition(":")
@@ -91,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="SQLite file to keep the registry in (reused if it exists)")
     parser.add_argument("--runs", type=_non_negative, help=f"runs to generate (default {DEFAULT_RUNS})")
     parser.add_argument("--seed", type=int, help=f"seed of the generated year (default {DEFAULT_SEED})")
+    parser.add_argument("--years", type=_year, nargs="+", metavar="YEAR", help="keep the eras of these years only")
     parser.add_argument(
         "--rr-quirks",
         action="store_true",
@@ -159,25 +173,28 @@ def _private_text(path: str) -> str:
             raise ServeError(f"the clients file {path} is not UTF-8 text (byte {exc.start})") from None
 
 
-def check_port(host: str, port: int) -> None:
-    """Bind ``host:port`` once (as the server will) so a busy or forbidden port is reported before any work."""
-    if port == 0:
-        return
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, held until the server serves on it: a busy or forbidden
+    port is reported before any work, and no other process can take the port while the registry is built."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
 
 
-def check_db(path: str, *, runs: int | None, seed: int | None) -> None:
-    """A clear error if ``path`` cannot hold the registry, or holds one that ``runs``/``seed`` contradict."""
+def check_db(path: str, *, runs: int | None, seed: int | None, years: Collection[int] | None = None) -> None:
+    """A clear error if ``path`` cannot hold the registry, or holds one that ``runs``/``seed``/``years``
+    contradict."""
     file = Path(path)
     if not file.parent.is_dir():
         raise ServeError(f"--db {path}: the directory {file.parent} does not exist")
@@ -185,32 +202,49 @@ def check_db(path: str, *, runs: int | None, seed: int | None) -> None:
         raise ServeError(f"--db {path}: is a directory")
     if not file.exists() or file.stat().st_size == 0:
         return
-    stored_runs, stored_seed = _stored(path)
-    if stored_runs == 0:
+    stored = _stored(path)
+    if stored.runs == 0:
         return
-    if runs is not None and runs != stored_runs:
+    if runs is not None and runs != stored.runs:
         raise ServeError(
-            f"--db {path} holds {stored_runs} runs, not --runs {runs}: drop --runs to reuse it, or use another file"
+            f"--db {path} holds {stored.runs} runs, not --runs {runs}: drop --runs to reuse it, or use another file"
         )
-    if seed is not None and stored_seed is not None and str(seed) != stored_seed:
+    if seed is not None and stored.seed is not None and str(seed) != stored.seed:
         raise ServeError(
-            f"--db {path} was generated with seed {stored_seed}, not --seed {seed}: drop --seed to reuse it, "
+            f"--db {path} was generated with seed {stored.seed}, not --seed {seed}: drop --seed to reuse it, "
             "or use another file"
         )
+    if years is not None and not stored.years <= set(years):
+        raise ServeError(
+            f"--db {path} holds runs of {_listed(stored.years)}, not only of --years {_listed(years)}: "
+            "drop --years to reuse it, or use another file"
+        )
 
 
-def _stored(path: str) -> tuple[int, str | None]:
-    """How many runs the file holds and its seed, read without changing it."""
+@dataclass(frozen=True)
+class _Stored:
+    runs: int
+    seed: str | None
+    years: frozenset[int]
+
+
+def _listed(years: Collection[int]) -> str:
+    return " ".join(map(str, sorted(years)))
+
+
+def _stored(path: str) -> _Stored:
+    """How many runs the file holds, its seed and the years of its runs, read without changing it."""
     try:
         with closing(sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)) as conn:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not {"run", "meta"} <= tables:
                 raise ServeError(f"--db {path}: a SQLite file, but not a runql registry (tables {sorted(tables)})")
-            count = conn.execute("SELECT count(*) FROM run").fetchone()[0]
+            numbers = [row[0] for row in conn.execute("SELECT run_number FROM run")]
             row = conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
     except sqlite3.Error as exc:
         raise ServeError(f"--db {path}: not a usable SQLite database ({exc})") from None
-    return int(count), None if row is None else str(row[0])
+    years = frozenset(era.year for era in map(era_of, numbers) if era is not None)
+    return _Stored(runs=len(numbers), seed=None if row is None else str(row[0]), years=years)
 
 
 # -- serving --------------------------------------------------------------------------------------------------
@@ -255,12 +289,9 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     clients = auth_clients(args, environ)
-    check_port(args.host, args.port)
     if args.db:
-        check_db(args.db, runs=args.runs, seed=args.seed)
-    auth = None
-    if clients:
-        auth = AuthConfig(clients=clients, token_path=args.token_path, expires_in=args.token_expires)
+        check_db(args.db, runs=args.runs, seed=args.seed, years=args.years)
+    sock = listen(args.host, args.port)
     server = EmbeddedServer(
         runs=args.runs,
         seed=DEFAULT_SEED if args.seed is None else args.seed,
@@ -269,9 +300,9 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         faults=args.faults,
         fault_seed=args.fault_seed,
         fault_delay=args.fault_delay,
-        auth=auth,
-        host=args.host,
-        port=args.port,
+        auth=_auth(args, clients),
+        years=args.years,
+        sock=sock,
     )
     try:
         server.start()
@@ -281,6 +312,9 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     except BaseException:  # Ctrl-C or SIGTERM while the registry is being built
         server.stop()
         raise
+    finally:
+        if not server.serving:
+            sock.close()  # never served on: not leaked (once served, the server owns and closes it)
     try:
         print(
             f"runql: serving a SYNTHETIC Run Registry (generated demo data, not real CMS data) at {server.url}",
@@ -296,3 +330,9 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     finally:
         server.stop()
     return 0
+
+
+def _auth(args: argparse.Namespace, clients: Clients) -> AuthConfig | None:
+    if not clients:
+        return None
+    return AuthConfig(clients=clients, token_path=args.token_path, expires_in=args.token_expires)

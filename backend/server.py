@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import socket
 import sqlite3
 import tempfile
 import threading
@@ -119,7 +120,11 @@ def _save(store: Store, path: Path) -> None:
 
 
 class EmbeddedServer:
-    """The embedded Run Registry as a context manager: ``with EmbeddedServer() as srv: srv.url``."""
+    """The embedded Run Registry as a context manager: ``with EmbeddedServer() as srv: srv.url``.
+
+    ``sock``: a socket already bound and listening (``runql serve`` binds its port before building the registry,
+    so no other process can take the port in between); the server serves on it and closes it when it stops.
+    """
 
     def __init__(
         self,
@@ -135,6 +140,7 @@ class EmbeddedServer:
         port: int = 0,
         years: Collection[int] | None = None,
         limits: Limits | None = None,
+        sock: socket.socket | None = None,
     ) -> None:
         if not 0.0 <= faults <= 1.0:
             raise ValueError(f"faults must be within [0, 1], got {faults}")
@@ -143,6 +149,9 @@ class EmbeddedServer:
         self.runs, self.seed, self.db, self.years = runs, seed, db, years
         self.rr_quirks, self.auth, self.host, self.port = rr_quirks, auth, host, port
         self.faults, self.fault_seed, self.fault_delay = faults, fault_seed, fault_delay
+        self._sock = sock
+        if sock is not None:
+            self.host, self.port = sock.getsockname()[:2]
         self._stats = ServerStats()
         self._store: Store | None = None
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -155,6 +164,11 @@ class EmbeddedServer:
         if self._server is None:
             raise RuntimeError("the server is not running")
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def serving(self) -> bool:
+        """Whether the server is accepting connections."""
+        return self._server is not None and self._server.started
 
     @property
     def token_url(self) -> str | None:
@@ -210,7 +224,10 @@ class EmbeddedServer:
             timeout_graceful_shutdown=_GRACE,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="runql-embedded-server", daemon=True)
+        sockets = None if self._sock is None else [self._sock]
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": sockets}, name="runql-embedded-server", daemon=True
+        )
         self._thread.start()
         self._wait_started()
         return self

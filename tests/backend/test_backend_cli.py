@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.cli import AUTH_CLIENTS_VARIABLE, auth_clients, main
-from backend.server import build_store
+from backend.cli import AUTH_CLIENTS_VARIABLE, auth_clients, listen, main
+from backend.eras import era_of
+from backend.server import EmbeddedServer, build_store
 
 SECRET = "s3cret-from-the-environment-77"
 
@@ -161,3 +162,34 @@ def test_a_fifo_as_clients_file_is_refused_without_blocking(tmp_path: Path, caps
     code, err = _serve(["--port", "0", "--runs", "1", "--auth-clients-file", str(fifo)], capsys)
     assert code == 1
     assert "must be a regular file" in err
+
+
+def test_the_port_is_held_from_the_check_until_the_server_serves_on_it() -> None:
+    sock = listen("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    try:
+        with socket.socket() as rival, pytest.raises(OSError, match="in use"):
+            rival.bind(("127.0.0.1", port))  # nobody else can take it while the registry is being built
+        with EmbeddedServer(runs=2, sock=sock) as server:
+            assert server.url == f"http://127.0.0.1:{port}"
+            assert httpx.get(f"{server.url}/runs/1").status_code in (200, 404)
+    finally:
+        sock.close()
+
+
+def test_years_outside_the_registry_are_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--port", "0", "--years", "2010"]) == 2
+    err = capsys.readouterr().err
+    assert "no era in 2010: the registry spans 2018" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_db_contradicted_by_years_is_an_error_that_says_so(
+    registry_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(registry_file) as conn:
+        stored = sorted({era.year for (n,) in conn.execute("SELECT run_number FROM run") if (era := era_of(n))})
+    other = 2024 if stored != [2024] else 2018
+    code, err = _serve(["--port", "0", "--db", str(registry_file), "--years", str(other)], capsys)
+    assert code == 1
+    assert f"holds runs of {' '.join(map(str, stored))}, not only of --years {other}" in err
