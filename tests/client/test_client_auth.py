@@ -21,6 +21,7 @@ import httpx
 import pytest
 from testkit.clocks import FakeClock
 from testkit.inprocess import InProcessService
+from testkit.servers import ServerPool
 
 from backend.auth import AuthConfig
 from client import AuthError, RunRegistry
@@ -79,8 +80,8 @@ class Observer(httpx.BaseTransport):
 
 
 @pytest.fixture(scope="module")
-def auth_server() -> Iterator[InProcessService]:
-    with InProcessService(runs=400, seed=5, auth=_auth()) as service:
+def auth_server(server_pool: ServerPool) -> Iterator[InProcessService]:
+    with server_pool.in_process(runs=400, seed=5, auth=_auth()) as service:
         yield service
 
 
@@ -101,15 +102,15 @@ def test_without_credentials_the_service_refuses(auth_server: InProcessService) 
         rr.get_runs(limit=1)
 
 
-def test_expiry_triggers_exactly_one_refresh() -> None:
+def test_expiry_triggers_exactly_one_refresh(server_pool: ServerPool) -> None:
     clock = FakeClock()
-    with InProcessService(runs=60, seed=5, auth=_auth(expires_in=2, clock=clock)) as srv:
+    with server_pool.in_process(runs=120, seed=5, auth=_auth(expires_in=2, clock=clock)) as srv:
         observer = Observer(srv.transport())
         with _client(srv, transport=observer, clock=clock) as rr:
             rr.get_runs(page_size=10)
             clock.advance(1.9)  # inside the refresh margin (a tenth of the lifetime) but not yet expired: refreshed
             runs = rr.get_runs(page_size=10)
-            assert len(runs) == 60
+            assert len(runs) == 120
             assert srv.stats["token_requests"] == 2
             clock.advance(1.7)  # the second token has 0.3 s left, more than its margin: reused
             rr.get_runs(limit=1)
@@ -118,9 +119,9 @@ def test_expiry_triggers_exactly_one_refresh() -> None:
     assert len(set(observer.tokens)) == 2
 
 
-def test_a_401_mid_fetch_is_recovered_with_one_new_token() -> None:
+def test_a_401_mid_fetch_is_recovered_with_one_new_token(server_pool: ServerPool) -> None:
     clock = FakeClock()
-    with InProcessService(runs=120, seed=5, auth=_auth(expires_in=1, clock=clock)) as srv:
+    with server_pool.in_process(runs=120, seed=5, auth=_auth(expires_in=1, clock=clock)) as srv:
         # the client believes its token lives an hour; before page 5 the service's 1 s lifetime runs out
         observer = Observer(srv.transport(), claimed_lifetime=3600, before_page=(5, lambda: clock.advance(1.2)))
         with _client(srv, transport=observer, clock=clock) as rr:
