@@ -1,9 +1,11 @@
 """Backend filters (``rr-protocol.md`` §4) and sortings compiled to SQLite, with every value a bound parameter.
 
-Keys are resolved against the catalogue: ``run_number`` (and ``name`` for datasets) are table columns;
-``oms_attributes.<a>``, ``rr_attributes.<a>``, ``dataset_attributes.<a>`` and
-``triplet_summary.<ws>-<col>.<STATUS>`` are JSON paths, passed to ``json_extract`` as bound parameters. Nothing
-from the request is ever spliced into SQL text: only trusted column names and placeholders are.
+A filter is parsed into :mod:`querylang.backend_filter` nodes first (its shape errors, its depth and size limits
+are the IR's), and the SQL is generated from the nodes. Keys are resolved against the catalogue: ``run_number``
+(and ``name`` for datasets) are table columns; ``oms_attributes.<a>``, ``rr_attributes.<a>``,
+``dataset_attributes.<a>`` and ``triplet_summary.<ws>-<col>.<STATUS>`` are JSON paths, passed to ``json_extract``
+as bound parameters. Nothing from the request is ever spliced into SQL text: only trusted column names and
+placeholders are.
 
 Comparisons cast by the JSON type of the compared value (number → numeric, boolean → boolean, string → text);
 comparing a value with an attribute of an incompatible type is an error, like PostgreSQL's failed casts.
@@ -34,19 +36,37 @@ import functools
 import math
 import re
 import sqlite3
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from backend import budget
 from backend.errors import RequestError
+from querylang.backend_filter import (
+    COMPARISON_OPERATORS,
+    CONNECTIVES,
+    LIKE_OPERATORS,
+    BackendFilter,
+    Bare,
+    Column,
+    Compare,
+    Condition,
+    Entry,
+    Junction,
+    KeyJunction,
+    Operators,
+    Test,
+    UnknownOperator,
+    Value,
+    column_keys,
+    from_json,
+    table_of,
+)
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Owner, default_catalogue
 from querylang.errors import FilterError
 from querylang.similar import LikePattern, compile_like
 
 __all__ = [
     "IN_CHUNK",
-    "MAX_DEPTH",
     "MAX_LIST_VALUES",
     "MAX_TERMS",
     "FilterSqlError",
@@ -59,8 +79,6 @@ __all__ = [
 ]
 
 Target = Literal["runs", "datasets"]
-#: Deepest nesting of and/or lists and operator objects accepted.
-MAX_DEPTH = 64
 #: Most comparisons one filter may contain (an ``IN`` list counts as one).
 MAX_TERMS = 5000
 #: Most values one filter may bind in ``IN``/``NOT IN`` lists (SQLite allows 32,766 variables per statement).
@@ -68,9 +86,6 @@ MAX_LIST_VALUES = 30_000
 #: Values per ``IN (...)`` list: a longer membership is an ``OR`` (``NOT IN``: ``AND``) of such lists.
 IN_CHUNK = 500
 
-_LOGICAL = {"and": "AND", "or": "OR", "AND": "AND", "OR": "OR"}
-_COMPARISONS = {"=": "=", "<>": "<>", "<": "<", ">": ">", "<=": "<=", ">=": ">="}
-_LIKES = {"like": (False, False), "notlike": (False, True), "LIKE": (True, False), "NOTLIKE": (True, True)}
 #: For an ``or`` / ``and`` list: the comparison its items may share, and the SQL membership it becomes.
 _MEMBERSHIP = {"OR": ("=", "IN"), "AND": ("<>", "NOT IN")}
 #: Joins of more parts than this are parenthesised as a balanced tree (SQLite's parser nests ``a OR b OR c``).
@@ -173,16 +188,6 @@ def _triplet_key(key: str, rest: str, *, quirks: bool) -> _Key | None:
     return _Key(key, "triplet", AttrType.NUMBER, "d.triplet_summary", _json_path(flag.name, status))
 
 
-def _table_of(key: str, target: Target) -> str:
-    """The table a key belongs to, without validating it (for quirk b's split)."""
-    if key == "run_number":
-        return "run" if target == "runs" else "dataset"
-    prefix = key.partition(".")[0]
-    if prefix == "triplet_summary":
-        return "triplet"
-    return "dataset" if key == "name" or prefix == "dataset_attributes" else "run"
-
-
 def _describe(value: object) -> str:
     if isinstance(value, bool):
         return f"boolean {str(value).lower()}"
@@ -209,80 +214,71 @@ class _Compiler:
         self.list_values = 0
 
     # -- structure ----------------------------------------------------------------------------------------
-    def node(self, node: object, depth: int) -> Sql:
-        if depth > MAX_DEPTH:
-            raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels")
-        if not isinstance(node, dict):
-            raise FilterSqlError(f"a filter must be a JSON object, got {_describe(node)}")
-        parts = [
-            self.logic(key, value, depth) if key in _LOGICAL else self.attribute(key, value, depth)
-            for key, value in node.items()
-        ]
-        return _join("AND", parts)
+    def filter(self, node: BackendFilter) -> Sql:
+        return _join("AND", [self.entry(entry) for entry in node.items])
 
-    def logic(self, op: str, items: object, depth: int) -> Sql:
-        if not isinstance(items, list):
-            raise FilterSqlError(f'"{op}" needs a list of filters, got {_describe(items)}')
-        joiner = _LOGICAL[op]
+    def entry(self, entry: Entry) -> Sql:
+        match entry:
+            case Junction():
+                return self.junction(entry)
+            case Column(key=name, condition=condition):
+                key = _resolve(name, self.target, quirks=self.quirks)
+                return Sql(_FALSE) if key is None else self.condition(key, condition, lose_cast=False)
+
+    def junction(self, junction: Junction) -> Sql:
+        """An ``and``/``or`` list; its items ``{key: v}`` / ``{key: {op: v}}`` with the list's ``op`` join ``IN``."""
+        joiner = junction.logic.upper()
         members: dict[str, tuple[_Key, list[Any]]] = {}
         rest = []
-        for item in items:
+        for item in junction.filters:
             found = self.member_of_filter(item, joiner)
             if found is None:
                 rest.append(item)
             else:
                 members.setdefault(found[0].name, (found[0], []))[1].append(found[1])
         parts = [self.membership(key, values, joiner) for key, values in members.values()]
-        parts += [self.node(item, depth + 1) for item in rest]
-        return _join(joiner, parts, empty=op.lower() == "and")
+        parts += [self.filter(item) for item in rest]
+        return _join(joiner, parts, empty=joiner == "AND")
 
-    def member_of_filter(self, item: object, joiner: str) -> tuple[_Key, Any] | None:
+    def member_of_filter(self, item: BackendFilter, joiner: str) -> tuple[_Key, Any] | None:
         """``(key, value)`` when ``item`` is ``{key: value}`` or ``{key: {op: value}}`` with the list's ``op``."""
-        if not isinstance(item, dict) or len(item) != 1:
+        if len(item.items) != 1 or not isinstance(column := item.items[0], Column):
             return None
-        ((name, spec),) = item.items()
-        if name in _LOGICAL:
-            return None
-        value = _member_value(spec, joiner)
-        key = None if value is None else _resolve(name, self.target, quirks=self.quirks)
+        value = _member_value(column.condition, joiner)
+        key = None if value is None else _resolve(column.key, self.target, quirks=self.quirks)
         return None if key is None else (key, value)
 
-    def attribute(self, name: str, value: object, depth: int) -> Sql:
-        key = _resolve(name, self.target, quirks=self.quirks)
-        if key is None:
-            return Sql(_FALSE)
-        if isinstance(value, dict):
-            return self.operators(key, value, depth + 1, lose_cast=False)
-        return self.compare(key, "=", value, lose_cast=False)
+    def condition(self, key: _Key, condition: Condition, *, lose_cast: bool) -> Sql:
+        if isinstance(condition, Bare):
+            return self.compare(key, "=", condition.value, lose_cast=lose_cast)
+        return _join("AND", [self.test(key, test, lose_cast=lose_cast) for test in condition.tests])
 
-    def operators(self, key: _Key, ops: dict[str, Any], depth: int, *, lose_cast: bool) -> Sql:
-        if depth > MAX_DEPTH:
-            raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels")
-        parts = []
-        for op, value in ops.items():
-            if op in _LOGICAL:
-                parts.append(self.nested_logic(key, op, value, depth))
-            else:
-                parts.append(self.compare(key, op, value, lose_cast=lose_cast))
-        return _join("AND", parts)
+    def test(self, key: _Key, test: Test, *, lose_cast: bool) -> Sql:
+        match test:
+            case KeyJunction():
+                return self.nested_logic(key, test)
+            case Compare(op=op, value=value):
+                return self.compare(key, op, value, lose_cast=lose_cast)
+            case UnknownOperator(op=op):
+                self.count_term()
+                if self.quirks and key.path is not None:
+                    return Sql(_FALSE)
+                allowed = ", ".join([*COMPARISON_OPERATORS, *LIKE_OPERATORS, *CONNECTIVES])
+                raise FilterSqlError(f'"{key.name}": unknown operator {op!r}; allowed: {allowed}')
 
-    def nested_logic(self, key: _Key, op: str, items: object, depth: int) -> Sql:
+    def nested_logic(self, key: _Key, junction: KeyJunction) -> Sql:
         """``and``/``or`` under a key; in quirk mode under a JSON key they lose the cast (quirk a)."""
-        if not isinstance(items, list):
-            raise FilterSqlError(f'"{key.name}": "{op}" needs a list, got {_describe(items)}')
         lose_cast = self.quirks and key.path is not None
-        joiner = _LOGICAL[op]
-        values = [_member_value(item, joiner) for item in items]
+        joiner = junction.logic.upper()
+        values = [_member_value(item, joiner) for item in junction.items]
         members = [v for v in values if v is not None and (isinstance(v, str) or not lose_cast)]
         parts = [self.membership(key, members, joiner)] if members else []
         parts += [
-            self.operators(key, item, depth + 1, lose_cast=lose_cast)
-            if isinstance(item, dict)
-            else self.compare(key, "=", item, lose_cast=lose_cast)
-            for item, value in zip(items, values, strict=True)
+            self.condition(key, item, lose_cast=lose_cast)
+            for item, value in zip(junction.items, values, strict=True)
             if value is None or (lose_cast and not isinstance(value, str))
         ]
-        return _join(joiner, parts, empty=op.lower() == "and")
+        return _join(joiner, parts, empty=joiner == "AND")
 
     def membership(self, key: _Key, values: list[Any], joiner: str) -> Sql:
         """``key IN (...)`` (``joiner`` OR) or ``key NOT IN (...)`` (AND) of ``values``, cast as :meth:`compare`
@@ -312,24 +308,18 @@ class _Compiler:
         if self.terms > MAX_TERMS:
             raise FilterSqlError(f"filter has more than {MAX_TERMS} comparisons")
 
-    def compare(self, key: _Key, op: str, value: object, *, lose_cast: bool) -> Sql:
+    def compare(self, key: _Key, op: str, value: Value, *, lose_cast: bool) -> Sql:
         self.count_term()
-        if op in _LIKES:
+        if op in LIKE_OPERATORS:
+            assert isinstance(value, str)  # the IR allows patterns only
             return self.like(key, op, value)
-        if op not in _COMPARISONS:
-            if self.quirks and key.path is not None:
-                return Sql(_FALSE)
-            allowed = ", ".join([*_COMPARISONS, *_LIKES, "and", "or"])
-            raise FilterSqlError(f'"{key.name}": unknown operator {op!r}; allowed: {allowed}')
         if value is None:
             return self.null_test(key, op)
         if lose_cast and not isinstance(value, str):
             pg_type = "boolean" if isinstance(value, bool) else ("integer" if isinstance(value, int) else "numeric")
             raise FilterSqlError(f"operator does not exist: text {op} {pg_type}")
-        if isinstance(value, (dict, list)):
-            raise FilterSqlError(f'"{key.name}": cannot compare with {_describe(value)}')
-        left, param = self.cast(key, value)  # type: ignore[arg-type]
-        return Sql(f"({left.text} {_COMPARISONS[op]} ?)", (*left.params, param))
+        left, param = self.cast(key, value)
+        return Sql(f"({left.text} {op} ?)", (*left.params, param))
 
     def null_test(self, key: _Key, op: str) -> Sql:
         raw = key.value_sql()
@@ -339,12 +329,10 @@ class _Compiler:
             return Sql(f"({raw.text} IS NOT NULL)", raw.params)
         return Sql(_FALSE)  # x < NULL is never true
 
-    def like(self, key: _Key, op: str, pattern: object) -> Sql:
-        if not isinstance(pattern, str):
-            raise FilterSqlError(f'"{key.name}": {op} needs a string pattern, got {_describe(pattern)}')
+    def like(self, key: _Key, op: str, pattern: str) -> Sql:
         if key.path is None and key.kind is AttrType.NUMBER:
             raise FilterSqlError(f'operator does not exist: integer ~~ text (in "{key.name}" {op})')
-        case_sensitive, negate = _LIKES[op]
+        case_sensitive, negate = LIKE_OPERATORS[op]
         _like(pattern, case_sensitive)  # a pattern RE2 refuses (too long, too complex) is an error up front
         text = key.text_sql()
         sql = f"rq_like({text.text}, ?, {int(case_sensitive)})"
@@ -367,16 +355,18 @@ class _Compiler:
         raise FilterSqlError(f'cannot compare "{key.name}" ({key.kind.value}) with {_describe(value)}')
 
 
-def _member_value(spec: object, joiner: str) -> bool | int | float | str | None:
+def _member_value(condition: Condition, joiner: str) -> bool | int | float | str | None:
     """The value of an ``or`` item ``v`` / ``{"=": v}`` (``and`` item ``{"<>": v}``), when it can join ``IN``."""
     op = _MEMBERSHIP[joiner][0]
-    if isinstance(spec, dict):
-        if len(spec) != 1 or op not in spec:
+    if isinstance(condition, Operators):
+        if len(condition.tests) != 1 or not isinstance(test := condition.tests[0], Compare) or test.op != op:
             return None
-        spec = spec[op]
+        value = test.value
     elif op != "=":
         return None
-    return spec if isinstance(spec, (bool, int, float, str)) and _bindable(spec) else None
+    else:
+        value = condition.value
+    return value if value is not None and _bindable(value) else None
 
 
 def _bindable(value: bool | int | float | str) -> bool:
@@ -395,46 +385,36 @@ def _join(op: str, parts: list[Sql], *, empty: bool = True) -> Sql:
     return Sql("(" + f" {op} ".join(p.text for p in parts) + ")", tuple(v for p in parts for v in p.params))
 
 
-def _project(node: Mapping[str, Any], table: str, target: Target) -> dict[str, Any] | None:
+def _project(node: BackendFilter, table: str, target: Target) -> BackendFilter | None:
     """The part of a filter that touches ``table`` (quirk b): other keys and emptied lists disappear."""
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in _LOGICAL and isinstance(value, list):
-            items = [p for p in (_project(i, table, target) for i in value if isinstance(i, dict)) if p]
+    kept: list[Entry] = []
+    for entry in node.items:
+        if isinstance(entry, Junction):
+            items = tuple(p for p in (_project(f, table, target) for f in entry.filters) if p is not None)
             if items:
-                out[key] = items
-        elif key not in _LOGICAL and _table_of(key, target) == table:
-            out[key] = value
-    return out or None
-
-
-def _tables(node: object, target: Target) -> set[str]:
-    if isinstance(node, list):
-        return set().union(*(_tables(i, target) for i in node))
-    if not isinstance(node, dict):
-        return set()
-    found: set[str] = set()
-    for key, value in node.items():
-        found |= _tables(value, target) if key in _LOGICAL else {_table_of(key, target)}
-    return found
+                kept.append(Junction(entry.op, items))
+        elif table_of(entry.key, target) == table:
+            kept.append(entry)
+    return BackendFilter(tuple(kept)) if kept else None
 
 
 def compile_where(filter: object, *, target: Target, quirks: bool = False) -> Sql:
-    """The WHERE condition of a runs or datasets listing; raises :class:`FilterSqlError` on a bad filter."""
+    """The WHERE condition of a runs or datasets listing (``filter``: a backend filter node or its JSON); raises
+    :class:`FilterSqlError` on a bad filter."""
     try:
-        whole = _Compiler(target, quirks=quirks).node(filter, 0)
-        tables = _tables(filter, target)
-        if not quirks or len(tables) < 2:
-            return whole
-        assert isinstance(filter, dict)
-        parts = []
-        for table in sorted(tables):
-            projected = _project(filter, table, target)
-            if projected:
-                parts.append(_Compiler(target, quirks=True).node(projected, 0))
-        return _join("AND", parts)
-    except RecursionError:
-        raise FilterSqlError(f"filter nested deeper than {MAX_DEPTH} levels") from None
+        node = filter if isinstance(filter, BackendFilter) else from_json(filter)
+    except FilterError as exc:
+        raise FilterSqlError(str(exc)) from None
+    whole = _Compiler(target, quirks=quirks).filter(node)
+    tables = {table_of(key, target) for key in column_keys(node)}
+    if not quirks or len(tables) < 2:
+        return whole
+    parts = []
+    for table in sorted(tables):
+        projected = _project(node, table, target)
+        if projected:
+            parts.append(_Compiler(target, quirks=True).filter(projected))
+    return _join("AND", parts)
 
 
 def compile_order(sortings: object, *, target: Target, ties: Sql | None = None) -> Sql:

@@ -57,7 +57,9 @@ from client.engine import Batch, Operation
 from client.errors import RunQLError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
-from querylang.compile import compile_filter
+from querylang.ast import And, Comparison, Node
+from querylang.catalogue import default_catalogue
+from querylang.compile import compile_filter, compile_node
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
     CompiledPlan,
@@ -247,21 +249,20 @@ def _mapping(value: object) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
-def _listing_filter(plan: RulePlan, pattern: SimilarPattern, pushdown: bool) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = []
+def _listing_filter(plan: RulePlan, pattern: SimilarPattern, pushdown: bool) -> Node:
+    """The datasets listing's filter: the rule's pushdown (if asked) and the name pattern's ``like`` prefilter."""
+    parts: list[Node] = []
     if pushdown and plan.datasets_filter is not None:
         parts.append(plan.datasets_filter)
     if pattern.like.strip("%"):
-        parts.append({"dataset_name": {"like": pattern.like}})
-    if not parts:
-        return {}
-    return parts[0] if len(parts) == 1 else {"and": parts}
+        parts.append(Comparison(default_catalogue().dataset_attribute("dataset_name"), "like", pattern.like))
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
 
 
 def _candidate_datasets(
     plan: RulePlan, pattern: SimilarPattern, *, pushdown: bool, page_size: int
 ) -> Operation[list[_Dataset]]:
-    compiled = compile_filter(_listing_filter(plan, pattern, pushdown), kind="datasets")
+    compiled = compile_node(_listing_filter(plan, pattern, pushdown), kind="datasets")
     query = ListingQuery("datasets", compiled.filters, (), page_size=page_size)
     listing = yield from fetch_listing(query, list)
     datasets = [_Dataset.from_row(row) for row in listing.rows if pattern.matches(row["name"])]

@@ -16,8 +16,9 @@ Compilation has three exact steps:
    every backend filter stays small whatever the list. Before that, runs of consecutive run numbers in an
    ``in``/``notin`` list become ranges (``>=``/``<=``; ``<``/``>`` for ``notin``): ``run_number`` holds
    integers only, so this is exact.
-3. *Emit* each part with every comparison directly under its key and ``and``/``or`` lists above the keys
-   (quirk a), merging an AND of atoms with distinct key+operator into one object, as the public client does.
+3. *Emit* each part as a :class:`~querylang.backend_filter.BackendFilter` with every comparison directly under
+   its key and ``and``/``or`` lists above the keys (quirk a), merging an AND of atoms with distinct key+operator
+   into one object, as the public client does.
 
 Simplifications are exact only: nested and/or are flattened, identical clauses deduplicated, ``And(())``
 (``{}``) is the filter ``{}`` that matches everything, ``Or(())`` (``{"run_number": []}``) drops out, and a
@@ -35,14 +36,26 @@ import itertools
 import json
 import math
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from querylang.ast import And, Comparison, Membership, Node, Not, Or, Scalar, StatusTest, is_count
+from querylang.backend_filter import (
+    BackendFilter,
+    Column,
+    Compare,
+    Condition,
+    Junction,
+    KeyJunction,
+    Operators,
+    UnknownOperator,
+    column_keys,
+    from_json,
+    table_of,
+)
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Catalogue, Owner, default_catalogue
 from querylang.errors import FilterError, PathPart, format_path
-from querylang.limits import MAX_DEPTH, check_nesting
+from querylang.limits import MAX_DEPTH
 from querylang.parse import UnknownFlags, UnknownFlagWarning, check_options, parse_filter_and_warnings
 from querylang.plan import Kind, Plan
 
@@ -82,7 +95,7 @@ def compile_filter(
     for note in notes:
         warnings.warn(note, UnknownFlagWarning, stacklevel=2)
     plan = compile_node(node, kind=kind, max_filters=max_filters, max_or_values=max_or_values)
-    return Plan(kind, plan.filters, notes)
+    return Plan(kind, plan.nodes, notes)
 
 
 def compile_node(node: Node, *, kind: Kind = "runs", max_filters: int = 64, max_or_values: int = MAX_OR_VALUES) -> Plan:
@@ -98,8 +111,8 @@ def compile_node(node: Node, *, kind: Kind = "runs", max_filters: int = 64, max_
     formula = _compact(_Lowering(kind).lower(node, negate=False))
     parts = _split(formula, _Bounds(max_filters, max_or_values))
     filters = _dedupe(_emit(part) for part in parts if part != _FALSE)
-    if {} in filters:
-        filters = [{}]
+    if _MATCH_ALL in filters:
+        filters = [_MATCH_ALL]
     return Plan(kind, tuple(filters))
 
 
@@ -122,11 +135,11 @@ def _check_depth(root: Node) -> None:
 # -- the formula: atoms under all/any ---------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Atom:
+    """``key test``, e.g. ``run_number > 5`` (``{"=": null}``: IS NULL), and the table of the key."""
+
     key: str
-    op: str
-    value: Scalar | None  # None only as ``{"=": null}``: IS NULL
+    test: Compare  # 1, 1.0 and True never deduplicate into each other: tests compare value types
     table: str
-    value_type: str  # so that 1, 1.0 and True never deduplicate into each other
 
 
 @dataclass(frozen=True)
@@ -145,7 +158,7 @@ _FALSE = _Any(())
 
 
 def _atom(key: str, op: str, value: Scalar | None, table: str) -> _Atom:
-    return _Atom(key, op, value, table, type(value).__name__)
+    return _Atom(key, Compare(op, value), table)
 
 
 def _all(parts: Iterable[_Formula]) -> _Formula:
@@ -206,15 +219,13 @@ class _Lowering:
         return atom
 
     def table(self, attribute: Attribute, path: tuple[PathPart, ...]) -> str:
-        if attribute.owner is Owner.RUN_TABLE and self.kind == "datasets":
-            return "dataset"  # a dataset's own run_number column
         if attribute.table == "dataset" and self.kind == "runs":
             raise FilterError(
                 f"{attribute.name!r} is a dataset attribute: it is allowed in dataset filters only",
                 path=path,
                 value=attribute.name,
             )
-        return attribute.table
+        return table_of(attribute.path, self.kind)
 
 
 def _zero_satisfies(op: str, value: Scalar) -> bool:
@@ -271,9 +282,9 @@ def _with_ranges(
 
 def _run_number(part: _Formula, op: str) -> int | None:
     """``n`` when ``part`` is the atom ``run_number op n`` with an integer ``n``."""
-    if isinstance(part, _Atom) and part.key == "run_number" and part.op == op and part.value_type == "int":
-        assert isinstance(part.value, int)
-        return part.value
+    if isinstance(part, _Atom) and part.key == "run_number" and part.test.op == op and part.test.value_type is int:
+        assert isinstance(part.test.value, int)
+        return part.test.value
     return None
 
 
@@ -358,37 +369,43 @@ def _check_size(size: int, bounds: _Bounds) -> None:
 
 
 # -- 3. emitting -------------------------------------------------------------------------------------------
-def _emit(formula: _Formula) -> dict[str, Any]:
+_MATCH_ALL = BackendFilter(())
+
+
+def _emit(formula: _Formula) -> BackendFilter:
     if isinstance(formula, _Atom):
-        return {formula.key: {formula.op: formula.value}}
+        return BackendFilter((_column(formula.key, [formula.test]),))
     if isinstance(formula, _Any):
-        return {"or": [_emit(part) for part in formula.parts]}
-    merged: dict[str, dict[str, Any]] = {}
-    rest: list[dict[str, Any]] = []
+        return BackendFilter((Junction("or", tuple(_emit(part) for part in formula.parts)),))
+    merged: dict[str, list[Compare]] = {}
+    rest: list[BackendFilter] = []
     for part in formula.parts:
-        if isinstance(part, _Atom) and part.op not in merged.get(part.key, {}):
-            merged.setdefault(part.key, {})[part.op] = part.value
+        if isinstance(part, _Atom) and all(t.op != part.test.op for t in merged.get(part.key, ())):
+            merged.setdefault(part.key, []).append(part.test)
         else:
             rest.append(_emit(part))
+    columns = BackendFilter(tuple(_column(key, tests) for key, tests in merged.items()))
     if not rest:
-        return dict(merged)
-    return {"and": [*([merged] if merged else []), *rest]}
+        return columns
+    return BackendFilter((Junction("and", (*([columns] if merged else []), *rest)),))
 
 
-def _dedupe(filters: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    unique: dict[str, dict[str, Any]] = {}
+def _column(key: str, tests: list[Compare]) -> Column:
+    return Column(key, Operators(tuple(tests)))
+
+
+def _dedupe(filters: Iterable[BackendFilter]) -> list[BackendFilter]:
+    unique: dict[str, BackendFilter] = {}
     for backend_filter in filters:
-        unique.setdefault(json.dumps(backend_filter, sort_keys=True), backend_filter)
+        unique.setdefault(json.dumps(backend_filter.to_json(), sort_keys=True), backend_filter)
     return list(unique.values())
 
 
 # -- raw filters (ignore_filter_transformation=True) ---------------------------------------------------------
-_BACKEND_OPERATORS = frozenset(("=", "<>", "<", ">", "<=", ">=", "like", "notlike", "LIKE", "NOTLIKE"))
-_CONNECTIVES = frozenset(("and", "or", "AND", "OR"))
-
-
 def raw_plan(filter: object, *, kind: Kind = "runs", catalogue: Catalogue | None = None) -> Plan:
-    """A one-filter plan sending ``filter`` as written (a deep copy), after checking it is a JSON object.
+    """A one-filter plan sending ``filter`` (JSON, or a :class:`~querylang.backend_filter.BackendFilter`) as written,
+    after parsing it (:func:`~querylang.backend_filter.from_json`: :class:`FilterError` for anything the service
+    would not accept).
 
     Known quirks of the service are reported as :class:`QuirkWarning` (and in ``Plan.warnings``), never fixed.
 
@@ -402,32 +419,11 @@ def raw_plan(filter: object, *, kind: Kind = "runs", catalogue: Catalogue | None
     True
     """
     check_options(kind)
-    if not isinstance(filter, Mapping):
-        raise FilterError("a raw backend filter must be a JSON object", value=filter, allowed="a dict")
-    check_nesting(filter, FilterError)
-    _check_json(filter, ())
-    copied: dict[str, Any] = json.loads(json.dumps(filter))
-    notes = tuple(_RawChecker(kind, catalogue or default_catalogue()).filter(copied, ()))
+    node = filter if isinstance(filter, BackendFilter) else from_json(filter)
+    notes = tuple(_RawChecker(kind, catalogue or default_catalogue()).filter(node))
     for note in notes:
         warnings.warn(note, QuirkWarning, stacklevel=2)
-    return Plan(kind, (copied,), notes)
-
-
-def _check_json(value: object, path: tuple[PathPart, ...]) -> None:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise FilterError("JSON object keys must be strings", path=path, value=key)
-            _check_json(item, (*path, key))
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _check_json(item, (*path, index))
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise FilterError("not representable in JSON", path=path, value=value, allowed="finite numbers")
-    elif value is not None and not isinstance(value, (str, int, float, bool)):
-        raise FilterError(
-            "not a JSON value", path=path, value=value, allowed="dict, list, str, int, float, bool or None"
-        )
+    return Plan(kind, (node,), notes)
 
 
 @dataclass(frozen=True)
@@ -437,53 +433,47 @@ class _RawChecker:
     kind: Kind
     catalogue: Catalogue
 
-    def filter(self, obj: dict[str, Any], path: tuple[PathPart, ...]) -> list[str]:
+    def filter(self, node: BackendFilter) -> list[str]:
         notes: list[str] = []
-        for key, value in obj.items():
-            where = (*path, key)
-            if key in _CONNECTIVES and isinstance(value, list):
-                if key.lower() == "or" and len(self.tables(value)) > 1:
-                    notes.append(_note(where, "quirk (b): an 'or' across tables is split per table and ANDed"))
-                for index, sub in enumerate(value):
-                    if isinstance(sub, dict):
-                        notes += self.filter(sub, (*where, index))
-            else:
-                notes += self.column(key, value, where)
+        for entry in node.items:
+            match entry:
+                case Junction(logic=logic, filters=filters):
+                    if logic == "or" and len(self.tables(filters)) > 1:
+                        notes.append(_note(entry.path, "quirk (b): an 'or' across tables is split per table and ANDed"))
+                    for sub in filters:
+                        notes += self.filter(sub)
+                case Column(key=key, condition=condition):
+                    notes += self.column(key, condition, entry.path)
         return notes
 
-    def column(self, key: str, value: object, where: tuple[PathPart, ...]) -> list[str]:
+    def column(self, key: str, condition: Condition, where: tuple[PathPart, ...]) -> list[str]:
         notes = [] if self.table(key) else [_note(where, "quirk (c): unknown key (0 rows or a server error)")]
-        if not isinstance(value, dict):
+        if not isinstance(condition, Operators):
             return notes
-        for op, arg in value.items():
-            if op in _CONNECTIVES:
-                if "." in key and any(not isinstance(v, str) for v in _leaf_values(arg)):
-                    notes.append(_note((*where, op), "quirk (a): and/or under a JSON key compares as text"))
-            elif op not in _BACKEND_OPERATORS:
-                notes.append(_note((*where, op), "quirk (c): unknown operator (0 rows or a server error)"))
+        for test in condition.tests:
+            match test:
+                case KeyJunction():
+                    if "." in key and any(not isinstance(v, str) for v in test.values()):
+                        notes.append(_note(test.path, "quirk (a): and/or under a JSON key compares as text"))
+                case UnknownOperator():
+                    notes.append(_note(test.path, "quirk (c): unknown operator (0 rows or a server error)"))
         return notes
 
-    def tables(self, branches: list[Any]) -> set[str]:
-        found: set[str] = set()
-        for branch in branches:
-            if isinstance(branch, dict):
-                for key, value in branch.items():
-                    if key in _CONNECTIVES and isinstance(value, list):
-                        found |= self.tables(value)
-                    elif self.table(key):
-                        found.add(self.table(key))
-        return found
+    def tables(self, branches: tuple[BackendFilter, ...]) -> set[str]:
+        return {self.table(key) for branch in branches for key in column_keys(branch)} - {""}
 
     def table(self, key: str) -> str:
         """The table of a backend key, or ``""`` when the key is unknown."""
+        return table_of(key, self.kind) if self.known(key) else ""
+
+    def known(self, key: str) -> bool:
         if key == "run_number":
-            return "dataset" if self.kind == "datasets" else "run"
+            return True
         if key.startswith("triplet_summary."):
             flag, _, status = key[len("triplet_summary.") :].rpartition(".")
-            return "triplet" if status in STATUS_VALUES and self.has_flag(flag) else ""
+            return status in STATUS_VALUES and self.has_flag(flag)
         attributes = self.catalogue.attributes()
-        known = {a.path: a.table for a in attributes if self.kind == "datasets" or a.table != "dataset"}
-        return known.get(key, "")
+        return any(a.path == key and (self.kind == "datasets" or a.table != "dataset") for a in attributes)
 
     def has_flag(self, name: str) -> bool:
         try:
@@ -491,14 +481,6 @@ class _RawChecker:
         except KeyError:
             return False
         return flag.online or self.kind == "datasets"
-
-
-def _leaf_values(value: object) -> list[object]:
-    if isinstance(value, dict):
-        return [leaf for item in value.values() for leaf in _leaf_values(item)]
-    if isinstance(value, list):
-        return [leaf for item in value for leaf in _leaf_values(item)]
-    return [value]
 
 
 def _note(path: tuple[PathPart, ...], message: str) -> str:

@@ -19,16 +19,25 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from querylang.backend_filter import (
+    LIKE_OPERATORS,
+    BackendFilter,
+    Bare,
+    Column,
+    Compare,
+    Condition,
+    Junction,
+    KeyJunction,
+    UnknownOperator,
+    from_json,
+)
 from querylang.compile import compile_filter
-from querylang.errors import FilterError
-from querylang.limits import check_nesting
 from querylang.parse import UnknownFlags
 from querylang.plan import Kind, Plan
 
 __all__ = ["Explanation", "explain", "explain_plan", "to_sql"]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SQL_OPERATORS = {"like": "ILIKE", "notlike": "NOT ILIKE", "LIKE": "LIKE", "NOTLIKE": "NOT LIKE"}
 
 
 class Explanation(str):
@@ -62,59 +71,72 @@ def explain(
 
 def explain_plan(plan: Plan) -> Explanation:
     """The text :func:`explain` prints, for an already compiled (or raw) plan."""
-    count = len(plan.filters)
+    count = len(plan.nodes)
     noun = "backend filter" if count == 1 else "backend filters"
     if not count:
         return Explanation(f"{plan.kind} filter compiled to 0 {noun}: it matches nothing, no request is sent.")
     lines = [f"{plan.kind} filter compiled to {count} {noun}" + (" (their union is the answer):" if count > 1 else ":")]
     lines += [f"warning: {warning}" for warning in plan.warnings]
-    for index, backend_filter in enumerate(plan.filters, 1):
-        lines += [f"-- backend filter {index}", json.dumps(backend_filter, indent=2)]
+    for index, node in enumerate(plan.nodes, 1):
+        lines += [f"-- backend filter {index}", json.dumps(node.to_json(), indent=2)]
     lines.append("-- as SQL")
-    selects = [f"SELECT * FROM {plan.kind} WHERE {to_sql(f)}" for f in plan.filters]
+    selects = [f"SELECT * FROM {plan.kind} WHERE {to_sql(node)}" for node in plan.nodes]
     lines.append("\nUNION\n".join(selects))
     return Explanation("\n".join(lines))
 
 
-def to_sql(backend_filter: Mapping[str, Any]) -> str:
-    """A backend filter as a SQL-like condition (``TRUE`` for ``{}``); :class:`FilterError` if nested too deeply."""
-    check_nesting(backend_filter, FilterError)
-    return " AND ".join(_clauses(backend_filter)) or "TRUE"
+def to_sql(backend_filter: Mapping[str, Any] | BackendFilter) -> str:
+    """A backend filter (a node, or its JSON) as a SQL-like condition (``TRUE`` for ``{}``); :class:`FilterError`
+    if it is not one (:func:`~querylang.backend_filter.from_json`)."""
+    node = backend_filter if isinstance(backend_filter, BackendFilter) else from_json(backend_filter)
+    return " AND ".join(_clauses(node)) or "TRUE"
 
 
-def _clauses(backend_filter: Mapping[str, Any]) -> list[str]:
+def _clauses(node: BackendFilter) -> list[str]:
     clauses: list[str] = []
-    for key, value in backend_filter.items():
-        if key.lower() == "and" and isinstance(value, list):
-            clauses += [clause for sub in value for clause in _clauses(sub)]
-        elif key.lower() == "or" and isinstance(value, list):
-            clauses.append(_any([_group(_clauses(sub)) for sub in value]))
-        else:
-            clauses += _column(_column_name(key), value)
+    for entry in node.items:
+        match entry:
+            case Junction(logic="and", filters=filters):
+                clauses += [clause for sub in filters for clause in _clauses(sub)]
+            case Junction(filters=filters):
+                clauses.append(_any([_group(_clauses(sub)) for sub in filters]))
+            case Column(key=key, condition=condition):
+                clauses += _condition(_column_name(key), condition)
     return clauses
 
 
-def _column(column: str, spec: object) -> list[str]:
-    if not isinstance(spec, Mapping):
-        return [_comparison(column, "=", spec)]
+def _condition(column: str, condition: Condition) -> list[str]:
+    if isinstance(condition, Bare):
+        return [_comparison(column, "=", condition.value)]
     clauses: list[str] = []
-    for op, arg in spec.items():
-        if op.lower() == "and" and isinstance(arg, list):
-            clauses += [clause for sub in arg for clause in _column(column, sub)]
-        elif op.lower() == "or" and isinstance(arg, list):
-            clauses.append(_any([_group(_column(column, sub)) for sub in arg]))
-        else:
-            clauses.append(_comparison(column, op, arg))
+    for test in condition.tests:
+        match test:
+            case KeyJunction(logic="and", items=items):
+                clauses += [clause for item in items for clause in _condition(column, item)]
+            case KeyJunction(items=items):
+                clauses.append(_any([_group(_condition(column, item)) for item in items]))
+            case Compare(op=op) | UnknownOperator(op=op):
+                clauses.append(_comparison(column, op, test.to_json()))
     return clauses
 
 
 def _comparison(column: str, op: str, value: object) -> str:
     if value is None and op in ("=", "<>"):
         return f"{column} IS {'NOT ' if op == '<>' else ''}NULL"
-    return f"{column} {_SQL_OPERATORS.get(op, op)} {_literal(value)}"
+    return f"{column} {_sql_operator(op)} {_literal(value)}"
+
+
+def _sql_operator(op: str) -> str:
+    """``like`` is ``ILIKE`` (what the service runs), ``NOTLIKE`` is ``NOT LIKE``; other operators as written."""
+    if op not in LIKE_OPERATORS:
+        return op
+    case_sensitive, negated = LIKE_OPERATORS[op]
+    return ("NOT " if negated else "") + ("LIKE" if case_sensitive else "ILIKE")
 
 
 def _any(branches: list[str]) -> str:
+    if not branches:
+        return "FALSE"
     return branches[0] if len(branches) == 1 else "(" + " OR ".join(branches) + ")"
 
 

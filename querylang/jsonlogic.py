@@ -44,7 +44,7 @@ from typing import Any, Final
 
 from querylang.catalogue import Catalogue
 from querylang.errors import PathPart, RuleError
-from querylang.limits import check_nesting
+from querylang.limits import check_json, check_nesting
 
 __all__ = [
     "OPERATORS",
@@ -91,10 +91,6 @@ _ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
 
 def _is_array(value: Any) -> bool:
     return type(value) is list or type(value) is tuple
-
-
-def _is_number(value: Any) -> bool:
-    return type(value) is int or type(value) is float
 
 
 def _js_type(value: Any) -> str:
@@ -692,28 +688,8 @@ def _compile(node: Any, path: _Path) -> Evaluator:
     if type(node) is dict and len(node) == 1:
         ((operator, raw),) = node.items()
         return _compile_operation(operator, raw, path)
-    _check_json(node, path)
+    check_json(node, RuleError, path)
     return _constant(node)
-
-
-def _check_json(value: Any, path: _Path) -> None:
-    """Literals must be JSON: ``None``, booleans, numbers, strings, lists and string-keyed dicts."""
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str):
-        return
-    if kind is list or kind is tuple:
-        for index, item in enumerate(value):
-            _check_json(item, (*path, index))
-        return
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str:
-                raise RuleError("object keys must be strings", path=path, value=key)
-            _check_json(item, (*path, key))
-        return
-    raise RuleError(
-        "not a JSON value", path=path, value=value, allowed="null, booleans, numbers, strings, lists, dicts"
-    )
 
 
 def _compile_operation(operator: Any, raw: Any, path: _Path) -> Evaluator:
@@ -897,7 +873,7 @@ def _compile_reduce(args: list[Any], arg_paths: list[_Path], raw: Any) -> Evalua
     collection, logic = _scoped(args, arg_paths)
     initial = args[2] if len(args) > 2 else None  # js passes the third argument unevaluated
     if len(args) > 2:
-        _check_json(initial, arg_paths[2])
+        check_json(initial, RuleError, arg_paths[2])
 
     def fold(data: Any) -> Any:
         items = collection(data)

@@ -24,12 +24,13 @@ got 'Cosmics\\ud800'; allowed: valid Unicode text
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Final
 
 from querylang.errors import PathPart, QueryLangError
 
-__all__ = ["MAX_DEPTH", "MAX_VALUES", "check_nesting", "check_text"]
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "check_json", "check_nesting", "check_text"]
 
 #: Most nested objects and lists in one filter or rule (real ones use a handful).
 MAX_DEPTH: Final = 100
@@ -86,7 +87,8 @@ def check_nesting(
         if seen > max_values:
             raise error(f"more than {max_values} values", allowed=f"at most {max_values} values in one input")
         if isinstance(item, str):
-            check_text(item, error, _path(trail))
+            if not item.isascii():  # the path is built only where it may be needed
+                check_text(item, error, _path(trail))
             continue
         if isinstance(item, Mapping):
             children = list(item.items())
@@ -101,6 +103,40 @@ def check_nesting(
             )
         for key, child in children:
             part = key if isinstance(key, (str, int)) else str(key)
-            if isinstance(key, str):
+            if isinstance(key, str) and not key.isascii():
                 check_text(key, error, _path(trail))
             stack.append((child, depth + 1, (part, trail)))
+
+
+def check_json(
+    value: object, error: type[QueryLangError], path: tuple[PathPart, ...] = (), *, finite: bool = False
+) -> None:
+    """Raise ``error`` naming the path unless ``value`` is JSON: ``None``, booleans, numbers, strings, lists (or
+    tuples) and mappings with string keys; ``finite=True`` also refuses NaN and infinities. Iterative.
+
+    >>> from querylang.errors import RuleError
+    >>> check_json({"a": [1, None, "x"]}, RuleError)
+    >>> check_json({"a": [1, {2: 3}]}, RuleError)
+    Traceback (most recent call last):
+    ...
+    querylang.errors.RuleError: rule["a"][1]: JSON object keys must be strings; got 2
+    """
+    stack: list[tuple[object, tuple[PathPart, ...]]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if item is None or isinstance(item, (bool, int, str)):
+            continue
+        if isinstance(item, float):
+            if finite and not math.isfinite(item):
+                raise error("not representable in JSON", path=where, value=item, allowed="finite numbers")
+        elif isinstance(item, Mapping):
+            if not all(isinstance(key, str) for key in item):
+                key = next(key for key in item if not isinstance(key, str))
+                raise error("JSON object keys must be strings", path=where, value=key)
+            stack.extend(reversed([(child, (*where, key)) for key, child in item.items()]))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed([(child, (*where, index)) for index, child in enumerate(item)]))
+        else:
+            raise error(
+                "not a JSON value", path=where, value=item, allowed="null, booleans, numbers, strings, lists, dicts"
+            )

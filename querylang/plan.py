@@ -1,10 +1,12 @@
 """The compiled form of a filter: a :class:`Plan` of backend filters whose union is the answer.
 
-One backend filter is a dict in the service's grammar (``rr-protocol.md`` §4). Most filters compile to a
-plan of exactly one; an ``or`` across tables compiles to several (the client sends each and unions the
-rows); a filter that can match nothing (``{"run_number": []}``) compiles to none, and no request is needed.
+One backend filter is a :class:`~querylang.backend_filter.BackendFilter` node; its wire JSON (the service's
+grammar, ``rr-protocol.md`` §4) is derived from it. Most filters compile to a plan of exactly one; an ``or``
+across tables compiles to several (the client sends each and unions the rows); a filter that can match nothing
+(``{"run_number": []}``) compiles to none, and no request is needed.
 
->>> plan = Plan("runs", ({"run_number": {">": 309000}},))
+>>> from querylang.backend_filter import from_json
+>>> plan = Plan("runs", (from_json({"run_number": {">": 309000}}),))
 >>> plan.to_json()
 '{"kind": "runs", "filters": [{"run_number": {">": 309000}}], "warnings": []}'
 >>> Plan("runs", ()).matches_nothing
@@ -13,10 +15,11 @@ True
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from querylang.backend_filter import BackendFilter
 
 __all__ = ["Kind", "Plan"]
 
@@ -25,31 +28,34 @@ Kind = Literal["runs", "datasets"]
 
 @dataclass(frozen=True)
 class Plan:
-    """``kind`` (runs or datasets), ``filters`` (union semantics) and the ``warnings`` raised on the way.
-
-    The filter dicts are shared, not copied: treat them as read-only (:meth:`to_dict` gives copies).
-    """
+    """``kind`` (runs or datasets), backend filter ``nodes`` (union semantics) and the ``warnings`` raised on the
+    way; :attr:`filters` is their wire JSON."""
 
     kind: Kind
-    filters: tuple[dict[str, Any], ...]
+    nodes: tuple[BackendFilter, ...]
     warnings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in ("runs", "datasets"):
             raise ValueError(f"kind must be 'runs' or 'datasets', not {self.kind!r}")
-        if not isinstance(self.filters, tuple) or not all(isinstance(f, dict) for f in self.filters):
-            raise TypeError("Plan.filters must be a tuple of dicts")
+        if not isinstance(self.nodes, tuple) or not all(isinstance(n, BackendFilter) for n in self.nodes):
+            raise TypeError("Plan.nodes must be a tuple of BackendFilter nodes")
         if not isinstance(self.warnings, tuple) or not all(isinstance(w, str) for w in self.warnings):
             raise TypeError("Plan.warnings must be a tuple of strings")
 
     @property
     def matches_nothing(self) -> bool:
         """True when the plan has no filter: the answer is empty without asking the service."""
-        return not self.filters
+        return not self.nodes
+
+    @property
+    def filters(self) -> tuple[dict[str, Any], ...]:
+        """The backend filters as the service's JSON (fresh dicts on every access)."""
+        return tuple(node.to_json() for node in self.nodes)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready deep copy: ``{"kind": ..., "filters": [...], "warnings": [...]}``."""
-        return {"kind": self.kind, "filters": copy.deepcopy(list(self.filters)), "warnings": list(self.warnings)}
+        """JSON-ready: ``{"kind": ..., "filters": [...], "warnings": [...]}``."""
+        return {"kind": self.kind, "filters": list(self.filters), "warnings": list(self.warnings)}
 
     def to_json(self, *, indent: int | None = None) -> str:
         """The plan as JSON text (see :meth:`to_dict`)."""

@@ -216,7 +216,7 @@ def test_depth_and_size_limits() -> None:
     deep: dict[str, Any] = {"run_number": 1}
     for _ in range(5000):
         deep = {"and": [deep]}
-    with pytest.raises(FilterSqlError, match="nested deeper"):
+    with pytest.raises(FilterSqlError, match="nested too deeply"):  # refused by querylang.backend_filter.from_json
         compile_where(deep, target="runs")
     with pytest.raises(FilterSqlError, match="more than 5000 comparisons"):
         compile_where({"or": [{"run_number": {">": i}} for i in range(6000)]}, target="runs")

@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from querylang.backend_filter import BackendFilter, Bare, Column, Junction, from_json
+
 TOKEN_URL = "http://sso.test/token"
 BASE_URL = "http://rr.test"
 
@@ -44,32 +46,35 @@ def make_dataset(number: int, name: str) -> dict[str, Any]:
 
 
 def _matches(row: dict[str, Any], backend_filter: dict[str, Any]) -> bool:
-    for key, condition in backend_filter.items():
-        if key == "or":
-            if not any(_matches(row, f) for f in condition):
-                return False
-            continue
-        if key == "and":
-            if not all(_matches(row, f) for f in condition):
-                return False
-            continue
-        value = row
-        parts = key.split(".")
-        if parts[0] == "triplet_summary":
-            parts = ["DatasetTripletCache", *parts]
-        for part in parts:
-            value = value.get(part) if isinstance(value, dict) else None
-        ops = condition if isinstance(condition, dict) else {"=": condition}
-        for op, expected in ops.items():
-            ok = {
-                "=": lambda v, e: v == e,
-                ">": lambda v, e: v is not None and v > e,
-                "<": lambda v, e: v is not None and v < e,
-                ">=": lambda v, e: v is not None and v >= e,
-                "<=": lambda v, e: v is not None and v <= e,
-            }[op](value, expected)
-            if not ok:
-                return False
+    return _holds(row, from_json(backend_filter))
+
+
+def _holds(row: dict[str, Any], node: BackendFilter) -> bool:
+    return all(_entry_holds(row, entry) for entry in node.items)
+
+
+def _entry_holds(row: dict[str, Any], entry: Column | Junction) -> bool:
+    if isinstance(entry, Junction):
+        check = any if entry.logic == "or" else all
+        return check(_holds(row, f) for f in entry.filters)
+    value: Any = row
+    parts = entry.key.split(".")
+    if parts[0] == "triplet_summary":
+        parts = ["DatasetTripletCache", *parts]
+    for part in parts:
+        value = value.get(part) if isinstance(value, dict) else None
+    condition = entry.condition
+    tests = [("=", condition.value)] if isinstance(condition, Bare) else [(t.op, t.to_json()) for t in condition.tests]
+    for op, expected in tests:
+        ok = {
+            "=": lambda v, e: v == e,
+            ">": lambda v, e: v is not None and v > e,
+            "<": lambda v, e: v is not None and v < e,
+            ">=": lambda v, e: v is not None and v >= e,
+            "<=": lambda v, e: v is not None and v <= e,
+        }[op](value, expected)
+        if not ok:
+            return False
     return True
 
 

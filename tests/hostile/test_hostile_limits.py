@@ -171,7 +171,7 @@ def test_hostile_bodies_get_clean_errors_and_no_traceback(
 def test_body_depth_limit_is_above_what_filters_need(http: httpx.Client) -> None:
     within = _raw_listing(b'{"not_a_key": ' * (MAX_BODY_DEPTH - 3) + b"1" + b"}" * (MAX_BODY_DEPTH - 3))
     reply = http.post("/runs_filtered_ordered", content=within)
-    _is_clean_error(reply, "column")  # parsed, then refused by the filter compiler for what it says
+    _is_clean_error(reply, "filter: nested too deeply")  # parsed, then refused by the filter IR (querylang)
 
 
 def test_large_bodies_are_refused_before_they_are_read(server_pool: ServerPool) -> None:

@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, assume, given
 from hypothesis import strategies as st
 from testkit.profiles import scaled
 
+from querylang import compile_filter, compile_node, default_catalogue
+from querylang.ast import And, Comparison, Membership, Node, Or, StatusTest
 from querylang.errors import RuleError
 from querylang.jsonlogic import apply, truthy
 from querylang.rules import Operation, Variable, namespace, parse_rule, plan_rule, rule_variables
@@ -102,11 +104,12 @@ def test_nodes_validate_on_construction() -> None:
 def test_reference_rule_plan() -> None:
     plan = plan_rule(REFERENCE_RULE)
     assert [c.level for c in plan.clauses] == ["run"] * 5 + ["lumisection"] * 6
-    assert plan.runs_filter == {
-        "and": [{"energy": {">=": 6000}}, {"b_field": {">=": 3.7}}, {"injection_scheme": {"like": "%25ns%"}}]
-    }
-    assert plan.datasets_filter is not None
-    assert {"dt-dt": "GOOD"} in plan.datasets_filter["and"]
+    assert same_plan(
+        plan.runs_filter,
+        {"and": [{"energy": {">=": 6000}}, {"b_field": {">=": 3.7}}, {"injection_scheme": {"like": "%25ns%"}}]},
+    )
+    assert isinstance(plan.datasets_filter, And)
+    assert StatusTest(default_catalogue().status_flag("dt-dt"), ("GOOD",)) in plan.datasets_filter.children
     assert plan.rr_components == {"dt-dt", "csc-csc", "l1t-l1tmu", "l1t-l1tcalo", "hlt-hlt"}
     assert plan.oms_bits == {"bpix_ready"}
     assert not plan.needs_luminosity
@@ -119,7 +122,7 @@ def test_nested_and_is_flattened_and_luminosity_is_noticed() -> None:
     plan = plan_rule(rule)
     assert [c.level for c in plan.clauses] == ["run", "lumisection"]
     assert plan.needs_luminosity
-    assert plan.runs_filter == {"significant": {"=": True}}
+    assert same_plan(plan.runs_filter, {"significant": {"=": True}})
 
 
 @pytest.mark.parametrize(
@@ -159,10 +162,19 @@ def test_nested_and_is_flattened_and_luminosity_is_noticed() -> None:
 )
 def test_pushdown_cases(clause: Any, pushdown: Any) -> None:
     plan = plan_rule({"and": [clause, {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]})
-    assert plan.clauses[0].level != "lumisection"
-    assert (plan.runs_filter if plan.clauses[0].level == "run" else plan.datasets_filter) == pushdown or (
-        plan.clauses[0].level == "dataset" and plan.datasets_filter == {"and": [pushdown, {"dt-dt": "GOOD"}]}
-    )
+    level = plan.clauses[0].level
+    assert level != "lumisection"
+    if level == "run":
+        assert same_plan(plan.runs_filter, pushdown)
+    else:
+        assert same_plan(plan.datasets_filter, {"and": [pushdown, {"dt-dt": "GOOD"}]}, kind="datasets")
+
+
+def same_plan(pushed: Node | None, expected: dict[str, Any] | None, *, kind: str = "runs") -> bool:
+    """Whether the planner's filter node compiles to the plan of the user filter ``expected`` (None: no filter)."""
+    if pushed is None or expected is None:
+        return pushed is expected
+    return compile_node(pushed, kind=kind).filters == compile_filter(expected, kind=kind).filters
 
 
 # -- push-down soundness: whatever js accepts, the SQL prefilter keeps ------------------------------------------
@@ -233,20 +245,19 @@ def _data(row: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _sql_matches(runql_filter: dict[str, Any], row: dict[str, Any]) -> bool:
-    """A reference SQL evaluation of the runql filters the planner emits (NULL never matches)."""
+def _sql_matches(node: Node, row: dict[str, Any]) -> bool:
+    """A reference SQL evaluation of the filter nodes the planner emits (NULL never matches)."""
     by_key = {key: row[name] for name, (key, _) in _ATTRIBUTES.items()}
-    results = []
-    for key, spec in runql_filter.items():
-        if key == "and":
-            results.append(all(_sql_matches(f, row) for f in spec))
-        elif key == "or":
-            results.append(any(_sql_matches(f, row) for f in spec))
-        elif isinstance(spec, list):
-            results.append(by_key[key] is not None and by_key[key] in spec)
-        else:
-            results.append(all(_sql_compare(by_key[key], op, v) for op, v in spec.items()))
-    return all(results)
+    match node:
+        case And(children=children):
+            return all(_sql_matches(child, row) for child in children)
+        case Or(children=children):
+            return any(_sql_matches(child, row) for child in children)
+        case Membership(attribute=attribute, values=values, negated=False):
+            return by_key[attribute.name] is not None and by_key[attribute.name] in values
+        case Comparison(attribute=attribute, op=op, value=value):
+            return _sql_compare(by_key[attribute.name], op, value)
+    raise AssertionError(f"the planner pushes no such node: {node!r}")
 
 
 def _sql_compare(value: Any, op: str, literal: Any) -> bool:

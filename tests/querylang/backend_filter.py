@@ -14,33 +14,47 @@ from typing import Any
 
 from reference import Truth, _and, _not, _or, like
 
+from querylang.backend_filter import (
+    LIKE_OPERATORS,
+    BackendFilter,
+    Bare,
+    Column,
+    Compare,
+    Condition,
+    Junction,
+    KeyJunction,
+    Operators,
+    Test,
+    UnknownOperator,
+    column_keys,
+    from_json,
+    table_of,
+)
+
+BackendFilterLike = Mapping[str, Any] | BackendFilter
+
 
 class ServerError(Exception):
     """What the service answers with a 500."""
 
 
+def node_of(backend_filter: BackendFilterLike) -> BackendFilter:
+    return backend_filter if isinstance(backend_filter, BackendFilter) else from_json(backend_filter)
+
+
 def select(
-    filters: Iterable[Mapping[str, Any]], records: list[Mapping[str, Any]], *, kind: str = "runs", quirks: bool = False
+    filters: Iterable[BackendFilterLike], records: list[Mapping[str, Any]], *, kind: str = "runs", quirks: bool = False
 ) -> list[Any]:
     """The union of the records each backend filter selects, in record order (a plan's answer)."""
     chosen: set[int] = set()
     for backend_filter in filters:
-        chosen |= {i for i, r in enumerate(records) if evaluate(backend_filter, r, kind=kind, quirks=quirks) is True}
+        node = node_of(backend_filter)
+        chosen |= {i for i, r in enumerate(records) if _Backend(r, kind, quirks).filter(node) is True}
     return [records[i] for i in sorted(chosen)]
 
 
-def evaluate(backend_filter: Mapping[str, Any], record: Mapping[str, Any], *, kind: str, quirks: bool) -> Truth:
-    return _Backend(record, kind, quirks).filter(backend_filter)
-
-
-def table_of(key: str, kind: str) -> str:
-    if key in ("name",) or key.startswith("dataset_attributes."):
-        return "dataset"
-    if key == "run_number":
-        return "dataset" if kind == "datasets" else "run"
-    if key.startswith("triplet_summary."):
-        return "triplet"
-    return "run"
+def evaluate(backend_filter: BackendFilterLike, record: Mapping[str, Any], *, kind: str, quirks: bool) -> Truth:
+    return _Backend(record, kind, quirks).filter(node_of(backend_filter))
 
 
 class _Backend:
@@ -49,28 +63,26 @@ class _Backend:
         self.kind = kind
         self.quirks = quirks
 
-    def filter(self, obj: Mapping[str, Any]) -> Truth:
-        return _and(self.item(key, value) for key, value in obj.items())
+    def filter(self, node: BackendFilter) -> Truth:
+        return _and(self.entry(entry) for entry in node.items)
 
-    def item(self, key: str, value: Any) -> Truth:
-        if key.lower() == "and":
-            return _and(self.filter(sub) for sub in value)
-        if key.lower() == "or":
-            if self.quirks and len(self.tables(value)) > 1:
-                return self.split_or(value)
-            return _or(self.filter(sub) for sub in value)
-        return self.column(self.lookup(key), key, value)
+    def entry(self, entry: Column | Junction) -> Truth:
+        match entry:
+            case Junction(logic="and", filters=filters):
+                return _and(self.filter(sub) for sub in filters)
+            case Junction(filters=filters):
+                if self.quirks and len(self.tables(filters)) > 1:
+                    return self.split_or(filters)
+                return _or(self.filter(sub) for sub in filters)
+            case Column(key=key, condition=condition):
+                return self.condition(self.lookup(key), key, condition)
 
-    def tables(self, branches: list[Mapping[str, Any]]) -> set[str]:
-        found: set[str] = set()
-        for branch in branches:
-            for key, value in branch.items():
-                found |= self.tables(value) if key.lower() in ("and", "or") else {table_of(key, self.kind)}
-        return found
+    def tables(self, branches: Iterable[BackendFilter]) -> set[str]:
+        return {table_of(key, self.kind) for branch in branches for key in column_keys(branch)}
 
-    def split_or(self, branches: list[Mapping[str, Any]]) -> Truth:
+    def split_or(self, branches: tuple[BackendFilter, ...]) -> Truth:
         """Quirk (b): the ``or`` is evaluated per table and the per-table results are ANDed."""
-        by_table: dict[frozenset[str], list[Mapping[str, Any]]] = {}
+        by_table: dict[frozenset[str], list[BackendFilter]] = {}
         for branch in branches:
             by_table.setdefault(frozenset(self.tables([branch])), []).append(branch)
         return _and(_or(self.filter(b) for b in group) for group in by_table.values())
@@ -88,18 +100,26 @@ class _Backend:
         )
         return (holder.get(column) or {}).get(name)
 
-    def column(self, value: Any, key: str, spec: Any) -> Truth:
-        if not isinstance(spec, Mapping):
-            return self.compare(value, "=", spec)
-        return _and(self.operator(value, key, op, arg) for op, arg in spec.items())
+    def condition(self, value: Any, key: str, condition: Condition) -> Truth:
+        if isinstance(condition, Bare):
+            return self.compare(value, "=", condition.value)
+        assert isinstance(condition, Operators)
+        return _and(self.test(value, key, test) for test in condition.tests)
 
-    def operator(self, value: Any, key: str, op: str, arg: Any) -> Truth:
-        if op.lower() in ("and", "or"):
-            if self.quirks and "." in key and _has_non_string(arg):
-                raise ServerError("operator does not exist: text = integer")
-            parts = [self.column(value, key, sub) for sub in arg]
-            return _and(parts) if op.lower() == "and" else _or(parts)
-        return self.compare(value, op, arg)
+    def test(self, value: Any, key: str, test: Test) -> Truth:
+        match test:
+            case KeyJunction(logic=logic, items=items):
+                if self.quirks and "." in key and any(not isinstance(v, str) for v in test.values()):
+                    raise ServerError("operator does not exist: text = integer")
+                parts = [self.condition(value, key, item) for item in items]
+                return _and(parts) if logic == "and" else _or(parts)
+            case Compare(op=op, value=literal):
+                return self.compare(value, op, literal)
+            case UnknownOperator(op=op):
+                if self.quirks and "." in key:
+                    return False  # quirk (c)
+                raise ServerError(f"unknown operator {op!r}")
+        raise AssertionError(test)
 
     @staticmethod
     def compare(value: Any, op: str, literal: Any) -> Truth:
@@ -107,8 +127,10 @@ class _Backend:
             return (value is None) if op == "=" else _not(value is None)
         if value is None:
             return None
-        if op in ("like", "notlike"):
-            return like(str(value), literal) == (op == "like")
+        if op in LIKE_OPERATORS:
+            case_sensitive, negated = LIKE_OPERATORS[op]
+            assert not case_sensitive, "the offline stand-in evaluates like/notlike (ILIKE) only"
+            return like(str(value), literal) != negated
         if isinstance(literal, bool) != isinstance(value, bool):
             raise ServerError(f"cannot compare {value!r} with {literal!r}")
         if isinstance(literal, str):
@@ -121,11 +143,3 @@ class _Backend:
             "<=": value <= literal,
             ">=": value >= literal,
         }[op]
-
-
-def _has_non_string(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return any(_has_non_string(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_non_string(v) for v in value)
-    return not isinstance(value, str)

@@ -20,6 +20,16 @@ import reference
 from public_cases import AGREED, RANGE, public_utils, transform
 
 from querylang import FilterError, compile_filter
+from querylang.backend_filter import (
+    BackendFilter,
+    Bare,
+    Column,
+    Compare,
+    Condition,
+    Junction,
+    KeyJunction,
+    UnknownOperator,
+)
 
 Clause = tuple[str, str, str]
 DNF = frozenset[frozenset[Clause]]
@@ -37,34 +47,38 @@ def _and(parts: list[DNF]) -> DNF:
     return frozenset(frozenset().union(*combo) for combo in combos)
 
 
-def dnf(backend: Mapping[str, Any]) -> DNF:
+def dnf(backend: Mapping[str, Any] | BackendFilter) -> DNF:
     """A backend filter as a set of alternatives, each a set of (key, op, JSON literal) clauses."""
+    return _and([_entry(entry) for entry in backend_filter.node_of(backend).items])
+
+
+def _entry(entry: Column | Junction) -> DNF:
+    match entry:
+        case Junction(logic="and", filters=filters):
+            return _and([dnf(sub) for sub in filters])
+        case Junction(filters=filters):
+            return frozenset().union(*(dnf(sub) for sub in filters))
+        case Column(key=key, condition=condition):
+            return _condition(key, condition)
+    raise AssertionError(entry)
+
+
+def _condition(key: str, condition: Condition) -> DNF:
+    if isinstance(condition, Bare):
+        return frozenset({frozenset({(key, "=", json.dumps(condition.value))})})
     parts: list[DNF] = []
-    for key, value in backend.items():
-        if key.lower() == "and":
-            parts.append(_and([dnf(sub) for sub in value]))
-        elif key.lower() == "or":
-            parts.append(frozenset().union(*(dnf(sub) for sub in value)))
-        else:
-            parts.append(_column(key, value))
+    for test in condition.tests:
+        match test:
+            case KeyJunction(logic="and", items=items):
+                parts.append(_and([_condition(key, item) for item in items]))
+            case KeyJunction(items=items):
+                parts.append(frozenset().union(*(_condition(key, item) for item in items)))
+            case Compare() | UnknownOperator():
+                parts.append(frozenset({frozenset({(key, test.op, json.dumps(test.to_json()))})}))
     return _and(parts)
 
 
-def _column(key: str, spec: Any) -> DNF:
-    if not isinstance(spec, Mapping):
-        return frozenset({frozenset({(key, "=", json.dumps(spec))})})
-    parts: list[DNF] = []
-    for op, arg in spec.items():
-        if op.lower() == "and":
-            parts.append(_and([_column(key, sub) for sub in arg]))
-        elif op.lower() == "or":
-            parts.append(frozenset().union(*(_column(key, sub) for sub in arg)))
-        else:
-            parts.append(frozenset({frozenset({(key, op, json.dumps(arg))})}))
-    return _and(parts)
-
-
-def plan_dnf(filters: tuple[dict[str, Any], ...]) -> DNF:
+def plan_dnf(filters: tuple[BackendFilter, ...]) -> DNF:
     return frozenset().union(*(dnf(f) for f in filters))
 
 
@@ -87,7 +101,7 @@ def test_same_clauses_and_same_records_where_the_public_transform_is_right(
 ) -> None:
     theirs = transform(public, kind)(copy.deepcopy(user_filter))
     plan = compile_filter(user_filter, kind=kind)
-    assert plan_dnf(plan.filters) == dnf(theirs)
+    assert plan_dnf(plan.nodes) == dnf(theirs)
     assert selected(plan.filters, kind) == selected([theirs], kind, quirks=True) == meaning(user_filter, kind) != []
 
 

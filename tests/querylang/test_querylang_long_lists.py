@@ -20,18 +20,21 @@ from hypothesis import strategies as st
 from testkit.profiles import scaled
 
 from querylang import compile_filter
+from querylang.backend_filter import BackendFilter, Junction, KeyJunction, Operators
 from querylang.compile import MAX_OR_VALUES
 
 SETTINGS = scaled(0.6)  # each example compiles lists of thousands of values
 
 
-def _widest_or(value: Any) -> int:
-    if isinstance(value, dict):
-        own = len(value["or"]) if isinstance(value.get("or"), list) else 0
-        return max([own, *(_widest_or(v) for v in value.values())])
-    if isinstance(value, list):
-        return max((_widest_or(v) for v in value), default=0)
-    return 0
+def _widest_or(node: BackendFilter) -> int:
+    """The longest ``or`` list in a compiled filter (which has none under its keys)."""
+    widths = [0]
+    for entry in node.items:
+        if isinstance(entry, Junction):
+            widths += [len(entry.filters) if entry.logic == "or" else 0, *(_widest_or(f) for f in entry.filters)]
+        else:
+            assert not any(isinstance(t, KeyJunction) for t in getattr(entry.condition, "tests", ()))
+    return max(widths)
 
 
 def _selected(filters: Iterable[dict[str, Any]], numbers: Iterable[int]) -> set[int]:
@@ -48,7 +51,7 @@ def _selected(filters: Iterable[dict[str, Any]], numbers: Iterable[int]) -> set[
 def test_any_list_compiles_exactly_within_the_bounds(values: list[int], chunk: int, form: str) -> None:
     spec: Any = values if form == "list" else {form: values}
     plan = compile_filter({"run_number": spec}, max_or_values=chunk, max_filters=10**6)
-    assert all(_widest_or(f) <= chunk for f in plan.filters)
+    assert all(_widest_or(f) <= chunk for f in plan.nodes)
     universe = range(-2, 63)
     want = set(universe) - set(values) if form == "notin" else set(values)
     assert _selected(plan.filters, universe) == want
@@ -86,10 +89,10 @@ def test_ten_thousand_run_numbers() -> None:
     plan = compile_filter({"run_number": {"in": numbers}, "class": "Collisions18"})
     assert time.perf_counter() - started < 10  # a generous bound: it takes well under a second
     assert 10 <= len(plan.filters) <= 64
-    assert all(_widest_or(f) <= MAX_OR_VALUES for f in plan.filters)
+    assert all(_widest_or(f) <= MAX_OR_VALUES for f in plan.nodes)
     assert all('"rr_attributes.class": {"=": "Collisions18"}' in json.dumps(f) for f in plan.filters)
-    assert set().union(*(_listed(f) for f in plan.filters)) == set(numbers)  # every value, each in one filter
-    assert sum(len(_listed(f)) for f in plan.filters) == len(numbers)
+    assert set().union(*(_listed(f) for f in plan.nodes)) == set(numbers)  # every value, each in one filter
+    assert sum(len(_listed(f)) for f in plan.nodes) == len(numbers)
     probe = [*numbers[:8], *rng.sample(range(299_990, 400_010), 8)]  # the evaluator is slow: a sample
     assert _selected(plan.filters, probe) == set(numbers) & set(probe)
     negated = compile_filter({"run_number": {"notin": numbers}})
@@ -97,18 +100,18 @@ def test_ten_thousand_run_numbers() -> None:
     assert _selected(negated.filters, probe) == set(probe) - set(numbers)
 
 
-def _listed(backend_filter: Any) -> set[int]:
+def _listed(node: BackendFilter) -> set[int]:
     """The run numbers a plan's filter lists, as ``=`` items and ``>=``/``<=`` ranges."""
-    if isinstance(backend_filter, list):
-        return set().union(*(_listed(item) for item in backend_filter))
-    if not isinstance(backend_filter, dict):
-        return set()
-    found = set().union(*(_listed(v) for k, v in backend_filter.items() if k in ("and", "or")))
-    spec = backend_filter.get("run_number", {})
-    if "=" in spec:
-        found.add(spec["="])
-    if ">=" in spec:
-        found |= set(range(spec[">="], spec["<="] + 1))
+    found: set[int] = set()
+    for entry in node.items:
+        if isinstance(entry, Junction):
+            found |= set().union(*(_listed(f) for f in entry.filters))
+        elif entry.key == "run_number" and isinstance(entry.condition, Operators):
+            ops = {t.op: t.to_json() for t in entry.condition.tests}
+            if "=" in ops:
+                found.add(ops["="])
+            if ">=" in ops:
+                found |= set(range(ops[">="], ops["<="] + 1))
     return found
 
 

@@ -19,6 +19,7 @@ from hypothesis import assume, given
 from strategies import mutated_filters, run_filters
 
 from querylang import FilterError, Plan, compile_filter
+from querylang.backend_filter import BackendFilter, Junction, Operators
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -104,15 +105,16 @@ def _backend_leaf(key: str, literal: Any) -> tuple[str, Any]:
     return flag.path(literal.upper()), None
 
 
-def _atoms(backend: Any) -> set[tuple[str, Any]]:
+def _atoms(node: BackendFilter) -> set[tuple[str, Any]]:
     found: set[tuple[str, Any]] = set()
-    for key, value in backend.items():
-        if key in ("and", "or"):
-            for sub in value:
+    for entry in node.items:
+        if isinstance(entry, Junction):
+            for sub in entry.filters:
                 found |= _atoms(sub)
         else:
-            for literal in value.values():
-                found |= {(key, json.dumps(literal)), (key, None)}
+            assert isinstance(entry.condition, Operators)  # compiled filters always use operator objects
+            for test in entry.condition.tests:
+                found |= {(entry.key, json.dumps(test.to_json())), (entry.key, None)}
     return found
 
 
@@ -123,7 +125,7 @@ def test_every_leaf_of_the_input_appears_in_the_plan(user_filter: dict[str, Any]
     except FilterError as err:
         assume("backend filters" not in err.message)
         raise
-    atoms = set().union(*(_atoms(f) for f in plan.filters))
+    atoms = set().union(*(_atoms(f) for f in plan.nodes))
     for key, literal in _leaves(user_filter):
         path, value = _backend_leaf(key, literal)
         assert (path, None if value is None else json.dumps(value)) in atoms, (key, literal)

@@ -29,6 +29,7 @@ from querylang import (
     parse_filter,
     raw_plan,
 )
+from querylang.backend_filter import BackendFilter, Compare, Junction, Operators
 from querylang.parse import normalise_date
 
 CAT = default_catalogue()
@@ -181,16 +182,17 @@ def test_compilation_is_deterministic() -> None:
 def test_nested_boolean_structure_never_sits_under_a_key() -> None:
     plan = compile_filter({"fill_number": {"not": {"or": [{"in": [1, 2]}, {"and": [{">": 5}, {"<": 9}]}]}}})
 
-    def check(backend: dict[str, Any]) -> None:
-        for key, value in backend.items():
-            if key in ("and", "or"):
-                for sub in value:
+    def check(node: BackendFilter) -> None:
+        for entry in node.items:
+            if isinstance(entry, Junction):
+                for sub in entry.filters:
                     check(sub)
             else:
-                assert not {"and", "or", "AND", "OR"} & set(value), backend
+                assert isinstance(entry.condition, Operators), node
+                assert all(isinstance(test, Compare) for test in entry.condition.tests), node
 
-    for backend_filter in plan.filters:
-        check(backend_filter)
+    for node in plan.nodes:
+        check(node)
     assert plan.filters == (
         {
             "and": [
