@@ -27,10 +27,11 @@ SLOW_FILTER = {"or": [{"oms_attributes.hlt_key": {"like": f"%{i}%x%"}} for i in 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-#: ``python -m backend``, saying "building" once the registry is being built (in this process or in workers).
+#: ``python -m backend``, saying "building" once the registry is being built (in this process or in workers),
+#: and "working" whenever a worker thread starts on a request.
 _ANNOUNCING = """
 import runpy
-from backend import parallel_build, server
+from backend import app, parallel_build, server
 
 def announcing(build):
     def announced(*args, **kwargs):
@@ -40,12 +41,19 @@ def announcing(build):
 
 server.build_runs = announcing(server.build_runs)
 parallel_build.build_rows = announcing(parallel_build.build_rows)
+within = app._within
+
+def working(*args, **kwargs):
+    print("working", flush=True)
+    return within(*args, **kwargs)
+
+app._within = working
 runpy.run_module("backend", run_name="__main__", alter_sys=True)
 """
 
 
 class Served:
-    """A ``python -m backend`` subprocess on an ephemeral loopback port; ``announcing``: it says "building"."""
+    """A ``python -m backend`` subprocess on an ephemeral loopback port; ``announcing``: it says what it does."""
 
     def __init__(self, *args: str, announcing: bool = False) -> None:
         launcher = ["-c", _ANNOUNCING] if announcing else ["-m", "backend"]
@@ -58,10 +66,13 @@ class Served:
         )
         self.url = ""
 
-    def wait_building(self) -> None:
-        """Wait for the event, not for time: the registry is being built (``announcing`` servers only)."""
+    def wait_for(self, event: str) -> None:
+        """Wait for an event, not for time: an ``announcing`` server's next line saying ``event``."""
         assert self.process.stdout is not None
-        assert self.process.stdout.readline() == "building\n"
+        for line in self.process.stdout:
+            if line == event + "\n":
+                return
+        raise AssertionError(f"the server ended without saying {event!r}")
 
     def wait_serving(self) -> str:
         assert self.process.stdout is not None
@@ -113,7 +124,7 @@ def test_idle(served: list[Served], signum: int) -> None:
 def test_during_start_up(served: list[Served]) -> None:
     server = Served("--runs", "6000", announcing=True)  # building the registry takes seconds
     served.append(server)
-    server.wait_building()
+    server.wait_for("building")
     assert server.process.poll() is None
     assert server.stop_time() < STOP_BOUND
     assert server.process.stdout is not None
@@ -122,8 +133,9 @@ def test_during_start_up(served: list[Served]) -> None:
 
 
 def test_mid_request(served: list[Served]) -> None:
-    server = Served("--runs", "300")
+    server = Served("--runs", "300", announcing=True)
     served.append(server)
+    server.wait_for("building")
     url = server.wait_serving()
     replies: list[object] = []
 
@@ -136,7 +148,7 @@ def test_mid_request(served: list[Served]) -> None:
 
     worker = threading.Thread(target=slow)
     worker.start()
-    time.sleep(0.5)
+    server.wait_for("working")
     assert worker.is_alive()  # the request is being answered
     assert server.stop_time() < STOP_BOUND
     worker.join()
@@ -163,7 +175,7 @@ def test_during_start_up_a_registry_file_is_left_empty_not_half_written(served: 
     db = tmp_path / "registry.db"
     server = Served("--runs", "6000", "--db", str(db), announcing=True)
     served.append(server)
-    server.wait_building()
+    server.wait_for("building")
     assert server.stop_time() < STOP_BOUND
     if db.exists():  # the load is one transaction: interrupted, nothing of it remains
         with Store.open(str(db)) as store:
