@@ -71,7 +71,7 @@ class InProcessService:
             app = create_app(self._store, stats=self._stats, **self._app_options)
             self._portal = stack.enter_context(start_blocking_portal())
             stack.enter_context(self._portal.wrap_async_context_manager(app.router.lifespan_context(app)))
-            self._asgi = httpx.ASGITransport(app=app)
+            self._asgi = httpx.ASGITransport(app=app, raise_app_exceptions=False)  # a 500, as uvicorn answers
             self._stack = stack.pop_all()
         return self
 
