@@ -4,10 +4,13 @@ embedded servers shared by the test packages."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from testkit.profiles import load_profile
-from testkit.servers import ServerPool
+
+if TYPE_CHECKING:
+    from testkit.servers import ServerPool
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -23,6 +26,8 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
     """Embedded servers shared by the session (one per configuration) and fresh ones over copied registries."""
+    from testkit.servers import ServerPool  # the backend is imported only by the sessions that serve it
+
     pool = ServerPool(tmp_path_factory.mktemp("registries"))
     try:
         yield pool
