@@ -46,7 +46,7 @@ from backend import lumisections, writes
 from backend.auth import AuthConfig, AuthError, TokenIssuer, basic_credentials, bearer_token, parse_form
 from backend.budget import Budget, run_guarded
 from backend.dials import DialsUniverse, create_dials_app, registry_runs
-from backend.errors import RequestError
+from backend.errors import Answer, RequestError, error_body
 from backend.faults import FaultInjector, FaultPlan
 from backend.jsonbody import MAX_BODY_BYTES, parse_json
 from backend.jsonportal import JsonPortal
@@ -54,18 +54,11 @@ from backend.listing import dataset_json, dataset_names, list_page, run_json
 from backend.stats import ServerStats
 from backend.store import Store
 from querylang.catalogue import default_catalogue
+from querylang.errors import ArgumentError
 
-__all__ = ["Limits", "Reply", "Service", "create_app", "error_body"]
+__all__ = ["HandlerCall", "Limits", "Service", "create_app"]
 
 logger = logging.getLogger(__name__)
-
-#: What a handler answers: HTTP status and JSON text.
-Reply = tuple[int, str]
-
-
-def error_body(message: str) -> str:
-    """The service's error body ``{"err": message}``."""
-    return json.dumps({"err": message})
 
 
 @dataclass(frozen=True)
@@ -80,7 +73,7 @@ class Limits:
 
     def __post_init__(self) -> None:
         if not (self.request_seconds >= 0 and self.job_seconds >= 0 and self.workers >= 1 and self.body_bytes >= 0):
-            raise ValueError(f"invalid limits: {self}")
+            raise ArgumentError(f"invalid limits: {self}")
 
 
 @dataclass
@@ -91,7 +84,7 @@ class _Runner:
     stop: threading.Event
     _limiter: anyio.CapacityLimiter | None = field(default=None, repr=False)
 
-    async def run(self, work: Callable[[], Reply]) -> Reply:
+    async def run(self, work: Callable[[], Answer]) -> Answer:
         budget = Budget(self.limits.request_seconds, self.stop)
         if self._limiter is None:  # created on first use: it belongs to the running event loop
             self._limiter = anyio.CapacityLimiter(self.limits.workers)
@@ -112,7 +105,7 @@ class _Runner:
         return b"".join(chunks)
 
 
-def _within(budget: Budget, work: Callable[[], Reply]) -> Reply:
+def _within(budget: Budget, work: Callable[[], Answer]) -> Answer:
     budget.check()  # it may have run out while the request waited for a worker
     with budget.running():
         return run_guarded(budget, work)
@@ -127,7 +120,7 @@ def _as_int(value: object, what: str) -> int:
 
 
 @dataclass(frozen=True)
-class Call:
+class HandlerCall:
     """One request as handlers see it: path parameters and the parsed JSON body (``None`` when empty)."""
 
     params: Mapping[str, str]
@@ -143,23 +136,23 @@ class Service:
         self.portal = portal
 
     # -- §3 reads ---------------------------------------------------------------------------------------------
-    def runs_filtered(self, call: Call) -> Reply:
+    def runs_filtered(self, call: HandlerCall) -> Answer:
         return 200, list_page(self.store, "runs", call.body, quirks=self.quirks)
 
-    def datasets_filtered(self, call: Call) -> Reply:
+    def datasets_filtered(self, call: HandlerCall) -> Answer:
         return 200, list_page(self.store, "datasets", call.body, quirks=self.quirks)
 
-    def run(self, call: Call) -> Reply:
+    def run(self, call: HandlerCall) -> Answer:
         return 200, run_json(self.store, _as_int(call.params["run_number"], "run_number"))
 
-    def dataset(self, call: Call) -> Reply:
+    def dataset(self, call: HandlerCall) -> Answer:
         run_number, name = self._dataset_key(call.body)
         return 200, dataset_json(self.store, run_number, name)
 
-    def dataset_names(self, call: Call) -> Reply:
+    def dataset_names(self, call: HandlerCall) -> Answer:
         return 200, json.dumps(dataset_names(self.store, _as_int(call.params["run_number"], "run_number")))
 
-    def workspaces(self, call: Call) -> Reply:
+    def workspaces(self, call: HandlerCall) -> Answer:
         if call.params["table"] not in ("online", "offline"):
             raise RequestError(f"unknown workspace table {call.params['table']!r}; use online or offline")
         online = call.params["table"] == "online"
@@ -168,7 +161,7 @@ class Service:
             by_ws.setdefault(flag.workspace, []).append(flag.column)
         return 200, json.dumps([{"workspace": ws, "columns": cols} for ws, cols in sorted(by_ws.items())])
 
-    def cycles(self, call: Call) -> Reply:
+    def cycles(self, call: HandlerCall) -> Answer:
         rows = self.store.query(
             "SELECT name, run_number FROM dataset WHERE name != 'online' AND deleted = 0 "
             "AND json_extract(dataset_attributes, '$.global_state') IN ('OPEN', 'waiting dqm gui') "
@@ -183,7 +176,7 @@ class Service:
         ]
         return 200, json.dumps(reply)
 
-    def datasets_accepted(self, call: Call) -> Reply:
+    def datasets_accepted(self, call: HandlerCall) -> Answer:
         rows = self.store.query(
             "SELECT d.name, min(d.run_number), max(d.run_number), json_extract(r.rr_attributes, '$.class') "
             "FROM dataset d JOIN run r USING (run_number) WHERE d.name != 'online' GROUP BY d.name ORDER BY d.name"
@@ -204,11 +197,11 @@ class Service:
             raise RequestError(f"dataset_name must be a string, got {name!r}")
         return _as_int(body.get("run_number"), "run_number"), name
 
-    def rr_lumisections(self, call: Call, shape: Callable[..., Any], missing: str = "[]") -> Reply:
+    def rr_lumisections(self, call: HandlerCall, shape: Callable[..., Any], missing: str = "[]") -> Answer:
         lumis = self.store.dataset_lumis(*self._dataset_key(call.body))
         return 200, json.dumps(shape(lumis.statuses, lumis.lumisections)) if lumis else missing
 
-    def oms_lumisections(self, call: Call, *, ranges: bool) -> Reply:
+    def oms_lumisections(self, call: HandlerCall, *, ranges: bool) -> Answer:
         run_number, _ = self._dataset_key(call.body)
         oms = self.store.oms_lumis(run_number)
         if oms is None:
@@ -218,7 +211,7 @@ class Service:
             return 200, json.dumps(lumisections.oms_ranges(oms_ranges))
         return 200, lumisections.oms_per_lumisection_json(oms_ranges, n, recorded, delivered)
 
-    def joint_lumisections(self, call: Call) -> Reply:
+    def joint_lumisections(self, call: HandlerCall) -> Answer:
         run_number, name = self._dataset_key(call.body)
         lumis, oms = self.store.dataset_lumis(run_number, name), self.store.oms_lumis(run_number)
         if lumis is None or oms is None:
@@ -227,7 +220,7 @@ class Service:
         return 200, json.dumps(lumisections.joint_ranges(lumis.statuses, oms_ranges, n, recorded, delivered))
 
     # -- §8 json portal ----------------------------------------------------------------------------------------
-    def json_generate(self, call: Call) -> Reply:
+    def json_generate(self, call: HandlerCall) -> Answer:
         body = call.body if isinstance(call.body, dict) else {}
         job_id = self.portal.submit(
             body.get("json_logic"),
@@ -237,36 +230,36 @@ class Service:
         )
         return 200, json.dumps({"id": job_id})
 
-    def json_poll(self, call: Call) -> Reply:
+    def json_poll(self, call: HandlerCall) -> Answer:
         body = call.body if isinstance(call.body, dict) else {}
         return self.portal.poll(_as_int(body.get("id_json"), "id_json"))
 
     # -- §9 writes ---------------------------------------------------------------------------------------------
-    def move_run(self, call: Call) -> Reply:
+    def move_run(self, call: HandlerCall) -> Answer:
         return 200, writes.move_run(
             self.store, call.params["from_state"], call.params["to_state"], call.body, lax=self.quirks
         )
 
-    def mark_significant(self, call: Call) -> Reply:
+    def mark_significant(self, call: HandlerCall) -> Answer:
         return 200, writes.mark_significant(self.store, call.body, lax=self.quirks)
 
-    def refresh_run(self, call: Call, *, reset: bool) -> Reply:
+    def refresh_run(self, call: HandlerCall, *, reset: bool) -> Answer:
         return 200, writes.refresh_run(self.store, _as_int(call.params["run_number"], "run_number"), reset=reset)
 
-    def edit_class(self, call: Call) -> Reply:
+    def edit_class(self, call: HandlerCall) -> Answer:
         return 200, writes.edit_class(self.store, _as_int(call.params["run_number"], "run_number"), call.body)
 
-    def edit_lumisections(self, call: Call) -> Reply:
+    def edit_lumisections(self, call: HandlerCall) -> Answer:
         return 200, json.dumps(writes.edit_lumisections(self.store, call.body, lax=self.quirks))
 
-    def move_dataset(self, call: Call) -> Reply:
+    def move_dataset(self, call: HandlerCall) -> Answer:
         p = call.params
         return 200, writes.move_dataset(
             self.store, p["workspace"], p["from_state"], p["to_state"], call.body, lax=self.quirks
         )
 
 
-Handler = Callable[[Service, Call], Reply]
+Handler = Callable[[Service, HandlerCall], Answer]
 _ROUTES: tuple[tuple[str, str, Handler, bool], ...] = (  # method, path, handler, is a write
     ("POST", "/runs_filtered_ordered", Service.runs_filtered, False),
     ("POST", "/datasets_filtered_ordered", Service.datasets_filtered, False),
@@ -337,7 +330,7 @@ def _endpoint(
             return denied
         try:
             raw, params = await runner.read_body(request), request.path_params
-            status, text = await runner.run(lambda: handler(service, Call(params, parse_json(raw))))
+            status, text = await runner.run(lambda: handler(service, HandlerCall(params, parse_json(raw))))
         except ClientDisconnect:  # the client gave up (e.g. its read timeout passed): nobody to answer
             return Response(status_code=499)
         except RequestError as exc:

@@ -27,13 +27,16 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import parse_qs
 
+from backend.errors import BackendError
+from querylang.errors import ArgumentError
+
 __all__ = ["AuthConfig", "AuthError", "Role", "TokenIssuer", "basic_credentials", "bearer_token", "parse_form"]
 
 Role = Literal["reader", "writer"]
 _ROLES = ("reader", "writer")
 
 
-class AuthError(Exception):
+class AuthError(BackendError):
     """Credentials or a token were refused (answered 401)."""
 
 
@@ -50,11 +53,11 @@ class AuthConfig:
     def __post_init__(self) -> None:
         for client_id, entry in self.clients.items():
             if not (isinstance(entry, tuple) and len(entry) == 2 and entry[1] in _ROLES):
-                raise ValueError(f"client {client_id!r}: expected (secret, 'reader' | 'writer')")
+                raise ArgumentError(f"client {client_id!r}: expected (secret, 'reader' | 'writer')")
         if not self.token_path.startswith("/"):
-            raise ValueError(f"token_path must start with '/', got {self.token_path!r}")
+            raise ArgumentError(f"token_path must start with '/', got {self.token_path!r}")
         if self.expires_in < 0:
-            raise ValueError(f"expires_in must be >= 0, got {self.expires_in}")
+            raise ArgumentError(f"expires_in must be >= 0, got {self.expires_in}")
 
 
 class TokenIssuer:

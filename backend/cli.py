@@ -49,7 +49,7 @@ DEFAULT_SEED = 2018
 Clients = dict[str, tuple[str, Role]]
 
 
-class ServeError(Exception):
+class ServeError(BackendError):
     """A bad option or an unusable file, reported as one line."""
 
 

@@ -40,7 +40,11 @@ import numpy
 
 from backend.eras import ERAS, KNOWN_RUNS, Era, era_of, kind_of
 from backend.lumiranges import StatusRange, merge_equal, overlay
+from backend.omsbits import bit_mask
 from querylang.catalogue import OMS_LUMISECTION_BITS, Owner, default_catalogue
+from querylang.errors import ArgumentError
+from querylang.ranges import coalesce
+from querylang.units import UB_PER_PB
 
 __all__ = [
     "DEFAULT_RUNS",
@@ -50,7 +54,6 @@ __all__ = [
     "DemoRun",
     "OmsRange",
     "RunSlot",
-    "bit_mask",
     "build_runs",
     "generate",
     "generate_run",
@@ -103,11 +106,6 @@ class DemoRegistry:
     runs: list[DemoRun]
 
 
-def bit_mask(names: Sequence[str]) -> int:
-    """The mask of OMS lumisection bits ``names`` (bit i is OMS_LUMISECTION_BITS[i])."""
-    return sum(1 << OMS_LUMISECTION_BITS.index(n) for n in names)
-
-
 def period_of(run_number: int) -> str | None:
     """The run period letter of the collision era spanning a run (2018C → ``"C"``); ``None`` outside them.
 
@@ -135,13 +133,13 @@ def plan_runs(runs: int | None = None, seed: int = 2018, years: Collection[int] 
     """Which runs :func:`generate` makes, in order: number, era, class, length and start (cheap, no detail)."""
     eras = [era for era in ERAS if years is None or era.year in years]
     if not eras:
-        raise ValueError(f"no era in years {sorted(years or ())}: the registry spans {ERAS[0].year}-{ERAS[-1].year}")
+        raise ArgumentError(f"no era in years {sorted(years or ())}: the registry spans {ERAS[0].year}-{ERAS[-1].year}")
     count = sum(era.runs for era in eras) if runs is None else runs
     if count < 0:
-        raise ValueError(f"runs must be >= 0, got {count}")
+        raise ArgumentError(f"runs must be >= 0, got {count}")
     capacity = sum(era.span for era in eras)
     if count > capacity:
-        raise ValueError(f"runs must be <= {capacity} (the run numbers of the eras), got {count}")
+        raise ArgumentError(f"runs must be <= {capacity} (the run numbers of the eras), got {count}")
     return _sample(_plan(seed, eras, _era_counts(eras, count)), count)
 
 
@@ -382,8 +380,8 @@ class _RunBuilder:
             "init_lumi": round(rng.uniform(12000, 21000), 3) if collisions else 0,
             "fill_number": self._fill(),
             "ls_duration": slot.lumisections,
-            "recorded_lumi": round(sum(recorded) / 1e6, 3),  # ub^-1 → pb^-1
-            "delivered_lumi": round(sum(delivered) / 1e6, 3),
+            "recorded_lumi": round(sum(recorded) / UB_PER_PB, 3),
+            "delivered_lumi": round(sum(delivered) / UB_PER_PB, 3),
             "hlt_physics_rate": round(rng.uniform(800, 1500) if collisions else rng.uniform(5, 50), 2),
             "hlt_physics_size": round(rng.uniform(1.0, 2.5), 3),
             "hlt_physics_counter": rng.randint(10**5, 10**8),
@@ -576,7 +574,7 @@ def _flatten_oms(
 ) -> list[OmsRange]:
     """Turn overlapping marks (later wins; a negative mask clears bits) into constant, non-overlapping ranges."""
     bounds = sorted({1, lumisections + 1, *prescale_cuts, *(m[0] for m in marks), *(m[1] + 1 for m in marks)})
-    out: list[OmsRange] = []
+    segments: list[tuple[int, int, tuple[int, int]]] = []
     for first, after in itertools.pairwise(bounds):
         if first > lumisections:
             break
@@ -585,13 +583,11 @@ def _flatten_oms(
             if start <= first <= end:
                 bits = bits & ~(-mask) if mask < 0 else mask
         prescale = sum(1 for cut in prescale_cuts if cut <= first)
-        bits &= ~nulls
-        last = out[-1] if out else None
-        if last and (last.true_bits, last.prescale_index) == (bits, prescale):
-            out[-1] = OmsRange(last.start, after - 1, bits, nulls, prescale, last.prescale_name)
-        else:
-            out.append(OmsRange(first, after - 1, bits, nulls, prescale, names[prescale]))
-    return out
+        segments.append((first, after - 1, (bits & ~nulls, prescale)))
+    return [
+        OmsRange(first, last, bits, nulls, prescale, names[prescale])
+        for first, last, (bits, prescale) in coalesce(segments)
+    ]
 
 
 def _int64_array(values: numpy.ndarray[Any, numpy.dtype[numpy.int64]]) -> array[int]:

@@ -1,16 +1,31 @@
-"""The backend's exception tree: every request error becomes HTTP 500 ``{"err": message}`` like the service.
+"""The backend's exception tree and answers: every request error becomes HTTP 500 ``{"err": message}`` like the
+service (:func:`error_body`); a handler's :data:`Answer` is its status and JSON text.
 
 >>> issubclass(RequestError, BackendError), str(RequestError("run 1 does not exist"))
 (True, 'run 1 does not exist')
+>>> error_body("run 1 does not exist")
+'{"err": "run 1 does not exist"}'
 """
 
 from __future__ import annotations
 
-__all__ = ["BackendError", "RequestError"]
+import json
+
+from querylang.errors import RunQLError
+
+__all__ = ["Answer", "BackendError", "RequestError", "error_body"]
+
+#: What a route handler answers: HTTP status and JSON text.
+Answer = tuple[int, str]
 
 
-class BackendError(Exception):
-    """Base of every error the embedded backend raises on purpose."""
+def error_body(message: str) -> str:
+    """The service's error body ``{"err": message}``."""
+    return json.dumps({"err": message})
+
+
+class BackendError(RunQLError):
+    """Base of every error the embedded backend raises on purpose (a :class:`~querylang.errors.RunQLError`)."""
 
 
 class RequestError(BackendError, ValueError):

@@ -20,6 +20,7 @@ from collections.abc import Collection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend.stats import ServerStats
+from querylang.errors import ArgumentError
 
 __all__ = ["FAULT_KINDS", "FaultInjector", "FaultPlan"]
 
@@ -31,7 +32,7 @@ class FaultPlan:
 
     def __init__(self, rate: float, seed: int = 0) -> None:
         if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"fault rate must be within [0, 1], got {rate}")
+            raise ArgumentError(f"fault rate must be within [0, 1], got {rate}")
         self.rate = rate
         self._rng = random.Random(seed)
         self._lock = threading.Lock()

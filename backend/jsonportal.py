@@ -38,13 +38,14 @@ from typing import Any, Final
 
 from backend.budget import Budget, BudgetExceededError
 from backend.demo import OmsRange
-from backend.errors import RequestError
+from backend.errors import Answer, RequestError, error_body
 from backend.lumiranges import expand
+from backend.omsbits import oms_values
 from backend.store import DatasetLumis, Store
-from querylang.catalogue import OMS_LUMISECTION_BITS
 from querylang.errors import QueryLangError
 from querylang.jsonlogic import compile_predicate
 from querylang.losses import Blame, UnaccountableError, compile_blame
+from querylang.ranges import from_numbers
 from querylang.segments import LossTally, luminosity_value
 from querylang.similar import compile_similar
 
@@ -52,7 +53,6 @@ __all__ = ["QUIRKS_FINISH_DELAY", "JsonPortal", "jsonb", "row_fields", "to_range
 
 logger = logging.getLogger(__name__)
 
-Reply = tuple[int, str]
 #: Seconds between the two phases of a row under ``rr_quirks`` (the real service takes tens of seconds).
 QUIRKS_FINISH_DELAY: Final = 0.25
 _LOST_FIELDS: Final = (
@@ -64,18 +64,12 @@ _LOST_FIELDS: Final = (
 
 
 def to_ranges(numbers: list[int]) -> list[list[int]]:
-    """Lumisection numbers, in the order given, as inclusive ``[first, last]`` ranges (consecutive numbers merge).
+    """Lumisection numbers, in the order given, as JSON ``[first, last]`` ranges (``ranges.from_numbers``).
 
     >>> to_ranges([1, 2, 3, 7, 9, 10]), to_ranges([5, 6, 1, 2])
     ([[1, 3], [7, 7], [9, 10]], [[5, 6], [1, 2]])
     """
-    ranges: list[list[int]] = []
-    for number in numbers:
-        if ranges and ranges[-1][1] + 1 == number:
-            ranges[-1][1] = number
-        else:
-            ranges.append([number, number])
-    return ranges
+    return [list(r) for r in from_numbers(numbers)]
 
 
 def jsonb(value: Any) -> Any:
@@ -169,16 +163,6 @@ def _name_matcher(pattern: object) -> Callable[[str], bool]:
 
 
 # ---- evaluation ------------------------------------------------------------------------------------------------
-def _oms_values(rng: OmsRange) -> dict[str, Any]:
-    bits: dict[str, Any] = {
-        bit: None if rng.null_bits >> i & 1 else bool(rng.true_bits >> i & 1)
-        for i, bit in enumerate(OMS_LUMISECTION_BITS)
-    }
-    bits["prescale_index"] = rng.prescale_index
-    bits["prescale_name"] = rng.prescale_name
-    return bits
-
-
 @dataclass(frozen=True)
 class _RunData:
     run: dict[str, Any]
@@ -195,7 +179,7 @@ def _lumisection_objects(run: _RunData, lumis: DatasetLumis, attributes: dict[st
     per_component = {c: expand(r, n) for c, r in lumis.statuses.items()}
     oms_per_ls: list[dict[str, Any] | None] = [None] * n
     for rng in run.oms_ranges:
-        values = _oms_values(rng)
+        values = oms_values(rng)
         for ls in range(rng.start, min(rng.end, n) + 1):
             oms_per_ls[ls - 1] = values
     dataset = {"name": lumis.name, **attributes}
@@ -274,18 +258,18 @@ class JsonPortal:
         for job_id in finished[: max(0, len(finished) - self.max_kept)]:
             del self._jobs[job_id]
 
-    def poll(self, job_id: int) -> Reply:
+    def poll(self, job_id: int) -> Answer:
         """The service's polling reply for a job."""
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None:
-            return 500, json.dumps({"err": f"there is no json with id {job_id}"})
+            return 500, error_body(f"there is no json with id {job_id}")
         if job.state == "queued":
             return 203, ""
         if job.state == "running":
             return 202, json.dumps({"progress": round(job.progress, 4)})
         if job.state == "failed":
-            return 500, json.dumps({"err": job.error})
+            return 500, error_body(job.error)
         ready = job.finished is not None and self.clock() >= job.finish_at
         return 200, json.dumps({"final_json": job.finished if ready else job.stored})
 

@@ -20,8 +20,9 @@ import math
 import zlib
 from typing import Any
 
-from backend.sqlfilter import FilterSqlError, Sql, Target, compile_order, compile_where
+from backend.sqlfilter import FilterSqlError, Sql, compile_order, compile_where
 from backend.store import Store
+from querylang.plan import Kind
 
 __all__ = ["BODY_KEYS", "dataset_json", "dataset_names", "list_page", "run_json"]
 
@@ -76,7 +77,7 @@ def _page_numbers(body: dict[str, Any]) -> tuple[int, int]:
     return page, size
 
 
-def list_page(store: Store, target: Target, body: object, *, quirks: bool = False) -> str:
+def list_page(store: Store, target: Kind, body: object, *, quirks: bool = False) -> str:
     """One page of ``POST /runs_filtered_ordered`` or ``/datasets_filtered_ordered`` as JSON text.
 
     With ``quirks``, requested sortings are the whole order, as on the service: ties come in an order that
@@ -107,7 +108,7 @@ def list_page(store: Store, target: Target, body: object, *, quirks: bool = Fals
     return f'{{"{target}":[{items}],"pages":{pages},"count":{count}}}'
 
 
-def _unstable_ties(target: Target, body: dict[str, Any]) -> Sql:
+def _unstable_ties(target: Kind, body: dict[str, Any]) -> Sql:
     """An ORDER BY term that shuffles tied rows differently for every page query (deterministically)."""
     seed = zlib.crc32(json.dumps(body, sort_keys=True, default=str).encode())
     row = "r.run_number" if target == "runs" else "d.dataset_id"

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from querylang.ranges import Range, coalesce
+
 __all__ = ["EMPTY", "StatusRange", "expand", "merge_equal", "overlay", "summarize"]
 
 #: The status of a lumisection no range covers.
@@ -33,16 +35,16 @@ class StatusRange:
     cause: str = ""
 
     def __post_init__(self) -> None:
-        if not 1 <= self.start <= self.end:
-            raise ValueError(f"invalid lumisection range {self.start}..{self.end}")
+        Range(self.start, self.end)  # validates the bounds
 
     @property
     def length(self) -> int:
         return self.end - self.start + 1
 
-    def same_value(self, other: StatusRange) -> bool:
-        """True when both ranges carry the same status, comment and cause."""
-        return (self.status, self.comment, self.cause) == (other.status, other.comment, other.cause)
+    @property
+    def value(self) -> tuple[str, str, str]:
+        """``(status, comment, cause)``: what two neighbours must share to merge."""
+        return self.status, self.comment, self.cause
 
     def with_bounds(self, start: int, end: int) -> StatusRange:
         return StatusRange(start, end, self.status, self.comment, self.cause)
@@ -54,14 +56,8 @@ class StatusRange:
 
 def merge_equal(ranges: Iterable[StatusRange]) -> list[StatusRange]:
     """Merge adjacent ranges carrying the same value; the input must be sorted and non-overlapping."""
-    merged: list[StatusRange] = []
-    for rng in ranges:
-        last = merged[-1] if merged else None
-        if last is not None and last.end + 1 == rng.start and last.same_value(rng):
-            merged[-1] = last.with_bounds(last.start, rng.end)
-        else:
-            merged.append(rng)
-    return merged
+    valued = coalesce((rng.start, rng.end, rng.value) for rng in ranges)
+    return [StatusRange(first, last, *value) for first, last, value in valued]
 
 
 def overlay(ranges: Sequence[StatusRange], new: StatusRange) -> list[StatusRange]:

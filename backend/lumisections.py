@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from backend.demo import OmsRange
 from backend.lumiranges import EMPTY, StatusRange, expand
-from querylang.catalogue import OMS_LUMISECTION_BITS
+from backend.omsbits import oms_values
+from querylang.ranges import coalesce, complement, from_values, merge
 
 __all__ = [
     "joint_ranges",
@@ -52,17 +53,9 @@ def rr_per_lumisection(statuses: Mapping[str, Sequence[StatusRange]], lumisectio
     return per_ls
 
 
-def _merge_runs(per_ls: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Consecutive equal lumisections merged into ``{..., "start", "end"}`` ranges."""
-    merged: list[dict[str, Any]] = []
-    previous: dict[str, Any] | None = None
-    for number, values in enumerate(per_ls, start=1):
-        if previous is not None and values == previous:
-            merged[-1]["end"] = number
-        else:
-            merged.append({**values, "start": number, "end": number})
-            previous = values
-    return merged
+def _as_json(ranges: Iterable[tuple[int, int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Valued ranges as the service writes them: the values, then ``start`` and ``end``."""
+    return [{**values, "start": first, "end": last} for first, last, values in ranges]
 
 
 def _boundaries(statuses: Mapping[str, Sequence[StatusRange]], lumisections: int) -> list[int]:
@@ -82,17 +75,7 @@ def rr_ranges(statuses: Mapping[str, Sequence[StatusRange]], lumisections: int) 
     for start, after in itertools.pairwise(bounds):
         values = {c: _value(_covering(ranges, start)) for c, ranges in sorted(statuses.items())}
         segments.append((start, after - 1, values))
-    merged: list[dict[str, Any]] = []
-    for start, end, values in segments:
-        if merged and merged[-1]["end"] + 1 == start and _strip(merged[-1]) == values:
-            merged[-1]["end"] = end
-        else:
-            merged.append({**values, "start": start, "end": end})
-    return merged
-
-
-def _strip(segment: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in segment.items() if k not in ("start", "end")}
+    return _as_json(coalesce(segments))
 
 
 def _covering(ranges: Sequence[StatusRange], lumisection: int) -> StatusRange | None:
@@ -103,26 +86,11 @@ def rr_by_component(statuses: Mapping[str, Sequence[StatusRange]], lumisections:
     """``/lumisections/rr_lumisection_ranges_by_component``: each component's ranges, holes as EMPTY."""
     out: dict[str, list[Any]] = {}
     for component, ranges in sorted(statuses.items()):
-        filled: list[dict[str, Any]] = []
-        cursor = 1
-        for rng in ranges:
-            if rng.start > cursor:
-                filled.append({**_EMPTY_VALUE, "start": cursor, "end": rng.start - 1})
-            filled.append({**_value(rng), "start": rng.start, "end": rng.end})
-            cursor = rng.end + 1
-        if cursor <= lumisections:
-            filled.append({**_EMPTY_VALUE, "start": cursor, "end": lumisections})
-        out[component] = filled
+        covered = [(rng.start, rng.end, _value(rng)) for rng in ranges]
+        last = max([lumisections, *(rng.end for rng in ranges)])
+        holes = [(first, end, _value(None)) for first, end in complement(merge(r[:2] for r in covered), last)]
+        out[component] = _as_json(sorted([*covered, *holes], key=lambda item: item[0]))
     return out
-
-
-#: Each whitelisted OMS bit with its mask in ``OmsRange.true_bits`` / ``null_bits``.
-_BIT_MASKS = tuple((bit, 1 << i) for i, bit in enumerate(OMS_LUMISECTION_BITS))
-
-
-def _bits(rng: OmsRange) -> dict[str, bool | None]:
-    true_bits, null_bits = rng.true_bits, rng.null_bits
-    return {bit: None if null_bits & mask else true_bits & mask != 0 for bit, mask in _BIT_MASKS}
 
 
 def oms_per_lumisection(
@@ -131,7 +99,7 @@ def oms_per_lumisection(
     """``/lumisections/oms_lumisections``: bits, prescale and luminosity (inverse microbarns) per lumisection."""
     out: list[dict[str, Any]] = []
     for rng in ranges:
-        bits = {**_bits(rng), "prescale_index": rng.prescale_index, "prescale_name": rng.prescale_name}
+        bits = oms_values(rng)
         for ls in range(rng.start, min(rng.end, lumisections) + 1):
             out.append({**bits, "recorded": recorded[ls - 1], "delivered": delivered[ls - 1]})
     return out
@@ -144,7 +112,7 @@ def oms_per_lumisection_json(
     values are encoded once (the route's cost on a year of lumisections is otherwise mostly encoding)."""
     parts: list[str] = []
     for rng in ranges:
-        head = json.dumps({**_bits(rng), "prescale_index": rng.prescale_index, "prescale_name": rng.prescale_name})
+        head = json.dumps(oms_values(rng))
         head = head[:-1] + ', "recorded": '
         for ls in range(rng.start, min(rng.end, lumisections) + 1):
             parts.append(f'{head}{recorded[ls - 1]!r}, "delivered": {delivered[ls - 1]!r}}}')  # repr: JSON
@@ -154,14 +122,7 @@ def oms_per_lumisection_json(
 def oms_ranges(ranges: Sequence[OmsRange]) -> list[dict[str, Any]]:
     """``/lumisections/oms_lumisection_ranges``: the whitelisted bits and the prescale (no luminosity), equal
     neighbours merged."""
-    merged: list[dict[str, Any]] = []
-    for rng in ranges:
-        bits = {**_bits(rng), "prescale_index": rng.prescale_index, "prescale_name": rng.prescale_name}
-        if merged and merged[-1]["end"] + 1 == rng.start and _strip(merged[-1]) == bits:
-            merged[-1]["end"] = rng.end
-        else:
-            merged.append({**bits, "start": rng.start, "end": rng.end})
-    return merged
+    return _as_json(coalesce((rng.start, rng.end, oms_values(rng)) for rng in ranges))
 
 
 def joint_ranges(
@@ -174,4 +135,4 @@ def joint_ranges(
     """``/lumisections/joint_lumisection_ranges``: OMS values (luminosity included) and RR statuses together."""
     oms = oms_per_lumisection(ranges, lumisections, recorded, delivered)
     rr = rr_per_lumisection(statuses, lumisections) or [{} for _ in range(lumisections)]
-    return _merge_runs([{**o, **r} for o, r in zip(oms, rr, strict=False)])
+    return _as_json(from_values([{**o, **r} for o, r in zip(oms, rr, strict=False)]))

@@ -34,6 +34,7 @@ from backend.demo import RunSlot, build_runs, plan_runs
 from backend.eras import ERAS
 from backend.stats import ServerStats
 from backend.store import Store, StoreError
+from querylang.errors import ArgumentError
 
 __all__ = ["PARALLEL_MIN_RUNS", "EmbeddedServer", "build_store"]
 
@@ -143,7 +144,7 @@ class EmbeddedServer:
         sock: socket.socket | None = None,
     ) -> None:
         if not 0.0 <= faults <= 1.0:
-            raise ValueError(f"faults must be within [0, 1], got {faults}")
+            raise ArgumentError(f"faults must be within [0, 1], got {faults}")
         self.limits = limits or Limits()
         self._stopping = threading.Event()
         self.runs, self.seed, self.db, self.years = runs, seed, db, years

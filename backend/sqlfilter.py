@@ -37,7 +37,7 @@ import math
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from backend import budget
 from backend.errors import RequestError
@@ -63,6 +63,7 @@ from querylang.backend_filter import (
 )
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Owner, default_catalogue
 from querylang.errors import FilterError
+from querylang.plan import Kind
 from querylang.similar import LikePattern, compile_like
 
 __all__ = [
@@ -71,14 +72,12 @@ __all__ = [
     "MAX_TERMS",
     "FilterSqlError",
     "Sql",
-    "Target",
     "compile_order",
     "compile_where",
     "like_match",
     "register_functions",
 ]
 
-Target = Literal["runs", "datasets"]
 #: Most comparisons one filter may contain (an ``IN`` list counts as one).
 MAX_TERMS = 5000
 #: Most values one filter may bind in ``IN``/``NOT IN`` lists (SQLite allows 32,766 variables per statement).
@@ -144,7 +143,7 @@ def _json_path(*parts: str) -> str:
     return "$" + "".join(f'."{p}"' for p in parts)
 
 
-def _resolve(key: str, target: Target, *, quirks: bool) -> _Key | None:
+def _resolve(key: str, target: Kind, *, quirks: bool) -> _Key | None:
     """The key's column, or ``None`` for an unknown JSON key in quirk mode (it then matches nothing)."""
     if not isinstance(key, str):  # pragma: no cover - JSON object keys are always strings
         raise FilterSqlError(f"invalid key {key!r}")
@@ -207,7 +206,7 @@ def _number_param(value: int | float) -> int | float:
 
 
 class _Compiler:
-    def __init__(self, target: Target, *, quirks: bool) -> None:
+    def __init__(self, target: Kind, *, quirks: bool) -> None:
         self.target = target
         self.quirks = quirks
         self.terms = 0
@@ -385,7 +384,7 @@ def _join(op: str, parts: list[Sql], *, empty: bool = True) -> Sql:
     return Sql("(" + f" {op} ".join(p.text for p in parts) + ")", tuple(v for p in parts for v in p.params))
 
 
-def _project(node: BackendFilter, table: str, target: Target) -> BackendFilter | None:
+def _project(node: BackendFilter, table: str, target: Kind) -> BackendFilter | None:
     """The part of a filter that touches ``table`` (quirk b): other keys and emptied lists disappear."""
     kept: list[Entry] = []
     for entry in node.items:
@@ -398,7 +397,7 @@ def _project(node: BackendFilter, table: str, target: Target) -> BackendFilter |
     return BackendFilter(tuple(kept)) if kept else None
 
 
-def compile_where(filter: object, *, target: Target, quirks: bool = False) -> Sql:
+def compile_where(filter: object, *, target: Kind, quirks: bool = False) -> Sql:
     """The WHERE condition of a runs or datasets listing (``filter``: a backend filter node or its JSON); raises
     :class:`FilterSqlError` on a bad filter."""
     try:
@@ -417,7 +416,7 @@ def compile_where(filter: object, *, target: Target, quirks: bool = False) -> Sq
     return _join("AND", parts)
 
 
-def compile_order(sortings: object, *, target: Target, ties: Sql | None = None) -> Sql:
+def compile_order(sortings: object, *, target: Kind, ties: Sql | None = None) -> Sql:
     """ORDER BY terms: the requested sortings, then ``ties`` (default: the service's default order).
 
     JSON keys sort as text except ``oms_attributes.ls_duration`` (integer) and ``oms_attributes.b_field``

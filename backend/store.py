@@ -38,6 +38,7 @@ from typing import Any
 from backend.demo import DemoRegistry, DemoRun, OmsRange
 from backend.errors import BackendError
 from backend.lumiranges import StatusRange, summarize
+from backend.omsbits import decode_bits
 from backend.sqlfilter import register_functions
 from querylang.catalogue import OMS_LUMISECTION_BITS
 
@@ -133,6 +134,7 @@ def unpack_lumi(blob: bytes) -> list[int]:
 #: OMS values the service's DCS summary also lists although they are never booleans: their counts stay 0
 #: except NULL (a null value) and EMPTY (not covered), as in the service (which counts only true/false/null).
 _NON_BOOLEAN_DCS = ("recorded", "delivered", "prescale_index", "prescale_name")
+_DCS_STATES = {True: "TRUE", False: "FALSE", None: "NULL"}
 
 
 def dcs_summary(ranges: Sequence[OmsRange], lumisections: int) -> dict[str, dict[str, int]]:
@@ -149,10 +151,11 @@ def dcs_summary(ranges: Sequence[OmsRange], lumisections: int) -> dict[str, dict
         lengths[key] = lengths.get(key, 0) + rng.end - rng.start + 1
     empty = lumisections - sum(lengths.values())
     summary = {}
-    for index, bit in enumerate(OMS_LUMISECTION_BITS):
+    decoded = {key: decode_bits(*key) for key in lengths}
+    for bit in OMS_LUMISECTION_BITS:
         counts = {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": empty}
-        for (true_bits, null_bits), length in lengths.items():
-            counts["NULL" if null_bits >> index & 1 else ("TRUE" if true_bits >> index & 1 else "FALSE")] += length
+        for key, length in lengths.items():
+            counts[_DCS_STATES[decoded[key][bit]]] += length
         summary[bit] = counts
     for name in _NON_BOOLEAN_DCS:
         nulls = sum(r.end - r.start + 1 for r in ranges if getattr(r, name, 0) is None)

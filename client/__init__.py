@@ -10,8 +10,8 @@ True
 The module-level functions (``get_runs``, ``get_run``, ``create_json``, ...) behave like the public client
 3.1.2's (:mod:`client.compat`: plain dicts, its defaults and constants) on a default client: ``ENVIRONMENT``
 (else production), changed with ``setup(target)``. ``RunRegistry`` and ``AsyncRunRegistry`` objects are
-independent and return typed models. Errors: see :mod:`client.errors` (invalid filters raise
-``querylang.FilterError`` before any request).
+independent and return typed models. Errors: see :mod:`client.errors` (all derive from
+``RunQLError``; invalid filters raise ``querylang.FilterError`` before any request).
 """
 
 from client.api import AsyncRunRegistry, RunRegistry
@@ -49,6 +49,7 @@ from client.dials import AsyncDials, Dials
 from client.dials_golden import create_json_excluding_ml
 from client.errors import (
     ArgumentError,
+    ArgumentTypeError,
     AuthError,
     ConfigError,
     FilterRequiredError,
@@ -71,6 +72,7 @@ __all__ = [
     "REQUESTS_TIMEOUT",
     "WAITING_DQM_GUI_CONSTANT",
     "ArgumentError",
+    "ArgumentTypeError",
     "AsyncDials",
     "AsyncRunRegistry",
     "AuthError",

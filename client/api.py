@@ -32,7 +32,7 @@ from client.calls import Kind, get_call
 from client.config import EnvFile, Settings, resolve_settings
 from client.embedded import EmbeddedBackend, start_embedded
 from client.engine import Operation, run_async, run_sync
-from client.errors import ConfigError, WriteError
+from client.errors import ArgumentError, ArgumentTypeError, ConfigError, WriteError
 from client.golden_local import create_json_local, create_json_local_async
 from client.jsonportal import JobProgress, json_portal_job
 from client.lumitable import ParquetSink, Sink, concat_frames, lumisection_table_operation
@@ -121,7 +121,7 @@ class _Configured:
     @staticmethod
     def _json_job(json_logic: object, dataset_name_filter: str, engine: str, **options: Any) -> Operation[GoldenJson]:
         if engine != "server":
-            raise ValueError(f"engine must be 'server' or 'local', got {engine!r}")
+            raise ArgumentError(f"engine must be 'server' or 'local', got {engine!r}")
         row = yield from json_portal_job(json_logic, dataset_name_filter, **options)
         return GoldenJson.from_server_row(JsonPortalRow.model_validate(row))
 
@@ -345,7 +345,7 @@ class RunRegistry(_Configured):
             with reporting(progress, "lumisection requests") as report:
                 return create_json_local(self, json_logic, dataset_name_filter, progress=report, **engine_options)
         if engine_options:
-            raise TypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
+            raise ArgumentTypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
         with job_reporting(progress, "json_portal job", also=on_progress) as show:
             job = self._json_job(
                 json_logic, dataset_name_filter, engine, timeout=timeout, poll_interval=poll_interval, on_progress=show
@@ -571,7 +571,7 @@ class AsyncRunRegistry(_Configured):
                     self, json_logic, dataset_name_filter, progress=report, **engine_options
                 )
         if engine_options:
-            raise TypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
+            raise ArgumentTypeError(f"unexpected options for engine='server': {sorted(engine_options)}")
         with job_reporting(progress, "json_portal job", also=on_progress) as show:
             job = self._json_job(
                 json_logic, dataset_name_filter, engine, timeout=timeout, poll_interval=poll_interval, on_progress=show
@@ -631,7 +631,7 @@ _HOW = {"dry_run": False, "stop_on_error": True, "raise_on_error": True}
 def _how(how: Mapping[str, bool]) -> dict[str, bool]:
     unknown = sorted(set(how) - set(_HOW))
     if unknown:
-        raise TypeError(f"unexpected keyword argument(s) {unknown}; writes take {sorted(_HOW)}")
+        raise ArgumentTypeError(f"unexpected keyword argument(s) {unknown}; writes take {sorted(_HOW)}")
     return {**_HOW, **{k: bool(v) for k, v in how.items()}}
 
 

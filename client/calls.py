@@ -12,10 +12,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
 
+from client.errors import ArgumentError, ArgumentTypeError
 from client.transport import Call
+from querylang.plan import Kind
 
 __all__ = [
     "DEFAULT_SORTINGS",
@@ -29,7 +31,6 @@ __all__ = [
     "require_run_number",
 ]
 
-Kind = Literal["runs", "datasets"]
 Sorting = tuple[str, str]
 #: The service's default orders, used when a union of several filters is re-sorted client-side.
 DEFAULT_SORTINGS: Mapping[Kind, tuple[Sorting, ...]] = {
@@ -62,7 +63,7 @@ def listing_call(
 def lumisection_call(endpoint: str, run_number: int, dataset_name: str) -> Call:
     """``POST /lumisections/<endpoint> {run_number, dataset_name}`` (§7)."""
     if endpoint not in LUMISECTION_ENDPOINTS:
-        raise ValueError(f"unknown lumisection endpoint {endpoint!r}; expected one of {LUMISECTION_ENDPOINTS}")
+        raise ArgumentError(f"unknown lumisection endpoint {endpoint!r}; expected one of {LUMISECTION_ENDPOINTS}")
     body = {"run_number": require_run_number(run_number), "dataset_name": _dataset_name(dataset_name)}
     return Call("POST", f"/lumisections/{endpoint}", json=body)
 
@@ -75,15 +76,15 @@ def get_call(*segments: str | int) -> Call:
 def require_run_number(value: object, *, what: str = "run_number") -> int:
     """``value`` if it is a positive int (not a bool), else a ``TypeError``/``ValueError`` saying so."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int, got {value!r}")
+        raise ArgumentTypeError(f"{what} must be an int, got {value!r}")
     if value <= 0:
-        raise ValueError(f"{what} must be positive, got {value!r}")
+        raise ArgumentError(f"{what} must be positive, got {value!r}")
     return value
 
 
 def _dataset_name(value: object) -> str:
     if not isinstance(value, str) or not value:
-        raise TypeError(f"dataset_name must be a non-empty string, got {value!r}")
+        raise ArgumentTypeError(f"dataset_name must be a non-empty string, got {value!r}")
     return value
 
 

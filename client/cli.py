@@ -29,7 +29,7 @@ from client.api import RunRegistry
 from client.errors import RunQLError
 from client.jsoninput import JsonInputError, argument_json
 from client.progress import on_terminal
-from querylang import QueryLangError, explain
+from querylang import explain
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -40,7 +40,7 @@ DEFAULT_COLUMNS = {
 Handler = Callable[[argparse.Namespace], int]
 
 
-class UsageError(Exception):
+class UsageError(RunQLError):
     """A bad command-line value (reported as one line, exit code 2)."""
 
 
@@ -301,7 +301,7 @@ def _dispatch(arguments: list[str]) -> int:
     except UsageError as exc:
         print(f"runql {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
-    except (RunQLError, QueryLangError, ValueError, TypeError, OSError, RecursionError) as exc:
+    except (RunQLError, ValueError, TypeError, OSError, RecursionError) as exc:
         if isinstance(exc, BrokenPipeError):
             raise
         print(f"runql {args.command}: error: {_one_line(exc)}", file=sys.stderr)

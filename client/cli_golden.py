@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any
 from client.errors import RunQLError
 from client.jsoninput import MAX_INPUT_BYTES, JsonInputError, load_json, read_json_file
 from client.progress import job_reporting, on_terminal
-from querylang.errors import QueryLangError, RuleError
+from querylang.errors import RuleError
 from schemas.golden import GoldenJson, LumiMask, LumiMaskError, luminosity_unit
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ _OPERATIONS: dict[str, Callable[[LumiMask, LumiMask], LumiMask]] = {
 }
 
 
-class _UsageError(Exception):
+class _UsageError(RunQLError):
     """A problem with the command line or its input files, reported as one line on stderr."""
 
 
@@ -167,7 +167,7 @@ def run_golden(
             print(_report_text(golden), file=info)
         if args.plot:
             plot_golden(golden, args.plot)
-    except (_UsageError, QueryLangError, RunQLError) as exc:
+    except RunQLError as exc:  # usage, filter, rule and service errors alike
         print(f"runql golden: error: {exc}", file=err)
         return 2
     return 0

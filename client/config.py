@@ -28,7 +28,7 @@ from typing import Literal
 import httpx
 from dotenv import dotenv_values
 
-from client.errors import ConfigError
+from client.errors import ArgumentTypeError, ConfigError
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
@@ -88,7 +88,7 @@ class Secret:
         return hash(self._value)
 
     def __reduce__(self) -> str:
-        raise TypeError("a Secret cannot be pickled")
+        raise ArgumentTypeError("a Secret cannot be pickled")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ ExcludeML(model_ids=(1, 2), workspace='tracker', dataset=None)
 >>> ExcludeML.parse({"model_ids": []})
 Traceback (most recent call last):
 ...
-ValueError: exclude_ml: 'model_ids' must be a non-empty list of model ids (integers), got []
+querylang.errors.ArgumentError: exclude_ml: 'model_ids' must be a non-empty list of model ids (integers), got []
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from client.dials import Dials, SecretKey
-from client.errors import ConfigError
+from client.errors import ArgumentError, ConfigError
 from querylang.losses import js_stringify
 from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity
 
@@ -57,16 +57,18 @@ class ExcludeML:
         if isinstance(spec, ExcludeML):
             return spec
         if not isinstance(spec, Mapping):
-            raise ValueError(f"exclude_ml must be a dict, got {type(spec).__name__}")
+            raise ArgumentError(f"exclude_ml must be a dict, got {type(spec).__name__}")
         unknown = set(spec) - {"model_ids", "workspace", "dataset"}
         if unknown:
-            raise ValueError(f"exclude_ml: unknown key(s) {sorted(unknown)}; allowed: model_ids, workspace, dataset")
+            raise ArgumentError(f"exclude_ml: unknown key(s) {sorted(unknown)}; allowed: model_ids, workspace, dataset")
         ids = spec.get("model_ids")
         if not isinstance(ids, (list, tuple)) or not ids or not all(_is_int(i) for i in ids):
-            raise ValueError(f"exclude_ml: 'model_ids' must be a non-empty list of model ids (integers), got {ids!r}")
+            raise ArgumentError(
+                f"exclude_ml: 'model_ids' must be a non-empty list of model ids (integers), got {ids!r}"
+            )
         for key in ("workspace", "dataset"):
             if spec.get(key) is not None and not isinstance(spec[key], str):
-                raise ValueError(f"exclude_ml: {key!r} must be a string, got {spec[key]!r}")
+                raise ArgumentError(f"exclude_ml: {key!r} must be a string, got {spec[key]!r}")
         return cls(tuple(sorted(set(ids))), spec.get("workspace"), spec.get("dataset"))
 
     def label(self) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def subtract_ml(
     }
     needs_luminosity = golden.luminosity_in is not None or golden.accounting is not None
     if needs_luminosity and removed_luminosity is None:
-        raise ValueError("subtract_ml: this golden JSON carries luminosity; pass removed_luminosity")
+        raise ArgumentError("subtract_ml: this golden JSON carries luminosity; pass removed_luminosity")
     lumi = removed_luminosity(removed) if needs_luminosity and removed_luminosity is not None else Luminosity()
     if golden.luminosity_in is not None and golden.luminosity_out is not None:
         changes["luminosity_in"] = _minus(golden.luminosity_in, lumi)

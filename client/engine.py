@@ -22,14 +22,14 @@ import threading
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from concurrent.futures import Executor, Future, as_completed
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 import anyio
 
-from client.errors import RunQLError
+from client.errors import ArgumentTypeError, RunQLError
 from client.transport import Call, Reply, RetryBudget
 
-__all__ = ["Batch", "CancelRequestedError", "Operation", "Pause", "run_async", "run_sync"]
+__all__ = ["Batch", "CancelRequestedError", "Operation", "Outcome", "Pause", "run_async", "run_sync", "unwrap"]
 
 T = TypeVar("T")
 
@@ -51,13 +51,35 @@ class Pause:
     seconds: float
 
 
-class CancelRequestedError(Exception):
+class CancelRequestedError(RunQLError):
     """Thrown into an operation when its ``cancel`` event is set during a :class:`Pause`."""
 
 
 #: What a :class:`Batch` sends back: per call, the parsed reply or the error that ended it.
 Outcome = Any | RunQLError
 Operation = Generator[Batch | Pause, Any, T]
+
+
+@overload
+def unwrap(outcome: Outcome) -> Any: ...
+@overload
+def unwrap(outcome: Outcome, expected: type[T]) -> T: ...
+def unwrap(outcome: Outcome, expected: type[Any] = object) -> Any:
+    """One call's :data:`Outcome`: its value (checked to be an ``expected``), or its error raised.
+
+    >>> unwrap(Reply(200, []), Reply).status
+    200
+    >>> from client.errors import ServiceError
+    >>> unwrap(ServiceError("boom", status=500, route="GET /x"))
+    Traceback (most recent call last):
+    ...
+    client.errors.ServiceError: GET /x: the service answered 500: boom
+    """
+    if isinstance(outcome, RunQLError):
+        raise outcome
+    if not isinstance(outcome, expected):
+        raise ArgumentTypeError(f"expected a {expected.__name__} outcome, got {type(outcome).__name__}")
+    return outcome
 
 
 class SendsCalls(Protocol):

@@ -1,17 +1,28 @@
-"""The one exception tree of the client. Filters are checked first and raise ``querylang.FilterError``.
+"""runql's exception tree, drawn once. Its root, :class:`RunQLError`, is defined in ``querylang.errors`` (the
+lowest layer) and re-exported here: ``except RunQLError`` catches every error runql raises on purpose, and the
+errors a caller may catch as a builtin inherit it too (in brackets), so ``except ValueError`` keeps working.
 
 ::
 
     RunQLError
-    ├── ConfigError          bad target, option or environment variable; missing credentials
-    ├── ArgumentError        an argument that cannot be sent (also a ValueError): e.g. text that is not Unicode
-    ├── FilterRequiredError  a module-level get_runs()/get_datasets() without a filter above 20,000 rows
-    ├── AuthError            the token endpoint or the service refused the credentials
-    ├── TransportError       no usable answer after the retries (connection, timeout, 5xx gateway, 429)
-    ├── ServiceError         the service answered with an error: ``{"err": ...}`` or an unexpected reply
-    ├── PartialResultError   a listing failed part-way: carries the rows fetched and ``resume_from``
-    ├── WriteError           a write failed for some runs: carries the per-run report
-    └── JobError             a json_portal job failed, timed out or was cancelled
+    ├── ArgumentError (ValueError)      an argument value that cannot be used: ``limit=-1``, a lone surrogate
+    ├── ArgumentTypeError (TypeError)   an argument of the wrong type: ``run_number="1"``
+    ├── QueryLangError (ValueError)     querylang: ``path``, ``value``, ``allowed``, ``suggestions``
+    │   ├── FilterError                 an invalid filter, raised before any request
+    │   ├── RuleError                   an invalid json-logic rule, or what json-logic-js throws evaluating it
+    │   └── UnaccountableError          a rule whose loss accounting the service never finishes
+    ├── JsonTextError (ValueError)      querylang.jsontext: JSON text with a repeated key, too deep, bad bytes
+    ├── LumiMaskError (ValueError)      schemas.golden: a malformed lumi mask (``path``, ``source``)
+    ├── JsonInputError (ValueError)     client.jsoninput: an unusable JSON argument or file of the CLI
+    ├── ConfigError                     bad target, option or environment variable; missing credentials
+    ├── FilterRequiredError             a module-level get_runs()/get_datasets() without a filter above 20,000 rows
+    ├── AuthError                       the token endpoint or the service refused the credentials
+    ├── TransportError                  no usable answer after the retries (connection, timeout, 5xx gateway, 429)
+    ├── ServiceError                    the service answered with an error: ``{"err": ...}`` or an unexpected reply
+    ├── PartialResultError              a listing failed part-way: carries the rows fetched and ``resume_from``
+    ├── WriteError                      a write failed for some runs: carries the per-run report
+    ├── JobError                        a json_portal job failed, timed out or was cancelled
+    └── BackendError                    backend.errors: the embedded service's own errors (``runql serve``)
 
 >>> err = ServiceError("relation does not exist", status=500, route="POST /runs_filtered_ordered")
 >>> print(err)
@@ -25,11 +36,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from querylang.errors import ArgumentError, ArgumentTypeError, RunQLError
+
 if TYPE_CHECKING:
     from client.writes import WriteReport
 
 __all__ = [
     "ArgumentError",
+    "ArgumentTypeError",
     "AuthError",
     "ConfigError",
     "FilterRequiredError",
@@ -42,16 +56,8 @@ __all__ = [
 ]
 
 
-class RunQLError(Exception):
-    """Base of every error the client raises (except ``querylang.FilterError`` for invalid filters)."""
-
-
 class ConfigError(RunQLError):
     """Invalid configuration: unknown target, malformed option or variable, missing credentials."""
-
-
-class ArgumentError(RunQLError, ValueError):
-    """An argument that cannot be sent to the service, e.g. a string holding a lone surrogate (no UTF-8 form)."""
 
 
 class FilterRequiredError(RunQLError):

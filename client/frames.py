@@ -38,6 +38,7 @@ import pandas as pd
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
+from client.errors import ArgumentError, ArgumentTypeError
 from schemas import Dataset, DatasetAttributes, OmsAttributes, RrAttributes, Run
 from schemas.runs import STATUS_FIELDS, RawCounts
 
@@ -271,7 +272,7 @@ def records_frame(rows: Sequence[Any]) -> pd.DataFrame:
         return runs_frame(rows)
     if isinstance(rows[0], Dataset):
         return datasets_frame(rows)
-    raise TypeError(f"no DataFrame layout for {type(rows[0]).__name__} records")
+    raise ArgumentTypeError(f"no DataFrame layout for {type(rows[0]).__name__} records")
 
 
 def _annotation(model: type[BaseModel], name: str) -> Any:
@@ -289,7 +290,7 @@ def _validated(name: str, values: list[Any], annotation: Any) -> list[Any]:
         return _list_adapter(annotation).validate_python(values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ValueError(f"column {name!r}: {first['msg']} (got {first.get('input')!r:.80})") from None
+        raise ArgumentError(f"column {name!r}: {first['msg']} (got {first.get('input')!r:.80})") from None
 
 
 def _is_category(column: str) -> bool:

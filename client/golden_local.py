@@ -53,13 +53,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pydantic_core
 
 from client.calls import lumisection_call
-from client.engine import Batch, Operation
-from client.errors import RunQLError, ServiceError
+from client.engine import Batch, Operation, unwrap
+from client.errors import ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.ast import And, Comparison, Node
 from querylang.catalogue import default_catalogue
 from querylang.compile import compile_filter, compile_node
+from querylang.ranges import Range, from_values, merge
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
     CompiledPlan,
@@ -68,12 +69,11 @@ from querylang.segments import (
     RunContext,
     RunEvaluation,
     compile_plan,
-    merge_ranges,
     oms_ranges_from_summary,
     rr_ranges_from_summary,
 )
 from querylang.similar import SimilarPattern, compile_similar
-from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity, Range
+from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity
 
 if TYPE_CHECKING:
     from client.api import AsyncRunRegistry, RunRegistry
@@ -384,9 +384,9 @@ def _fetch(
     parse = functools.partial(_parse_lumisections, oms)
     outcomes = (yield Batch(calls, parse=parse, on_each=counter.tick)) if calls else []
     for dataset, outcome in zip(rr, outcomes, strict=False):
-        known.rr[dataset.key] = _result(outcome)
+        known.rr[dataset.key] = unwrap(outcome)
     for run, outcome in zip(oms_runs, outcomes[len(rr) :], strict=True):
-        known.oms[run] = _result(outcome)
+        known.oms[run] = unwrap(outcome)
 
 
 class _Counter:
@@ -428,12 +428,6 @@ def _parse_lumisections(oms: _OmsReader, call: Call, reply: Reply) -> _RrData | 
     return oms.read(call, data) if call.path == f"/lumisections/{oms.endpoint}" else _rr_data(call, data)
 
 
-def _result(outcome: object) -> Any:
-    if isinstance(outcome, RunQLError):
-        raise outcome
-    return outcome
-
-
 def _rr_data(call: Call, data: Any) -> _RrData:
     """``{"dt-dt": [{"status", "start", "end", ...}, ...]}``; ``{}`` for a dataset without any RR status."""
     if data in ([], None, {}):
@@ -466,16 +460,11 @@ class _OmsReader:
         evaluation looks up), and the luminosity as running totals."""
         lumisections = _list(data, call)
         keys = sorted(self.plan.oms_bits)
-        ranges: list[dict[str, Any]] = []
-        previous: list[Any] | None = None
-        for number, item in enumerate(lumisections, start=1):
-            values = [item.get(key, _ABSENT) for key in keys]
-            if values == previous:
-                ranges[-1]["end"] = number
-            else:
-                present = {key: value for key, value in zip(keys, values, strict=True) if value is not _ABSENT}
-                ranges.append({**present, "start": number, "end": number})
-                previous = values
+        runs = from_values([item.get(key, _ABSENT) for key in keys] for item in lumisections)
+        ranges = [
+            {**{key: v for key, v in zip(keys, values, strict=True) if v is not _ABSENT}, "start": first, "end": last}
+            for first, last, values in runs
+        ]
         per_lumisection = None
         if self.plan.needs_luminosity:
             per_lumisection = [{key: item.get(key) for key in _LUMINOSITY if key in item} for item in lumisections]
@@ -523,7 +512,7 @@ def _run_range_luminosity(
     counter = _Counter(len(calls), progress)
     outcomes = (yield Batch(calls, parse=_luminosity_totals, on_each=counter.tick)) if calls else []
     for run, outcome in zip(missing, outcomes, strict=True):
-        totals[run] = _result(outcome)
+        totals[run] = unwrap(outcome)
     return Luminosity(sum(r for r, _ in totals.values()), sum(d for _, d in totals.values()))
 
 
@@ -591,7 +580,7 @@ class _ResultBuilder:
         if evaluation is None:
             return
         lumi = lumi or CumulativeLuminosity()
-        removed = merge_ranges([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several])
+        removed = merge([*itertools.chain(*evaluation.removed_alone), *evaluation.removed_by_several])
         for side, ranges, target in (("kept", evaluation.kept, self.kept), ("removed", removed, self.removed)):
             if ranges:
                 target.setdefault(dataset.name, {})[dataset.run_number] = list(ranges)

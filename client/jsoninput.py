@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from querylang.errors import QueryLangError
+from querylang.errors import QueryLangError, RunQLError
 from querylang.jsontext import JsonTextError, loads_strict
 from querylang.limits import check_nesting
 
@@ -39,7 +39,7 @@ MAX_DEPTH = 64
 MAX_INPUT_BYTES = 16 * 2**20
 
 
-class JsonInputError(ValueError):
+class JsonInputError(RunQLError, ValueError):
     """A JSON input that cannot be used: unreadable, too large, not UTF-8, not JSON, too deep, a key twice."""
 
 

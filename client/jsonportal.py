@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from client.engine import Batch, CancelRequestedError, Operation, Pause
-from client.errors import JobError, RunQLError, ServiceError
+from client.engine import Batch, CancelRequestedError, Operation, Pause, unwrap
+from client.errors import ArgumentTypeError, JobError, ServiceError
 from client.transport import Call, Reply
 from querylang.errors import QueryLangError, RuleError
 from querylang.jsontext import JsonTextError, loads_strict
@@ -37,7 +37,7 @@ JobProgress = Callable[[float | str | None], None]
 def generate_call(json_logic: object, dataset_name_filter: str) -> Call:
     """The submission: the rule as a JSON string (as the service wants it) and the ``SIMILAR TO`` pattern."""
     if not isinstance(dataset_name_filter, str) or not dataset_name_filter:
-        raise TypeError(f"dataset_name_filter must be a non-empty string, got {dataset_name_filter!r}")
+        raise ArgumentTypeError(f"dataset_name_filter must be a non-empty string, got {dataset_name_filter!r}")
     body = {"json_logic": json.dumps(_rule(json_logic)), "dataset_name_filter": dataset_name_filter}
     # submitting again after a lost answer at worst starts an identical job
     return Call("POST", "/json_portal/generate", json=body, idempotent=False, repeatable=True)
@@ -80,14 +80,14 @@ def json_portal_job(
 ) -> Operation[dict[str, Any]]:
     """Submit the job and poll it until its row is finished; returns the service's row (a dict)."""
     (submitted,) = yield Batch([generate_call(json_logic, dataset_name_filter)])
-    job_id = _job_id(_reply(submitted))
+    job_id = _job_id(unwrap(submitted, Reply))
     wait_for_losses = _service_finishes(json_logic)
     deadline = clock() + timeout
     while True:
         (answer,) = yield Batch([poll_call(job_id)])
         if isinstance(answer, ServiceError):
             raise JobError(f"failed on the server: {answer.message}", job_id=job_id) from answer
-        reply = _reply(answer)
+        reply = unwrap(answer, Reply)
         row = _final_row(reply, job_id) if reply.status == 200 else None
         if row is not None and (row_finished(row) or not wait_for_losses):
             return row
@@ -100,13 +100,6 @@ def json_portal_job(
             yield Pause(min(poll_interval, max(0.0, deadline - clock())))
         except CancelRequestedError:
             raise JobError("cancelled (the server may still finish it)", job_id=job_id) from None
-
-
-def _reply(outcome: object) -> Reply:
-    if isinstance(outcome, RunQLError):
-        raise outcome
-    assert isinstance(outcome, Reply)
-    return outcome
 
 
 def _job_id(reply: Reply) -> object:

@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from client.calls import lumisection_call
-from client.engine import Batch, Operation
-from client.errors import RunQLError, ServiceError
+from client.engine import Batch, Operation, unwrap
+from client.errors import ArgumentError, ArgumentTypeError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.progress import Progress
 from client.transport import Call, Reply
@@ -84,7 +84,7 @@ def resolve_columns(columns: Sequence[str] | None, components: Iterable[str], ca
     if columns is None:
         return TableColumns(tuple(sorted(set(components))), OMS_LUMISECTION_BITS)
     if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
-        raise TypeError(f"columns must be a list of column names, got {columns!r}")
+        raise ArgumentTypeError(f"columns must be a list of column names, got {columns!r}")
     flags = set(catalogue.flag_names())
     known = [*LUMINOSITY_COLUMNS, *OMS_LUMISECTION_BITS, *sorted(flags)]
     for name in columns:
@@ -199,10 +199,7 @@ def _data(replies: _Replies, endpoint: str, run: int, name: str, expect: type) -
     outcome = replies.get((path, run, name))
     if outcome is None:  # not asked for: these columns were not selected
         return expect()
-    if isinstance(outcome, RunQLError):
-        raise outcome
-    assert isinstance(outcome, Reply)
-    data = outcome.data
+    data = unwrap(outcome, Reply).data
     if data is None or data == [] or data == {}:
         return expect()
     if not isinstance(data, expect):
@@ -306,7 +303,7 @@ def concat_frames(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     import pandas as pd
 
     if not frames:
-        raise ValueError("no frames")  # the operation hands over at least one frame
+        raise ArgumentError("no frames")  # the operation hands over at least one frame
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 

@@ -23,8 +23,8 @@ from client.calls import (
     lumisection_call,
     require_run_number,
 )
-from client.engine import Batch, Operation
-from client.errors import PartialResultError, RunQLError, ServiceError
+from client.engine import Batch, Operation, unwrap
+from client.errors import ArgumentError, ArgumentTypeError, PartialResultError, ServiceError
 from client.pagination import (
     DecodePage,
     Listing,
@@ -77,7 +77,7 @@ def sortings_argument(sortings: object) -> tuple[Sorting, ...]:
     if sortings is None:
         return ()
     if isinstance(sortings, (str, bytes)) or not isinstance(sortings, Sequence):
-        raise TypeError(f"sortings must be a list of [attribute, 'ASC' | 'DESC'] pairs, got {sortings!r}")
+        raise ArgumentTypeError(f"sortings must be a list of [attribute, 'ASC' | 'DESC'] pairs, got {sortings!r}")
     result = []
     for item in sortings:
         if (
@@ -88,7 +88,7 @@ def sortings_argument(sortings: object) -> tuple[Sorting, ...]:
             or not isinstance(item[1], str)
             or item[1].upper() not in ("ASC", "DESC")
         ):
-            raise ValueError(f"each sorting must be [attribute, 'ASC' | 'DESC'], got {item!r}")
+            raise ArgumentError(f"each sorting must be [attribute, 'ASC' | 'DESC'], got {item!r}")
         result.append((item[0], item[1].upper()))
     return tuple(result)
 
@@ -141,11 +141,11 @@ def listing(
 ) -> Operation[Any]:
     """``get_runs`` / ``get_datasets``: compile, fetch every page, assemble into ``Records`` or a DataFrame."""
     if output not in ("models", "dicts", "dataframe"):
-        raise ValueError(f"output must be 'models', 'dicts' or 'dataframe', got {output!r}")
+        raise ArgumentError(f"output must be 'models', 'dicts' or 'dataframe', got {output!r}")
     if output == "dataframe" and compress_attributes is not None:
-        raise ValueError("output='dataframe' builds typed columns: leave compress_attributes unset")
+        raise ArgumentError("output='dataframe' builds typed columns: leave compress_attributes unset")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValueError(f"limit must be a non-negative int or None, got {limit!r}")
+        raise ArgumentError(f"limit must be a non-negative int or None, got {limit!r}")
     plan = _plan(kind, filter, raw=ignore_filter_transformation, unknown_flags=unknown_flags)
     query = ListingQuery(kind, plan.filters, sortings_argument(sortings), page_size, limit)
     rows = _Rows(kind, compress_attributes is None, query.call(0, 0).route if query.filters else kind, synthetic)
@@ -200,7 +200,7 @@ def single_record(
     backend_filter: dict[str, Any] = {"run_number": {"=": number}}
     if kind == "datasets":
         if not isinstance(dataset_name, str) or not dataset_name:
-            raise TypeError(f"dataset_name must be a non-empty string, got {dataset_name!r}")
+            raise ArgumentTypeError(f"dataset_name must be a non-empty string, got {dataset_name!r}")
         backend_filter["name"] = {"=": dataset_name}
     query = ListingQuery(kind, (backend_filter,), (), page_size=2, limit=None)
     result: Listing = yield from fetch_listing(query, decode=_decoder(kind, "models", compress_attributes))
@@ -216,17 +216,10 @@ def single_record(
     return result.rows[0]
 
 
-def _one(outcome: object) -> Reply:
-    if isinstance(outcome, RunQLError):
-        raise outcome
-    assert isinstance(outcome, Reply)
-    return outcome
-
-
 def get_json(call: Call, expect: type) -> Operation[Any]:
     """One call whose JSON answer must be a ``list`` or ``dict`` (``expect``)."""
     (outcome,) = yield Batch([call])
-    data = _one(outcome).data
+    data = unwrap(outcome, Reply).data
     if not isinstance(data, expect):
         raise ServiceError(
             f"expected a JSON {expect.__name__}, got {type(data).__name__}", status=200, route=call.route
@@ -246,11 +239,11 @@ def get_list_of_names(run_number: int) -> Operation[list[str]]:
 def lumisections(endpoint: str, run_number: int, dataset_name: str, *, output: Output) -> Operation[Any]:
     """One of the six lumisection endpoints; typed models by default, the service's JSON with ``output="dicts"``."""
     if output not in ("models", "dicts"):
-        raise ValueError(f"output must be 'models' or 'dicts' for lumisections, got {output!r}")
+        raise ArgumentError(f"output must be 'models' or 'dicts' for lumisections, got {output!r}")
     call = lumisection_call(endpoint, run_number, dataset_name)
     expect = dict if endpoint == "rr_lumisection_ranges_by_component" else list
     (outcome,) = yield Batch([call])
-    data = _one(outcome).data
+    data = unwrap(outcome, Reply).data
     if data == [] or data is None:  # the service's answer for an unknown run or dataset
         return expect()
     if not isinstance(data, expect):

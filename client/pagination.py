@@ -32,7 +32,7 @@ import orjson
 
 from client.calls import DEFAULT_SORTINGS, Kind, Sorting, listing_call
 from client.engine import Batch, Operation
-from client.errors import PartialResultError, RunQLError, ServiceError
+from client.errors import ArgumentError, PartialResultError, RunQLError, ServiceError
 from client.transport import Call, Reply
 
 __all__ = [
@@ -104,9 +104,9 @@ class ListingQuery:
 
     def __post_init__(self) -> None:
         if self.page_size < 1:
-            raise ValueError(f"page_size must be >= 1, got {self.page_size}")
+            raise ArgumentError(f"page_size must be >= 1, got {self.page_size}")
         if self.limit is not None and self.limit < 0:
-            raise ValueError(f"limit must be >= 0, got {self.limit}")
+            raise ArgumentError(f"limit must be >= 0, got {self.limit}")
 
     @property
     def effective_page_size(self) -> int:
@@ -196,7 +196,7 @@ def fetch_listing(
 class _State:
     def __init__(self, query: ListingQuery, decode: DecodePage, resume: ResumeFrom | None, progress: Progress | None):
         if resume is not None and resume.fingerprint != query.fingerprint():
-            raise ValueError("resume_from belongs to another query (filter, sortings, page_size or limit differ)")
+            raise ArgumentError("resume_from belongs to another query (filter, sortings, page_size or limit differ)")
         self.query = query
         self.decode = decode
         self.progress = progress

@@ -22,6 +22,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from client.errors import ArgumentTypeError
+
 __all__ = ["Progress", "ProgressBar", "ProgressOption", "job_reporting", "on_terminal", "reporting"]
 
 #: ``progress(done, total)``: requests completed so far, of ``total``.
@@ -74,7 +76,7 @@ def reporting(option: ProgressOption, what: str, *, file: IO[str] | None = None)
             bar.close()
         return
     if not callable(option):
-        raise TypeError(f"progress must be True, False or a callable(done, total), got {option!r}")
+        raise ArgumentTypeError(f"progress must be True, False or a callable(done, total), got {option!r}")
     yield option
 
 

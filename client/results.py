@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from client.errors import ArgumentError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -68,7 +70,7 @@ class Records(Sequence[T]):
     ) -> None:
         self._rows: list[Any] = list(rows)
         if wire is not None and self._rows:
-            raise ValueError("give rows or wire, not both")
+            raise ArgumentError("give rows or wire, not both")
         self._wire = wire
         if wire is not None:
             self._rows = [_NOT_MADE] * len(wire.blobs)

@@ -37,7 +37,7 @@ import httpx
 
 from client.auth import TokenProvider
 from client.config import Secret, Settings
-from client.errors import ArgumentError, AuthError, RunQLError, ServiceError, TransportError
+from client.errors import ArgumentError, ArgumentTypeError, AuthError, RunQLError, ServiceError, TransportError
 
 __all__ = [
     "AsyncTransport",
@@ -239,7 +239,7 @@ def _judge(outcome: Outcome, call: Call) -> Reply | _Retry | _Unauthorized | Run
     if isinstance(outcome, httpx.TransportError):
         return _judge_failure(outcome, call)
     if outcome is None:
-        raise TypeError("exchange() needs the response or the transport error of each attempt")
+        raise ArgumentTypeError("exchange() needs the response or the transport error of each attempt")
     return interpret(outcome.status_code, outcome.content, outcome.headers, call)
 
 

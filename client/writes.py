@@ -29,7 +29,7 @@ from typing import Any, Literal, overload
 
 from client.calls import get_call, lumisection_call, require_run_number
 from client.engine import Batch, Operation
-from client.errors import RunQLError, ServiceError, TransportError
+from client.errors import ArgumentError, ArgumentTypeError, RunQLError, ServiceError, TransportError
 from client.transport import Call, Reply
 from querylang.catalogue import DATASET_STATES, LUMISECTION_STATUSES, RUN_STATES, default_catalogue
 
@@ -235,29 +235,29 @@ def _message(error: RunQLError) -> str:
 def runs_argument(run: object = None, runs: object = None, *, function: str) -> tuple[int, ...]:
     """The runs of ``run=`` or ``runs=`` (an int, a digit string, or a list of ints), checked; not both."""
     if run is not None and runs is not None:
-        raise ValueError(f"{function}(): give either run= or runs=, not both")
+        raise ArgumentError(f"{function}(): give either run= or runs=, not both")
     given = run if run is not None else runs
     if given is None or (isinstance(given, (list, tuple)) and not given):
-        raise ValueError(f"{function}(): no run given (run= or runs=)")
+        raise ArgumentError(f"{function}(): no run given (run= or runs=)")
     if isinstance(given, str) and given.strip().isdigit():
         given = int(given)
     items = list(given) if isinstance(given, (list, tuple)) else [given]
     numbers = tuple(require_run_number(n, what=f"{function}(): run number") for n in items)
     duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
     if duplicates:
-        raise ValueError(f"{function}(): runs listed more than once: {duplicates}")
+        raise ArgumentError(f"{function}(): runs listed more than once: {duplicates}")
     return numbers
 
 
 def _state(value: object, allowed: Sequence[str], *, function: str, what: str) -> str:
     if value not in allowed:
-        raise ValueError(f"{function}(): {what} must be one of {list(allowed)}, got {value!r}")
+        raise ArgumentError(f"{function}(): {what} must be one of {list(allowed)}, got {value!r}")
     return str(value)
 
 
 def _text(value: object, *, function: str, what: str, empty: bool = False) -> str:
     if not isinstance(value, str) or (not empty and not value.strip()):
-        raise TypeError(f"{function}(): {what} must be a {'' if empty else 'non-empty '}string, got {value!r}")
+        raise ArgumentTypeError(f"{function}(): {what} must be a {'' if empty else 'non-empty '}string, got {value!r}")
     return value
 
 
@@ -389,7 +389,7 @@ def edit_rr_lumisections_plan(
     start = require_run_number(lumi_start, what=f"{fn}(): lumi_start")
     end = require_run_number(lumi_end, what=f"{fn}(): lumi_end")
     if end < start:
-        raise ValueError(f"{fn}(): lumi_end ({end}) is before lumi_start ({start})")
+        raise ArgumentError(f"{fn}(): lumi_end ({end}) is before lumi_start ({start})")
     name = _text(dataset_name, function=fn, what="dataset_name")
     new = {
         "start": start,

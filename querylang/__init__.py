@@ -15,7 +15,7 @@ from querylang.catalogue import Attribute, AttrType, Catalogue, Owner, StatusFla
 from querylang.compile import QuirkWarning, compile_filter, compile_node, raw_plan
 from querylang.dials import DialsPlan, DialsRequest, compile_dials, explain_dials
 from querylang.dials_catalogue import DIALS_RESOURCES, DialsField, DialsResource, dials_resource
-from querylang.errors import FilterError, QueryLangError, RuleError
+from querylang.errors import ArgumentError, ArgumentTypeError, FilterError, QueryLangError, RuleError, RunQLError
 from querylang.explain import Explanation, explain, explain_plan
 from querylang.parse import UnknownFlagWarning, parse_filter
 from querylang.plan import Plan
@@ -26,6 +26,8 @@ from querylang.similar import SimilarPattern, compile_similar
 __all__ = [
     "DIALS_RESOURCES",
     "And",
+    "ArgumentError",
+    "ArgumentTypeError",
     "AttrType",
     "Attribute",
     "Catalogue",
@@ -46,6 +48,7 @@ __all__ = [
     "QuirkWarning",
     "RuleError",
     "RulePlan",
+    "RunQLError",
     "SimilarPattern",
     "StatusFlag",
     "StatusTest",

@@ -54,7 +54,7 @@ from querylang.backend_filter import (
     table_of,
 )
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Catalogue, Owner, default_catalogue
-from querylang.errors import FilterError, PathPart, format_path
+from querylang.errors import ArgumentError, ArgumentTypeError, FilterError, PathPart, format_path
 from querylang.limits import MAX_DEPTH
 from querylang.parse import UnknownFlags, UnknownFlagWarning, check_options, parse_filter_and_warnings
 from querylang.plan import Kind, Plan
@@ -106,7 +106,7 @@ def compile_node(node: Node, *, kind: Kind = "runs", max_filters: int = 64, max_
     check_options(kind)
     for name, value in (("max_filters", max_filters), ("max_or_values", max_or_values)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, not {value!r}")
+            raise ArgumentError(f"{name} must be a positive int, not {value!r}")
     _check_depth(node)
     formula = _compact(_Lowering(kind).lower(node, negate=False))
     parts = _split(formula, _Bounds(max_filters, max_or_values))
@@ -209,7 +209,7 @@ class _Lowering:
                 if negated != negate:
                     return _all(self.compare(count, "=", 0, node.path) for count in counts)
                 return _any(self.compare(count, ">", 0, node.path) for count in counts)
-        raise TypeError(f"not a filter node: {node!r}")  # pragma: no cover - nodes validate their children
+        raise ArgumentTypeError(f"not a filter node: {node!r}")  # pragma: no cover - nodes validate their children
 
     def compare(self, attribute: Attribute, op: str, value: Scalar, path: tuple[PathPart, ...]) -> _Formula:
         table = self.table(attribute, path)

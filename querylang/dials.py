@@ -35,7 +35,7 @@ from typing import Any
 from querylang.ast import And, Comparison, Membership, Node, Not, Or, Scalar, StatusTest
 from querylang.catalogue import AttrType
 from querylang.dials_catalogue import DIALS_LOOKUPS, DialsField, DialsResource, dials_resource
-from querylang.errors import FilterError
+from querylang.errors import ArgumentTypeError, FilterError
 from querylang.parse import parse_filter
 
 __all__ = [
@@ -387,7 +387,7 @@ def row_matches(node: Node, row: Mapping[str, Any]) -> bool | None:
     if isinstance(node, Not):
         return _negated(row_matches(node.child, row))
     if isinstance(node, StatusTest):
-        raise TypeError("DIALS rows have no status flags")
+        raise ArgumentTypeError("DIALS rows have no status flags")
     value = row.get(node.attribute.name)
     if value is None:
         return None

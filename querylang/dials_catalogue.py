@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from querylang.catalogue import Attribute, AttrType, Catalogue, Owner
-from querylang.errors import FilterError
+from querylang.errors import ArgumentError, FilterError
 
 __all__ = ["DIALS_LOOKUPS", "DIALS_RESOURCES", "DialsField", "DialsResource", "dials_resource"]
 
@@ -46,7 +46,7 @@ class DialsField:
     def __post_init__(self) -> None:
         unknown = {lookup for lookup, _ in self.lookups} - set(DIALS_LOOKUPS)
         if unknown:
-            raise ValueError(f"unknown DIALS lookups {sorted(unknown)} for field {self.name!r}")
+            raise ArgumentError(f"unknown DIALS lookups {sorted(unknown)} for field {self.name!r}")
 
     def param(self, lookup: str) -> str | None:
         """The query parameter of ``lookup`` (``None`` when the service has no such lookup for the field)."""

@@ -1,10 +1,17 @@
-"""The typed errors of querylang: every one names where in the input it happened.
+"""runql's exception tree: :class:`RunQLError` is the one root; every error runql raises on purpose derives from it.
+
+It lives here, in the lowest layer, so that querylang still imports nothing of ours; ``client.errors`` re-exports
+it and draws the whole tree. Errors a caller may catch as a builtin inherit that builtin too (``FilterError`` is
+a ``ValueError``, ``ArgumentTypeError`` a ``TypeError``), so ``except RunQLError`` catches every runql error while
+``except ValueError`` code keeps working.
 
 >>> err = FilterError("unknown attribute", path=("hlt_kye",), value="x", allowed="attribute names",
 ...                   suggestions=["hlt_key"])
 >>> print(err)
 filter["hlt_kye"]: unknown attribute; got 'x'; allowed: attribute names; did you mean 'hlt_key'?
->>> isinstance(err, ValueError)
+>>> isinstance(err, RunQLError), isinstance(err, ValueError)
+(True, True)
+>>> isinstance(ArgumentTypeError("limit must be an int"), TypeError)
 True
 """
 
@@ -12,9 +19,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["FilterError", "QueryLangError", "RuleError", "format_path"]
+__all__ = [
+    "ArgumentError",
+    "ArgumentTypeError",
+    "FilterError",
+    "QueryLangError",
+    "RuleError",
+    "RunQLError",
+    "format_path",
+]
 
 PathPart = str | int
+
+
+class RunQLError(Exception):
+    """The root of every error runql raises on purpose (querylang, schemas, client and backend)."""
+
+
+class ArgumentError(RunQLError, ValueError):
+    """An argument with a value that cannot be used, e.g. ``limit=-1`` or a string with a lone surrogate."""
+
+
+class ArgumentTypeError(RunQLError, TypeError):
+    """An argument of the wrong type, e.g. ``run_number="1"``."""
 
 
 def format_path(root: str, path: Sequence[PathPart]) -> str:
@@ -26,7 +53,7 @@ def format_path(root: str, path: Sequence[PathPart]) -> str:
     return root + "".join(f"[{p}]" if isinstance(p, int) else f'["{p}"]' for p in path)
 
 
-class QueryLangError(ValueError):
+class QueryLangError(RunQLError, ValueError):
     """Base of querylang's errors: a message plus where it happened, the bad value and what is allowed."""
 
     root = "input"

@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from querylang.errors import RunQLError
+
 __all__ = ["JsonTextError", "loads_strict"]
 
 
-class JsonTextError(ValueError):
+class JsonTextError(RunQLError, ValueError):
     """JSON text that cannot be used as an input; ``reason`` is one line."""
 
     def __init__(self, reason: str) -> None:

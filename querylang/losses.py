@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from querylang.errors import QueryLangError
+from querylang.errors import ArgumentTypeError, QueryLangError
 from querylang.jsonlogic import Evaluator, compile_rule, js_string
 
 __all__ = ["Blame", "UnaccountableError", "combination_key", "compile_blame", "finishes", "js_stringify"]
@@ -56,7 +56,7 @@ def js_stringify(value: Any) -> str:
         return "[" + ",".join(js_stringify(item) for item in value) + "]"
     if isinstance(value, dict):
         return "{" + ",".join(f"{_quote(str(k))}:{js_stringify(value[k])}" for k in _js_key_order(value)) + "}"
-    raise TypeError(f"not a JSON value: {value!r}")
+    raise ArgumentTypeError(f"not a JSON value: {value!r}")
 
 
 def _quote(text: str) -> str:

@@ -63,7 +63,7 @@ from querylang.ast import (
     StatusTest,
 )
 from querylang.catalogue import STATUS_VALUES, Attribute, AttrType, Catalogue, Owner, StatusFlag, default_catalogue
-from querylang.errors import FilterError, format_path
+from querylang.errors import ArgumentError, FilterError, format_path
 from querylang.limits import check_nesting
 from querylang.plan import Kind
 
@@ -127,9 +127,9 @@ def parse_filter_and_warnings(
 def check_options(kind: object, unknown_flags: object = "error") -> None:
     """``ValueError`` unless ``kind`` is runs/datasets and ``unknown_flags`` is error/warn."""
     if kind not in ("runs", "datasets"):
-        raise ValueError(f"kind must be 'runs' or 'datasets', not {kind!r}")
+        raise ArgumentError(f"kind must be 'runs' or 'datasets', not {kind!r}")
     if unknown_flags not in ("error", "warn"):
-        raise ValueError(f"unknown_flags must be 'error' or 'warn', not {unknown_flags!r}")
+        raise ArgumentError(f"unknown_flags must be 'error' or 'warn', not {unknown_flags!r}")
 
 
 def normalise_date(value: object, path: Path = ()) -> str:

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from querylang.backend_filter import BackendFilter
+from querylang.errors import ArgumentError, ArgumentTypeError
 
 __all__ = ["Kind", "Plan"]
 
+#: What a listing lists: the one alias, used by the compiler, the client and the backend's SQL.
 Kind = Literal["runs", "datasets"]
 
 
@@ -37,11 +39,11 @@ class Plan:
 
     def __post_init__(self) -> None:
         if self.kind not in ("runs", "datasets"):
-            raise ValueError(f"kind must be 'runs' or 'datasets', not {self.kind!r}")
+            raise ArgumentError(f"kind must be 'runs' or 'datasets', not {self.kind!r}")
         if not isinstance(self.nodes, tuple) or not all(isinstance(n, BackendFilter) for n in self.nodes):
-            raise TypeError("Plan.nodes must be a tuple of BackendFilter nodes")
+            raise ArgumentTypeError("Plan.nodes must be a tuple of BackendFilter nodes")
         if not isinstance(self.warnings, tuple) or not all(isinstance(w, str) for w in self.warnings):
-            raise TypeError("Plan.warnings must be a tuple of strings")
+            raise ArgumentTypeError("Plan.warnings must be a tuple of strings")
 
     @property
     def matches_nothing(self) -> bool:

@@ -25,7 +25,7 @@ from querylang.catalogue import (
     Owner,
     default_catalogue,
 )
-from querylang.errors import PathPart, RuleError
+from querylang.errors import ArgumentError, PathPart, RuleError
 from querylang.jsonlogic import OPERATORS
 
 __all__ = [
@@ -82,7 +82,7 @@ class Variable:
 
     def __post_init__(self) -> None:
         if self.scope != "item" and (self.type is None or not self.key):
-            raise ValueError(f"a {self.scope} variable needs a type and a key")
+            raise ArgumentError(f"a {self.scope} variable needs a type and a key")
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Operation:
 
     def __post_init__(self) -> None:
         if self.operator not in OPERATORS:
-            raise ValueError(f"unknown operator {self.operator!r}")
+            raise ArgumentError(f"unknown operator {self.operator!r}")
 
 
 @dataclass(frozen=True)

@@ -42,26 +42,23 @@ from typing import Any, Final
 from querylang.errors import RuleError
 from querylang.jsonlogic import compile_predicate
 from querylang.losses import Blame, UnaccountableError, combination_key, compile_blame
+from querylang.ranges import Ranges, merge
 from querylang.rules import Clause, RulePlan, rule_variables
 
 __all__ = [
     "CompiledPlan",
     "CumulativeLuminosity",
     "LossTally",
-    "Range",
     "RunContext",
     "RunEvaluation",
     "compile_plan",
     "expand_rr_ranges",
     "luminosity_value",
     "lumisection_data",
-    "merge_ranges",
     "oms_ranges_from_summary",
     "rr_ranges_from_summary",
 ]
 
-#: An inclusive range of lumisection numbers, ``(first, last)``.
-Range = tuple[int, int]
 _LUMINOSITY = ("recorded", "delivered")
 _DCS_VALUES: Final[Mapping[str, bool | None]] = {"TRUE": True, "FALSE": False, "NULL": None, "EMPTY": None}
 
@@ -131,21 +128,6 @@ def _checked_ranges(name: str, ranges: Sequence[Mapping[str, Any]], count: int) 
         if start <= count:
             checked.append((start, min(end, count), item))
     return checked
-
-
-def merge_ranges(numbers: Iterable[Range]) -> tuple[Range, ...]:
-    """Sorted, merged inclusive ranges.
-
-    >>> merge_ranges([(5, 6), (1, 2), (3, 3), (8, 9)])
-    ((1, 3), (5, 6), (8, 9))
-    """
-    merged: list[list[int]] = []
-    for first, last in sorted(numbers):
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], last)
-        else:
-            merged.append([first, last])
-    return tuple((first, last) for first, last in merged)
 
 
 def rr_ranges_from_summary(
@@ -246,7 +228,7 @@ class CumulativeLuminosity:
         """``(recorded, delivered)`` of the whole run."""
         return self.recorded[-1], self.delivered[-1]
 
-    def over(self, ranges: Iterable[Range]) -> tuple[float, float]:
+    def over(self, ranges: Iterable[tuple[int, int]]) -> tuple[float, float]:
         """``(recorded, delivered)`` summed over inclusive lumisection ranges (assumed not to overlap)."""
         recorded: float = 0
         delivered: float = 0
@@ -274,9 +256,9 @@ class LossTally:
 
     quantity: dict[str, float] = field(default_factory=dict)
     combination: dict[str, float] = field(default_factory=dict)
-    responsible: dict[str, dict[str, list[Range]]] = field(default_factory=dict)
+    responsible: dict[str, dict[str, list[tuple[int, int]]]] = field(default_factory=dict)
 
-    def add(self, blame: Blame, identifier: str, ranges: Iterable[Range], recorded: float) -> None:
+    def add(self, blame: Blame, identifier: str, ranges: Iterable[tuple[int, int]], recorded: float) -> None:
         """Removed lumisections ``ranges`` of dataset ``identifier``, blamed on ``blame``, with their luminosity."""
         key = combination_key(blame)
         self.combination[key] = self.combination.get(key, 0) + recorded
@@ -287,7 +269,7 @@ class LossTally:
     def responsible_ranges(self) -> dict[str, dict[str, list[list[int]]]]:
         """``runs_lumisections_responsible_for_rule``: merged ``[first, last]`` ranges."""
         return {
-            key: {identifier: [list(r) for r in merge_ranges(ranges)] for identifier, ranges in named.items()}
+            key: {identifier: [list(r) for r in merge(ranges)] for identifier, ranges in named.items()}
             for key, named in self.responsible.items()
         }
 
@@ -306,12 +288,12 @@ class RunEvaluation:
 
     run_number: int
     dataset_name: str
-    candidates: tuple[Range, ...]
-    kept: tuple[Range, ...]
-    removed_alone: tuple[tuple[Range, ...], ...]
-    removed_by_several: tuple[Range, ...]
+    candidates: Ranges
+    kept: Ranges
+    removed_alone: tuple[Ranges, ...]
+    removed_by_several: Ranges
     segments: int
-    blamed: tuple[tuple[Blame, tuple[Range, ...]], ...] = ()
+    blamed: tuple[tuple[Blame, Ranges], ...] = ()
     accountable: bool = True
 
     @property
@@ -374,11 +356,11 @@ class CompiledPlan:
         base = context.data()
         run_failures = [i for i, test in self._run_level if not test(base)]
         segments = self._segments(lumisection_count, rr_ranges, oms_ranges, luminosity)
-        candidates: list[Range] = []
-        kept: list[Range] = []
-        several: list[Range] = []
-        alone: list[list[Range]] = [[] for _ in self._clauses]
-        blamed: dict[Blame, list[Range]] | None = {} if account else None
+        candidates: list[tuple[int, int]] = []
+        kept: list[tuple[int, int]] = []
+        several: list[tuple[int, int]] = []
+        alone: list[list[tuple[int, int]]] = [[] for _ in self._clauses]
+        blamed: dict[Blame, list[tuple[int, int]]] | None = {} if account else None
         for first, last, lumisection in segments:
             candidates.append((first, last))
             data = {**base, "lumisection": lumisection}
@@ -392,16 +374,18 @@ class CompiledPlan:
         return RunEvaluation(
             run_number=context.run_number,
             dataset_name=context.dataset_name,
-            candidates=merge_ranges(candidates),
-            kept=merge_ranges(kept),
-            removed_alone=tuple(merge_ranges(ranges) for ranges in alone),
-            removed_by_several=merge_ranges(several),
+            candidates=merge(candidates),
+            kept=merge(kept),
+            removed_alone=tuple(merge(ranges) for ranges in alone),
+            removed_by_several=merge(several),
             segments=len(segments),
-            blamed=tuple((blame, merge_ranges(ranges)) for blame, ranges in (blamed or {}).items()),
+            blamed=tuple((blame, merge(ranges)) for blame, ranges in (blamed or {}).items()),
             accountable=not account or blamed is not None,
         )
 
-    def _account(self, blamed: dict[Blame, list[Range]], data: Any, segment: Range) -> dict[Blame, list[Range]] | None:
+    def _account(
+        self, blamed: dict[Blame, list[tuple[int, int]]], data: Any, segment: tuple[int, int]
+    ) -> dict[Blame, list[tuple[int, int]]] | None:
         """Add ``segment`` under the clauses the service blames for it; ``None`` once the service would throw."""
         try:
             blamed.setdefault(self._blame(data), []).append(segment)

@@ -35,7 +35,7 @@ from typing import Final, Union
 
 import re2
 
-from querylang.errors import FilterError
+from querylang.errors import ArgumentError, FilterError
 from querylang.limits import check_text
 
 __all__ = [
@@ -209,7 +209,7 @@ class _Repeat:
 
     def __post_init__(self) -> None:
         if self.high is not None and self.high < self.low:
-            raise ValueError("bad repeat bounds")
+            raise ArgumentError("bad repeat bounds")
 
 
 _Node = Union[_Char, _AnyChar, _AnyString, _Bracket, _Alternation, _Repeat]  # noqa: UP007 (a runtime alias on 3.10)

@@ -26,8 +26,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from querylang.errors import RunQLError
 from querylang.jsontext import JsonTextError, loads_strict
 from querylang.losses import js_stringify
+from querylang.ranges import Range, Ranges, intersect, length, merge, subtract
+from querylang.units import format_luminosity, luminosity_unit
 from schemas.jsonportal import JsonPortalRow
 
 __all__ = [
@@ -44,10 +47,6 @@ __all__ = [
     "luminosity_unit",
 ]
 
-#: An inclusive lumisection range ``(first, last)``.
-Range = tuple[int, int]
-_Ranges = tuple[Range, ...]
-
 
 #: The largest run or lumisection number (PostgreSQL ``integer``, as in the Run Registry).
 MAX_NUMBER = 2**31 - 1
@@ -55,7 +54,7 @@ MAX_NUMBER = 2**31 - 1
 MAX_FILE_BYTES = 64 * 2**20
 
 
-class LumiMaskError(ValueError):
+class LumiMaskError(RunQLError, ValueError):
     """A malformed lumi mask; ``path`` says where (``["315000"][1]``), e.g. a range with ``first > last``;
     ``source`` names the file it came from, if any."""
 
@@ -94,59 +93,7 @@ def _parse_range(item: object, path: Sequence[str | int]) -> Range:
     last = _positive_int(item[1], "last lumisection", path)
     if first > last:
         raise LumiMaskError(f"range [{first}, {last}] has first > last", path=path)
-    return first, last
-
-
-def merge_ranges(ranges: Iterable[Range]) -> _Ranges:
-    """Sort and merge overlapping or adjacent inclusive ranges.
-
-    >>> merge_ranges([(5, 9), (1, 3), (4, 4), (20, 21)])
-    ((1, 9), (20, 21))
-    """
-    merged: list[Range] = []
-    for first, last in sorted(ranges):
-        if merged and first <= merged[-1][1] + 1:
-            if last > merged[-1][1]:
-                merged[-1] = (merged[-1][0], last)
-        else:
-            merged.append((first, last))
-    return tuple(merged)
-
-
-def _intersect(a: _Ranges, b: _Ranges) -> _Ranges:
-    out: list[Range] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        first, last = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if first <= last:
-            out.append((first, last))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return tuple(out)
-
-
-def _subtract(a: _Ranges, b: _Ranges) -> _Ranges:
-    out: list[Range] = []
-    j = 0
-    for first, last in a:
-        start = first
-        while j < len(b) and b[j][1] < start:
-            j += 1
-        k = j
-        while k < len(b) and b[k][0] <= last:
-            if b[k][0] > start:
-                out.append((start, b[k][0] - 1))
-            start = max(start, b[k][1] + 1)
-            k += 1
-        if start <= last:
-            out.append((start, last))
-    return tuple(out)
-
-
-def _length(ranges: _Ranges) -> int:
-    return sum(last - first + 1 for first, last in ranges)
+    return Range(first, last)
 
 
 class LumiMask:
@@ -166,26 +113,26 @@ class LumiMask:
     """
 
     __slots__ = ("_runs",)
-    _runs: dict[int, _Ranges]
+    _runs: dict[int, Ranges]
 
     def __init__(self, ranges: Mapping[Any, Iterable[Any]] | None = None) -> None:
         if ranges is not None and not isinstance(ranges, Mapping):
             raise LumiMaskError(f"expected a mapping run -> ranges, got {type(ranges).__name__}")
-        runs: dict[int, _Ranges] = {}
+        runs: dict[int, Ranges] = {}
         for key, items in (ranges or {}).items():
             run = _positive_int(key, "run number", (key,))
             if run in runs:
                 raise LumiMaskError(f"run {run} appears more than once", path=(key,))
             if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
                 raise LumiMaskError(f"expected a list of ranges, got {_excerpt(items)}", path=(key,))
-            runs[run] = merge_ranges([_parse_range(item, (key, i)) for i, item in enumerate(items)])
+            runs[run] = merge([_parse_range(item, (key, i)) for i, item in enumerate(items)])
         self._set(runs)
 
-    def _set(self, runs: Mapping[int, _Ranges]) -> None:
+    def _set(self, runs: Mapping[int, Ranges]) -> None:
         object.__setattr__(self, "_runs", {run: runs[run] for run in sorted(runs) if runs[run]})
 
     @classmethod
-    def _trusted(cls, runs: Mapping[int, _Ranges]) -> LumiMask:
+    def _trusted(cls, runs: Mapping[int, Ranges]) -> LumiMask:
         """Build from already merged ranges (internal: skips validation)."""
         mask = cls.__new__(cls)
         mask._set(runs)
@@ -251,17 +198,17 @@ class LumiMask:
 
     @property
     def lumisection_count(self) -> int:
-        return sum(_length(ranges) for ranges in self._runs.values())
+        return sum(length(ranges) for ranges in self._runs.values())
 
-    def ranges(self, run: int) -> _Ranges:
+    def ranges(self, run: int) -> Ranges:
         """The merged ranges of ``run`` (empty if the run is not in the mask)."""
         return self._runs.get(run, ())
 
     def count(self, run: int) -> int:
         """Number of lumisections of ``run`` in the mask."""
-        return _length(self.ranges(run))
+        return length(self.ranges(run))
 
-    def items(self) -> Iterator[tuple[int, _Ranges]]:
+    def items(self) -> Iterator[tuple[int, Ranges]]:
         """``(run, ranges)`` pairs in run order."""
         return iter(self._runs.items())
 
@@ -291,21 +238,21 @@ class LumiMask:
             return NotImplemented
         runs = dict(self._runs)
         for run, ranges in other._runs.items():
-            runs[run] = merge_ranges([*runs.get(run, ()), *ranges])
+            runs[run] = merge([*runs.get(run, ()), *ranges])
         return LumiMask._trusted(runs)
 
     def __and__(self, other: LumiMask) -> LumiMask:
         if not isinstance(other, LumiMask):
             return NotImplemented
         return LumiMask._trusted(
-            {run: _intersect(ranges, other._runs[run]) for run, ranges in self._runs.items() if run in other._runs}
+            {run: intersect(ranges, other._runs[run]) for run, ranges in self._runs.items() if run in other._runs}
         )
 
     def __sub__(self, other: LumiMask) -> LumiMask:
         if not isinstance(other, LumiMask):
             return NotImplemented
         return LumiMask._trusted(
-            {run: _subtract(ranges, other._runs.get(run, ())) for run, ranges in self._runs.items()}
+            {run: subtract(ranges, other._runs.get(run, ())) for run, ranges in self._runs.items()}
         )
 
     def __xor__(self, other: LumiMask) -> LumiMask:
@@ -337,11 +284,11 @@ class LumiMask:
     @classmethod
     def union(cls, masks: Iterable[LumiMask]) -> LumiMask:
         """The union of many masks (merges once, unlike a chain of ``|``)."""
-        collected: dict[int, list[Range]] = {}
+        collected: dict[int, list[tuple[int, int]]] = {}
         for mask in masks:
             for run, ranges in mask._runs.items():
                 collected.setdefault(run, []).extend(ranges)
-        return cls._trusted({run: merge_ranges(ranges) for run, ranges in collected.items()})
+        return cls._trusted({run: merge(ranges) for run, ranges in collected.items()})
 
     @classmethod
     def from_lumisections(cls, pairs: Iterable[tuple[int, int]]) -> LumiMask:
@@ -359,7 +306,11 @@ class LumiMask:
 @dataclass(frozen=True)
 class Luminosity:
     """Recorded and delivered luminosity: plain sums of the per-lumisection values, in their unit (µb⁻¹ in the
-    demo data), like the service's row."""
+    demo data), like the service's row.
+
+    >>> Luminosity(5.25e9, 6e9)
+    Luminosity(recorded=5.25 /fb, delivered=6 /fb)
+    """
 
     recorded: float = 0
     delivered: float = 0
@@ -372,33 +323,6 @@ class Luminosity:
 
     def __str__(self) -> str:
         return f"recorded {format_luminosity(self.recorded)}, delivered {format_luminosity(self.delivered)}"
-
-
-def luminosity_unit(largest: float) -> tuple[str, float]:
-    """The unit that fits sums of per-lumisection values (µb⁻¹) up to ``largest``, and the factor to it: /ub,
-    /nb, /pb, or /fb, each from 1000 of the one before.
-
-    >>> luminosity_unit(97919.8e6), luminosity_unit(12.5e6), luminosity_unit(7)
-    (('/fb', 1e-09), ('/pb', 1e-06), ('/ub', 1.0))
-    """
-    for unit, factor in (("/fb", 1e-9), ("/pb", 1e-6), ("/nb", 1e-3)):
-        if abs(largest) * factor >= 1:
-            return unit, factor
-    return "/ub", 1.0
-
-
-def format_luminosity(value: float | None) -> str:
-    """A sum of per-lumisection values (µb⁻¹) printed in the unit that fits, four significant digits.
-
-    >>> format_luminosity(97919.83918e6), format_luminosity(5.25e6), format_luminosity(None)
-    ('97.92 /fb', '5.25 /pb', '-')
-    >>> Luminosity(5.25e9, 6e9)
-    Luminosity(recorded=5.25 /fb, delivered=6 /fb)
-    """
-    if value is None:
-        return "-"
-    unit, factor = luminosity_unit(value)
-    return f"{value * factor:.4g} {unit}"
 
 
 #: ``"<run>-<dataset>"`` → inclusive ``[first, last]`` ranges.
@@ -524,7 +448,7 @@ class LossReport:
     def of(cls, accounting: LossAccounting, *, kept_lumisections: int) -> LossReport:
         """Derive the report from the service's figures (lumisections from the responsible ranges)."""
         counts = {
-            key: sum(_length(_as_ranges(ranges)) for ranges in named.values())
+            key: sum(length(_as_ranges(ranges)) for ranges in named.values())
             for key, named in accounting.runs_lumisections_responsible_for_rule.items()
         }
         false_counts: dict[str, int] = {}
@@ -610,7 +534,7 @@ def _members(key: str) -> list[str]:
     return [js_stringify(clause) for clause in clauses] if isinstance(clauses, list) else [key]
 
 
-def _as_ranges(ranges: Sequence[Sequence[int]]) -> _Ranges:
+def _as_ranges(ranges: Sequence[Sequence[int]]) -> tuple[tuple[int, int], ...]:
     return tuple((int(first), int(last)) for first, last in ranges)
 
 
@@ -655,7 +579,7 @@ def _split_dataset_key(key: str) -> tuple[int, str]:
 
 def _by_dataset(named: Mapping[str, Sequence[Sequence[int]]]) -> dict[str, LumiMask]:
     """``{"<run>-<dataset>": ranges}`` → dataset name → mask."""
-    per_dataset: dict[str, dict[int, list[Range]]] = {}
+    per_dataset: dict[str, dict[int, list[tuple[int, int]]]] = {}
     for key, ranges in named.items():
         run, name = _split_dataset_key(key)
         per_dataset.setdefault(name, {}).setdefault(run, []).extend(_as_ranges(ranges))

@@ -27,9 +27,10 @@ from starlette.routing import Route
 
 from backend.auth import parse_form
 from backend.dials.data import DEFAULT_WORKSPACE, WORKSPACES, DialsUniverse, Prune, Row, Workspace
-from backend.dials.keycloak import DialsAuth, Keycloak
+from backend.dials.keycloak import DialsAuth, Keycloak, TokenAnswer
 from backend.dials.query import FieldValidationError, Query, ServerFailureError, parse_query
 from backend.dials.rows import public, scan
+from backend.errors import BackendError
 from querylang.dials_catalogue import DIALS_RESOURCES, DialsResource
 
 __all__ = ["create_dials_app", "golden_json"]
@@ -38,7 +39,7 @@ DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 10, 500
 _REALM = "/auth/realms/cern/"
 
 
-class _HttpError(Exception):
+class _HttpError(BackendError):
     def __init__(self, status: int, body: Any) -> None:
         self.status, self.body = status, body
 
@@ -66,7 +67,7 @@ def create_dials_app(
 _FORM_BYTES = 64 * 1024
 
 
-def _form(handler: Callable[[dict[str, str]], tuple[int, dict[str, Any]]]) -> Callable[[Request], Awaitable[Response]]:
+def _form(handler: Callable[[dict[str, str]], TokenAnswer]) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         raw, size = [], 0
         async for chunk in request.stream():

@@ -21,13 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AUDIENCE", "PUBLIC_CLIENT", "DialsAuth", "Keycloak"]
+__all__ = ["AUDIENCE", "PUBLIC_CLIENT", "DialsAuth", "Keycloak", "TokenAnswer"]
 
 AUDIENCE = "cms-dials-prod-confidential-app"
 PUBLIC_CLIENT = "cms-dials-prod-public-app"
 _DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
 _EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
-Reply = tuple[int, dict[str, Any]]
+#: What a token endpoint answers: HTTP status and a JSON object.
+TokenAnswer = tuple[int, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class DialsAuth:
     open: bool = False
 
 
-def _error(code: str, description: str, status: int = 400) -> Reply:
+def _error(code: str, description: str, status: int = 400) -> TokenAnswer:
     return status, {"error": code, "error_description": description}
 
 
@@ -57,7 +58,7 @@ class Keycloak:
         self._devices: dict[str, list[Any]] = {}  # device code → [expires at, polls]
 
     # -- issuing -----------------------------------------------------------------------------------------
-    def device(self, form: Mapping[str, str]) -> Reply:
+    def device(self, form: Mapping[str, str]) -> TokenAnswer:
         if form.get("client_id") != PUBLIC_CLIENT:
             return _error("invalid_client", "unknown client", 401)
         code = secrets.token_urlsafe(16)
@@ -72,7 +73,7 @@ class Keycloak:
             "interval": 5,
         }
 
-    def token(self, form: Mapping[str, str], *, api_access: bool = False) -> Reply:
+    def token(self, form: Mapping[str, str], *, api_access: bool = False) -> TokenAnswer:
         grant = form.get("grant_type", "")
         if api_access:
             return (
@@ -80,7 +81,7 @@ class Keycloak:
                 if grant == "client_credentials"
                 else _error("unsupported_grant_type", grant)
             )
-        handlers: dict[str, Callable[[Mapping[str, str]], Reply]] = {
+        handlers: dict[str, Callable[[Mapping[str, str]], TokenAnswer]] = {
             _DEVICE: self._device_poll,
             _EXCHANGE: self._exchange,
             "refresh_token": self._refresh_grant,
@@ -88,13 +89,13 @@ class Keycloak:
         handler = handlers.get(grant)
         return handler(form) if handler else _error("unsupported_grant_type", f"unsupported grant {grant!r}")
 
-    def _client_credentials(self, form: Mapping[str, str]) -> Reply:
+    def _client_credentials(self, form: Mapping[str, str]) -> TokenAnswer:
         client_id = form.get("client_id", "")
         if self.auth.clients.get(client_id) != form.get("client_secret") or client_id not in self.auth.clients:
             return _error("unauthorized_client", "Invalid client or Invalid client credentials", 401)
         return 200, self._issue(form.get("audience", ""), refresh=False)
 
-    def _device_poll(self, form: Mapping[str, str]) -> Reply:
+    def _device_poll(self, form: Mapping[str, str]) -> TokenAnswer:
         with self._lock:
             state = self._devices.get(form.get("device_code", ""))
             if state is None or state[0] < self.clock():
@@ -105,12 +106,12 @@ class Keycloak:
             del self._devices[form["device_code"]]
         return 200, self._issue("public", refresh=True)
 
-    def _exchange(self, form: Mapping[str, str]) -> Reply:
+    def _exchange(self, form: Mapping[str, str]) -> TokenAnswer:
         if self._valid(form.get("subject_token", ""), "public") is not None:
             return _error("invalid_token", "subject token invalid or expired")
         return 200, self._issue(form.get("audience", ""), refresh=False)
 
-    def _refresh_grant(self, form: Mapping[str, str]) -> Reply:
+    def _refresh_grant(self, form: Mapping[str, str]) -> TokenAnswer:
         with self._lock:
             expires = self._refresh.pop(form.get("refresh_token", ""), None)
         if expires is None or expires < self.clock():

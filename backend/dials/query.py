@@ -27,6 +27,7 @@ import re2
 
 from backend.dials.data import Prune, Row, Workspace
 from backend.dials.rows import value
+from backend.errors import BackendError
 from querylang.catalogue import AttrType
 from querylang.dials_catalogue import DialsField, DialsResource
 from querylang.errors import FilterError
@@ -38,7 +39,7 @@ _TRUE, _FALSE = ("true", "1"), ("false", "0")
 _INTEGER = re.compile(r"[+-]?\d+")
 
 
-class FieldValidationError(ValueError):
+class FieldValidationError(BackendError, ValueError):
     """Parameters that failed validation: ``{param: [message]}`` (a DRF 400 body)."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
@@ -46,7 +47,7 @@ class FieldValidationError(ValueError):
         super().__init__(errors)
 
 
-class ServerFailureError(RuntimeError):
+class ServerFailureError(BackendError, RuntimeError):
     """A request the real service fails on with a 500 (an invalid ``__regex``, a missing cert/golden parameter)."""
 
 

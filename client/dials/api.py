@@ -26,7 +26,7 @@ from client.dials.listing import DialsListing, DialsResume, fetch_plan
 from client.dials.transport import async_dials_transport, dials_transport
 from client.embedded import EmbeddedBackend, start_embedded
 from client.engine import Operation, run_async, run_sync
-from client.errors import ConfigError
+from client.errors import ArgumentError, ConfigError
 from client.transport import Call
 from querylang.dials import DialsPlan, compile_dials, explain_dials
 from querylang.dials_catalogue import dials_resource
@@ -86,7 +86,7 @@ class _Common:
 def _detail_call(resource: str, keys: tuple[int, ...]) -> tuple[Call, Any]:
     target = dials_resource(resource)
     if len(keys) != len(target.key) or not all(isinstance(k, int) and not isinstance(k, bool) for k in keys):
-        raise ValueError(f"{target.name} is identified by {len(target.key)} integers: {', '.join(target.key)}")
+        raise ArgumentError(f"{target.name} is identified by {len(target.key)} integers: {', '.join(target.key)}")
     path = "/".join(str(k) for k in keys)
     return Call("GET", f"api/v1/{target.route}{path}/"), DIALS_MODELS[target.name]
 

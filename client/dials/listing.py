@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from client.engine import Batch, Operation
-from client.errors import PartialResultError, RunQLError, ServiceError
+from client.errors import ArgumentError, PartialResultError, RunQLError, ServiceError
 from client.transport import Call, Reply
 from querylang.dials import DialsPlan, DialsRequest
 
@@ -83,7 +83,7 @@ def fetch_plan(
     """The operation fetching ``plan`` (see the module docstring)."""
     fingerprint = _fingerprint(plan)
     if resume_from is not None and resume_from.fingerprint != fingerprint:
-        raise ValueError("resume_from belongs to another DIALS listing (other resource or filter)")
+        raise ArgumentError("resume_from belongs to another DIALS listing (other resource or filter)")
     cursors: list[str | None] = list(resume_from.cursors) if resume_from else [None] * len(plan.requests)
     rows = {_key(plan, r): r for r in (resume_from.rows if resume_from else ())}
     pages = [0] * len(plan.requests)

@@ -191,7 +191,7 @@ def test_overlay_examples() -> None:
     assert summarize({"dt-dt": [StatusRange(2, 3, "BAD", "abc", "DAQ")]}, 4) == {
         "dt-dt": {"BAD": 2, "EMPTY": 2, "comments": ["abc"], "causes": ["DAQ"]}
     }
-    with pytest.raises(ValueError, match="invalid lumisection range"):
+    with pytest.raises(ValueError, match="a lumisection range needs 1 <= first <= last"):
         StatusRange(5, 4, "GOOD")
 
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.golden import LumiMask, LumiMaskError, merge_ranges
+from querylang.ranges import merge as merge_ranges
+from schemas.golden import LumiMask, LumiMaskError
 
 Pairs = set[tuple[int, int]]
 

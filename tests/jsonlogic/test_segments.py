@@ -12,6 +12,7 @@ from testkit.strategies import json_logic_rules
 
 from querylang import jsonlogic
 from querylang.errors import RuleError
+from querylang.ranges import merge as merge_ranges
 from querylang.rules import plan_rule
 from querylang.segments import (
     CumulativeLuminosity,
@@ -19,7 +20,6 @@ from querylang.segments import (
     compile_plan,
     expand_rr_ranges,
     lumisection_data,
-    merge_ranges,
     oms_ranges_from_summary,
     rr_ranges_from_summary,
 )
