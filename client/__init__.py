@@ -58,6 +58,7 @@ from client.errors import (
     RunQLError,
     ServiceError,
     TransportError,
+    UnknownOptionError,
     WriteError,
 )
 from client.results import Records
@@ -86,6 +87,7 @@ __all__ = [
     "RunRegistry",
     "ServiceError",
     "TransportError",
+    "UnknownOptionError",
     "WriteError",
     "WriteOutcome",
     "WriteReport",

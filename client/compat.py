@@ -23,10 +23,11 @@ from types import MappingProxyType
 from typing import Any
 
 from client import operations as ops
-from client.calls import lumisection_call
+from client.api import LISTING_OPTIONS, Row
+from client.calls import Kind, lumisection_call
 from client.default import default_client
 from client.errors import FilterRequiredError
-from client.writes import WriteReport
+from client.writes import RunNumbers, WriteReport
 from querylang.catalogue import LUMISECTION_STATUSES
 
 __all__ = [
@@ -79,9 +80,8 @@ LIST_CONSTANTS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 #: ``get_runs()``/``get_datasets()`` without ``filter`` are refused above this many rows, as by the public client.
 FILTER_REQUIRED_ABOVE = 20_000
 
-_LISTING_OPTIONS = frozenset(
-    ("filter", "ignore_filter_transformation", "page_size", "sortings", "unknown_flags", "progress", "resume_from")
-)
+#: The service's JSON answer to a lumisection read: a list (of objects), an object, or ``null``.
+LumisectionJson = list[Row] | Row | None
 _JOB_OPTIONS = frozenset(("timeout", "poll_interval", "on_progress", "cancel"))
 _NONE: frozenset[str] = frozenset()
 _FILTER_REQUIRED = {
@@ -117,15 +117,15 @@ def _options(function: str, kwargs: Mapping[str, Any], allowed: frozenset[str], 
 
 
 # -- reads ------------------------------------------------------------------------------------------------
-def _listing(kind: str, limit: int, compress_attributes: bool, kwargs: Mapping[str, Any]) -> list[Any]:
-    options = _options(f"get_{kind}", kwargs, _LISTING_OPTIONS, depth=2)
+def _listing(kind: Kind, limit: int, compress_attributes: bool, kwargs: Mapping[str, Any]) -> list[Row]:
+    options = _options(f"get_{kind}", kwargs, LISTING_OPTIONS, depth=2)
     client = default_client()
-    fetch: Callable[..., Any] = client.get_runs if kind == "runs" else client.get_datasets
+    fetch = client.get_runs if kind == "runs" else client.get_datasets
     if "filter" not in options:
         probe = fetch(limit=1, page_size=1, compress_attributes=False)
         if probe.total is not None and probe.total > FILTER_REQUIRED_ABOVE:
             raise FilterRequiredError(_FILTER_REQUIRED[kind])
-    rows = fetch(limit=limit, compress_attributes=bool(compress_attributes), **options)
+    rows = fetch(limit, bool(compress_attributes), **options)
     if limit is not None and rows.total is not None and rows.total > limit:
         warnings.warn(_OVER_LIMIT[kind].format(limit), LimitWarning, stacklevel=3)
     return list(rows)
@@ -153,16 +153,14 @@ def get_run(run_number: int, **kwargs: Any) -> dict[str, Any]:
     """The run (compressed unless ``compress_attributes=False``), or ``{}`` when there is none."""
     compress = kwargs.pop("compress_attributes", True)
     _options("get_run", kwargs, _NONE)
-    run: dict[str, Any] = default_client().get_run(run_number, compress_attributes=bool(compress))
-    return run
+    return default_client().get_run(run_number, compress_attributes=bool(compress))
 
 
 def get_dataset(run_number: int, dataset_name: str = "online", **kwargs: Any) -> dict[str, Any]:
     """The dataset ``dataset_name`` of the run (compressed unless ``compress_attributes=False``), or ``{}``."""
     compress = kwargs.pop("compress_attributes", True)
     _options("get_dataset", kwargs, _NONE)
-    dataset: dict[str, Any] = default_client().get_dataset(run_number, dataset_name, bool(compress))
-    return dataset
+    return default_client().get_dataset(run_number, dataset_name, bool(compress))
 
 
 def get_dataset_names_of_run(run_number: int, **kwargs: Any) -> list[str]:
@@ -170,45 +168,50 @@ def get_dataset_names_of_run(run_number: int, **kwargs: Any) -> list[str]:
     return default_client().get_dataset_names_of_run(run_number)
 
 
-def get_cycles() -> list[Any]:
+def get_cycles() -> list[Row]:
     return default_client().get_cycles()
 
 
-def get_datasets_accepted() -> list[Any]:
+def get_datasets_accepted() -> list[Row]:
     return default_client().get_datasets_accepted()
 
 
-def _lumisections(function: str, endpoint: str, run_number: int, dataset_name: str, kwargs: Mapping[str, Any]) -> Any:
+def _lumisections(
+    function: str, endpoint: str, run_number: int, dataset_name: str, kwargs: Mapping[str, Any]
+) -> LumisectionJson:
     """The service's JSON answer as it is (``[]``, ``{}`` or ``None`` for an unknown run, as the service says)."""
     _options(function, kwargs, _NONE, depth=2)
     client = default_client()
-    return client._run(ops.get_json(lumisection_call(endpoint, run_number, dataset_name), object))
+    answer: LumisectionJson = client._run(ops.get_json(lumisection_call(endpoint, run_number, dataset_name), object))
+    return answer
 
 
-def get_lumisections(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
+def get_lumisections(run_number: int, dataset_name: str = "online", **kwargs: Any) -> LumisectionJson:
     """Per-lumisection RR statuses: a list, index i is lumisection i+1."""
     return _lumisections("get_lumisections", "rr_lumisections", run_number, dataset_name, kwargs)
 
 
-def get_oms_lumisections(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
+def get_oms_lumisections(run_number: int, dataset_name: str = "online", **kwargs: Any) -> LumisectionJson:
     return _lumisections("get_oms_lumisections", "oms_lumisections", run_number, dataset_name, kwargs)
 
 
-def get_lumisection_ranges(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
+def get_lumisection_ranges(run_number: int, dataset_name: str = "online", **kwargs: Any) -> LumisectionJson:
     return _lumisections("get_lumisection_ranges", "rr_lumisection_ranges", run_number, dataset_name, kwargs)
 
 
-def get_lumisection_ranges_by_component(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
+def get_lumisection_ranges_by_component(
+    run_number: int, dataset_name: str = "online", **kwargs: Any
+) -> LumisectionJson:
     return _lumisections(
         "get_lumisection_ranges_by_component", "rr_lumisection_ranges_by_component", run_number, dataset_name, kwargs
     )
 
 
-def get_oms_lumisection_ranges(run_number: int, **kwargs: Any) -> Any:
+def get_oms_lumisection_ranges(run_number: int, **kwargs: Any) -> LumisectionJson:
     return _lumisections("get_oms_lumisection_ranges", "oms_lumisection_ranges", run_number, "online", kwargs)
 
 
-def get_joint_lumisection_ranges(run_number: int, dataset_name: str = "online", **kwargs: Any) -> Any:
+def get_joint_lumisection_ranges(run_number: int, dataset_name: str = "online", **kwargs: Any) -> LumisectionJson:
     return _lumisections("get_joint_lumisection_ranges", "joint_lumisection_ranges", run_number, dataset_name, kwargs)
 
 
@@ -245,16 +248,16 @@ def _answers(function: str, kwargs: Mapping[str, Any], write: Callable[[], Write
     return write().responses
 
 
-def move_runs(from_: str, to_: str, run: Any = None, runs: Any = None, **kwargs: Any) -> list[Any]:
+def move_runs(from_: str, to_: str, run: RunNumbers = None, runs: RunNumbers = None, **kwargs: Any) -> list[Any]:
     """Move runs between OPEN, SIGNOFF and COMPLETED; the service's answer for each run."""
     return _answers("move_runs", kwargs, lambda: default_client().move_runs(from_, to_, run, runs))
 
 
-def make_significant_runs(run: Any = None, runs: Any = None, **kwargs: Any) -> list[Any]:
+def make_significant_runs(run: RunNumbers = None, runs: RunNumbers = None, **kwargs: Any) -> list[Any]:
     return _answers("make_significant_runs", kwargs, lambda: default_client().make_significant_runs(run, runs))
 
 
-def reset_RR_attributes_and_refresh_runs(runs: Any = None, **kwargs: Any) -> list[Any]:  # noqa: N802
+def reset_RR_attributes_and_refresh_runs(runs: RunNumbers = None, **kwargs: Any) -> list[Any]:  # noqa: N802
     return _answers(
         "reset_RR_attributes_and_refresh_runs",
         kwargs,
@@ -262,7 +265,7 @@ def reset_RR_attributes_and_refresh_runs(runs: Any = None, **kwargs: Any) -> lis
     )
 
 
-def manually_refresh_components_statuses_for_runs(runs: Any = None, **kwargs: Any) -> list[Any]:
+def manually_refresh_components_statuses_for_runs(runs: RunNumbers = None, **kwargs: Any) -> list[Any]:
     return _answers(
         "manually_refresh_components_statuses_for_runs",
         kwargs,
@@ -280,9 +283,10 @@ def edit_rr_lumisections(
     cause: str = "",
     dataset_name: str = "online",
     **kwargs: Any,
-) -> Any:
+) -> Row:
     """Set the status of lumisections ``lumi_start``..``lumi_end``; the service's answer (one object)."""
     client = default_client()
+    answer: Row
     (answer,) = _answers(
         "edit_rr_lumisections",
         kwargs,
@@ -292,7 +296,13 @@ def edit_rr_lumisections(
 
 
 def move_datasets(
-    from_: str, to_: str, dataset_name: str, workspace: str = "global", run: Any = None, runs: Any = None, **kwargs: Any
+    from_: str,
+    to_: str,
+    dataset_name: str,
+    workspace: str = "global",
+    run: RunNumbers = None,
+    runs: RunNumbers = None,
+    **kwargs: Any,
 ) -> list[Any]:
     return _answers(
         "move_datasets",
@@ -301,6 +311,6 @@ def move_datasets(
     )
 
 
-def change_run_class(run_numbers: Any, new_class: str) -> list[Any]:
+def change_run_class(run_numbers: RunNumbers, new_class: str) -> list[Any]:
     """Set the class of each run; the service's answer for each run."""
     return default_client().change_run_class(run_numbers, new_class).responses

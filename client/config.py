@@ -20,23 +20,30 @@ from __future__ import annotations
 
 import hmac
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import httpx
 from dotenv import dotenv_values
 
-from client.errors import ArgumentTypeError, ConfigError
+from client.errors import ArgumentTypeError, ConfigError, UnknownOptionError
+from querylang.catalogue import Catalogue
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_PAGE_SIZE",
+    "OPTION_NAMES",
     "TARGETS",
     "TOKEN_URL",
+    "Options",
     "Secret",
     "Settings",
     "TokenSettings",
+    "check_options",
     "check_target",
     "resolve_settings",
 ]
@@ -119,11 +126,68 @@ class Settings:
     synthetic: bool = False
 
 
+class Options(TypedDict, total=False):
+    """The settings a client takes as keywords (``RunRegistry(target, **options)``, ``setup(target, **options)``);
+    each overrides its ``RUNQL_*`` variable (``client_id``/``client_secret``: ``SSO_CLIENT_ID``/``_SECRET``)."""
+
+    base_url: str
+    token_url: str
+    audience: str
+    client_id: str
+    client_secret: str | Secret
+    connect_timeout: float
+    read_timeout: float
+    concurrency: int
+    retries: int
+    backoff: float
+    page_size: int
+    token_cache: str | os.PathLike[str]
+
+
+#: The keywords of :class:`Options`, sorted.
+OPTION_NAMES: tuple[str, ...] = tuple(sorted(Options.__annotations__))
+
+
+def check_options(given: Iterable[str], allowed: Iterable[str], *, where: str) -> None:
+    """Refuse a keyword not in ``allowed`` with an ``UnknownOptionError`` (a ``ConfigError`` and a ``TypeError``)
+    naming the allowed ones and the closest.
+
+    >>> check_options({"retrys": 2}, OPTION_NAMES, where="RunRegistry()")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    client.errors.UnknownOptionError: RunRegistry() got an unknown option 'retrys'; did you mean 'retries'? ...
+    """
+    names = sorted(allowed)
+    for name in given:
+        if name not in names:
+            hint = Catalogue.suggest(name, names)
+            did_you_mean = f"; did you mean {' or '.join(map(repr, hint))}?" if hint else ""
+            raise UnknownOptionError(
+                f"{where} got an unknown option {name!r}{did_you_mean} (allowed: {', '.join(names)})"
+            )
+
+
 def resolve_settings(
     target: str | None = None,
     *,
     env_file: EnvFile = None,
     environ: Mapping[str, str] | None = None,
+    **options: Unpack[Options],
+) -> Settings:
+    """Resolve a target and options (see :class:`Options`) into ``Settings``.
+
+    ``env_file``: a path, ``None`` for ``./.env`` if it exists, or ``False`` to read no file.
+    ``environ``: the variables to use instead of ``os.environ`` (tests). An unknown option is an
+    ``UnknownOptionError``.
+    """
+    check_options(options, OPTION_NAMES, where="resolve_settings()")
+    env = _Environment(environ if environ is not None else os.environ, _read_env_file(env_file))
+    return _settings(target, env, **options)
+
+
+def _settings(
+    target: str | None,
+    env: _Environment,
+    *,
     base_url: str | None = None,
     token_url: str | None = None,
     audience: str | None = None,
@@ -137,12 +201,6 @@ def resolve_settings(
     page_size: int | None = None,
     token_cache: str | os.PathLike[str] | None = None,
 ) -> Settings:
-    """Resolve a target and options into ``Settings``.
-
-    ``env_file``: a path, ``None`` for ``./.env`` if it exists, or ``False`` to read no file.
-    ``environ``: the variables to use instead of ``os.environ`` (tests).
-    """
-    env = _Environment(environ if environ is not None else os.environ, _read_env_file(env_file))
     name = target or env.get("ENVIRONMENT") or "production"
     url, default_audience = _target_endpoint(name)
     aud = audience or env.get("RUNQL_AUDIENCE") or default_audience

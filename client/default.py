@@ -12,10 +12,13 @@ client.errors.ConfigError: Invalid setup target "Production". Valid options: ...
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
-from client.api import RunRegistry
-from client.config import check_target
+from client.api import CLIENT_OPTIONS, ClientOptions, RunRegistry
+from client.config import check_options, check_target
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["default_client", "setup"]
 
@@ -26,7 +29,7 @@ class _DefaultClient:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._target: str | None = None
-        self._options: dict[str, Any] = {}
+        self._options: ClientOptions = {}
         self._client: RunRegistry | None = None
 
     def get(self) -> RunRegistry:
@@ -35,7 +38,7 @@ class _DefaultClient:
                 self._client = RunRegistry(self._target, **self._options)
             return self._client
 
-    def configure(self, target: str, options: dict[str, Any]) -> None:
+    def configure(self, target: str, options: ClientOptions) -> None:
         with self._lock:
             old, self._client = self._client, None
             self._target, self._options = target, options
@@ -46,13 +49,15 @@ class _DefaultClient:
 _DEFAULT = _DefaultClient()
 
 
-def setup(target: str, **options: Any) -> None:
+def setup(target: str, **options: Unpack[ClientOptions]) -> None:
     """Point the module-level functions at ``target``: production, development, local, embedded or a base URL.
 
-    ``options`` as for :class:`~client.api.RunRegistry` (``client_id``, ``page_size``, ``embedded_options``, ...).
-    The previous default client is closed; the new one is created, and its credentials read, at the first call.
+    ``options`` as for :class:`~client.api.RunRegistry` (``client_id``, ``page_size``, ``embedded_options``, ...;
+    an unknown one is an ``UnknownOptionError`` at once). The previous default client is closed; the new one is
+    created, and its credentials read, at the first call.
     """
-    _DEFAULT.configure(check_target(target), dict(options))
+    check_options(options, CLIENT_OPTIONS, where="setup()")
+    _DEFAULT.configure(check_target(target), options)
 
 
 def default_client() -> RunRegistry:

@@ -92,7 +92,7 @@ def flagged_lumisections(dials: Dials, spec: ExcludeML, runs: Iterable[int]) -> 
     if spec.dataset is not None:
         base["dataset"] = {"like": spec.dataset}
     branches = [{**base, "run_number": chunk} for chunk in chunks]
-    rows = dials.list("ml-bad-lumisection", {"or": branches} if len(branches) > 1 else branches[0])
+    rows = dials.ml_bad_lumisections({"or": branches} if len(branches) > 1 else branches[0])
     return LumiMask.from_lumisections((row.run_number, row.ls_number) for row in rows)
 
 

@@ -15,6 +15,7 @@ errors a caller may catch as a builtin inherit it too (in brackets), so ``except
     ├── LumiMaskError (ValueError)      schemas.golden: a malformed lumi mask (``path``, ``source``)
     ├── JsonInputError (ValueError)     client.jsoninput: an unusable JSON argument or file of the CLI
     ├── ConfigError                     bad target, option or environment variable; missing credentials
+    │   └── UnknownOptionError (TypeError)  a keyword that is not an option: names the allowed ones
     ├── FilterRequiredError             a module-level get_runs()/get_datasets() without a filter above 20,000 rows
     ├── AuthError                       the token endpoint or the service refused the credentials
     ├── TransportError                  no usable answer after the retries (connection, timeout, 5xx gateway, 429)
@@ -52,12 +53,17 @@ __all__ = [
     "RunQLError",
     "ServiceError",
     "TransportError",
+    "UnknownOptionError",
     "WriteError",
 ]
 
 
 class ConfigError(RunQLError):
     """Invalid configuration: unknown target, malformed option or variable, missing credentials."""
+
+
+class UnknownOptionError(ConfigError, TypeError):
+    """A keyword argument that is not one of the options; the message names the allowed ones and the closest."""
 
 
 class FilterRequiredError(RunQLError):

@@ -148,7 +148,12 @@ def listing(
         raise ArgumentError(f"limit must be a non-negative int or None, got {limit!r}")
     plan = _plan(kind, filter, raw=ignore_filter_transformation, unknown_flags=unknown_flags)
     query = ListingQuery(kind, plan.filters, sortings_argument(sortings), page_size, limit)
-    rows = _Rows(kind, compress_attributes is None, query.call(0, 0).route if query.filters else kind, synthetic)
+    rows = _Rows(
+        kind,
+        compress_attributes is None and output == "models",
+        query.call(0, 0).route if query.filters else kind,
+        synthetic,
+    )
     try:
         result: Listing = yield from fetch_listing(
             query, decode=_decoder(kind, output, compress_attributes), resume_from=resume_from, progress=progress

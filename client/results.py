@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Records", "WireRows"]
 
-T = TypeVar("T")
+T = TypeVar("T", covariant=True)  # read-only: a Records[Run] is a Records[Record]
 _NOT_MADE: Any = object()
 #: Rows shown by the notebook display.
 _HTML_ROWS = 10

@@ -30,11 +30,14 @@ from typing import Any, Literal, overload
 from client.calls import get_call, lumisection_call, require_run_number
 from client.engine import Batch, Operation
 from client.errors import ArgumentError, ArgumentTypeError, RunQLError, ServiceError, TransportError
+from client.progress import Progress, ProgressOption
 from client.transport import Call, Reply
 from querylang.catalogue import DATASET_STATES, LUMISECTION_STATUSES, RUN_STATES, default_catalogue
 
 __all__ = [
+    "RunNumbers",
     "Watch",
+    "WriteOptions",
     "WriteOutcome",
     "WritePlan",
     "WriteReport",
@@ -50,6 +53,8 @@ __all__ = [
 ]
 
 Status = Literal["done", "failed", "skipped", "planned"]
+#: The runs of a write: one run number (an int or a digit string) or a list of them.
+RunNumbers = int | str | list[int] | tuple[int, ...] | None
 APPLIED_DESPITE_ERROR = "applied, the service reported an error afterwards"
 NOT_APPLIED = "not applied"
 
@@ -78,6 +83,21 @@ class Watch:
     target: Callable[[int], object]
     refuse: Callable[[int, Sequence[Any]], str | None]
     refusal: Status = "skipped"
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    """How the API applies a write (the keyword-only options of every write method).
+
+    ``dry_run``: send nothing, report the plan; ``stop_on_error``: skip the runs after a failure;
+    ``raise_on_error``: raise ``WriteError`` (carrying the report) when a run failed; ``progress``: ``True`` for a
+    ``tqdm`` bar of the runs, or a callable ``progress(runs_done, runs_total)``.
+    """
+
+    dry_run: bool = False
+    stop_on_error: bool = True
+    raise_on_error: bool = True
+    progress: ProgressOption = False
 
 
 @dataclass(frozen=True)
@@ -156,9 +176,11 @@ class WriteReport(Sequence[WriteOutcome]):
         return "; ".join(parts)
 
 
-def apply_writes(plan: WritePlan, *, dry_run: bool = False, stop_on_error: bool = True) -> Operation[WriteReport]:
+def apply_writes(
+    plan: WritePlan, *, dry_run: bool = False, stop_on_error: bool = True, progress: Progress | None = None
+) -> Operation[WriteReport]:
     """Check the plan's runs (when it has a :class:`Watch`), then send its calls one at a time; never hides
-    which runs were already changed."""
+    which runs were already changed. ``progress(runs_done, runs_total)`` is called after each run."""
     checked: dict[int, tuple[Status, str, object]] = {}
     if plan.watch is not None:
         checked = yield from _check_before(plan.watch, [run for run, _ in plan.calls])
@@ -175,6 +197,9 @@ def apply_writes(plan: WritePlan, *, dry_run: bool = False, stop_on_error: bool 
         sent.append(outcome)
         if outcome.status == "failed" and stop_on_error:
             sent += [WriteOutcome(r, "skipped") for r, _ in plan.calls[position + 1 :]]
+        if progress is not None:
+            progress(len(sent), len(plan.calls))
+        if len(sent) == len(plan.calls):
             break
     return WriteReport(plan.action, tuple(sent))
 

@@ -26,6 +26,7 @@ __all__ = [
     "DialsDataset",
     "DialsFile",
     "DialsLumisection",
+    "DialsRow",
     "DialsRun",
     "Histogram1D",
     "Histogram2D",
@@ -35,7 +36,9 @@ __all__ = [
 ]
 
 
-class _Keyed(Record):
+class DialsRow(Record):
+    """The base of every DIALS list item: ``key``, its identity on the service."""
+
     KEY: ClassVar[tuple[str, ...]] = ()
 
     @property
@@ -44,7 +47,7 @@ class _Keyed(Record):
         return tuple(getattr(self, name) for name in self.KEY)
 
 
-class DialsDataset(_Keyed):
+class DialsDataset(DialsRow):
     KEY = ("dataset_id",)
     dataset_id: int
     dataset: str
@@ -56,7 +59,7 @@ class DialsDataset(_Keyed):
     last_modification_date: UtcDatetime
 
 
-class DialsFile(_Keyed):
+class DialsFile(DialsRow):
     KEY = ("dataset_id", "file_id")
     dataset_id: int
     dataset: str
@@ -69,7 +72,7 @@ class DialsFile(_Keyed):
     err_trace: str | None
 
 
-class DialsRun(_Keyed):
+class DialsRun(DialsRow):
     KEY = ("dataset_id", "run_number")
     dataset_id: int
     dataset: str
@@ -78,7 +81,7 @@ class DialsRun(_Keyed):
     ls_completeness: float | None
 
 
-class DialsLumisection(_Keyed):
+class DialsLumisection(DialsRow):
     KEY = ("dataset_id", "run_number", "ls_number")
     dataset_id: int
     dataset: str
@@ -88,7 +91,7 @@ class DialsLumisection(_Keyed):
     th2_count: int
 
 
-class Histogram1D(_Keyed):
+class Histogram1D(DialsRow):
     """A per-lumisection 1D histogram: bins 1..``x_bin`` (no under/overflow) over ``[x_min, x_max]``."""
 
     KEY = ("dataset_id", "run_number", "ls_number", "me_id")
@@ -132,7 +135,7 @@ class Histogram2D(Histogram1D):
         return np.linspace(self.y_min, self.y_max, self.y_bin + 1)
 
 
-class MonitoringElement(_Keyed):
+class MonitoringElement(DialsRow):
     KEY = ("me_id",)
     me_id: int
     me: str
@@ -140,7 +143,7 @@ class MonitoringElement(_Keyed):
     dim: int
 
 
-class MLModel(_Keyed):
+class MLModel(DialsRow):
     KEY = ("id",)
     id: int
     name: str
@@ -164,7 +167,7 @@ class MLModel(_Keyed):
     modified_at: UtcDatetime
 
 
-class MLBadLumisection(_Keyed):
+class MLBadLumisection(DialsRow):
     KEY = ("model_id", "dataset_id", "run_number", "ls_number")
     model_id: int
     dataset_id: int
@@ -174,7 +177,7 @@ class MLBadLumisection(_Keyed):
 
 
 #: The model of each DIALS resource (canonical names of :mod:`querylang.dials_catalogue`).
-DIALS_MODELS: Mapping[str, type[_Keyed]] = MappingProxyType(
+DIALS_MODELS: Mapping[str, type[DialsRow]] = MappingProxyType(
     {
         "dataset-index": DialsDataset,
         "file-index": DialsFile,

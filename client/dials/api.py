@@ -13,10 +13,11 @@ paging (``max_pages``) and resumable failures.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, overload
 
 import httpx
 
@@ -30,13 +31,28 @@ from client.errors import ArgumentError, ConfigError
 from client.transport import Call
 from querylang.dials import DialsPlan, compile_dials, explain_dials
 from querylang.dials_catalogue import dials_resource
-from schemas.dials import DIALS_MODELS
+from schemas.dials import (
+    DIALS_MODELS,
+    DialsDataset,
+    DialsFile,
+    DialsLumisection,
+    DialsRow,
+    DialsRun,
+    Histogram1D,
+    Histogram2D,
+    MLBadLumisection,
+    MLModel,
+    MonitoringElement,
+)
 from schemas.golden import LumiMask
 
-__all__ = ["PRODUCTION_URL", "AsyncDials", "Dials"]
+__all__ = ["PRODUCTION_URL", "AsyncDials", "AsyncListing", "Dials", "Listing"]
 
 PRODUCTION_URL = "https://cmsdials-api.web.cern.ch/"
 Filter = Mapping[str, Any] | None
+M = TypeVar("M", bound=DialsRow)
+#: The service's JSON answer of a report (``cert_json``): per run, per lumisection, the verdicts.
+CertJson = dict[str, Any]
 
 
 class _Common:
@@ -71,8 +87,11 @@ class _Common:
     ) -> Operation[DialsListing]:
         return fetch_plan(plan, page_size=self.page_size, max_pages=max_pages, resume_from=resume_from)
 
-    def records(self, plan: DialsPlan, listing: DialsListing) -> DialsRecords[Any]:
-        model = DIALS_MODELS[plan.resource.name]
+    @staticmethod
+    def model(resource: str) -> type[DialsRow]:
+        return DIALS_MODELS[dials_resource(resource).name]
+
+    def records(self, plan: DialsPlan, listing: DialsListing, model: type[M]) -> DialsRecords[M]:
         rows = [model.model_validate(row) for row in listing.rows]
         return DialsRecords(
             rows, resource=plan.resource.name, resume_from=listing.resume_from, synthetic=self.synthetic
@@ -83,7 +102,7 @@ class _Common:
             self.embedded.stop()
 
 
-def _detail_call(resource: str, keys: tuple[int, ...]) -> tuple[Call, Any]:
+def _detail_call(resource: str, keys: tuple[int, ...]) -> tuple[Call, type[DialsRow]]:
     target = dials_resource(resource)
     if len(keys) != len(target.key) or not all(isinstance(k, int) and not isinstance(k, bool) for k in keys):
         raise ArgumentError(f"{target.name} is identified by {len(target.key)} integers: {', '.join(target.key)}")
@@ -96,30 +115,59 @@ def _report_call(kind: str, model_ids: Sequence[int], dataset_ids: Sequence[int]
     return Call("POST", f"api/v1/ml-bad-lumisection/{kind}/", json=body)
 
 
-def _mask(data: Any) -> LumiMask:
+def _mask(data: Mapping[str, Any]) -> LumiMask:
     return LumiMask({int(run): [tuple(r) for r in ranges] for run, ranges in data.items()})
 
 
-def _lister(resource: str) -> Callable[..., Any]:
-    def method(self: Any, filter: Filter = None, **options: Any) -> Any:
-        return self.list(resource, filter, **options)
+class Listing(Protocol[M]):
+    """A resource's listing method of :class:`Dials` (``dials.h1d(filter, max_pages=..., resume_from=...)``)."""
 
-    method.__doc__ = f"Rows of DIALS ``{resource}`` matching ``filter``: ``list({resource!r}, filter, ...)``."
-    return method
+    def __call__(
+        self, filter: Filter = None, *, max_pages: int | None = None, resume_from: DialsResume | None = None
+    ) -> DialsRecords[M]: ...
+
+
+class AsyncListing(Protocol[M]):
+    """A resource's listing method of :class:`AsyncDials` (awaitable)."""
+
+    def __call__(
+        self, filter: Filter = None, *, max_pages: int | None = None, resume_from: DialsResume | None = None
+    ) -> Awaitable[DialsRecords[M]]: ...
+
+
+class _Lister(Generic[M]):
+    """``dials.h1d(filter, ...)`` is ``dials.list("th1", filter, ...)`` with rows typed ``Histogram1D``."""
+
+    def __init__(self, resource: str, model: type[M]) -> None:
+        self.resource, self.model = resource, model
+        self.__doc__ = f"Rows of DIALS ``{resource}`` matching ``filter`` (``{model.__name__}`` models)."
+
+    @overload
+    def __get__(self, client: None, owner: type[object]) -> _Lister[M]: ...
+    @overload
+    def __get__(self, client: Dials, owner: type[object]) -> Listing[M]: ...
+    @overload
+    def __get__(self, client: AsyncDials, owner: type[object]) -> AsyncListing[M]: ...
+    def __get__(
+        self, client: Dials | AsyncDials | None, owner: type[object]
+    ) -> _Lister[M] | Listing[M] | AsyncListing[M]:
+        if client is None:
+            return self
+        return functools.partial(client.fetch, self.resource, self.model)
 
 
 class _Resources:
     """One method per resource (``dials.h1d(filter)`` is ``dials.list("th1", filter)``; awaitable when async)."""
 
-    datasets = _lister("dataset-index")
-    files = _lister("file-index")
-    runs = _lister("run")
-    lumisections = _lister("lumisection")
-    h1d = _lister("th1")
-    h2d = _lister("th2")
-    mes = _lister("mes")
-    ml_models = _lister("ml-models-index")
-    ml_bad_lumisections = _lister("ml-bad-lumisection")
+    datasets = _Lister("dataset-index", DialsDataset)
+    files = _Lister("file-index", DialsFile)
+    runs = _Lister("run", DialsRun)
+    lumisections = _Lister("lumisection", DialsLumisection)
+    h1d = _Lister("th1", Histogram1D)
+    h2d = _Lister("th2", Histogram2D)
+    mes = _Lister("mes", MonitoringElement)
+    ml_models = _Lister("ml-models-index", MLModel)
+    ml_bad_lumisections = _Lister("ml-bad-lumisection", MLBadLumisection)
 
     @staticmethod
     def explain(resource: str, filter: Filter = None) -> str:
@@ -183,22 +231,33 @@ class Dials(_Resources):
         *,
         max_pages: int | None = None,
         resume_from: DialsResume | None = None,
-    ) -> DialsRecords[Any]:
-        """Rows of ``resource`` matching ``filter`` (runql filter language), as pydantic models."""
+    ) -> DialsRecords[DialsRow]:
+        """Rows of ``resource`` matching ``filter`` (runql filter language), as pydantic models (typed by the
+        resource's own method: ``h1d(...)`` gives ``DialsRecords[Histogram1D]``)."""
+        return self.fetch(resource, self._common.model(resource), filter, max_pages=max_pages, resume_from=resume_from)
+
+    def fetch(
+        self,
+        resource: str,
+        model: type[M],
+        filter: Filter = None,
+        *,
+        max_pages: int | None = None,
+        resume_from: DialsResume | None = None,
+    ) -> DialsRecords[M]:
+        """:meth:`list` with the rows made by ``model`` (the resource's model or a subclass of it)."""
         plan = self._common.plan(resource, filter)
         listing = run_sync(self._common.operation(plan, max_pages, resume_from), self._transport, pool=self._pool)
-        return self._common.records(plan, listing)
+        return self._common.records(plan, listing, model)
 
-    def get(self, resource: str, *keys: int) -> Any:
+    def get(self, resource: str, *keys: int) -> DialsRow:
         """One row by its key (``get("th1", dataset_id, run, ls, me_id)``); 404 is a ServiceError."""
         call, model = _detail_call(resource, keys)
         return model.model_validate(self._transport.send(call).data)
 
-    def cert_json(
-        self, model_ids: Sequence[int], dataset_ids: Sequence[int], run_numbers: Sequence[int]
-    ) -> dict[str, Any]:
+    def cert_json(self, model_ids: Sequence[int], dataset_ids: Sequence[int], run_numbers: Sequence[int]) -> CertJson:
         """Per run, per flagged lumisection, the models' verdicts (the service's JSON as is)."""
-        data: dict[str, Any] = self._transport.send(_report_call("cert-json", model_ids, dataset_ids, run_numbers)).data
+        data: CertJson = self._transport.send(_report_call("cert-json", model_ids, dataset_ids, run_numbers)).data
         return data
 
     def golden_json(self, model_ids: Sequence[int], dataset_ids: Sequence[int], run_numbers: Sequence[int]) -> LumiMask:
@@ -254,21 +313,33 @@ class AsyncDials(_Resources):
         *,
         max_pages: int | None = None,
         resume_from: DialsResume | None = None,
-    ) -> DialsRecords[Any]:
+    ) -> DialsRecords[DialsRow]:
+        model = self._common.model(resource)
+        return await self.fetch(resource, model, filter, max_pages=max_pages, resume_from=resume_from)
+
+    async def fetch(
+        self,
+        resource: str,
+        model: type[M],
+        filter: Filter = None,
+        *,
+        max_pages: int | None = None,
+        resume_from: DialsResume | None = None,
+    ) -> DialsRecords[M]:
         plan = self._common.plan(resource, filter)
         operation = self._common.operation(plan, max_pages, resume_from)
         listing = await run_async(operation, self._transport, concurrency=self._concurrency)
-        return self._common.records(plan, listing)
+        return self._common.records(plan, listing, model)
 
-    async def get(self, resource: str, *keys: int) -> Any:
+    async def get(self, resource: str, *keys: int) -> DialsRow:
         call, model = _detail_call(resource, keys)
         return model.model_validate((await self._transport.send(call)).data)
 
     async def cert_json(
         self, model_ids: Sequence[int], dataset_ids: Sequence[int], run_numbers: Sequence[int]
-    ) -> dict[str, Any]:
+    ) -> CertJson:
         reply = await self._transport.send(_report_call("cert-json", model_ids, dataset_ids, run_numbers))
-        data: dict[str, Any] = reply.data
+        data: CertJson = reply.data
         return data
 
     async def golden_json(

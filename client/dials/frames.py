@@ -17,22 +17,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from client.dials.listing import DialsResume
 from client.results import Records
+from schemas.dials import DialsRow
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["DialsRecords", "histograms_long"]
 
-T = TypeVar("T")
+M = TypeVar("M", bound=DialsRow)
 _KEYS = ("dataset_id", "dataset", "run_number", "ls_number", "me_id", "me")
 
 
-class DialsRecords(Records[T]):
+class DialsRecords(Records[M]):
     """Records of one DIALS resource; ``resume_from`` continues a listing stopped by ``max_pages``."""
 
     def __init__(
-        self, rows: Iterable[T] = (), *, resource: str, resume_from: Any = None, synthetic: bool = False
+        self, rows: Iterable[M] = (), *, resource: str, resume_from: DialsResume | None = None, synthetic: bool = False
     ) -> None:
         super().__init__(rows, kind=f"dials:{resource}", synthetic=synthetic)
         self.resource = resource
@@ -49,7 +51,7 @@ class DialsRecords(Records[T]):
 
         if long:
             return histograms_long(self)
-        frame: pd.DataFrame = pd.DataFrame([row.model_dump() for row in self])  # type: ignore[attr-defined]
+        frame: pd.DataFrame = pd.DataFrame([row.model_dump() for row in self])
         if "data" in frame:
             frame["data"] = [row.values for row in self]  # type: ignore[attr-defined]
         return frame
