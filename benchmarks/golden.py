@@ -12,7 +12,8 @@ the ratios are comparable:
   json-logic-qubit package) on every lumisection.
 
 All must produce the same golden JSON; the script says so, and exits 1 if not. It also prints the requests the
-local engine sent per lumisection kept.
+local engine sent per lumisection kept, and the CPU seconds each way cost the client process and the server process
+(on a shared machine these move less than the wall times, and they show which side a way loads).
 
 Run: ``.venv/bin/python benchmarks/golden.py`` (``--runs N`` for a smaller year, ``--repeat K`` for the local
 engine's and the service's best of K).
@@ -24,12 +25,14 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,10 +47,29 @@ REFERENCE_RULE: dict[str, Any] = json.loads(
 )
 
 
-def timed(action: Callable[[], T]) -> tuple[float, T]:
-    start = time.perf_counter()
+@dataclass(frozen=True)
+class Cost:
+    """Wall seconds, and CPU seconds of this (client) process and of the server process (``nan`` off Linux)."""
+
+    wall: float
+    client_cpu: float
+    server_cpu: float
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far, from ``/proc`` (``nan`` where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(action: Callable[[], T], server_pid: int) -> tuple[Cost, T]:
+    start, client, server = time.perf_counter(), time.process_time(), process_cpu(server_pid)
     result = action()
-    return time.perf_counter() - start, result
+    cost = Cost(time.perf_counter() - start, time.process_time() - client, process_cpu(server_pid) - server)
+    return cost, result
 
 
 def brute_force(base_url: str, rule: Any, pattern: str) -> tuple[dict[int, list[list[int]]], dict[str, int]]:
@@ -122,9 +144,16 @@ def _ranges(numbers: list[int]) -> list[list[int]]:
     return ranges
 
 
+@dataclass(frozen=True)
+class Served:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def served(runs: int | None, *, timeout: float = 300.0) -> Iterator[str]:
-    """``python -m backend`` on a free loopback port in a subprocess; yields its URL, stops it at the end."""
+def served(runs: int | None, *, timeout: float = 300.0) -> Iterator[Served]:
+    """``python -m backend`` on a free loopback port in a subprocess; yields its URL and pid, stops it at the
+    end."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -136,7 +165,7 @@ def served(runs: int | None, *, timeout: float = 300.0) -> Iterator[str]:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
         try:
             _wait_until_serving(url, process, log, timeout)
-            yield url
+            yield Served(url, process.pid)
         finally:
             process.terminate()
             try:
@@ -186,34 +215,37 @@ def main(argv: list[str] | None = None) -> int:
         "service json_portal": service,
     }
     started = time.perf_counter()
-    with served(args.runs) as url:
-        print(f"server ready in {time.perf_counter() - started:.1f} s ({args.runs or 'default'} runs) at {url}")
-        with RunRegistry(target=url, concurrency=args.concurrency) as registry:
-            times: dict[str, list[float]] = {name: [] for name in ways}
+    with served(args.runs) as server:
+        print(f"server ready in {time.perf_counter() - started:.1f} s ({args.runs or 'default'} runs) at {server.url}")
+        with RunRegistry(target=server.url, concurrency=args.concurrency) as registry:
+            costs: dict[str, list[Cost]] = {name: [] for name in ways}
             results: dict[str, GoldenJson] = {}
             for _ in range(args.repeat):
                 for name, way in ways.items():
-                    seconds, results[name] = timed(way)
-                    times[name].append(seconds)
-        brute_s, (brute_json, counts) = timed(lambda: brute_force(url, REFERENCE_RULE, PATTERN))
+                    cost, results[name] = timed(way, server.pid)
+                    costs[name].append(cost)
+        brute, (brute_json, counts) = timed(lambda: brute_force(server.url, REFERENCE_RULE, PATTERN), server.pid)
 
-    best = {name: min(seconds) for name, seconds in times.items()}
+    best = {name: min(runs, key=lambda cost: cost.wall) for name, runs in costs.items()}
+    local_s = best["local"].wall
     golden = results["local"]
     print(
         f"golden JSON: {golden.run_count} runs, {golden.lumisection_count} lumisections; brute force: "
         f"{counts['lumisections']} lumisections of {counts['datasets']} datasets with {counts['requests']} requests"
     )
-    print(f"{'engine':<58}{'seconds':>9}{'vs local':>10}{'requests':>10}{'per ls kept':>13}")
-    for name, seconds in [*best.items(), ("brute force (runregistry + qubit)", brute_s)]:
+    header = ("seconds", "vs local", "client CPU", "server CPU", "requests", "per ls kept")
+    print(f"{'engine':<58}" + "".join(f"{h:>12}" for h in header))
+    for name, cost in [*best.items(), ("brute force (runregistry + qubit)", brute)]:
         result = results.get(name)
-        sent = "" if result is None or result.requests is None else f"{result.requests:>10}"
-        per_kept = "" if result is None or result.requests is None else f"{result.requests_per_kept_lumisection:>13.4f}"
+        sent = "" if result is None or result.requests is None else f"{result.requests:>12}"
+        per_kept = "" if result is None or result.requests is None else f"{result.requests_per_kept_lumisection:>12.4f}"
         label = f"{name} (best of {args.repeat})" if name in best else name
-        print(f"{label:<58}{seconds:>9.3f}{seconds / best['local']:>10.1f}{sent:>10}{per_kept}")
+        figures = f"{cost.wall:>12.3f}{cost.wall / local_s:>12.1f}{cost.client_cpu:>12.3f}{cost.server_cpu:>12.3f}"
+        print(f"{label:<58}{figures}{sent}{per_kept}")
     if counts["type_errors"]:
         print(f"note: json-logic-qubit raised TypeError on {counts['type_errors']} lumisections (counted as false)")
-    print(f"brute force / local: {brute_s / best['local']:.1f}x (target >= 100x)")
-    lumi_ratio = best["local, with_luminosity=True"] / best["local"]
+    print(f"brute force / local: {brute.wall / local_s:.1f}x (target >= 100x)")
+    lumi_ratio = best["local, with_luminosity=True"].wall / local_s
     print(f"with_luminosity=True / without: {lumi_ratio:.2f}x (target <= 1.5x)")
     same = all(result.mask == golden.mask for result in results.values()) and golden.mask == LumiMask(brute_json)
     print(f"identical golden JSONs ({len(results) + 1} ways):", same)

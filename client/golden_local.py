@@ -11,14 +11,15 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
    triplet summary shows every component the rule reads with one status over the run (or no status at all),
    and a run's OMS bit ranges when the rule reads bits its DCS summary does not show constant and one of its
    datasets can keep something whatever they say (or the per-lumisection OMS values when the rule reads
-   luminosity or prescales, or luminosity or the loss report is asked for: one request per run, the only route
-   with luminosity besides the joint ranges, which repeat every RR status per lumisection); each reply is decoded
-   and reduced in the worker that received it, to the values the rule reads and running luminosity totals;
+   luminosity or prescales, or luminosity is asked for: one request per run with a dataset that has RR statuses,
+   every run for the loss report; the only route with luminosity besides the joint ranges, which repeat every RR
+   status per lumisection); each reply is decoded (orjson) and reduced in the worker that received it, to the
+   values the rule reads and running luminosity totals;
 4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
    once per constant segment (a stretch of lumisections where every value the rule reads is constant), never
    per lumisection; with ``report=True`` it also blames each removed segment on clauses the way the service
-   does (:mod:`querylang.losses`), and the luminosity of every run from the first to the last matching run is
-   fetched for ``*_from_run_range``.
+   does (:mod:`querylang.losses`), and the luminosity of every run from the first to the last matching run
+   (``*_from_run_range``) is fetched in step 3's round, the run range listed before it.
 
 Semantics are the service's (``rr-protocol.md`` §8, json-logic-js 1.2.3): a component without a status at a
 lumisection (``EMPTY``) is absent from ``lumisection.rr``; a dataset without any RR status is in neither the JSON
@@ -43,14 +44,15 @@ True
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import itertools
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import pydantic_core
+import orjson
 
 from client.calls import lumisection_call
 from client.engine import Batch, Operation, unwrap
@@ -178,17 +180,19 @@ def _golden(
     per_lumisection_oms = with_luminosity or bool(plan.oms_values & _PER_LUMISECTION_OMS)
     known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms)
     oms_endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
-    every_run_oms = per_lumisection_oms or report  # luminosity, prescales, or the loss report of OMS clauses
-    yield from _fetch_unknown(engine, datasets, known, oms_endpoint, every_run_oms=every_run_oms, progress=progress)
+    need = _OmsNeed.EVERY_RUN if report else _OmsNeed.EVALUATED if per_lumisection_oms else _OmsNeed.ANSWER
+    range_runs: list[int] = []
+    if report and datasets:  # the run range's luminosity comes in the same round as the candidates' data
+        range_runs = yield from _runs_between(datasets[0].run_number, datasets[-1].run_number, page_size=page_size)
+    yield from _fetch_unknown(
+        engine, datasets, known, oms_endpoint, need=need, luminosity_of=range_runs, progress=progress
+    )
     builder = _ResultBuilder(with_luminosity=with_luminosity, report=report)
     for dataset in datasets:
         oms = known.oms.get(dataset.run_number, _NO_OMS)
         evaluation = _evaluate(engine, dataset, known.rr[dataset.key], oms, account=report)
         builder.add(dataset, evaluation, oms.cumulative)
-    run_range = None
-    if report and datasets:
-        first, last = datasets[0].run_number, datasets[-1].run_number
-        run_range = yield from _run_range_luminosity(first, last, known, page_size=page_size, progress=progress)
+    run_range = _run_range_luminosity(range_runs, known) if report and datasets else None
     return builder.finish(json_logic, dataset_name_filter, datasets, run_range)
 
 
@@ -324,53 +328,96 @@ def _told_by_summaries(plan: RulePlan, datasets: Sequence[_Dataset], *, per_lumi
     return known
 
 
+class _OmsNeed(enum.Enum):
+    """Which runs' OMS data to fetch."""
+
+    ANSWER = "runs where it can change the golden JSON"
+    EVALUATED = "runs with a dataset evaluated (luminosity, or values only the per-lumisection route has)"
+    EVERY_RUN = "every run (the loss report's run range needs them all anyway)"
+
+
 def _fetch_unknown(
     engine: CompiledPlan,
     datasets: Sequence[_Dataset],
     known: _Known,
     oms_endpoint: str,
     *,
-    every_run_oms: bool,
+    need: _OmsNeed,
+    luminosity_of: Sequence[int] = (),
     progress: Progress | None,
 ) -> Operation[None]:
-    """Fetch into ``known`` what it lacks and can change the answer, concurrently, in at most two rounds: the RR
-    ranges not told and the OMS data of runs that need it; then the OMS data of runs that turned out to need it
-    once their datasets' RR ranges arrived (see :func:`_run_needs_oms`)."""
+    """Fetch into ``known`` what it lacks and ``need`` asks for, concurrently, in at most two rounds: the RR
+    ranges not told, the OMS data of runs that need it and the per-lumisection OMS data of the runs
+    ``luminosity_of`` (for their luminosity) not fetched otherwise; then the OMS data of runs that turned out to
+    need it once their datasets' RR ranges arrived (see :func:`_run_needs_oms`)."""
+    if luminosity_of and oms_endpoint != "oms_lumisections":
+        raise ValueError("luminosity comes per lumisection only: luminosity_of needs the oms_lumisections route")
     rr = [d for d in datasets if d.key not in known.rr]
     runs: dict[int, list[_Dataset]] = {}
     for dataset in datasets:
         if dataset.run_number not in known.oms:
             runs.setdefault(dataset.run_number, []).append(dataset)
+    others = [run for run in luminosity_of if run not in runs and _lacks_luminosity(known, run)]
 
     def verdict(run: int) -> bool | None:
-        return True if every_run_oms else _run_needs_oms(engine, runs[run], known)
+        if need is _OmsNeed.EVERY_RUN:
+            return True
+        if need is _OmsNeed.EVALUATED:
+            return _any_evaluated(runs[run], known)
+        return _run_needs_oms(engine, runs[run], known)
 
     verdicts = {run: verdict(run) for run in runs}
     later = [run for run, needed in verdicts.items() if needed is None]
-    counter = _Counter(len(rr) + len(runs) - list(verdicts.values()).count(False), progress)
+    counter = _Counter(len(rr) + len(runs) - list(verdicts.values()).count(False) + len(others), progress)
     oms = _OmsReader(oms_endpoint, engine.plan)
-    yield from _fetch(known, rr, [run for run, needed in verdicts.items() if needed], oms, counter)
+    yield from _fetch(known, rr, sorted([*(run for run, needed in verdicts.items() if needed), *others]), oms, counter)
     needed_later = [run for run in later if verdict(run)]
     counter.skip(len(later) - len(needed_later))
     yield from _fetch(known, [], needed_later, oms, counter)
 
 
 def _run_needs_oms(engine: CompiledPlan, datasets: Sequence[_Dataset], known: _Known) -> bool | None:
-    """Whether the answer needs the run's OMS data: for the lumisection count of a dataset without RR status, or
-    for the OMS clauses of a dataset that can keep something (:meth:`CompiledPlan.keeps_nothing`); ``None``
-    while some dataset's RR ranges are unknown. A dataset that keeps nothing is then evaluated without OMS
-    data: its verdict is the same whatever they are (the loss report, which splits it by clause, fetches them).
+    """Whether the answer needs the run's OMS data: for the OMS clauses of a dataset that can keep something
+    (:meth:`CompiledPlan.keeps_nothing`); ``None`` while some dataset's RR ranges are unknown. A dataset that
+    keeps nothing is then evaluated without OMS data: its verdict is the same whatever they are (the loss report,
+    which splits it by clause, fetches them). A dataset without RR status is not evaluated at all.
+    """
+    return _any_of(_needs_oms(engine, dataset, known.rr.get(dataset.key)) for dataset in datasets)
+
+
+def _needs_oms(engine: CompiledPlan, dataset: _Dataset, rr: _RrData | None) -> bool | None:
+    if rr is None:
+        return None
+    return bool(
+        rr.ranges
+        and engine.plan.oms_bits
+        and not engine.keeps_nothing(dataset.context, lumisection_count=rr.lumisection_count, rr_ranges=rr.ranges)
+    )
+
+
+def _any_evaluated(datasets: Sequence[_Dataset], known: _Known) -> bool | None:
+    """Whether one of the run's datasets has RR statuses (so is evaluated and needs the run's luminosity), from
+    its RR data or, before that, its triplet summary (a non-empty one says so); ``None`` while unknown."""
+    return _any_of(
+        bool(rr.ranges) if (rr := known.rr.get(d.key)) is not None else _summary_has_status(d) for d in datasets
+    )
+
+
+def _summary_has_status(dataset: _Dataset) -> bool | None:
+    return None if dataset.triplet_summary is None else bool(dataset.triplet_summary)
+
+
+def _any_of(verdicts: Iterable[bool | None]) -> bool | None:
+    """``True`` once one verdict is ``True``; otherwise ``None`` if one is still unknown, else ``False``.
+
+    >>> _any_of([None, True]), _any_of([False, None]), _any_of([False])
+    (True, None, False)
     """
     undecided = False
-    for dataset in datasets:
-        rr = known.rr.get(dataset.key)
-        if rr is None:
-            undecided = True
-        elif not rr.ranges or (
-            engine.plan.oms_bits
-            and not engine.keeps_nothing(dataset.context, lumisection_count=rr.lumisection_count, rr_ranges=rr.ranges)
-        ):
+    for verdict in verdicts:
+        if verdict:
             return True
+        undecided = undecided or verdict is None
     return None if undecided else False
 
 
@@ -408,8 +455,8 @@ class _Counter:
 
 
 def _raw(call: Call) -> Call:
-    """``call`` answered with the reply's bytes, decoded by :func:`_decode` (3x faster than ``json.loads`` on
-    per-lumisection lists, whose keys repeat)."""
+    """``call`` answered with the reply's bytes, decoded by :func:`_decode` (orjson: about half the time of
+    pydantic-core and of ``json.loads`` on the demo year's per-lumisection OMS replies)."""
     return dataclasses.replace(call, raw=True)
 
 
@@ -418,8 +465,8 @@ def _decode(call: Call, reply: Reply) -> Any:
     if not isinstance(reply.data, (bytes, str)):
         return reply.data
     try:
-        return pydantic_core.from_json(reply.data, cache_strings="keys") if reply.data.strip() else None
-    except ValueError as error:
+        return orjson.loads(reply.data) if reply.data.strip() else None
+    except orjson.JSONDecodeError as error:
         raise ServiceError(f"the reply is not JSON: {error}", status=reply.status, route=call.route) from None
 
 
@@ -459,17 +506,30 @@ class _OmsReader:
         """Per-lumisection OMS values as ranges of equal values of the bits the rule reads (the only ones its
         evaluation looks up), and the luminosity as running totals."""
         lumisections = _list(data, call)
-        keys = sorted(self.plan.oms_bits)
-        runs = from_values([item.get(key, _ABSENT) for key in keys] for item in lumisections)
-        ranges = [
-            {**{key: v for key, v in zip(keys, values, strict=True) if v is not _ABSENT}, "start": first, "end": last}
-            for first, last, values in runs
-        ]
         per_lumisection = None
         if self.plan.needs_luminosity:
             per_lumisection = [{key: item.get(key) for key in _LUMINOSITY if key in item} for item in lumisections]
-        cumulative = CumulativeLuminosity.of(lumisections)
-        return _RunOms(ranges, len(lumisections), cumulative, per_lumisection)
+        ranges = _constant_ranges(lumisections, sorted(self.plan.oms_bits))
+        return _RunOms(ranges, len(lumisections), CumulativeLuminosity.of(lumisections), per_lumisection)
+
+
+def _constant_ranges(lumisections: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """``lumisections`` (``[k - 1]``: lumisection k) cut into ranges where ``keys`` keep their values, one
+    column at a time (a year has 10^6 lumisections); a key an object lacks stays absent from its range.
+
+    >>> _constant_ranges([{"a": 1}, {"a": 1}, {}, {"a": None}], ["a"])
+    [{'a': 1, 'start': 1, 'end': 2}, {'start': 3, 'end': 3}, {'a': None, 'start': 4, 'end': 4}]
+    """
+    columns = [[item.get(key, _ABSENT) for item in lumisections] for key in keys]
+    rows: Iterable[tuple[Any, ...]] = zip(*columns, strict=True) if keys else itertools.repeat((), len(lumisections))
+    return [
+        {
+            **{key: value for key, value in zip(keys, values, strict=True) if value is not _ABSENT},
+            "start": first,
+            "end": last,
+        }
+        for first, last, values in from_values(rows)
+    ]
 
 
 #: A key missing from a per-lumisection object (not the same as ``null`` for the ranges it is cut into).
@@ -494,31 +554,28 @@ def _list(data: Any, call: Call) -> list[dict[str, Any]]:
     return data
 
 
-def _run_range_luminosity(
-    first: int, last: int, known: _Known, *, page_size: int, progress: Progress | None
-) -> Operation[Luminosity]:
-    """Luminosity of every lumisection of the runs ``first..last`` (``*_from_run_range``), fetching the
-    per-lumisection values of the runs not fetched yet."""
+def _runs_between(first: int, last: int, *, page_size: int) -> Operation[list[int]]:
+    """The numbers of the runs ``first..last``: the run range of ``*_from_run_range``."""
     plan = compile_filter({"run_number": {">=": first, "<=": last}}, kind="runs")
     listing = yield from fetch_listing(ListingQuery("runs", plan.filters, (), page_size=page_size), list)
-    runs = sorted({row["run_number"] for row in listing.rows})
-    totals = {
-        run: oms.cumulative.total
-        for run in runs
-        if (oms := known.oms.get(run)) is not None and oms.cumulative is not None
-    }
-    missing = [run for run in runs if run not in totals]
-    calls = [_raw(lumisection_call("oms_lumisections", run, "online")) for run in missing]
-    counter = _Counter(len(calls), progress)
-    outcomes = (yield Batch(calls, parse=_luminosity_totals, on_each=counter.tick)) if calls else []
-    for run, outcome in zip(missing, outcomes, strict=True):
-        totals[run] = unwrap(outcome)
-    return Luminosity(sum(r for r, _ in totals.values()), sum(d for _, d in totals.values()))
+    return sorted({row["run_number"] for row in listing.rows})
 
 
-def _luminosity_totals(call: Call, reply: Reply) -> tuple[float, float]:
-    """A run's recorded and delivered luminosity from its per-lumisection OMS values (nothing else is kept)."""
-    return CumulativeLuminosity.of(_list(_decode(call, reply), call)).total
+def _lacks_luminosity(known: _Known, run: int) -> bool:
+    return (oms := known.oms.get(run)) is None or oms.cumulative is None
+
+
+def _run_range_luminosity(runs: Sequence[int], known: _Known) -> Luminosity:
+    """Luminosity of every lumisection of ``runs`` (``*_from_run_range``): each was fetched with the candidates."""
+    totals = [_cumulative(known, run).total for run in runs]
+    return Luminosity(sum(r for r, _ in totals), sum(d for _, d in totals))
+
+
+def _cumulative(known: _Known, run: int) -> CumulativeLuminosity:
+    oms = known.oms.get(run)
+    if oms is None or oms.cumulative is None:  # _fetch_unknown fetches it: never silently counted as 0
+        raise RuntimeError(f"run {run}'s luminosity was not fetched")
+    return oms.cumulative
 
 
 # ---- 4. evaluation (querylang.segments) ------------------------------------------------------------------------

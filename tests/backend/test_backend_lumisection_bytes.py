@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.demo import OmsRange, iter_runs
-from backend.lumisections import oms_per_lumisection, oms_per_lumisection_json
+from backend.lumisections import oms_per_lumisection, oms_per_lumisection_json, oms_ranges
 
 
 def test_the_demo_runs_encode_byte_for_byte() -> None:
@@ -44,3 +44,41 @@ def test_any_ranges_encode_byte_for_byte(
     ]
     args = (ranges, lumisections, values, values[::-1])
     assert oms_per_lumisection_json(*args) == json.dumps(oms_per_lumisection(*args))
+
+
+def merged_one_by_one(ranges: list[OmsRange]) -> list[dict[str, object]]:
+    """The reference for ``/lumisections/oms_lumisection_ranges``: each range's values as a dict, compared with
+    the previous merged range's."""
+    merged: list[dict[str, object]] = []
+    for rng in ranges:
+        values = oms_per_lumisection([rng], rng.end, [0] * rng.end, [0] * rng.end)[-1]
+        values = {k: v for k, v in values.items() if k not in ("recorded", "delivered")}
+        previous = {k: v for k, v in merged[-1].items() if k not in ("start", "end")} if merged else None
+        if merged and merged[-1]["end"] == rng.start - 1 and previous == values:
+            merged[-1]["end"] = rng.end
+        else:
+            merged.append({**values, "start": rng.start, "end": rng.end})
+    return merged
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    cuts=st.lists(st.integers(2, 30), max_size=6, unique=True),
+    bits=st.lists(st.tuples(st.sampled_from([0, 1, 1 + 2**40]), st.sampled_from([0, 1])), min_size=7),
+    prescales=st.lists(st.sampled_from([(0, "a"), (0, "a"), (1, "a"), (0, "b")]), min_size=7),
+    hole=st.booleans(),
+)
+def test_oms_ranges_merge_exactly_the_equal_neighbours(
+    cuts: list[int], bits: list[tuple[int, int]], prescales: list[tuple[int, str]], hole: bool
+) -> None:
+    """Neighbours merge when their bits and prescale read the same (a null bit's value and bits past the
+    whitelist do not count), not across a hole; the bytes are the one-by-one merge's."""
+    bounds = sorted({1, *cuts, 31})
+    ranges = [
+        OmsRange(start, after - 1, true_bits, null_bits, *prescale)
+        for index, ((start, after), (true_bits, null_bits), prescale) in enumerate(
+            zip(itertools.pairwise(bounds), bits, prescales, strict=False)
+        )
+        if not (hole and index == 1)
+    ]
+    assert json.dumps(oms_ranges(ranges)) == json.dumps(merged_one_by_one(ranges))

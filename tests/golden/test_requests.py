@@ -22,7 +22,7 @@ from client.engine import run_sync
 from client.errors import ServiceError
 from client.golden_local import create_json_local, golden_operation
 from client.transport import Call, Reply
-from schemas.golden import GoldenJson, LumiMask
+from schemas.golden import GoldenJson, LumiMask, Luminosity
 
 CHECKED = ("reference", "status-good", "status-null", "bit-null", "bit-not", "run-only-class", "prescale")
 
@@ -83,10 +83,7 @@ def test_a_rule_reading_no_oms_value_fetches_no_oms_data(registry: RunRegistry) 
     result = run_sync(golden_operation(rule, "%", pushdown=False), transport, pool=None)
     assert result.lumisection_count > 0
     assert transport.lumisection_requests
-    # only the lumisection count of a run with a dataset without RR statuses is fetched: like the real service,
-    # the embedded one gives such a dataset an empty DCS summary (rr-protocol.md §10)
-    bare = {d.run_number for d in registry.get_datasets() if not d.triplet_summary}
-    assert set(transport.oms_runs) <= bare
+    assert transport.oms_runs == []  # a dataset without RR statuses is in neither JSON: its run's OMS data is moot
 
 
 def test_runs_whose_datasets_keep_nothing_need_no_oms_request(registry: RunRegistry, brute: BruteForce) -> None:
@@ -110,6 +107,24 @@ def test_progress_counts_requests_found_unnecessary_as_done(registry: RunRegistr
     assert [done for done, _ in seen] == list(range(total + 1))
     assert {t for _, t in seen} == {total}
     assert len(transport.lumisection_requests) < total  # some OMS requests turned out unnecessary
+
+
+def test_the_loss_report_fetches_its_run_range_in_the_same_round(registry: RunRegistry) -> None:
+    """The run range's luminosity comes with the candidates' data: one progress total, counted to the end, and
+    one per-lumisection OMS request per run of the range."""
+    rule = next(r for i, r, _ in RULES if i == "reference")
+    seen: list[tuple[int, int]] = []
+    transport = Recording(registry._transport, strip_summaries=False)
+    operation = golden_operation(rule, PROMPT, report=True, progress=lambda done, total: seen.append((done, total)))
+    golden = run_sync(operation, transport, pool=None)
+    (total,) = {t for _, t in seen}
+    assert [done for done, _ in seen] == list(range(total + 1))
+    assert golden.accounting is not None
+    assert golden.min_run_number is not None
+    assert golden.max_run_number is not None
+    in_range = {r.run_number for r in registry.get_runs(filter={})}
+    in_range = {run for run in in_range if golden.min_run_number <= run <= golden.max_run_number}
+    assert sorted(transport.oms_runs) == sorted(in_range)
 
 
 class Listing(Recording):
@@ -162,6 +177,25 @@ def test_luminosity_adds_no_request_per_dataset(registry: RunRegistry, rule_id: 
     evaluated = {run for mask in golden.by_dataset.values() for run in mask.runs} | set(golden.anti_mask.runs)
     assert len(oms) == len(set(lumi.oms_runs)) >= len(evaluated)  # one per run, never per dataset
     assert set(lumi.oms_runs) >= evaluated
+
+
+def test_luminosity_only_for_runs_with_an_evaluated_dataset(registry: RunRegistry, brute: BruteForce) -> None:
+    """``with_luminosity`` needs the luminosity of evaluated datasets only; the loss report, whose run range
+    covers every run from the first to the last candidate, fetches every candidate run's at once."""
+    rule = next(r for i, r, _ in RULES if i == "reference")
+    lumi = Recording(registry._transport, strip_summaries=False)
+    golden = run_sync(golden_operation(rule, "%", with_luminosity=True), lumi, pool=None)
+    evaluated = {d.run_number for d in brute.datasets if d.certified}
+    candidates = {d.run_number for d in brute.datasets}
+    assert sorted(lumi.oms_runs) == sorted(evaluated)
+    assert evaluated < candidates
+    reference = brute.evaluate(rule, "%")
+    assert golden.luminosity_in == Luminosity(reference.recorded_in, reference.delivered_in)
+    assert golden.luminosity_out == Luminosity(reference.recorded_lost, reference.delivered_lost)
+    report = Recording(registry._transport, strip_summaries=False)
+    run_sync(golden_operation(rule, "%", report=True), report, pool=None)
+    assert set(report.oms_runs) >= candidates
+    assert len(report.oms_runs) == len(set(report.oms_runs))  # one request per run, never two
 
 
 class RawService(OneDatasetService):
