@@ -61,7 +61,6 @@ def merged_one_by_one(ranges: list[OmsRange]) -> list[dict[str, object]]:
     return merged
 
 
-@settings(max_examples=150, deadline=None)
 @given(
     cuts=st.lists(st.integers(2, 30), max_size=6, unique=True),
     bits=st.lists(st.tuples(st.sampled_from([0, 1, 1 + 2**40]), st.sampled_from([0, 1])), min_size=7),
