@@ -27,11 +27,10 @@ SLOW_FILTER = {"or": [{"oms_attributes.hlt_key": {"like": f"%{i}%x%"}} for i in 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-#: ``python -m backend``, saying "building" once the registry is being built (in this process or in workers),
-#: and "working" whenever a worker thread starts on a request.
+#: ``python -m backend``, saying "building" once the registry is being built (in this process or in workers).
 _ANNOUNCING = """
 import runpy
-from backend import app, parallel_build, server
+from backend import parallel_build, server
 
 def announcing(build):
     def announced(*args, **kwargs):
@@ -41,13 +40,6 @@ def announcing(build):
 
 server.build_runs = announcing(server.build_runs)
 parallel_build.build_rows = announcing(parallel_build.build_rows)
-within = app._within
-
-def working(*args, **kwargs):
-    print("working", flush=True)
-    return within(*args, **kwargs)
-
-app._within = working
 runpy.run_module("backend", run_name="__main__", alter_sys=True)
 """
 
