@@ -23,6 +23,7 @@ from client.cli import UsageError, _add_format, _json_argument, _write_frame
 from client.dials import ClientCredentials, DeviceLogin, Dials, Keycloak, SecretKey
 from client.dials.auth import KEYCLOAK_URL, DialsCredentials, default_cache_path
 from client.errors import AuthError
+from client.progress import on_terminal
 from querylang.dials_catalogue import DIALS_RESOURCES, dials_resource
 
 __all__ = ["add_dials_parsers"]
@@ -84,7 +85,8 @@ def _dials(args: argparse.Namespace) -> int:
     with Dials(credentials(args.target), target=args.target, workspace=args.workspace) as dials:
         if args.target == "embedded":
             print("runql: synthetic data (embedded DIALS stand-in, not CMS data)", file=err)
-        rows = dials.list(args.resource, args.filter, max_pages=args.max_pages)
+        with on_terminal(err, f"DIALS {args.resource} pages") as progress:
+            rows = dials.list(args.resource, args.filter, max_pages=args.max_pages, progress=progress)
     if not rows.complete:
         print(f"runql dials: stopped after --max-pages {args.max_pages}; more rows exist", file=err)
     if args.format == "json" and not args.columns:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from client.dials import Dials, SecretKey
 from client.errors import ArgumentError, ConfigError
+from client.progress import ProgressOption, reporting
 from querylang.losses import js_stringify
 from schemas.golden import GoldenJson, LossAccounting, LumiMask, Luminosity
 
@@ -81,9 +82,11 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def flagged_lumisections(dials: Dials, spec: ExcludeML, runs: Iterable[int]) -> LumiMask:
+def flagged_lumisections(
+    dials: Dials, spec: ExcludeML, runs: Iterable[int], *, progress: ProgressOption = False
+) -> LumiMask:
     """The (run, lumisection) pairs any of ``spec``'s models flagged in ``runs`` (all DIALS datasets, or those
-    matching ``spec.dataset``)."""
+    matching ``spec.dataset``); ``progress`` as in :meth:`client.dials.Dials.list`."""
     numbers = sorted(set(runs))
     chunks = [numbers[i : i + RUNS_PER_REQUEST] for i in range(0, len(numbers), RUNS_PER_REQUEST)]
     if not chunks:
@@ -92,7 +95,7 @@ def flagged_lumisections(dials: Dials, spec: ExcludeML, runs: Iterable[int]) -> 
     if spec.dataset is not None:
         base["dataset"] = {"like": spec.dataset}
     branches = [{**base, "run_number": chunk} for chunk in chunks]
-    rows = dials.ml_bad_lumisections({"or": branches} if len(branches) > 1 else branches[0])
+    rows = dials.ml_bad_lumisections({"or": branches} if len(branches) > 1 else branches[0], progress=progress)
     return LumiMask.from_lumisections((row.run_number, row.ls_number) for row in rows)
 
 
@@ -174,7 +177,9 @@ def create_json_excluding_ml(
 
     ``dials`` defaults to the embedded stand-in when ``registry`` is the embedded target; for CMS pass a
     :class:`~client.dials.Dials` with credentials (its workspace must be ``exclude_ml``'s, if that names one).
+    ``progress`` (in ``options``) also shows the DIALS pages and the luminosity requests of the removed runs.
     """
+    progress = options.get("progress", False)
     spec = ExcludeML.parse(exclude_ml)
     golden = registry.create_json(json_logic, dataset_name_filter, **options)
     owned = dials is None
@@ -184,11 +189,13 @@ def create_json_excluding_ml(
             raise ConfigError(
                 f"exclude_ml names workspace {spec.workspace!r}, the Dials client uses {client.workspace!r}"
             )
-        flagged = flagged_lumisections(client, spec, golden.mask.runs)
+        flagged = flagged_lumisections(client, spec, golden.mask.runs, progress=progress)
     finally:
         if owned:
             client.close()
-    return subtract_ml(golden, flagged, spec, removed_luminosity=lambda removed: _luminosity(registry, removed))
+    return subtract_ml(
+        golden, flagged, spec, removed_luminosity=lambda removed: _luminosity(registry, removed, progress=progress)
+    )
 
 
 def _embedded_dials(registry: RunRegistry, spec: ExcludeML) -> Dials:
@@ -197,7 +204,9 @@ def _embedded_dials(registry: RunRegistry, spec: ExcludeML) -> Dials:
     return Dials(SecretKey("embedded"), target=registry.base_url + "/dials/", workspace=spec.workspace)
 
 
-def _luminosity(registry: RunRegistry, removed: Mapping[str, LumiMask], *, workers: int = 8) -> Luminosity:
+def _luminosity(
+    registry: RunRegistry, removed: Mapping[str, LumiMask], *, workers: int = 8, progress: ProgressOption = False
+) -> Luminosity:
     """Recorded and delivered luminosity of ``removed`` (plain sums of the per-lumisection OMS values, per
     dataset, like the service's figures); runs fetched concurrently (the registry's client is thread-safe)."""
     runs = sorted({run for mask in removed.values() for run in mask.runs})
@@ -211,8 +220,13 @@ def _luminosity(registry: RunRegistry, removed: Mapping[str, LumiMask], *, worke
                     total += Luminosity(float(row.get("recorded") or 0), float(row.get("delivered") or 0))
         return total
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return sum(pool.map(of_run, runs), Luminosity())
+    total = Luminosity()
+    with reporting(progress, "OMS lumisection requests") as report, ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, luminosity in enumerate(pool.map(of_run, runs), 1):
+            total += luminosity
+            if report is not None:
+                report(done, len(runs))
+    return total
 
 
 def intersect_with_dials_golden(

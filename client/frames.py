@@ -39,14 +39,17 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from client.errors import ArgumentError, ArgumentTypeError
+from client.wire import PackedRow, row_texts
 from schemas import Dataset, DatasetAttributes, OmsAttributes, RrAttributes, Run
 from schemas.runs import STATUS_FIELDS, RawCounts
 
-__all__ = ["blobs_frame", "datasets_frame", "records_frame", "runs_frame", "wire_frame"]
+__all__ = ["blobs_frame", "datasets_frame", "records_frame", "release_free_memory", "runs_frame", "wire_frame"]
 
 _CATEGORIES = frozenset({"class", "state"})
 #: Rows turned into typed columns at a time (bounds the Python values alive at once).
 _CHUNK = 512
+#: Frames of at least this many rows first hand the memory freed by the fetch back (see release_free_memory).
+_TRIM_ROWS = 10_000
 
 
 # ---- the layout ------------------------------------------------------------------------------------------------
@@ -136,10 +139,31 @@ def wire_frame(kind: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return _Columns.concat(layout, parts) if parts else pd.DataFrame()
 
 
-def blobs_frame(kind: str, blobs: Iterable[bytes]) -> pd.DataFrame:
-    """:func:`wire_frame` of rows kept as JSON bytes (one row parsed at a time, by pydantic-core: orjson's objects
-    take about three times the memory while they live)."""
-    return wire_frame(kind, map(from_json, blobs))
+def release_free_memory(rows: int) -> None:
+    """Before a frame of ``rows`` rows is built, give back to the system the memory a large fetch freed: glibc
+    keeps it in the malloc arena of each thread that read or parsed a page, where the frame, built on this thread,
+    cannot reuse it (measured with 50,000 runs in pages of 5,000: peak resident growth 3.9x the frame without,
+    2.9x with). A no-op for small frames and without glibc."""
+    if rows >= _TRIM_ROWS:
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    function: Callable[[int], int] | None = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    return function
+
+
+def blobs_frame(kind: str, blobs: Iterable[PackedRow | bytes]) -> pd.DataFrame:
+    """:func:`wire_frame` of rows kept as JSON (packed, see :mod:`client.wire`, or ``bytes``), one row parsed at a
+    time by pydantic-core (orjson's objects take about three times the memory while they live)."""
+    return wire_frame(kind, map(from_json, row_texts(blobs)))
 
 
 def _wire_columns(layout: _Layout, rows: Sequence[Mapping[str, Any]]) -> _Columns:

@@ -56,7 +56,7 @@ import orjson
 
 from client.calls import lumisection_call
 from client.engine import Batch, Operation, unwrap
-from client.errors import ServiceError
+from client.errors import ArgumentError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.transport import Call, Reply
 from querylang.ast import And, Comparison, Node
@@ -351,7 +351,7 @@ def _fetch_unknown(
     ``luminosity_of`` (for their luminosity) not fetched otherwise; then the OMS data of runs that turned out to
     need it once their datasets' RR ranges arrived (see :func:`_run_needs_oms`)."""
     if luminosity_of and oms_endpoint != "oms_lumisections":
-        raise ValueError("luminosity comes per lumisection only: luminosity_of needs the oms_lumisections route")
+        raise ArgumentError("luminosity comes per lumisection only: luminosity_of needs the oms_lumisections route")
     rr = [d for d in datasets if d.key not in known.rr]
     runs: dict[int, list[_Dataset]] = {}
     for dataset in datasets:

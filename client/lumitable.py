@@ -33,7 +33,7 @@ from client.calls import lumisection_call
 from client.engine import Batch, Operation, unwrap
 from client.errors import ArgumentError, ArgumentTypeError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
-from client.progress import Progress
+from client.progress import Progress, RequestCounter
 from client.transport import Call, Reply
 from client.wire import decode_page
 from querylang.catalogue import OMS_LUMISECTION_BITS, STATUS_VALUES, Catalogue, default_catalogue
@@ -130,7 +130,9 @@ def lumisection_table_operation(
     runs_per_chunk: int = RUNS_PER_CHUNK,
 ) -> Operation[int]:
     """List the matching datasets, then fetch their ranges ``runs_per_chunk`` runs at a time and hand each chunk's
-    frame to ``sink``; returns the number of rows. Bad arguments raise before any request."""
+    frame to ``sink``; returns the number of rows. Bad arguments raise before any request. ``progress(done,
+    total)`` counts every request: the listing's pages, then the ranges (the total grows once the datasets are
+    known)."""
     pattern = compile_similar(dataset)
     parts = [] if filter is None else [filter]
     if pattern.like.strip("%"):
@@ -140,7 +142,9 @@ def lumisection_table_operation(
     if columns is not None:
         resolve_columns(columns, (), catalogue)  # fail before any request
     query = ListingQuery("datasets", plan.filters, (), page_size=page_size)
-    listing = yield from fetch_listing(query, decode=partial(decode_page, "datasets", convert=_brief))
+    listing = yield from fetch_listing(
+        query, decode=partial(decode_page, "datasets", convert=_brief), progress=progress
+    )
     datasets = sorted((d for d in listing.rows if pattern.matches(d.name)), key=lambda d: (d.run, d.name))
     spec = resolve_columns(columns, (c for d in datasets for c in d.components), catalogue)
     names = sorted({d.name for d in datasets})
@@ -152,7 +156,8 @@ def lumisection_table_operation(
     if not chunks:
         sink(_chunk_frame(spec, [], names, {}))  # an empty table, with its columns
         return 0
-    counter = _Counter(sum(len(chunk.calls) for chunk in chunks), progress)
+    ranges = sum(len(chunk.calls) for chunk in chunks)
+    counter = RequestCounter(progress, total=listing.requests + ranges, done=listing.requests)
     rows = 0
     for chunk in chunks:
         outcomes = yield Batch(chunk.calls, on_each=counter.tick)
@@ -178,16 +183,6 @@ class _Chunk:
             self.calls += [lumisection_call("oms_lumisection_ranges", run, "online") for run in runs]
         if spec.luminosity:
             self.calls += [lumisection_call("oms_lumisections", run, "online") for run in runs]
-
-
-class _Counter:
-    def __init__(self, total: int, progress: Progress | None) -> None:
-        self.done, self.total, self.progress = 0, total, progress
-
-    def tick(self) -> None:
-        self.done += 1
-        if self.progress is not None:
-            self.progress(self.done, self.total)
 
 
 # ---- ranges → columns ------------------------------------------------------------------------------------------

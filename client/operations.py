@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -36,7 +35,7 @@ from client.pagination import (
 )
 from client.results import Records, WireRows
 from client.transport import Call, Reply
-from client.wire import decode_page, short_error
+from client.wire import PageDecoder, RowReader, short_error
 from schemas import (
     Dataset,
     JointLumisectionRange,
@@ -100,23 +99,25 @@ def _plan(kind: Kind, filter: object, *, raw: bool, unknown_flags: UnknownFlags)
 
 
 def _decoder(kind: Kind, output: Output, compress: bool | None) -> DecodePage:
-    """How pages become rows: each row's JSON bytes (typed models and frames are made from them later, see
+    """How pages become rows: each row's JSON, packed (typed models and frames are made from them later, see
     :class:`~client.results.Records`), or the public client's dicts."""
     if compress is False:
         return wire_decoder(kind)
     if output == "dicts" or compress is not None:
         shape = compress_run if kind == "runs" else compress_dataset
         return wire_decoder(kind, lambda rows: [shape(r) for r in rows])
-    return partial(decode_page, kind)
+    return PageDecoder(kind)
 
 
-def _model_maker(kind: Kind, route: str) -> Callable[[bytes], Any]:
-    """Creates the model of one row kept as JSON; a row that does not fit the schema is a ``ServiceError``."""
+def _model_maker(kind: Kind, route: str) -> Callable[[Any], Any]:
+    """Creates the model of one row kept as JSON (packed); a row that does not fit the schema is a
+    ``ServiceError``."""
     validate = (Run if kind == "runs" else Dataset).model_validate_json
+    text = RowReader()
 
-    def make(blob: bytes) -> Any:
+    def make(row: Any) -> Any:
         try:
-            return validate(blob)
+            return validate(text(row))
         except ValidationError as exc:
             message = f"a row does not match the schema: {short_error(exc)}"
             raise ServiceError(message, status=200, route=route) from None
@@ -150,7 +151,7 @@ def listing(
     query = ListingQuery(kind, plan.filters, sortings_argument(sortings), page_size, limit)
     rows = _Rows(
         kind,
-        compress_attributes is None and output == "models",
+        compress_attributes is None and output != "dicts",  # rows kept as JSON: models (also a frame's partial rows)
         query.call(0, 0).route if query.filters else kind,
         synthetic,
     )
@@ -162,8 +163,9 @@ def listing(
         error.rows = rows.records(error.rows)
         raise
     if output == "dataframe":
-        from client.frames import blobs_frame  # pandas only when a frame is asked for
+        from client.frames import blobs_frame, release_free_memory  # pandas only when a frame is asked for
 
+        release_free_memory(len(result.rows))
         return blobs_frame(kind, _consumed(result.rows))
     return rows.records(
         result.rows,

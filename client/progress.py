@@ -24,7 +24,15 @@ from typing import IO, Any
 
 from client.errors import ArgumentTypeError
 
-__all__ = ["Progress", "ProgressBar", "ProgressOption", "job_reporting", "on_terminal", "reporting"]
+__all__ = [
+    "Progress",
+    "ProgressBar",
+    "ProgressOption",
+    "RequestCounter",
+    "job_reporting",
+    "on_terminal",
+    "reporting",
+]
 
 #: ``progress(done, total)``: requests completed so far, of ``total``.
 Progress = Callable[[int, int], None]
@@ -60,6 +68,25 @@ class ProgressBar:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class RequestCounter:
+    """Counts requests as they complete (``tick``, e.g. a batch's ``on_each``) and reports ``progress(done,
+    total)``; ``done`` starts at the requests already reported by someone else (a listing before it).
+
+    >>> seen = []
+    >>> counter = RequestCounter(lambda *p: seen.append(p), total=3, done=1)
+    >>> counter.tick(); counter.tick(); seen
+    [(2, 3), (3, 3)]
+    """
+
+    def __init__(self, progress: Progress | None, *, total: int, done: int = 0) -> None:
+        self.progress, self.total, self.done = progress, total, done
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
 
 
 @contextlib.contextmanager

@@ -1,7 +1,8 @@
 """``Records``: the sequence a listing returns, with how it was fetched, ``.to_pandas()`` and a notebook display.
 
-Rows of typed listings are kept as the service's JSON, one small ``bytes`` per row, and each model is created on
-first access (then kept), so fetching costs about what dicts cost and ``to_pandas()`` reads the JSON directly.
+Rows of typed listings are kept as the service's JSON, compressed in blocks of rows (:mod:`client.wire`, about a
+ninth of the JSON's size), and each model is created on first access (then kept), so fetching costs about what
+dicts cost and ``to_pandas()`` reads the JSON directly, a block at a time.
 
 >>> from client.results import Records
 >>> rows = Records([{"run_number": 1}, {"run_number": 2}], kind="runs", total=2)
@@ -40,10 +41,11 @@ _HTML_ROWS = 10
 
 @dataclass(frozen=True)
 class WireRows:
-    """Rows kept as their JSON bytes, and ``make(bytes)``, which creates a record from one."""
+    """Rows kept as their JSON (``bytes``, or packed: :class:`client.wire.PackedRow`), and ``make(row)``, which
+    creates a record from one."""
 
-    blobs: Sequence[bytes]
-    make: Callable[[bytes], Any]
+    blobs: Sequence[Any]
+    make: Callable[[Any], Any]
 
 
 class Records(Sequence[T]):
@@ -130,10 +132,11 @@ class Records(Sequence[T]):
     def to_pandas(self) -> pd.DataFrame:
         """A DataFrame with one row per record and proper dtypes (see :mod:`client.frames`); rows kept as JSON
         are read from it directly, a chunk at a time, without creating their models."""
-        from client.frames import blobs_frame, records_frame
+        from client.frames import blobs_frame, records_frame, release_free_memory
 
         if self._wire is None:
             return records_frame(self._rows)
+        release_free_memory(len(self))
         return blobs_frame(self.kind, self._wire.blobs)
 
     def _head(self) -> Records[T]:

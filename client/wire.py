@@ -1,12 +1,18 @@
-"""A listing page decoded into one JSON ``bytes`` per row, row by row, never holding the page's objects at once.
+"""Listing pages decoded row by row (pydantic-core) into compact rows: each row's JSON, compressed in blocks.
 
-pydantic-core parses the page and hands each row to a validator that keeps only its key and its JSON, so the
+pydantic-core parses a page and hands each row to a validator that keeps only its key and its JSON, so the
 Python objects of one row live at a time (a page of 20,000 runs parsed into dicts takes about 900 MB; its rows
-as JSON take 60 MB). Typed models and DataFrames are then made from those bytes (:class:`client.results.Records`).
+as JSON take 60 MB). :class:`PageDecoder` goes further: it packs the rows' JSON into zlib blocks of
+:data:`BLOCK_ROWS` rows as they are parsed (about a ninth of their size) and decodes one page at a time (the parse
+tree of a page lives outside Python's allocator and is about three times its size). Typed models and DataFrames
+are then made from the JSON (:class:`client.results.Records`), a block decompressed once per run of reads.
 
 >>> page = decode_page("runs", b'{"runs": [{"run_number": 7, "oms_attributes": {}}], "count": 1}', False)
 >>> page.count, page.keys, page.rows
 (1, [7], [b'{"run_number":7,"oms_attributes":{}}'])
+>>> packed = PageDecoder("runs")(b'{"runs": [{"run_number": 7}, {"run_number": 6}], "count": 2}', False)
+>>> packed.keys, [row.position for row in packed.rows], list(row_texts(packed.rows))
+([7, 6], [0, 1], [b'{"run_number":7}', b'{"run_number":6}'])
 >>> decode_page("runs", b'{"runs": [{"name": "x"}], "count": 1}', False)
 Traceback (most recent call last):
 ...
@@ -16,16 +22,34 @@ ValueError: 1 invalid field(s), first at runs.0: Value error, a row needs an int
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable
-from typing import Annotated, Any
+import threading
+import zlib
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Annotated, Any, NamedTuple
 
 import orjson
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, create_model
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, ValidationInfo, create_model
 
 from client.calls import Kind
 from client.pagination import DecodedPage, wire_decoder
 
-__all__ = ["decode_page", "row_blob", "short_error"]
+__all__ = [
+    "BLOCK_ROWS",
+    "PackedBlock",
+    "PackedRow",
+    "PageDecoder",
+    "RowReader",
+    "decode_page",
+    "pack_rows",
+    "row_blob",
+    "row_texts",
+    "short_error",
+]
+
+#: Rows compressed together: about 9x smaller than their JSON, and a block (about 200 kB) inflates in under 1 ms.
+BLOCK_ROWS = 64
 
 
 def row_blob(row: Any) -> bytes:
@@ -33,6 +57,91 @@ def row_blob(row: Any) -> bytes:
     return bytes(memoryview(orjson.dumps(row)))
 
 
+# ---- packed rows -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class PackedBlock:
+    """The JSON of consecutive rows, zlib-compressed together, and where each row ends once inflated."""
+
+    data: bytes
+    ends: tuple[int, ...]
+
+    @classmethod
+    def of(cls, texts: Sequence[bytes]) -> PackedBlock:
+        ends, end = [], 0
+        for text in texts:
+            end += len(text)
+            ends.append(end)
+        return cls(zlib.compress(b"".join(texts), 1), tuple(ends))
+
+    def texts(self) -> list[bytes]:
+        """Every row's JSON (inflates the block)."""
+        raw = zlib.decompress(self.data)
+        return [raw[start:end] for start, end in zip((0, *self.ends), self.ends, strict=False)]
+
+
+class PackedRow(NamedTuple):
+    """One row of a listing: its block and position (the row's JSON is ``RowReader()(row)``)."""
+
+    block: PackedBlock
+    position: int
+
+
+def pack_rows(texts: Sequence[bytes]) -> list[PackedRow]:
+    """Rows' JSON packed into blocks of :data:`BLOCK_ROWS` rows."""
+    rows: list[PackedRow] = []
+    for start in range(0, len(texts), BLOCK_ROWS):
+        block = PackedBlock.of(texts[start : start + BLOCK_ROWS])
+        rows += (PackedRow(block, i) for i in range(len(block.ends)))
+    return rows
+
+
+class RowReader:
+    """``reader(row)``: the JSON of a row, packed or plain ``bytes``; the last block inflated is kept, so reading
+    rows in order inflates each block once. Safe to share between threads (one tuple swapped atomically)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[PackedBlock | None, list[bytes]] = (None, [])
+
+    def __call__(self, row: PackedRow | bytes) -> bytes:
+        if isinstance(row, bytes):
+            return row
+        block, texts = self._last
+        if block is not row.block:
+            texts = row.block.texts()
+            self._last = (row.block, texts)
+        return texts[row.position]
+
+
+def row_texts(rows: Iterable[PackedRow | bytes]) -> Iterator[bytes]:
+    """The rows' JSON, one at a time (each block inflated once per run of its rows)."""
+    return map(RowReader(), rows)
+
+
+class _Packer:
+    """Packs rows as a page is parsed: every :data:`BLOCK_ROWS` rows become a block at once."""
+
+    def __init__(self) -> None:
+        self.pending: list[bytes] = []
+        self.blocks: list[PackedBlock] = []
+        self.rows = 0
+
+    def add(self, row: Any) -> None:
+        self.pending.append(row_blob(row))
+        self.rows += 1
+        if len(self.pending) == BLOCK_ROWS:
+            self.seal()
+
+    def seal(self) -> None:
+        if self.pending:
+            self.blocks.append(PackedBlock.of(self.pending))
+            self.pending = []
+
+    def packed(self) -> list[PackedRow]:
+        self.seal()
+        return [PackedRow(self.blocks[i // BLOCK_ROWS], i % BLOCK_ROWS) for i in range(self.rows)]
+
+
+# ---- pages -----------------------------------------------------------------------------------------------------
 def _run_key(row: Any) -> Hashable:
     number = row.get("run_number") if isinstance(row, dict) else None
     if isinstance(number, bool) or not isinstance(number, int):
@@ -52,9 +161,13 @@ _KEYS = {"runs": _run_key, "datasets": _dataset_key}
 
 @functools.lru_cache(maxsize=8)
 def _page_adapter(kind: Kind, convert: Callable[[Any], Any]) -> TypeAdapter[Any]:
+    """Rows become ``(key, convert(row))``, or ``(key, None)`` once handed to the packer in the context."""
     key = _KEYS[kind]
 
-    def keyed(row: Any) -> tuple[Hashable, Any]:
+    def keyed(row: Any, info: ValidationInfo) -> tuple[Hashable, Any]:
+        if isinstance(info.context, _Packer):
+            info.context.add(row)
+            return key(row), None
         return key(row), convert(row)
 
     row_type = Annotated[Any, AfterValidator(keyed)]
@@ -63,18 +176,50 @@ def _page_adapter(kind: Kind, convert: Callable[[Any], Any]) -> TypeAdapter[Any]
     return TypeAdapter(create_model(f"_{kind.capitalize()}BlobPage", **fields))
 
 
+def _validated(kind: Kind, content: bytes, convert: Callable[[Any], Any], packer: _Packer | None) -> Any:
+    try:
+        return _page_adapter(kind, convert).validate_json(content, context=packer)
+    except ValidationError as exc:
+        raise ValueError(short_error(exc)) from None
+
+
 def decode_page(kind: Kind, content: bytes, with_wire: bool, convert: Callable[[Any], Any] = row_blob) -> DecodedPage:
     """The page's count, row keys and rows, each passed through ``convert`` as soon as it is parsed (by default
     its JSON bytes); ``with_wire`` also gives the rows as dicts (for sorting a union client-side). Raises
     ``ValueError`` naming the first wrong field. ``convert`` must be a module-level function (it keys a cache)."""
     if with_wire:
         return wire_decoder(kind, lambda rows: [convert(r) for r in rows])(content, True)
-    try:
-        page = _page_adapter(kind, convert).validate_json(content)
-    except ValidationError as exc:
-        raise ValueError(short_error(exc)) from None
+    page = _validated(kind, content, convert, None)
     keyed: list[tuple[Hashable, Any]] = getattr(page, kind)
     return DecodedPage(page.count, [row for _, row in keyed], [key for key, _ in keyed])
+
+
+class PageDecoder:
+    """The decoder of one listing's pages into :class:`PackedRow` rows (a :data:`client.pagination.DecodePage`).
+
+    Pages are parsed one at a time, on one thread of the decoder's own, however many arrive at once: parsing
+    holds the GIL anyway, so this costs no speed, and the parse trees (outside Python's allocator, about three
+    times a page's size) then reuse one thread's memory instead of leaving their high-water mark in the malloc
+    arena of every worker thread.
+    """
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self._thread: ThreadPoolExecutor | None = None
+        self._starting = threading.Lock()
+
+    def __call__(self, content: bytes, with_wire: bool) -> DecodedPage:
+        with self._starting:
+            if self._thread is None:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix="runql-decode")
+        return self._thread.submit(self._decode, content, with_wire).result()
+
+    def _decode(self, content: bytes, with_wire: bool) -> DecodedPage:
+        if with_wire:
+            return wire_decoder(self.kind, lambda rows: pack_rows([row_blob(r) for r in rows]))(content, True)
+        packer = _Packer()
+        page = _validated(self.kind, content, row_blob, packer)
+        return DecodedPage(page.count, packer.packed(), [key for key, _ in getattr(page, self.kind)])
 
 
 def short_error(exc: ValidationError) -> str:

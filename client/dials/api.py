@@ -28,6 +28,7 @@ from client.dials.transport import async_dials_transport, dials_transport
 from client.embedded import EmbeddedBackend, start_embedded
 from client.engine import Operation, run_async, run_sync
 from client.errors import ArgumentError, ConfigError
+from client.progress import Progress, ProgressOption, reporting
 from client.transport import Call
 from querylang.dials import DialsPlan, compile_dials, explain_dials
 from querylang.dials_catalogue import dials_resource
@@ -83,9 +84,11 @@ class _Common:
         return compile_dials(filter or {}, resource, max_requests=self.max_requests)
 
     def operation(
-        self, plan: DialsPlan, max_pages: int | None, resume_from: DialsResume | None
+        self, plan: DialsPlan, max_pages: int | None, resume_from: DialsResume | None, progress: Progress | None
     ) -> Operation[DialsListing]:
-        return fetch_plan(plan, page_size=self.page_size, max_pages=max_pages, resume_from=resume_from)
+        return fetch_plan(
+            plan, page_size=self.page_size, max_pages=max_pages, resume_from=resume_from, progress=progress
+        )
 
     @staticmethod
     def model(resource: str) -> type[DialsRow]:
@@ -120,10 +123,16 @@ def _mask(data: Mapping[str, Any]) -> LumiMask:
 
 
 class Listing(Protocol[M]):
-    """A resource's listing method of :class:`Dials` (``dials.h1d(filter, max_pages=..., resume_from=...)``)."""
+    """A resource's listing method of :class:`Dials` (``dials.h1d(filter, max_pages=..., resume_from=...,
+    progress=...)``)."""
 
     def __call__(
-        self, filter: Filter = None, *, max_pages: int | None = None, resume_from: DialsResume | None = None
+        self,
+        filter: Filter = None,
+        *,
+        max_pages: int | None = None,
+        resume_from: DialsResume | None = None,
+        progress: ProgressOption = False,
     ) -> DialsRecords[M]: ...
 
 
@@ -131,7 +140,12 @@ class AsyncListing(Protocol[M]):
     """A resource's listing method of :class:`AsyncDials` (awaitable)."""
 
     def __call__(
-        self, filter: Filter = None, *, max_pages: int | None = None, resume_from: DialsResume | None = None
+        self,
+        filter: Filter = None,
+        *,
+        max_pages: int | None = None,
+        resume_from: DialsResume | None = None,
+        progress: ProgressOption = False,
     ) -> Awaitable[DialsRecords[M]]: ...
 
 
@@ -231,10 +245,13 @@ class Dials(_Resources):
         *,
         max_pages: int | None = None,
         resume_from: DialsResume | None = None,
+        progress: ProgressOption = False,
     ) -> DialsRecords[DialsRow]:
         """Rows of ``resource`` matching ``filter`` (runql filter language), as pydantic models (typed by the
-        resource's own method: ``h1d(...)`` gives ``DialsRecords[Histogram1D]``)."""
-        return self.fetch(resource, self._common.model(resource), filter, max_pages=max_pages, resume_from=resume_from)
+        resource's own method: ``h1d(...)`` gives ``DialsRecords[Histogram1D]``). ``progress``: ``True`` for a
+        ``tqdm`` bar of the pages, or a callable ``progress(pages_done, pages_known)``."""
+        model = self._common.model(resource)
+        return self.fetch(resource, model, filter, max_pages=max_pages, resume_from=resume_from, progress=progress)
 
     def fetch(
         self,
@@ -244,10 +261,13 @@ class Dials(_Resources):
         *,
         max_pages: int | None = None,
         resume_from: DialsResume | None = None,
+        progress: ProgressOption = False,
     ) -> DialsRecords[M]:
         """:meth:`list` with the rows made by ``model`` (the resource's model or a subclass of it)."""
         plan = self._common.plan(resource, filter)
-        listing = run_sync(self._common.operation(plan, max_pages, resume_from), self._transport, pool=self._pool)
+        with reporting(progress, f"DIALS {plan.resource.name} pages") as report:
+            operation = self._common.operation(plan, max_pages, resume_from, report)
+            listing = run_sync(operation, self._transport, pool=self._pool)
         return self._common.records(plan, listing, model)
 
     def get(self, resource: str, *keys: int) -> DialsRow:
@@ -313,9 +333,12 @@ class AsyncDials(_Resources):
         *,
         max_pages: int | None = None,
         resume_from: DialsResume | None = None,
+        progress: ProgressOption = False,
     ) -> DialsRecords[DialsRow]:
         model = self._common.model(resource)
-        return await self.fetch(resource, model, filter, max_pages=max_pages, resume_from=resume_from)
+        return await self.fetch(
+            resource, model, filter, max_pages=max_pages, resume_from=resume_from, progress=progress
+        )
 
     async def fetch(
         self,
@@ -325,10 +348,12 @@ class AsyncDials(_Resources):
         *,
         max_pages: int | None = None,
         resume_from: DialsResume | None = None,
+        progress: ProgressOption = False,
     ) -> DialsRecords[M]:
         plan = self._common.plan(resource, filter)
-        operation = self._common.operation(plan, max_pages, resume_from)
-        listing = await run_async(operation, self._transport, concurrency=self._concurrency)
+        with reporting(progress, f"DIALS {plan.resource.name} pages") as report:
+            operation = self._common.operation(plan, max_pages, resume_from, report)
+            listing = await run_async(operation, self._transport, concurrency=self._concurrency)
         return self._common.records(plan, listing, model)
 
     async def get(self, resource: str, *keys: int) -> DialsRow:

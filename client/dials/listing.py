@@ -5,7 +5,8 @@ Each round sends the next page of every unfinished branch in one :class:`~client
 branch's client check, then the union is deduplicated on the resource key and sorted by it. ``max_pages``
 bounds the pages of each branch fetched by this call; the result's ``resume_from`` then continues the
 listing. If a page fails, :class:`~client.errors.PartialResultError` carries the rows so far and a
-``resume_from`` that refetches only from the failed pages on.
+``resume_from`` that refetches only from the failed pages on. ``progress(pages_done, pages_known)`` is called as
+each page arrives; DIALS pages carry no count, so every unfinished branch counts one more page until it ends.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from client.engine import Batch, Operation
 from client.errors import ArgumentError, PartialResultError, RunQLError, ServiceError
+from client.progress import Progress, RequestCounter
 from client.transport import Call, Reply
 from querylang.dials import DialsPlan, DialsRequest
 
@@ -78,7 +80,12 @@ def _page(call: Call, reply: Reply) -> tuple[list[Any], str]:
 
 
 def fetch_plan(
-    plan: DialsPlan, *, page_size: int = 500, max_pages: int | None = None, resume_from: DialsResume | None = None
+    plan: DialsPlan,
+    *,
+    page_size: int = 500,
+    max_pages: int | None = None,
+    resume_from: DialsResume | None = None,
+    progress: Progress | None = None,
 ) -> Operation[DialsListing]:
     """The operation fetching ``plan`` (see the module docstring)."""
     fingerprint = _fingerprint(plan)
@@ -93,7 +100,8 @@ def fetch_plan(
         if not active:
             break
         calls = [_call(plan, plan.requests[i], cursors[i], page_size) for i in active]
-        outcomes: Sequence[Any] = yield Batch(calls, parse=_page)
+        counter = RequestCounter(progress, total=total + len(active), done=total)
+        outcomes: Sequence[Any] = yield Batch(calls, parse=_page, on_each=counter.tick)
         failures = [o for o in outcomes if isinstance(o, RunQLError)]
         for i, outcome in zip(active, outcomes, strict=True):
             if isinstance(outcome, RunQLError):

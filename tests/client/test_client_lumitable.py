@@ -12,6 +12,7 @@ from testkit.lumitable import brute_force_rows
 from client import RunRegistry
 from querylang import FilterError
 from querylang.catalogue import OMS_LUMISECTION_BITS
+from querylang.similar import compile_similar
 
 PATTERN = "/PromptReco/Collisions2018%/DQM|online"
 COLUMNS = ["dt-dt", "csc-csc", "hlt-hlt", "bpix_ready", "beam1_present", "cms_active", "recorded", "delivered"]
@@ -102,3 +103,21 @@ async def test_async_table_equals_sync(service: Any, window: dict[str, Any], tab
     async with service.async_client(page_size=40) as arr:
         frame = await arr.lumisection_table(filter=window, dataset=PATTERN, columns=COLUMNS)
     pd.testing.assert_frame_equal(frame, table)
+
+
+def test_progress_counts_the_listing_pages_then_every_range_request(
+    rr: RunRegistry, window: dict[str, Any], table: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[tuple[int, int]] = []
+    again = rr.lumisection_table(filter=window, dataset=PATTERN, columns=COLUMNS, progress=lambda *p: seen.append(p))
+    pd.testing.assert_frame_equal(again, table)
+    listed = rr.get_datasets(filter=window)  # the pattern has no LIKE prefix: every dataset of the window
+    pages = -(-len(listed) // rr.settings.page_size)  # 40 rows a page in the session client
+    datasets = [d for d in listed if compile_similar(PATTERN).matches(d.name)]
+    runs = len({d.run_number for d in datasets})
+    assert pages > 1
+    assert [done for done, _ in seen] == list(range(1, len(seen) + 1))
+    assert seen[-1] == (len(seen), len(seen))
+    assert len(seen) == pages + len(datasets) + 2 * runs  # RR ranges per dataset; OMS ranges, luminosity per run
+    rr.lumisection_table(filter=window, dataset=PATTERN, columns=COLUMNS, progress=True)
+    assert f"lumisection ranges: 100%|██████████| {len(seen)}/{len(seen)}" in capsys.readouterr().err

@@ -133,3 +133,16 @@ def test_cli_golden_exclude_ml(
     )
     assert code == 0
     assert set(LumiMask.from_file(out)) == set(plain.mask) - _flagged(http, {1, 2})
+
+
+def test_progress_shows_the_dials_pages_and_the_luminosity_requests(
+    rr: RunRegistry, dials_url: str, plain: GoldenJson, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = {"model_ids": [1, 2], "workspace": "tracker"}
+    with Dials(SecretKey("any"), target=dials_url, workspace="tracker", page_size=5) as paged:
+        golden = create_json_excluding_ml(rr, RULE, PATTERN, exclude_ml=spec, dials=paged, progress=True, **OPTIONS)
+    err = capsys.readouterr().err
+    removed_runs = len({run for run, _ in set(plain.mask) - set(golden.mask)})
+    assert removed_runs > 1
+    assert "DIALS ml-bad-lumisection pages: 100%" in err
+    assert f"OMS lumisection requests: 100%|██████████| {removed_runs}/{removed_runs}" in err
