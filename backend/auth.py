@@ -42,11 +42,13 @@ class AuthError(BackendError):
 
 @dataclass(frozen=True)
 class AuthConfig:
-    """Clients ``{id: (secret, role)}``, the token endpoint's path and the tokens' lifetime in seconds."""
+    """Clients ``{id: (secret, role)}``, the token endpoint's path, the tokens' lifetime in seconds and the
+    monotonic ``clock`` (seconds) it is measured on: tests inject one they advance instead of sleeping."""
 
     clients: Mapping[str, tuple[str, Role]] = field(repr=False)
     token_path: str = "/auth/token"
     expires_in: int = 300
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for client_id, entry in self.clients.items():
@@ -59,11 +61,11 @@ class AuthConfig:
 
 
 class TokenIssuer:
-    """Issues and checks tokens for one server; ``clock`` is monotonic seconds (injectable for tests)."""
+    """Issues and checks tokens for one server; ``clock`` (default: the config's) is monotonic seconds."""
 
-    def __init__(self, config: AuthConfig, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, config: AuthConfig, clock: Callable[[], float] | None = None) -> None:
         self.config = config
-        self._clock = clock
+        self._clock = clock if clock is not None else config.clock
         self._lock = threading.Lock()
         self._tokens: dict[str, tuple[Role, float]] = {}
 

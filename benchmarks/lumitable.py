@@ -28,30 +28,20 @@ from typing import Any
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fetch import served
+from testkit.lumitable import brute_force_rows
 
 from client import RunRegistry
-from querylang.catalogue import OMS_LUMISECTION_BITS
 
 PATTERN = "/PromptReco/Collisions2018%/DQM|online"
 
 
 def brute_force(rr: RunRegistry, run: int, dataset: str, columns: list[str]) -> pd.DataFrame:
     """One dataset's table from the per-lumisection endpoints (one dict per lumisection)."""
-    statuses = rr.get_lumisections(run, dataset, output="dicts")
-    oms = rr.get_oms_lumisections(run, "online", output="dicts")
-    rows = []
-    for index in range(max(len(statuses), len(oms))):
-        row: dict[str, Any] = {"run": run, "dataset": dataset, "lumisection": index + 1}
-        for column in columns:
-            if column in OMS_LUMISECTION_BITS or column in ("recorded", "delivered"):
-                row[column] = oms[index].get(column) if index < len(oms) else None
-            else:
-                entry = statuses[index].get(column) if index < len(statuses) else None
-                row[column] = None if entry is None else entry["status"]
-        rows.append(row)
+    rows = brute_force_rows(rr, run, dataset, columns)
     frame: pd.DataFrame = pd.DataFrame(rows, columns=["run", "dataset", "lumisection", *columns])
     return frame
 

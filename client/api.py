@@ -380,9 +380,10 @@ class RunRegistry(_Configured, _Writes[WriteReport]):
     ``client_id``, ``client_secret``, ``token_url``, ``audience``, ``base_url``, ``connect_timeout``,
     ``read_timeout``, ``concurrency``, ``retries``, ``backoff``, ``page_size``, ``token_cache``; any other keyword
     is an ``UnknownOptionError`` with a did-you-mean. ``transport``: an ``httpx`` transport (``MockTransport`` in
-    tests); ``sleep``: how to wait between retries (default ``time.sleep``; tests inject a fake). Each call's
-    requests share one retry budget (see :mod:`client.transport`). Thread-safe: any number of threads may share
-    one client.
+    tests); ``sleep``: how to wait between retries (default ``time.sleep``; tests inject a fake); ``clock``: the
+    wall clock, in seconds, that token lifetimes are measured on (default ``time.time``). Each call's requests
+    share one retry budget (see :mod:`client.transport`). Thread-safe: any number of threads may share one
+    client.
     """
 
     _transport: SyncTransport
@@ -395,10 +396,11 @@ class RunRegistry(_Configured, _Writes[WriteReport]):
         embedded_options: Mapping[str, Any] | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
         **options: Unpack[Options],
     ) -> None:
         super().__init__(target, env_file=env_file, embedded_options=embedded_options, options=options)
-        self._transport = SyncTransport(self.settings, transport=transport, sleep=sleep)
+        self._transport = SyncTransport(self.settings, transport=transport, sleep=sleep, clock=clock)
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -763,10 +765,11 @@ class AsyncRunRegistry(_Configured, _Writes[Awaitable[WriteReport]]):
         embedded_options: Mapping[str, Any] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = time.time,
         **options: Unpack[Options],
     ) -> None:
         super().__init__(target, env_file=env_file, embedded_options=embedded_options, options=options)
-        self._transport = AsyncTransport(self.settings, transport=transport, sleep=sleep)
+        self._transport = AsyncTransport(self.settings, transport=transport, sleep=sleep, clock=clock)
 
     async def __aenter__(self) -> AsyncRunRegistry:
         return self

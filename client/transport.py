@@ -333,13 +333,14 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 @dataclass
 class _Common:
     settings: Settings
+    clock: Callable[[], float] = time.time
     policy: RetryPolicy = field(init=False)
     tokens: TokenProvider | None = field(init=False)
     rng: random.Random = field(init=False, default_factory=random.Random)
 
     def __post_init__(self) -> None:
         self.policy = RetryPolicy(retries=self.settings.retries, backoff=self.settings.backoff)
-        self.tokens = TokenProvider(self.settings.auth) if self.settings.auth else None
+        self.tokens = TokenProvider(self.settings.auth, clock=self.clock) if self.settings.auth else None
 
     def flow(self, call: Call, budget: RetryBudget | None) -> Generator[Step, Outcome, Reply]:
         return exchange(call, self.policy, self.rng, uses_token=self.tokens is not None, budget=budget)
@@ -376,8 +377,9 @@ class SyncTransport:
         *,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._common = _Common(settings)
+        self._common = _Common(settings, clock)
         self._sleep = sleep
         self._http = httpx.Client(timeout=self._common.timeout(), limits=self._common.limits(), transport=transport)
 
@@ -448,8 +450,9 @@ class AsyncTransport:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        self._common = _Common(settings)
+        self._common = _Common(settings, clock)
         self._sleep = sleep
         self._http = httpx.AsyncClient(
             timeout=self._common.timeout(), limits=self._common.limits(), transport=transport

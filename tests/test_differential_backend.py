@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.servers import ServerPool
 
 HERE = Path(__file__).parent / "querylang"
 
@@ -42,7 +43,6 @@ _import_real_querylang()
 import reference  # noqa: E402
 from public_cases import AGREED, public_utils, transform  # noqa: E402
 
-from backend.server import EmbeddedServer  # noqa: E402
 from querylang import compile_filter  # noqa: E402
 
 Key = tuple[int, str]
@@ -126,11 +126,9 @@ def _key(row: dict[str, Any]) -> Key:
 
 
 @pytest.fixture(scope="module", params=[False, True], ids=["exact", "rr_quirks"])
-def service(request: pytest.FixtureRequest) -> Iterator[Service]:
-    with (
-        EmbeddedServer(runs=RUNS, rr_quirks=request.param) as srv,
-        httpx.Client(base_url=srv.url, timeout=120) as client,
-    ):
+def service(request: pytest.FixtureRequest, server_pool: ServerPool) -> Iterator[Service]:
+    srv = server_pool.shared(runs=RUNS, seed=2018, rr_quirks=request.param)
+    with httpx.Client(base_url=srv.url, timeout=120) as client:
         service = Service(client, request.param, [], [])
         service.runs = service.post("runs", {}).json()["runs"]
         service.datasets = service.post("datasets", {}).json()["datasets"]

@@ -6,6 +6,8 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,26 +23,31 @@ def _readme_blocks(containing: str) -> list[str]:
     return [block for block in re.findall(r"```python\n(.*?)```", text, re.S) if containing in block]
 
 
-def test_demo_prints_real_results_for_every_readme_filter() -> None:
-    sys.path.insert(0, str(ROOT / "examples"))
+@dataclass(frozen=True)
+class DemoRun:
+    """The demo's process and the files it writes its output to."""
+
+    process: subprocess.Popen[bytes]
+    out: Path
+    err: Path
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """``examples/demo.py``, started when this module starts: it runs in its own process (on the other core)
+    while the README's blocks run here, writing to files (a pipe would fill up and stall it); its test, last in
+    the module, reads them."""
+    folder = tmp_path_factory.mktemp("demo")
+    out_path, err_path = folder / "out.txt", folder / "err.txt"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        process = subprocess.Popen([sys.executable, str(ROOT / "examples" / "demo.py")], stdout=out, stderr=err)
+    run = DemoRun(process, out_path, err_path)
     try:
-        import demo
+        yield run
     finally:
-        sys.path.remove(str(ROOT / "examples"))
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "demo.py")], capture_output=True, text=True, timeout=600, check=True
-    )
-    out = done.stdout
-    assert "SYNTHETIC demo Run Registry at http://127.0.0.1:" in out
-    for question, _ in demo.RUN_FILTERS:
-        section = out.split(f"## {question}\n", 1)[1].split("\n## ", 1)[0]
-        count = int(re.search(r"^(\d+) runs", section, re.M).group(1))  # type: ignore[union-attr]
-        assert count > 0, question
-    assert re.search(r"^\d+ datasets$", out, re.M)
-    assert "dt-dt.GOOD=Int64" in out
-    assert "start_time=datetime64[ns, UTC]" in out
-    assert "(several clauses false)" in out
-    assert "did you mean 'hlt_key'" in out
+        if run.process.poll() is None:
+            run.process.kill()
+        run.process.wait()
 
 
 def test_readme_python_blocks_on_the_embedded_target_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -66,3 +73,23 @@ def test_runql_golden_on_the_embedded_target_is_labelled_synthetic(
     written = json.loads(target.read_text())
     assert written
     assert all(int(run) >= 315000 for run in written)
+
+
+def test_demo_prints_real_results_for_every_readme_filter(demo_run: DemoRun) -> None:
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        import demo
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    assert demo_run.process.wait(timeout=600) == 0, demo_run.err.read_text()
+    out = demo_run.out.read_text()
+    assert "SYNTHETIC demo Run Registry at http://127.0.0.1:" in out
+    for question, _ in demo.RUN_FILTERS:
+        section = out.split(f"## {question}\n", 1)[1].split("\n## ", 1)[0]
+        count = int(re.search(r"^(\d+) runs", section, re.M).group(1))  # type: ignore[union-attr]
+        assert count > 0, question
+    assert re.search(r"^\d+ datasets$", out, re.M)
+    assert "dt-dt.GOOD=Int64" in out
+    assert "start_time=datetime64[ns, UTC]" in out
+    assert "(several clauses false)" in out
+    assert "did you mean 'hlt_key'" in out

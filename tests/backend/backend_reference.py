@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.jsonportal import to_ranges
 from backend.lumiranges import expand
 from backend.rows import DemoRegistry, DemoRun, OmsRange
 from querylang.catalogue import OMS_LUMISECTION_BITS
@@ -49,12 +50,6 @@ def golden(registry: DemoRegistry, rule: Any, keep_dataset: Any) -> dict[str, li
                 }
                 if evaluate(data):
                     passed.append(ls)
-            ranges: list[list[int]] = []
-            for ls in passed:
-                if ranges and ranges[-1][1] + 1 == ls:
-                    ranges[-1][1] = ls
-                else:
-                    ranges.append([ls, ls])
-            if ranges:
-                out[f"{run.run_number}-{dataset.name}"] = ranges
+            if passed:
+                out[f"{run.run_number}-{dataset.name}"] = to_ranges(passed)
     return out

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from backend_reference import SEED, SMALL_RUNS
+from testkit.servers import ServerPool
 
 from backend.demo import generate
 from backend.rows import DemoRegistry, DemoRun
@@ -31,10 +32,10 @@ def store(registry: DemoRegistry) -> Iterator[Store]:
         yield opened
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(runs=SMALL_RUNS, seed=SEED) as srv:
-        yield srv
+@pytest.fixture(scope="session")
+def server(server_pool: ServerPool) -> EmbeddedServer:
+    """The small registry, served for the session: tests leave its store as they found it."""
+    return server_pool.shared(runs=SMALL_RUNS, seed=SEED)
 
 
 @pytest.fixture(scope="module")

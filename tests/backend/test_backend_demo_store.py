@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from testkit.store import checksum
 
@@ -197,7 +197,6 @@ def test_overlay_examples() -> None:
         StatusRange(5, 4, "GOOD")
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(1, 30), st.integers(0, 5), st.sampled_from(["GOOD", "BAD", "STANDBY"])), max_size=12)
 )

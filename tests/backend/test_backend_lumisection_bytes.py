@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.demo import iter_runs
@@ -22,7 +22,6 @@ def test_the_demo_runs_encode_byte_for_byte() -> None:
 FINITE = st.floats(allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=60, deadline=None)
 @given(
     cuts=st.lists(st.integers(1, 30), max_size=5, unique=True),
     bits=st.lists(st.tuples(st.integers(0, 2**36 - 1), st.integers(0, 2**36 - 1)), min_size=6, max_size=6),
@@ -63,7 +62,6 @@ def merged_one_by_one(ranges: list[OmsRange]) -> list[dict[str, object]]:
     return merged
 
 
-@settings(max_examples=150, deadline=None)
 @given(
     cuts=st.lists(st.integers(2, 30), max_size=6, unique=True),
     bits=st.lists(st.tuples(st.sampled_from([0, 1, 1 + 2**40]), st.sampled_from([0, 1])), min_size=7),

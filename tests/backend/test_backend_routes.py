@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.servers import ServerPool
 
 from backend.lumiranges import expand, summarize
 from backend.rows import DemoRegistry, DemoRun
@@ -236,14 +237,14 @@ def test_concurrent_page_fetches_are_consistent(server: EmbeddedServer, registry
     assert [n for p in pages for n in p] == sorted((r.run_number for r in registry.runs), reverse=True)
 
 
-def test_rr_quirks_server_reproduces_quirk_a_over_http() -> None:
-    with EmbeddedServer(runs=10, seed=2, rr_quirks=True) as quirky:
-        body = {
-            "page": 0,
-            "page_size": 5,
-            "sortings": [],
-            "filter": {"oms_attributes.fill_number": {"or": [{"=": 8000}, {"=": 8001}]}},
-        }
-        reply = httpx.post(f"{quirky.url}/runs_filtered_ordered", json=body)
-        assert reply.status_code == 500
-        assert "text = integer" in reply.json()["err"]
+def test_rr_quirks_server_reproduces_quirk_a_over_http(server_pool: ServerPool) -> None:
+    quirky = server_pool.shared(runs=10, seed=2, rr_quirks=True)
+    body = {
+        "page": 0,
+        "page_size": 5,
+        "sortings": [],
+        "filter": {"oms_attributes.fill_number": {"or": [{"=": 8000}, {"=": 8001}]}},
+    }
+    reply = httpx.post(f"{quirky.url}/runs_filtered_ordered", json=body)
+    assert reply.status_code == 500
+    assert "text = integer" in reply.json()["err"]

@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from backend_reference import SEED, SMALL_RUNS
-
-from backend.server import EmbeddedServer
+from testkit.servers import ServerPool
 
 
 def _post(http: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Response:
@@ -32,8 +31,9 @@ def _all_pages(http: httpx.Client, kind: str, sortings: list[list[str]], size: i
 
 
 @pytest.fixture(scope="module")
-def lax_http() -> Iterator[httpx.Client]:
-    with EmbeddedServer(runs=SMALL_RUNS, seed=SEED, rr_quirks=True) as srv, httpx.Client(base_url=srv.url) as client:
+def lax_http(server_pool: ServerPool) -> Iterator[httpx.Client]:
+    srv = server_pool.shared(runs=SMALL_RUNS, seed=SEED, rr_quirks=True)
+    with httpx.Client(base_url=srv.url) as client:
         yield client
 
 

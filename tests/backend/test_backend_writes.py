@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.servers import ServerPool
 from testkit.store import checksum, raw_writing
 
 from backend.server import EmbeddedServer
@@ -14,8 +15,8 @@ from backend.store import Store
 
 
 @pytest.fixture(scope="module")
-def srv() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(runs=120, seed=11) as server:
+def srv(server_pool: ServerPool) -> Iterator[EmbeddedServer]:
+    with server_pool.fresh(runs=120, seed=11) as server:
         yield server
 
 

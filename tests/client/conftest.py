@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 from client_fakes import BASE_URL, FakeService
+from testkit.inprocess import InProcessService
+from testkit.servers import ServerPool
 
 from backend.server import EmbeddedServer
 from client import RunRegistry
@@ -42,20 +44,32 @@ def mock_client(fake: FakeService) -> Iterator[RunRegistry]:
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[EmbeddedServer]:
+def server(server_pool: ServerPool) -> EmbeddedServer:
     """The demo registry (500 runs) served over loopback HTTP for the read-only tests."""
-    with EmbeddedServer(runs=500, seed=7) as srv:
-        yield srv
+    return server_pool.shared(runs=500, seed=7)
 
 
 @pytest.fixture(scope="session")
-def rr(server: EmbeddedServer) -> Iterator[RunRegistry]:
-    with RunRegistry(server.url, page_size=40, env_file=False) as client:
+def service(server_pool: ServerPool) -> InProcessService:
+    """The same registry as ``server``, served in-process (no socket) for the tests of client logic."""
+    return server_pool.shared_in_process(runs=500, seed=7)
+
+
+@pytest.fixture(scope="session")
+def rr(service: InProcessService) -> Iterator[RunRegistry]:
+    with service.client(page_size=40) as client:
         yield client
 
 
 @pytest.fixture
-def small_server() -> Iterator[EmbeddedServer]:
-    """A fresh small registry per test, for writes."""
-    with EmbeddedServer(runs=40, seed=11) as srv:
+def small_server(server_pool: ServerPool) -> Iterator[EmbeddedServer]:
+    """A fresh small registry per test, served over loopback HTTP (for the CLI)."""
+    with server_pool.fresh(runs=40, seed=11) as srv:
         yield srv
+
+
+@pytest.fixture
+def small_service(server_pool: ServerPool) -> Iterator[InProcessService]:
+    """A fresh small registry per test, served in-process, for writes."""
+    with server_pool.in_process(runs=40, seed=11) as service:
+        yield service

@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from testkit.servers import ServerPool
 
 import client
 from backend.server import EmbeddedServer
@@ -163,9 +164,8 @@ def public() -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def reads_server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(runs=120, seed=5) as srv:
-        yield srv
+def reads_server(server_pool: ServerPool) -> EmbeddedServer:
+    return server_pool.shared(runs=120, seed=5)
 
 
 @pytest.fixture(scope="module")
@@ -274,8 +274,8 @@ def test_compressed_datasets_equal_but_keep_the_run_oms_attributes(
 
 
 @pytest.mark.parametrize("name", sorted(WRITES))
-def test_write_snippets_give_equal_answers_and_states(name: str, public: ModuleType) -> None:
-    with EmbeddedServer(runs=40, seed=11) as a, EmbeddedServer(runs=40, seed=11) as b:
+def test_write_snippets_give_equal_answers_and_states(name: str, public: ModuleType, server_pool: ServerPool) -> None:
+    with server_pool.fresh(runs=40, seed=11) as a, server_pool.fresh(runs=40, seed=11) as b:
         names = _names(a)
         assert names == _names(b)
         assert None not in (names["OPEN_RUN"], names["OPEN_RUN_2"], names["INSIGNIFICANT"])

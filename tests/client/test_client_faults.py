@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from testkit.servers import ServerPool
 from testkit.store import checksum
 
 from backend.server import EmbeddedServer
@@ -43,8 +44,8 @@ class FakeSleep:
         self.waits.append(seconds)
 
 
-def _faulty(runs: int = RUNS, fault_seed: int = 4) -> EmbeddedServer:
-    return EmbeddedServer(runs=runs, seed=SEED, faults=RATE, fault_seed=fault_seed, fault_delay=0.02)
+def _faulty(pool: ServerPool, runs: int = RUNS, fault_seed: int = 4) -> EmbeddedServer:
+    return pool.fresh(runs=runs, seed=SEED, faults=RATE, fault_seed=fault_seed, fault_delay=0.02)
 
 
 def _client(server: EmbeddedServer, sleep: FakeSleep | None = None, **options: Any) -> RunRegistry:
@@ -56,15 +57,15 @@ def _requests(server: EmbeddedServer) -> int:
 
 
 @pytest.fixture(scope="module")
-def reference() -> Iterator[RunRegistry]:
+def reference(server_pool: ServerPool) -> Iterator[RunRegistry]:
     """The same registry, fault-free."""
-    with EmbeddedServer(runs=RUNS, seed=SEED) as srv, _client(srv) as rr:
+    with _client(server_pool.shared(runs=RUNS, seed=SEED)) as rr:
         yield rr
 
 
 @pytest.fixture(scope="module")
-def faulty() -> Iterator[EmbeddedServer]:
-    with _faulty() as srv:
+def faulty(server_pool: ServerPool) -> Iterator[EmbeddedServer]:
+    with _faulty(server_pool) as srv:
         yield srv
 
 
@@ -174,8 +175,8 @@ def _apply_writes(rr: RunRegistry, runs: list[int], *, dry_run: bool) -> list[An
 
 
 @pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "applied"])
-def test_writes_are_exact_and_applied_once(dry_run: bool) -> None:
-    with EmbeddedServer(runs=80, seed=SEED) as clean, _faulty(runs=80, fault_seed=11) as faulty:
+def test_writes_are_exact_and_applied_once(dry_run: bool, server_pool: ServerPool) -> None:
+    with server_pool.fresh(runs=80, seed=SEED) as clean, _faulty(server_pool, runs=80, fault_seed=11) as faulty:
         with _client(clean) as rr:
             runs = [r.run_number for r in rr.get_runs(filter={"state": "OPEN"})][:20]
             expected = _apply_writes(rr, runs, dry_run=dry_run)
@@ -188,12 +189,14 @@ def test_writes_are_exact_and_applied_once(dry_run: bool) -> None:
     assert ("planned" in statuses) if dry_run else ("done" in statuses)
 
 
-def test_without_retries_the_error_is_resumable_and_resuming_completes(reference: RunRegistry) -> None:
+def test_without_retries_the_error_is_resumable_and_resuming_completes(
+    reference: RunRegistry, server_pool: ServerPool
+) -> None:
     collisions = {"class": {"like": "Collisions%"}}  # every year: several pages of 100
     expected = [r.run_number for r in reference.get_runs(filter=collisions)]
     partial_rows: list[list[int]] = []
     resume = None
-    with _faulty(fault_seed=9) as server, _client(server, retries=0, page_size=20) as rr:
+    with _faulty(server_pool, fault_seed=9) as server, _client(server, retries=0, page_size=20) as rr:
         for _ in range(60):
             try:
                 runs = rr.get_runs(filter=collisions, resume_from=resume)

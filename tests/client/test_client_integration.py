@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,6 +21,13 @@ from schemas import (
     RRLumisectionRange,
     Run,
 )
+
+
+@pytest.fixture(scope="module")
+def rr(server: EmbeddedServer) -> Iterator[RunRegistry]:
+    """A client of the registry over real loopback HTTP (the other client tests use it in-process)."""
+    with RunRegistry(server.url, page_size=40, env_file=False) as client:
+        yield client
 
 
 def _raw(server: EmbeddedServer, path: str, body: Any = None) -> Any:

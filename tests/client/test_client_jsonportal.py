@@ -8,8 +8,8 @@ import threading
 
 import httpx
 import pytest
+from testkit.inprocess import InProcessService
 
-from backend.server import EmbeddedServer
 from client import AsyncRunRegistry, JobError, RunRegistry
 from client.jsonportal import generate_call
 from client.progress import job_reporting
@@ -24,9 +24,9 @@ RULE = {
 }
 
 
-def test_create_json_returns_the_services_row(small_server: EmbeddedServer) -> None:
+def test_create_json_returns_the_services_row(small_service: InProcessService) -> None:
     progress: list[float | None] = []
-    with RunRegistry(small_server.url, env_file=False) as rr:
+    with small_service.client() as rr:
         golden = rr.create_json(RULE, "online", poll_interval=0.05, on_progress=progress.append)
         collisions = {r.run_number for r in rr.get_runs(filter={"energy": {">=": 6000}})}
     assert isinstance(golden, GoldenJson)
@@ -44,11 +44,11 @@ def test_create_json_returns_the_services_row(small_server: EmbeddedServer) -> N
 
 
 @pytest.mark.anyio
-async def test_async_create_json_matches(small_server: EmbeddedServer) -> None:
-    with RunRegistry(small_server.url, env_file=False) as rr:
+async def test_async_create_json_matches(small_service: InProcessService) -> None:
+    with small_service.client() as rr:
         expected = rr.create_json(RULE, "online", poll_interval=0.05).mask
         local = rr.create_json(RULE, "online", engine="local").mask
-    async with AsyncRunRegistry(small_server.url, env_file=False) as arr:
+    async with small_service.async_client() as arr:
         golden = await arr.create_json(json.dumps(RULE), "online", poll_interval=0.05)
         golden_local = await arr.create_json(RULE, "online", engine="local")
     assert golden.mask == expected == local

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from client_fakes import BASE_URL, FakeService, make_dataset, make_run
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from client import AsyncRunRegistry, PartialResultError, RunRegistry, ServiceError
@@ -98,7 +98,6 @@ async def test_async_listing_refetches_repeated_pages_too(fake: FakeService) -> 
     assert sorted(b["page"] for b in _bodies(fake)).count(5) == 2
 
 
-@settings(max_examples=40, deadline=None)
 @given(
     rows=st.integers(1, 45),
     page_size=st.integers(1, 12),

@@ -7,9 +7,9 @@ answer must be exactly the listed runs that exist, whatever the form of the list
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import pytest
+from testkit.servers import ServerPool
 
 import client
 from backend.server import EmbeddedServer
@@ -30,9 +30,8 @@ def _numbers(existing: list[int], seed: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def quirky_server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(runs=60, seed=3, rr_quirks=True) as srv:
-        yield srv
+def quirky_server(server_pool: ServerPool) -> EmbeddedServer:
+    return server_pool.shared(runs=60, seed=3, rr_quirks=True)
 
 
 @pytest.mark.parametrize("quirks", [False, True], ids=["strict", "rr-quirks"])

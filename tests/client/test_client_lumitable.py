@@ -7,32 +7,15 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from testkit.lumitable import brute_force_rows
 
-from client import AsyncRunRegistry, RunRegistry
-from client.lumitable import LUMINOSITY_COLUMNS
+from client import RunRegistry
 from querylang import FilterError
 from querylang.catalogue import OMS_LUMISECTION_BITS
 from querylang.similar import compile_similar
 
 PATTERN = "/PromptReco/Collisions2018%/DQM|online"
 COLUMNS = ["dt-dt", "csc-csc", "hlt-hlt", "bpix_ready", "beam1_present", "cms_active", "recorded", "delivered"]
-
-
-def _brute_force(rr: RunRegistry, run: int, dataset: str, columns: list[str]) -> list[dict[str, Any]]:
-    """The table of one dataset, from the per-lumisection endpoints."""
-    statuses = rr.get_lumisections(run, dataset, output="dicts")
-    oms = rr.get_oms_lumisections(run, "online", output="dicts")
-    rows = []
-    for index in range(max(len(statuses), len(oms))):
-        row: dict[str, Any] = {"run": run, "dataset": dataset, "lumisection": index + 1}
-        for column in columns:
-            if column in OMS_LUMISECTION_BITS or column in LUMINOSITY_COLUMNS:
-                row[column] = oms[index].get(column) if index < len(oms) else None
-            else:
-                entry = statuses[index].get(column) if index < len(statuses) else None
-                row[column] = None if entry is None else entry["status"]
-        rows.append(row)
-    return rows
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -59,7 +42,7 @@ def test_table_equals_the_per_lumisection_brute_force_on_a_sample(rr: RunRegistr
     assert any(name != "online" for _, name in sample)
     for run, name in sample:
         part = table[(table["run"] == run) & (table["dataset"] == name)]
-        assert _records(part.astype({"dataset": str})) == _brute_force(rr, run, name, COLUMNS), (run, name)
+        assert _records(part.astype({"dataset": str})) == brute_force_rows(rr, run, name, COLUMNS), (run, name)
 
 
 def test_table_dtypes_and_shape(table: pd.DataFrame) -> None:
@@ -116,8 +99,8 @@ def test_bad_columns_and_patterns_fail_before_any_request(rr: RunRegistry) -> No
 
 
 @pytest.mark.anyio
-async def test_async_table_equals_sync(server: Any, window: dict[str, Any], table: pd.DataFrame) -> None:
-    async with AsyncRunRegistry(server.url, page_size=40, env_file=False) as arr:
+async def test_async_table_equals_sync(service: Any, window: dict[str, Any], table: pd.DataFrame) -> None:
+    async with service.async_client(page_size=40) as arr:
         frame = await arr.lumisection_table(filter=window, dataset=PATTERN, columns=COLUMNS)
     pd.testing.assert_frame_equal(frame, table)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.servers import ServerPool
 from testkit.store import checksum
 
 from backend.server import EmbeddedServer
@@ -21,8 +22,8 @@ TIES = [["rr_attributes.class", "DESC"]]
 
 
 @pytest.fixture(scope="module")
-def lax() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(runs=300, seed=7, rr_quirks=True) as srv:
+def lax(server_pool: ServerPool) -> Iterator[EmbeddedServer]:
+    with server_pool.fresh(runs=300, seed=7, rr_quirks=True) as srv:  # its writes change it
         yield srv
 
 

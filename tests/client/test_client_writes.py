@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from testkit.inprocess import InProcessService
+from testkit.servers import ServerPool
 
-from backend.server import EmbeddedServer
-from client import AsyncRunRegistry, RunRegistry, WriteError
+from client import RunRegistry, WriteError
 from client.writes import runs_argument
 
 
@@ -16,8 +17,8 @@ def _open_runs(rr: RunRegistry, count: int) -> list[int]:
     return numbers[:count]
 
 
-def test_change_run_class_reports_every_run(small_server: EmbeddedServer) -> None:
-    with RunRegistry(small_server.url, env_file=False) as rr:
+def test_change_run_class_reports_every_run(small_service: InProcessService) -> None:
+    with small_service.client() as rr:
         first, second = _open_runs(rr, 2)
         report = rr.change_run_class([first, second], "Commissioning18")
         assert report.done == [first, second]
@@ -27,20 +28,20 @@ def test_change_run_class_reports_every_run(small_server: EmbeddedServer) -> Non
         assert rr.get_run(second).rr_attributes.class_ == "Commissioning18"
 
 
-def test_dry_run_sends_nothing(small_server: EmbeddedServer) -> None:
-    with RunRegistry(small_server.url, env_file=False) as rr:
+def test_dry_run_sends_nothing(small_service: InProcessService) -> None:
+    with small_service.client() as rr:
         (number,) = _open_runs(rr, 1)
         before = rr.get_run(number).rr_attributes.class_
-        writes_before = small_server.stats["requests"].get("/manual_run_edit/{run_number}/class", 0)
+        writes_before = small_service.stats["requests"].get("/manual_run_edit/{run_number}/class", 0)
         report = rr.change_run_class(number, "Cosmics18", dry_run=True)
         assert report.planned == [number]
         assert report.dry_run
         assert rr.get_run(number).rr_attributes.class_ == before
-        assert small_server.stats["requests"].get("/manual_run_edit/{run_number}/class", 0) == writes_before
+        assert small_service.stats["requests"].get("/manual_run_edit/{run_number}/class", 0) == writes_before
 
 
-def test_a_failure_in_the_middle_never_hides_what_was_changed(small_server: EmbeddedServer) -> None:
-    with RunRegistry(small_server.url, env_file=False) as rr:
+def test_a_failure_in_the_middle_never_hides_what_was_changed(small_service: InProcessService) -> None:
+    with small_service.client() as rr:
         first, last = _open_runs(rr, 2)
         closed = rr.get_runs(filter={"state": {"or": ["SIGNOFF", "COMPLETED"]}}, limit=1)[0].run_number
         with pytest.raises(WriteError) as caught:
@@ -55,9 +56,9 @@ def test_a_failure_in_the_middle_never_hides_what_was_changed(small_server: Embe
         assert (report.done, report.failed, report.skipped) == ([first, last], [closed], [])
 
 
-def test_significance_lumisection_edits_refreshes_and_moves() -> None:
+def test_significance_lumisection_edits_refreshes_and_moves(server_pool: ServerPool) -> None:
     # 200 runs: enough OPEN significant runs that one has a hole (EMPTY lumisections) that blocks its sign-off
-    with EmbeddedServer(runs=200, seed=11) as server, RunRegistry(server.url, env_file=False) as rr:
+    with server_pool.in_process(runs=200, seed=11) as service, service.client() as rr:
         plain = rr.get_runs(filter={"state": "OPEN", "significant": False}, limit=1)[0].run_number
         assert rr.make_significant_runs(run=plain).done == [plain]
         assert rr.get_run(plain).rr_attributes.significant is True
@@ -96,9 +97,9 @@ def test_significance_lumisection_edits_refreshes_and_moves() -> None:
         assert rr.get_dataset(number, offline).dataset_attributes.dt_state == "SIGNOFF"
 
 
-def test_bad_arguments_fail_before_any_request(small_server: EmbeddedServer) -> None:
-    with RunRegistry(small_server.url, env_file=False) as rr:
-        before = dict(small_server.stats["requests"])
+def test_bad_arguments_fail_before_any_request(small_service: InProcessService) -> None:
+    with small_service.client() as rr:
+        before = dict(small_service.stats["requests"])
         with pytest.raises(ValueError, match="must be one of"):
             rr.move_runs("OPEN", "DONE", run=1)
         with pytest.raises(ValueError, match="either run= or runs="):
@@ -111,7 +112,7 @@ def test_bad_arguments_fail_before_any_request(small_server: EmbeddedServer) -> 
             rr.edit_rr_lumisections(1, 5, 2, "dt-dt", "GOOD")
         with pytest.raises(TypeError, match="unexpected keyword"):
             rr.change_run_class(1, "Cosmics18", dryrun=True)
-        assert small_server.stats["requests"] == before
+        assert small_service.stats["requests"] == before
 
 
 def test_runs_argument_accepts_the_public_clients_forms() -> None:
@@ -146,10 +147,10 @@ def test_a_write_that_keeps_timing_out_is_retried_within_bounds_then_reported() 
 
 
 @pytest.mark.anyio
-async def test_async_writes(small_server: EmbeddedServer) -> None:
-    with RunRegistry(small_server.url, env_file=False) as rr:
+async def test_async_writes(small_service: InProcessService) -> None:
+    with small_service.client() as rr:
         (number,) = _open_runs(rr, 1)
-    async with AsyncRunRegistry(small_server.url, env_file=False) as arr:
+    async with small_service.async_client() as arr:
         report = await arr.change_run_class(number, "Cosmics18")
         assert report.done == [number]
         assert (await arr.get_run(number)).rr_attributes.class_ == "Cosmics18"

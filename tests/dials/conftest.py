@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.servers import ServerPool
 
 from backend.server import EmbeddedServer
 
@@ -15,9 +16,8 @@ RUNS, SEED = 30, 7
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(runs=RUNS, seed=SEED) as srv:
-        yield srv
+def server(server_pool: ServerPool) -> EmbeddedServer:
+    return server_pool.shared(runs=RUNS, seed=SEED)
 
 
 @pytest.fixture(scope="session")

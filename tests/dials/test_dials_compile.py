@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.dials.query import posix_regex
@@ -54,14 +54,12 @@ def test_golden_cases_cover_every_resource_and_are_uniquely_named() -> None:
 LIKE_ALPHABET = st.sampled_from(list("aAbB.%_\\()[]{}|^$?*+ /-é\n"))
 
 
-@settings(max_examples=300, deadline=None)
 @given(pattern=st.text(LIKE_ALPHABET, max_size=8), value=st.text(LIKE_ALPHABET, max_size=8))
 def test_like_regex_agrees_with_the_embedded_services_like(pattern: str, value: str) -> None:
     """The anchored, escaped regex matches exactly what a case-insensitive SQL ``like`` matches."""
     assert (posix_regex(like_to_regex(pattern)).search(value) is not None) == bool(like_match(value, pattern, 0))
 
 
-@settings(max_examples=300, deadline=None)
 @given(pattern=st.text(LIKE_ALPHABET, max_size=8), value=st.text(LIKE_ALPHABET, max_size=8))
 def test_the_row_check_like_agrees_with_the_embedded_services_like(pattern: str, value: str) -> None:
     assert like_matches(value, pattern) == bool(like_match(value, pattern, 0))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from bruteforce import BruteForce
+from testkit.servers import ServerPool
 
 from backend.server import EmbeddedServer
 from client.api import RunRegistry
@@ -16,28 +17,29 @@ DATA: dict[str, Any] = {"runs": 60, "seed": 2018, "years": [2018]}
 
 
 @pytest.fixture(scope="session")
-def server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(**DATA) as srv:
-        yield srv
+def server(server_pool: ServerPool) -> EmbeddedServer:
+    return server_pool.shared(**DATA)
 
 
-@pytest.fixture(scope="session")
-def registry(server: EmbeddedServer) -> Iterator[RunRegistry]:
+def _client(server: EmbeddedServer) -> Iterator[RunRegistry]:
     with RunRegistry(target=server.url) as rr:
         yield rr
 
 
 @pytest.fixture(scope="session")
-def quirky_server() -> Iterator[EmbeddedServer]:
+def registry(server: EmbeddedServer) -> Iterator[RunRegistry]:
+    yield from _client(server)
+
+
+@pytest.fixture(scope="session")
+def quirky_server(server_pool: ServerPool) -> EmbeddedServer:
     """The same data behind ``--rr-quirks``: two-phase json_portal rows, concatenated ranges."""
-    with EmbeddedServer(**DATA, rr_quirks=True) as srv:
-        yield srv
+    return server_pool.shared(**DATA, rr_quirks=True)
 
 
 @pytest.fixture(scope="session")
 def quirky_registry(quirky_server: EmbeddedServer) -> Iterator[RunRegistry]:
-    with RunRegistry(target=quirky_server.url) as rr:
-        yield rr
+    yield from _client(quirky_server)
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 from bruteforce import WalkThrowsError, rules_why_false, stringify
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from testkit.strategies import json_logic_rules
 
 from querylang import jsonlogic
 from querylang.errors import RuleError
@@ -105,17 +106,7 @@ leaf = st.one_of(
     st.just({"var": "lumisection.oms.bpix_ready"}),
     st.builds(lambda x: {">=": [{"var": "run.oms.energy"}, x]}, st.sampled_from([1000, 6000])),
 )
-clause = st.recursive(
-    leaf,
-    lambda inner: st.one_of(
-        st.builds(lambda xs: {"and": xs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda xs: {"or": xs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda x: {"!": x}, inner),
-        st.builds(lambda a, b, c: {"if": [a, b, c]}, inner, inner, inner),
-    ),
-    max_leaves=4,
-)
-rules = st.one_of(clause, st.builds(lambda xs: {"and": xs}, st.lists(clause, min_size=1, max_size=4)))
+rules = json_logic_rules(leaf, max_leaves=4, max_clauses=4)
 
 
 @st.composite
@@ -137,7 +128,6 @@ def runs(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-@settings(max_examples=150, deadline=None)
 @given(rule=rules, run=runs())
 def test_blame_per_segment_equals_the_walk_per_lumisection(rule: Any, run: dict[str, Any]) -> None:
     evaluation = compile_plan(plan_rule(rule)).evaluate(**run, account=True)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from querylang.ranges import merge as merge_ranges
@@ -22,7 +22,6 @@ def as_mask(model: Pairs) -> LumiMask:
     return LumiMask.from_lumisections(model)
 
 
-@settings(max_examples=150, deadline=None)
 @given(pairs, pairs)
 def test_algebra_matches_set_model(a: Pairs, b: Pairs) -> None:
     ma, mb = as_mask(a), as_mask(b)
@@ -37,7 +36,6 @@ def test_algebra_matches_set_model(a: Pairs, b: Pairs) -> None:
     assert ma.run_count == len({run for run, _ in a})
 
 
-@settings(max_examples=150, deadline=None)
 @given(pairs, st.tuples(st.integers(0, 5), st.integers(0, 32)))
 def test_membership_matches_set_model(a: Pairs, probe: tuple[int, int]) -> None:
     mask = as_mask(a)
@@ -45,7 +43,6 @@ def test_membership_matches_set_model(a: Pairs, probe: tuple[int, int]) -> None:
     assert (probe[0] in mask) == any(run == probe[0] for run, _ in a)
 
 
-@settings(max_examples=150, deadline=None)
 @given(pairs)
 def test_ranges_are_sorted_merged_and_roundtrip(a: Pairs) -> None:
     mask = as_mask(a)
@@ -57,7 +54,6 @@ def test_ranges_are_sorted_merged_and_roundtrip(a: Pairs) -> None:
     assert LumiMask.union([mask, mask]) == mask
 
 
-@settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 40), st.integers(0, 5)), max_size=12))
 def test_merge_ranges_covers_same_points(spans: list[tuple[int, int]]) -> None:
     ranges = [(first, first + width) for first, width in spans]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from testkit.servers import ServerPool
 from testkit.store import checksum
 
 from backend.server import EmbeddedServer
@@ -20,9 +21,8 @@ RUNS = 60
 
 
 @pytest.fixture(scope="session")
-def hostile_server() -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(runs=RUNS, seed=2018) as srv:
-        yield srv
+def hostile_server(server_pool: ServerPool) -> EmbeddedServer:
+    return server_pool.shared(runs=RUNS, seed=2018)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from hostile_corpus import CHEAP_RULE, SLOW_RULE, listing, run_job, timed
+from testkit.servers import ServerPool
 from testkit.store import raw_query
 
 from backend.app import Limits
@@ -20,7 +21,6 @@ from backend.budget import Budget, BudgetExceededError, run_guarded
 from backend.demo import generate
 from backend.errors import RequestError
 from backend.jsonportal import JsonPortal
-from backend.server import EmbeddedServer
 from backend.store import Store
 
 ENDLESS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n"
@@ -62,16 +62,16 @@ def test_sql_outside_a_budget_and_other_errors_are_untouched(store: Store) -> No
         run_guarded(budget, lambda: raw_query(store, "SELECT * FROM nowhere"))
 
 
-def test_requests_beyond_their_budget_get_a_clean_error() -> None:
-    with EmbeddedServer(runs=3, seed=1, limits=Limits(request_seconds=0)) as srv:
+def test_requests_beyond_their_budget_get_a_clean_error(server_pool: ServerPool) -> None:
+    with server_pool.fresh(runs=3, seed=1, limits=Limits(request_seconds=0)) as srv:
         reply = httpx.post(f"{srv.url}/runs_filtered_ordered", json=listing({}))
         assert reply.status_code == 500
         assert reply.json() == {"err": "the request took longer than its 0 s time budget"}
 
 
-def test_json_portal_jobs_are_time_limited() -> None:
+def test_json_portal_jobs_are_time_limited(server_pool: ServerPool) -> None:
     limits = Limits(job_seconds=0.3)
-    with EmbeddedServer(runs=20, seed=1, limits=limits) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
+    with server_pool.fresh(runs=20, seed=1, limits=limits) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
         reply, seconds = timed(lambda: run_job(http, SLOW_RULE, "%"))
         assert seconds < BOUND
         assert reply.json() == {"err": "the json generation took longer than its 0.3 s time budget"}
@@ -120,17 +120,19 @@ def test_invalid_limits_are_refused(limits: dict[str, Any]) -> None:
         Limits(**limits)
 
 
-def test_a_slow_request_does_not_hold_up_the_others() -> None:
+def test_a_slow_request_does_not_hold_up_the_others(server_pool: ServerPool) -> None:
     slow_filter = {"or": [{"oms_attributes.hlt_key": {"like": f"%{i}%x%"}} for i in range(900)]}
     limits = Limits(request_seconds=3)
-    with EmbeddedServer(runs=200, seed=1, limits=limits) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
+    with server_pool.fresh(runs=200, seed=1, limits=limits) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
         run_number = http.post("/runs_filtered_ordered", json=listing({})).json()["runs"][0]["run_number"]
         replies: list[httpx.Response] = []
         worker = threading.Thread(
             target=lambda: replies.append(http.post("/datasets_filtered_ordered", json=listing(slow_filter)))
         )
         worker.start()
-        time.sleep(0.3)
+        while not srv.stats["requests"].get("/datasets_filtered_ordered"):  # waiting for the event, not for time
+            assert worker.is_alive()
+            time.sleep(0.01)
         assert worker.is_alive()  # the slow request is running
         reply, seconds = timed(lambda: httpx.get(f"{srv.url}/runs/{run_number}", timeout=30))
         assert worker.is_alive()  # and still running: the read did not wait for it

@@ -12,10 +12,13 @@ import httpx
 import pytest
 import reference
 from hostile_corpus import EVIL_LIKES, listing
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given
 from hypothesis import strategies as st
 from strategies import mutated_filters, run_filters
+from testkit.profiles import scaled
+from testkit.servers import ServerPool
 from testkit.store import checksum
+from testkit.strategies import json_logic_clauses
 
 from backend.server import EmbeddedServer
 from client.api import RunRegistry
@@ -60,7 +63,7 @@ def runs(hostile_server: EmbeddedServer) -> list[dict[str, Any]]:
     return records
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@scaled(0.6, suppress=[HealthCheck.function_scoped_fixture])  # each example sends requests
 @given(case=hostile_filters())
 def test_filters_give_typed_errors_or_right_answers(
     case: tuple[Any, bool], http: httpx.Client, runs: list[dict[str, Any]]
@@ -97,7 +100,7 @@ RAW_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@scaled(0.6, suppress=[HealthCheck.function_scoped_fixture])  # each example sends requests
 @given(raw=RAW_VALUES, depth=st.sampled_from((0, 10, 150, 400)))
 def test_raw_bodies_get_a_page_or_a_clean_error(raw: Any, depth: int, http: httpx.Client) -> None:
     text = json.dumps(raw)
@@ -134,25 +137,17 @@ HOSTILE_ATOMS: tuple[Any, ...] = (
     {"var": "lumisection.rr.nope-nope"},
     {"and": [[1, 2], True]},
 )
-RULES = st.recursive(
-    st.one_of(st.sampled_from(ATOMS), st.sampled_from(HOSTILE_ATOMS)),
-    lambda inner: st.one_of(
-        st.builds(lambda xs: {"and": xs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda xs: {"or": xs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda x: {"!": x}, inner),
-        st.builds(lambda c, a, b: {"if": [c, a, b]}, inner, inner, inner),
-    ),
-    max_leaves=5,
-)
+RULES = json_logic_clauses(st.one_of(st.sampled_from(ATOMS), st.sampled_from(HOSTILE_ATOMS)), max_leaves=5)
 
 
 @pytest.fixture(scope="module")
-def tiny() -> Iterator[tuple[EmbeddedServer, RunRegistry]]:
-    with EmbeddedServer(runs=5, seed=2018) as srv, RunRegistry(target=srv.url) as registry:
+def tiny(server_pool: ServerPool) -> Iterator[tuple[EmbeddedServer, RunRegistry]]:
+    srv = server_pool.shared(runs=5, seed=2018)
+    with RunRegistry(target=srv.url) as registry:
         yield srv, registry
 
 
-@settings(max_examples=20, deadline=None)
+@scaled(0.2)  # each example runs both golden-JSON engines against the server
 @given(rule=RULES, depth=st.sampled_from((0, 0, 30, MAX_DEPTH)))
 def test_rules_give_typed_errors_or_engines_agree(
     rule: Any, depth: int, tiny: tuple[EmbeddedServer, RunRegistry]

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from testkit.servers import ServerPool
 from testkit.store import checksum
 
 from backend.app import Limits
@@ -174,9 +175,9 @@ def test_body_depth_limit_is_above_what_filters_need(http: httpx.Client) -> None
     _is_clean_error(reply, "filter: nested too deeply")  # parsed, then refused by the filter IR (querylang)
 
 
-def test_large_bodies_are_refused_before_they_are_read() -> None:
+def test_large_bodies_are_refused_before_they_are_read(server_pool: ServerPool) -> None:
     limits = Limits(body_bytes=1000)
-    with EmbeddedServer(runs=3, seed=1, limits=limits) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
+    with server_pool.fresh(runs=3, seed=1, limits=limits) as srv, httpx.Client(base_url=srv.url, timeout=30) as http:
         big = {"page": 0, "page_size": 5, "sortings": [], "filter": {"run_number": list(range(1000))}}
         _is_clean_error(http.post("/runs_filtered_ordered", json=big), "larger than 1000 bytes")
 

@@ -27,18 +27,44 @@ SLOW_FILTER = {"or": [{"oms_attributes.hlt_key": {"like": f"%{i}%x%"}} for i in 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-class Served:
-    """A ``python -m backend`` subprocess on an ephemeral loopback port."""
+#: ``python -m backend``, saying "building" once the registry is being built (in this process or in workers).
+_ANNOUNCING = """
+import runpy
+from backend import parallel_build, server
 
-    def __init__(self, *args: str) -> None:
+def announcing(build):
+    def announced(*args, **kwargs):
+        print("building", flush=True)
+        yield from build(*args, **kwargs)
+    return announced
+
+server.build_runs = announcing(server.build_runs)
+parallel_build.build_rows = announcing(parallel_build.build_rows)
+runpy.run_module("backend", run_name="__main__", alter_sys=True)
+"""
+
+
+class Served:
+    """A ``python -m backend`` subprocess on an ephemeral loopback port; ``announcing``: it says what it does."""
+
+    def __init__(self, *args: str, announcing: bool = False) -> None:
+        launcher = ["-c", _ANNOUNCING] if announcing else ["-m", "backend"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "backend", "--port", "0", *args],
+            [sys.executable, *launcher, "--port", "0", *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         self.url = ""
+
+    def wait_for(self, event: str) -> None:
+        """Wait for an event, not for time: an ``announcing`` server's next line saying ``event``."""
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            if line == event + "\n":
+                return
+        raise AssertionError(f"the server ended without saying {event!r}")
 
     def wait_serving(self) -> str:
         assert self.process.stdout is not None
@@ -88,9 +114,9 @@ def test_idle(served: list[Served], signum: int) -> None:
 
 
 def test_during_start_up(served: list[Served]) -> None:
-    server = Served("--runs", "6000")  # building the registry takes seconds
+    server = Served("--runs", "6000", announcing=True)  # building the registry takes seconds
     served.append(server)
-    time.sleep(0.5)
+    server.wait_for("building")
     assert server.process.poll() is None
     assert server.stop_time() < STOP_BOUND
     assert server.process.stdout is not None
@@ -113,6 +139,8 @@ def test_mid_request(served: list[Served]) -> None:
 
     worker = threading.Thread(target=slow)
     worker.start()
+    # a signal the moment a worker starts on the request prints a traceback (the store closed under it): until
+    # the service handles that, the test lets the request get going rather than wait for the "working" event
     time.sleep(0.5)
     assert worker.is_alive()  # the request is being answered
     assert server.stop_time() < STOP_BOUND
@@ -138,9 +166,9 @@ def test_mid_json_portal_job(served: list[Served]) -> None:
 
 def test_during_start_up_a_registry_file_is_left_empty_not_half_written(served: list[Served], tmp_path: Path) -> None:
     db = tmp_path / "registry.db"
-    server = Served("--runs", "6000", "--db", str(db))
+    server = Served("--runs", "6000", "--db", str(db), announcing=True)
     served.append(server)
-    time.sleep(0.5)
+    server.wait_for("building")
     assert server.stop_time() < STOP_BOUND
     if db.exists():  # the load is one transaction: interrupted, nothing of it remains
         with Store.open(str(db)) as store:

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from querylang import jsonlogic
@@ -45,7 +45,6 @@ def test_numbers_become_strings_as_in_javascript(number: float, text: str) -> No
     assert jsonlogic.js_string(number) == text
 
 
-@settings(max_examples=200)
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_number_strings_round_trip(number: float) -> None:
     assert float(jsonlogic.js_string(number)) == number
@@ -59,7 +58,6 @@ def test_truthy(value: Any, expected: bool) -> None:
     assert jsonlogic.truthy(value) is expected
 
 
-@settings(max_examples=150)
 @given(json_values, json_values)
 def test_loose_equality_is_symmetric_and_negated_by_not_equal(a: Any, b: Any) -> None:
     equal = jsonlogic.apply({"==": [a, b]})
@@ -67,7 +65,6 @@ def test_loose_equality_is_symmetric_and_negated_by_not_equal(a: Any, b: Any) ->
     assert jsonlogic.apply({"!=": [a, b]}) is (not equal)
 
 
-@settings(max_examples=150)
 @given(json_scalars, json_scalars)
 def test_strict_equality_implies_loose_and_less_than_is_asymmetric(a: Any, b: Any) -> None:
     if jsonlogic.apply({"===": [a, b]}):
@@ -75,7 +72,6 @@ def test_strict_equality_implies_loose_and_less_than_is_asymmetric(a: Any, b: An
     assert not (jsonlogic.apply({"<": [a, b]}) and jsonlogic.apply({"<": [b, a]}))
 
 
-@settings(max_examples=100)
 @given(json_values)
 def test_double_negation_is_truthy(value: Any) -> None:
     assert jsonlogic.apply({"!!": [value]}) is jsonlogic.truthy(jsonlogic.apply(value))

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, given
 from hypothesis import strategies as st
+from testkit.profiles import scaled
 
 from querylang import compile_filter, compile_node, default_catalogue
 from querylang.ast import And, Comparison, Membership, Node, Or, StatusTest
@@ -275,7 +276,7 @@ def _sql_compare(value: Any, op: str, literal: Any) -> bool:
     return {"<": value < literal, "<=": value <= literal, ">": value > literal, ">=": value >= literal}[op]
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@scaled(1, suppress=[HealthCheck.filter_too_much])
 @given(_clauses, st.data())
 def test_pushdown_never_loses_a_run_the_rule_accepts(clause: Any, data: st.DataObject) -> None:
     try:

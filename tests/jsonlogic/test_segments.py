@@ -6,8 +6,9 @@ import dataclasses
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from testkit.strategies import json_logic_rules
 
 from querylang import jsonlogic
 from querylang.errors import RuleError
@@ -44,17 +45,7 @@ leaf = st.one_of(
     st.builds(lambda x: {">=": [{"var": "run.oms.energy"}, x]}, st.sampled_from([1000, 6000])),
     st.just({"var": "run.rr.significant"}),
 )
-clause = st.recursive(
-    leaf,
-    lambda inner: st.one_of(
-        st.builds(lambda xs: {"and": xs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda xs: {"or": xs}, st.lists(inner, min_size=1, max_size=3)),
-        st.builds(lambda x: {"!": x}, inner),
-        st.builds(lambda a, b, c: {"if": [a, b, c]}, inner, inner, inner),
-    ),
-    max_leaves=5,
-)
-rules = st.one_of(clause, st.builds(lambda xs: {"and": xs}, st.lists(clause, min_size=1, max_size=5)))
+rules = json_logic_rules(leaf, max_leaves=5, max_clauses=5)
 
 
 @st.composite
@@ -115,7 +106,6 @@ def _per_lumisection(rule: Any, clauses: list[Any], run: dict[str, Any]) -> dict
     }
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules, runs())
 def test_segment_evaluation_equals_per_lumisection_evaluation(rule: Any, run: dict[str, Any]) -> None:
     plan = plan_rule(rule)
@@ -246,7 +236,6 @@ def runs_with_constant_parts(draw: st.DrawFn) -> dict[str, Any]:
     return run
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules, runs_with_constant_parts())
 def test_ranges_told_by_summaries_evaluate_like_the_real_ranges(rule: Any, run: dict[str, Any]) -> None:
     plan = plan_rule(rule)
@@ -265,7 +254,6 @@ def test_ranges_told_by_summaries_evaluate_like_the_real_ranges(rule: Any, run: 
         assert engine.evaluate(**{**run, "oms_ranges": told_oms[1]}).kept == expected.kept
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules, runs())
 def test_a_run_that_keeps_nothing_keeps_nothing_whatever_its_oms(rule: Any, run: dict[str, Any]) -> None:
     plan = plan_rule(rule)
@@ -292,7 +280,6 @@ def test_summaries_that_vary_or_disagree_tell_nothing() -> None:
     assert oms_ranges_from_summary(half_empty, ["prescale_index"]) is None  # not in the DCS summary
 
 
-@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.fixed_dictionaries({"recorded": st.none() | st.integers(0, 10**6), "delivered": st.integers(0, 10**6)})

@@ -15,14 +15,13 @@ import backend_filter
 import pytest
 import records
 import reference
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from strategies import mutated_filters, run_filters
 
 from querylang import FilterError, Plan, compile_filter
 from querylang.backend_filter import BackendFilter, Junction, Operators
 
 GOLDEN = Path(__file__).parent / "golden"
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _golden_plans() -> list[dict[str, Any]]:
@@ -60,7 +59,6 @@ def test_golden_filters_discriminate_on_the_data() -> None:
     assert proper >= 0.7 * len(GOLDEN_PLANS)
 
 
-@SETTINGS
 @given(run_filters())
 def test_random_valid_filters_compile_to_equivalent_plans(user_filter: dict[str, Any]) -> None:
     before = json.dumps(user_filter, sort_keys=True, default=str)
@@ -120,7 +118,6 @@ def _atoms(node: BackendFilter) -> set[tuple[str, Any]]:
     return found
 
 
-@SETTINGS
 @given(run_filters(empty_lists=False))
 def test_every_leaf_of_the_input_appears_in_the_plan(user_filter: dict[str, Any]) -> None:
     try:
@@ -134,7 +131,6 @@ def test_every_leaf_of_the_input_appears_in_the_plan(user_filter: dict[str, Any]
         assert (path, None if value is None else json.dumps(value)) in atoms, (key, literal)
 
 
-@SETTINGS
 @given(mutated_filters())
 def test_mutated_filters_compile_or_raise_filter_error(user_filter: Any) -> None:
     with warnings.catch_warnings():
