@@ -9,7 +9,7 @@ import httpx
 import pytest
 from dials_helpers import fetch_all
 from dials_reference import satisfies
-from hypothesis import given
+from hypothesis import given, reject
 from hypothesis import strategies as st
 from testkit.profiles import scaled
 
@@ -99,7 +99,11 @@ def test_compiled_plans_select_exactly_what_the_reference_selects(
         try:
             plan = compile_dials(filter, resource)
         except FilterError as exc:  # a plan beyond max_requests is refused before any request: typed, named
-            assert "max_requests" in str(exc)
+            refusal = str(exc)
+        else:
+            refusal = ""
+        if refusal:
+            assert "max_requests" in refusal
             reject()
         expected = sorted((r for r in rows if satisfies(filter, r)), key=lambda r: tuple(r[k] for k in key))
         assert run_plan(http, plan, workspace) == expected
