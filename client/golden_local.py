@@ -51,7 +51,7 @@ import enum
 import functools
 import itertools
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -61,6 +61,7 @@ from client.calls import lumisection_call
 from client.engine import Batch, Operation, unwrap
 from client.errors import ArgumentError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
+from client.progress import Progress, RequestCounter
 from client.transport import Call, Reply
 from querylang.ast import And, Comparison, Node
 from querylang.catalogue import default_catalogue
@@ -85,8 +86,6 @@ __all__ = ["golden_operation"]
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: ``progress(done, total)``: lumisection requests completed so far.
-Progress = Callable[[int, int], None]
 _PER_LUMISECTION_OMS = frozenset({"recorded", "delivered", "prescale_index", "prescale_name"})
 _LUMINOSITY = frozenset({"recorded", "delivered"})
 
@@ -322,7 +321,8 @@ def _fetch_unknown(
 
     verdicts = {run: verdict(run) for run in runs}
     later = [run for run, needed in verdicts.items() if needed is None]
-    counter = _Counter(len(rr) + len(runs) - list(verdicts.values()).count(False) + len(others), progress)
+    counter = RequestCounter(progress, total=len(rr) + len(runs) - list(verdicts.values()).count(False) + len(others))
+    counter.report()
     oms = _OmsReader(oms_endpoint, engine.plan)
     yield from _fetch(known, rr, sorted([*(run for run, needed in verdicts.items() if needed), *others]), oms, counter)
     needed_later = [run for run in later if verdict(run)]
@@ -376,7 +376,7 @@ def _any_of(verdicts: Iterable[bool | None]) -> bool | None:
 
 
 def _fetch(
-    known: _Known, rr: Sequence[_Dataset], oms_runs: Sequence[int], oms: _OmsReader, counter: _Counter
+    known: _Known, rr: Sequence[_Dataset], oms_runs: Sequence[int], oms: _OmsReader, counter: RequestCounter
 ) -> Operation[None]:
     """One concurrent round; each reply is decoded and reduced to what the engine needs in the worker that
     received it, so per-lumisection lists never outlive their reply."""
@@ -388,24 +388,6 @@ def _fetch(
         known.rr[dataset.key] = unwrap(outcome)
     for run, outcome in zip(oms_runs, outcomes[len(rr) :], strict=True):
         known.oms[run] = unwrap(outcome)
-
-
-class _Counter:
-    """``progress(done, total)`` over the requests planned; one found unnecessary counts as done."""
-
-    def __init__(self, total: int, progress: Progress | None) -> None:
-        self.done, self.total, self.progress = 0, total, progress
-        if progress is not None:
-            progress(0, total)
-
-    def tick(self) -> None:
-        self.done += 1
-        if self.progress is not None:
-            self.progress(self.done, self.total)
-
-    def skip(self, count: int) -> None:
-        for _ in range(count):
-            self.tick()
 
 
 def _raw(call: Call) -> Call:

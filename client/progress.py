@@ -83,10 +83,19 @@ class RequestCounter:
     def __init__(self, progress: Progress | None, *, total: int, done: int = 0) -> None:
         self.progress, self.total, self.done = progress, total, done
 
-    def tick(self) -> None:
-        self.done += 1
+    def report(self) -> None:
+        """Report where the count stands (e.g. ``0`` of the total before the first request)."""
         if self.progress is not None:
             self.progress(self.done, self.total)
+
+    def tick(self) -> None:
+        self.done += 1
+        self.report()
+
+    def skip(self, count: int) -> None:
+        """``count`` planned requests turned out unnecessary: they count as done, one by one."""
+        for _ in range(count):
+            self.tick()
 
 
 @contextlib.contextmanager
