@@ -27,7 +27,8 @@ SLOW_FILTER = {"or": [{"oms_attributes.hlt_key": {"like": f"%{i}%x%"}} for i in 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-#: ``python -m backend``, saying "building" once the registry is being built (in this process or in workers).
+#: ``python -m backend``, saying "building" once the registry is being built (in this process or in workers) and
+#: "working" each time a listing starts on the store.
 _ANNOUNCING = """
 import runpy
 from backend import parallel_build, server
@@ -40,6 +41,16 @@ def announcing(build):
 
 server.build_runs = announcing(server.build_runs)
 parallel_build.build_rows = announcing(parallel_build.build_rows)
+
+from backend.store import Store
+
+def working(page):
+    def announced(*args, **kwargs):
+        print("working", flush=True)
+        return page(*args, **kwargs)
+    return announced
+
+Store.page = working(Store.page)
 runpy.run_module("backend", run_name="__main__", alter_sys=True)
 """
 
@@ -69,6 +80,8 @@ class Served:
     def wait_serving(self) -> str:
         assert self.process.stdout is not None
         line = self.process.stdout.readline()
+        while line == "building\n":  # an announcing server's build (none when the registry comes from a cache)
+            line = self.process.stdout.readline()
         assert " at http://127.0.0.1:" in line, line
         self.url = line.rsplit(" at ", 1)[1].strip()
         return self.url
@@ -125,7 +138,7 @@ def test_during_start_up(served: list[Served]) -> None:
 
 
 def test_mid_request(served: list[Served]) -> None:
-    server = Served("--runs", "300")
+    server = Served("--runs", "300", announcing=True)
     served.append(server)
     url = server.wait_serving()
     replies: list[object] = []
@@ -139,9 +152,7 @@ def test_mid_request(served: list[Served]) -> None:
 
     worker = threading.Thread(target=slow)
     worker.start()
-    # a signal the moment a worker starts on the request prints a traceback (the store closed under it): until
-    # the service handles that, the test lets the request get going rather than wait for the "working" event
-    time.sleep(0.5)
+    server.wait_for("working")  # the service is answering it: stopped now, the store closes under the request
     assert worker.is_alive()  # the request is being answered
     assert server.stop_time() < STOP_BOUND
     worker.join()
