@@ -216,10 +216,7 @@ def summary_lines(golden: GoldenJson) -> list[str]:
     lines.append(f"excluded (anti-JSON): {golden.anti_mask.run_count} runs, {golden.anti_mask.lumisection_count} ls")
     for side, lumi in (("in the JSON", golden.luminosity_in), ("lost", golden.luminosity_out)):
         if lumi is not None:
-            lines.append(
-                f"luminosity {side}: recorded {lumi.recorded:.6g}, delivered {lumi.delivered:.6g} "
-                "(sums of per-lumisection values, the service's unit)"
-            )
+            lines.append(f"luminosity {side}: {lumi} (sums of per-lumisection values)")
     if (per_kept := golden.requests_per_kept_lumisection) is not None:
         lines.append(f"requests: {golden.requests} ({per_kept:.2g} per lumisection kept)")
     return lines

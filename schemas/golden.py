@@ -427,13 +427,13 @@ class LossReport:
     ...     {'{"var":"a"}': 10, '{"var":"b"}': 4}, {'[{"var":"a"}]': 6, '[{"var":"a"},{"var":"b"}]': 4},
     ...     {'[{"var":"a"}]': {"7-/A/B/DQM": [[1, 3]]}, '[{"var":"a"},{"var":"b"}]': {"7-/A/B/DQM": [[9, 9]]}})
     >>> print(LossReport.of(accounting, kept_lumisections=5).to_table())
-    clause                   lumisections false  recorded false  lumisections alone  recorded alone
-    {"var":"a"}                               4              10                   3               6
-    {"var":"b"}                               1               4                   0               0
-    (several clauses false)                   -               -                   1               4
-    kept (golden JSON): 5 lumisections, recorded 90, delivered 99
-    removed (anti-JSON): 4 lumisections, recorded 10, delivered 11
-    luminosity: plain sums of the per-lumisection recorded/delivered values (the service's unit)
+    clause                   lumisections false  recorded false (/ub)  lumisections alone  recorded alone (/ub)
+    {"var":"a"}                               4                    10                   3                     6
+    {"var":"b"}                               1                     4                   0                     0
+    (several clauses false)                   -                     -                   1                     4
+    kept (golden JSON): 5 lumisections, recorded 90 /ub, delivered 99 /ub
+    removed (anti-JSON): 4 lumisections, recorded 10 /ub, delivered 11 /ub
+    luminosity: sums of the per-lumisection recorded/delivered values (µb⁻¹), shown in the unit that fits
     """
 
     clauses: tuple[ClauseLoss, ...]
@@ -492,36 +492,36 @@ class LossReport:
         rows.append(("(several clauses false)", None, None, self.several_lumisections, float(self.several_recorded)))
         return rows
 
-    def _repr_html_(self) -> str:
-        """The notebook display: :meth:`rows` with luminosity in the unit that fits, then what was kept and
-        removed; every clause escaped."""
+    def scaled(self) -> tuple[tuple[str, ...], list[tuple[str, int | None, float | None, int, float]]]:
+        """The table's header and :meth:`rows` with luminosity in the one unit that fits them all (/ub to /fb)."""
         rows = self.rows()
         unit, factor = luminosity_unit(max([self.kept.recorded, *(r[2] or 0.0 for r in rows)]))
         header = ("clause", "lumisections false", f"recorded false ({unit})", "lumisections alone",
                   f"recorded alone ({unit})")  # fmt: skip
-        scaled = [(c, nf, None if rf is None else rf * factor, na, ra * factor) for c, nf, rf, na, ra in rows]
-        totals = "".join(
-            f"<p>{html.escape(label)}: {count:,} lumisections, {html.escape(str(lumi))}</p>"
-            for label, count, lumi in (
-                ("kept (golden JSON)", self.kept_lumisections, self.kept),
-                ("removed (anti-JSON)", self.removed_lumisections, self.removed),
-            )
-        )
-        return _html_table(header, scaled, caption="Luminosity removed, per clause of the rule") + totals
+        return header, [(c, nf, None if rf is None else rf * factor, na, ra * factor) for c, nf, rf, na, ra in rows]
 
-    def to_table(self) -> str:
-        """A plain-text table of :meth:`rows`, then what was kept and removed."""
-        header = ("clause", "lumisections false", "recorded false", "lumisections alone", "recorded alone")
-        lines = [_format_table(header, self.rows())]
-        for label, count, lumi in (
+    def _totals(self) -> tuple[tuple[str, int, Luminosity], ...]:
+        return (
             ("kept (golden JSON)", self.kept_lumisections, self.kept),
             ("removed (anti-JSON)", self.removed_lumisections, self.removed),
-        ):
-            lines.append(
-                f"{label}: {count} lumisections, "
-                f"recorded {_cell(float(lumi.recorded))}, delivered {_cell(float(lumi.delivered))}"
-            )
-        lines.append("luminosity: plain sums of the per-lumisection recorded/delivered values (the service's unit)")
+        )
+
+    def _repr_html_(self) -> str:
+        """The notebook display: :meth:`scaled` rows, then what was kept and removed; every clause escaped."""
+        header, rows = self.scaled()
+        totals = "".join(
+            f"<p>{html.escape(label)}: {count:,} lumisections, {html.escape(str(lumi))}</p>"
+            for label, count, lumi in self._totals()
+        )
+        return _html_table(header, rows, caption="Luminosity removed, per clause of the rule") + totals
+
+    def to_table(self) -> str:
+        """A plain-text table of :meth:`scaled` rows, then what was kept and removed."""
+        lines = [_format_table(*self.scaled())]
+        lines += [f"{label}: {count} lumisections, {lumi}" for label, count, lumi in self._totals()]
+        lines.append(
+            "luminosity: sums of the per-lumisection recorded/delivered values (µb⁻¹), shown in the unit that fits"
+        )
         return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -100,11 +101,15 @@ def test_loss_report_is_derived_from_the_accounting() -> None:
     assert (report.several_lumisections, report.several_recorded) == (3, 0.25)
     assert (report.removed_lumisections, report.removed) == (50, Luminosity(4.75, 5.5))
     lines = report.to_table().splitlines()
-    assert lines[0].split() == "clause lumisections false recorded false lumisections alone recorded alone".split()
+    header = "clause lumisections false recorded false (/ub) lumisections alone recorded alone (/ub)"
+    assert lines[0].split() == header.split()  # the values are µb⁻¹ sums: shown in the unit that fits them
     assert lines[1].split() == [ENERGY, "43", "4.25", "40", "4"]
     assert lines[3].split()[-2:] == ["3", "0.25"]
-    assert lines[4] == "kept (golden JSON): 50 lumisections, recorded 5.25, delivered 6"
-    assert "the service's unit" in lines[-1]
+    assert lines[4] == "kept (golden JSON): 50 lumisections, recorded 5.25 /ub, delivered 6 /ub"
+    assert "shown in the unit that fits" in lines[-1]
+    big = LossReport.of(dataclasses.replace(ACCOUNTING, recorded_luminosity_in_json=8.5e10), kept_lumisections=50)
+    assert "recorded false (/fb)" in big.to_table().splitlines()[0]
+    assert "recorded 85 /fb" in big.to_table()
 
 
 def test_from_a_finished_server_row() -> None:
@@ -140,7 +145,7 @@ def test_summary_lines() -> None:
     lines = summary_lines(golden(with_lumi=True))
     assert lines[0] == "golden JSON: 2 runs, 50 lumisections (local engine)"
     assert lines[1] == "excluded (anti-JSON): 2 runs, 50 ls"
-    assert lines[2].startswith("luminosity in the JSON: recorded 5.25, delivered 6 (sums of per-lumisection values")
+    assert lines[2] == "luminosity in the JSON: recorded 5.25 /ub, delivered 6 /ub (sums of per-lumisection values)"
     assert len(summary_lines(golden(with_lumi=False))) == 2
 
 
