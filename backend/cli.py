@@ -40,6 +40,7 @@ from backend.eras import ERAS, era_of
 from backend.errors import BackendError, StoreError
 from backend.server import EmbeddedServer
 from backend.store import stored_registry
+from querylang.errors import ArgumentError
 
 __all__ = ["AUTH_CLIENTS_VARIABLE", "ServeError", "build_parser", "main"]
 
@@ -282,7 +283,7 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    clients = auth_clients(args, environ)
+    auth = _auth(args, auth_clients(args, environ))
     if args.db:
         check_db(args.db, runs=args.runs, seed=args.seed, years=args.years)
     sock = listen(args.host, args.port)
@@ -294,7 +295,7 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         faults=args.faults,
         fault_seed=args.fault_seed,
         fault_delay=args.fault_delay,
-        auth=_auth(args, clients),
+        auth=auth,
         years=args.years,
         sock=sock,
     )
@@ -327,6 +328,10 @@ def _serve(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _auth(args: argparse.Namespace, clients: Clients) -> AuthConfig | None:
+    """The token auth of the options (checked before any work), or ``None`` without clients."""
     if not clients:
         return None
-    return AuthConfig(clients=clients, token_path=args.token_path, expires_in=args.token_expires)
+    try:
+        return AuthConfig(clients=clients, token_path=args.token_path, expires_in=args.token_expires)
+    except ArgumentError as exc:
+        raise ServeError(str(exc)) from None

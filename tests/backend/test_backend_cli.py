@@ -193,3 +193,9 @@ def test_db_contradicted_by_years_is_an_error_that_says_so(
     code, err = _serve(["--port", "0", "--db", str(registry_file), "--years", str(other)], capsys)
     assert code == 1
     assert f"holds runs of {' '.join(map(str, stored))}, not only of --years {other}" in err
+
+
+def test_an_unusable_token_path_is_one_line_before_any_work(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _serve(["--port", "0", "--runs", "1", "--auth-client", "app:x:reader", "--token-path", "token"], capsys)
+    assert code == 1
+    assert "token_path must start with '/', got 'token'" in err
