@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 import msgspec
+import numpy as np
 
 from querylang.ranges import from_values
 
@@ -128,9 +129,11 @@ class OmsColumnDecoder:
 def _flat(body: bytes, objects: int) -> bool:
     """Whether the brackets of a decoded reply are only its list's and its ``objects`` objects' (so no value is
     nested at all, and orjson's limit of 1,024 levels, which msgspec's skipping does not keep, cannot be reached);
-    a bracket inside a string also says no. Two scans in C, a tenth of the decoding's time."""
+    a bracket inside a string also says no. Two vectorized scans, about a seventh of the decoding's time."""
     first = body.find(b"[")
-    return body.find(b"[", first + 1) == -1 and body.count(b"{") == objects
+    if body.find(b"[", first + 1) != -1:
+        return False
+    return int(np.count_nonzero(np.frombuffer(body, dtype=np.uint8) == ord("{"))) == objects
 
 
 def _is_utf8(body: bytes) -> bool:
