@@ -52,7 +52,7 @@ import enum
 import functools
 import itertools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -68,6 +68,7 @@ from client.transport import Call, Reply
 from querylang.ast import And, Comparison, Node
 from querylang.catalogue import default_catalogue
 from querylang.compile import compile_filter, compile_node
+from querylang.jsonlogic import compile_predicate
 from querylang.ranges import Range, merge
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
@@ -133,7 +134,8 @@ def _golden(
     pushdown = not with_luminosity if pushdown is None else pushdown
     datasets = yield from _candidate_datasets(plan, pattern, pushdown=pushdown, page_size=page_size)
     per_lumisection_oms = with_luminosity or bool(plan.oms_values & _PER_LUMISECTION_OMS)
-    known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms)
+    statuses_unread = None if report else _fails_at_run_level(plan)
+    known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms, statuses_unread=statuses_unread)
     oms_endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
     need = _OmsNeed.EVERY_RUN if report else _OmsNeed.EVALUATED if per_lumisection_oms else _OmsNeed.ANSWER
     range_runs: list[int] = []
@@ -264,23 +266,45 @@ class _Known:
     oms: dict[int, _RunOms] = field(default_factory=dict)
 
 
-def _told_by_summaries(plan: RulePlan, datasets: Sequence[_Dataset], *, per_lumisection_oms: bool) -> _Known:
-    """What the listing's summaries already tell, exactly: RR ranges of datasets without any status or whose
-    components the rule reads keep one status over the run (triplet summary), OMS ranges of runs whose bits the
-    rule reads keep one value (DCS summary). Everything else is fetched."""
+def _told_by_summaries(
+    plan: RulePlan,
+    datasets: Sequence[_Dataset],
+    *,
+    per_lumisection_oms: bool,
+    statuses_unread: Callable[[RunContext], bool] | None = None,
+) -> _Known:
+    """What the listing's summaries already tell, exactly: RR ranges of datasets without any status, whose
+    components the rule reads keep one status over the run, or whose statuses cannot matter (``statuses_unread``
+    says so: only their lumisection count does) (triplet summary); OMS ranges of runs whose bits the rule reads
+    keep one value (DCS summary). Everything else is fetched."""
     known = _Known()
     for dataset in datasets:
         triplet = dataset.triplet_summary
         if triplet is not None and not triplet:
             known.rr[dataset.key] = _RrData({}, 0)
-        elif triplet is not None and (told := rr_ranges_from_summary(triplet, plan.rr_components)) is not None:
-            known.rr[dataset.key] = _RrData(told[1], told[0])
+        elif triplet is not None:
+            unread = statuses_unread is not None and statuses_unread(dataset.context)
+            if (told := rr_ranges_from_summary(triplet, () if unread else plan.rr_components)) is not None:
+                known.rr[dataset.key] = _RrData(told[1], told[0])
         dcs = dataset.dcs_summary
         if per_lumisection_oms or dcs is None or dataset.run_number in known.oms:
             continue
         if (told_oms := oms_ranges_from_summary(dcs, plan.oms_bits)) is not None:
             known.oms[dataset.run_number] = _RunOms(told_oms[1], told_oms[0])
     return known
+
+
+def _fails_at_run_level(plan: RulePlan) -> Callable[[RunContext], bool]:
+    """Whether a dataset fails the rule's run-level clauses: every lumisection is then removed whatever its
+    statuses say (only the loss report, which blames clauses per lumisection, reads them).
+
+    >>> fails = _fails_at_run_level(plan_rule({"and": [{">=": [{"var": "run.oms.energy"}, 6000]},
+    ...                                                {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]}))
+    >>> fails(RunContext(1, oms={"energy": 900})), fails(RunContext(1, oms={"energy": 6500}))
+    (True, False)
+    """
+    passes = compile_predicate(plan.run_rule)
+    return lambda context: not passes(context.data())
 
 
 class _OmsNeed(enum.Enum):
