@@ -27,9 +27,11 @@ import httpx
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fetch import served
+from testkit.omscolumns import exactly
 
 from client import RunRegistry
 from client.omscolumns import OmsColumnDecoder, OmsColumns, columns_of
@@ -66,10 +68,6 @@ def cpu(ways: dict[str, Callable[[bytes], Any]], bodies: list[bytes], repeat: in
                 way(body)
             best[name] = min(best[name], time.process_time() - start)
     return best
-
-
-def exactly(columns: OmsColumns) -> tuple[int, dict[str, list[tuple[type, str]]]]:
-    return columns.count, {key: [(type(v), repr(v)) for v in column] for key, column in columns.columns.items()}
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engines_agree import PROMPT
 from test_golden_local import DT_GOOD, OneDatasetService
+from testkit.omscolumns import exactly
 
 from client.engine import run_sync
 from client.errors import ServiceError
@@ -85,11 +86,6 @@ HOSTILE_BODIES = st.one_of(
     ),
     st.builds(lambda depth: b'[{"cms_active": ' + b"[" * depth + b"]" * depth + b"}]", st.integers(1000, 1100)),
 )
-
-
-def exactly(columns: OmsColumns) -> tuple[int, dict[str, list[tuple[type, str]]]]:
-    """``columns`` with each value's type and repr: ``1 == True == 1.0`` and ``0.0 == -0.0`` stay apart."""
-    return columns.count, {key: [(type(v), repr(v)) for v in column] for key, column in columns.columns.items()}
 
 
 def reference(body: bytes) -> OmsColumns | None:
