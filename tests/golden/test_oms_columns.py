@@ -7,14 +7,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import orjson
 import pytest
+from bruteforce import BruteForce
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engines_agree import PROMPT
 from test_golden_local import DT_GOOD, OneDatasetService
 from testkit.omscolumns import exactly
 
+from backend.server import EmbeddedServer
 from client.engine import run_sync
 from client.errors import ServiceError
 from client.golden_local import golden_operation
@@ -202,3 +205,18 @@ def test_an_unknown_run_has_no_luminosity() -> None:
     golden = run_sync(golden_operation(BITS_RULE, PROMPT, with_luminosity=True), OmsService(b"[]"), pool=None)
     assert golden.mask == LumiMask({})
     assert golden.luminosity_in == golden.luminosity_out == Luminosity(0, 0)
+
+
+def test_the_services_replies_take_the_fast_path(server: EmbeddedServer, brute: BruteForce) -> None:
+    """What the (embedded) service sends is decoded by msgspec, never left to orjson: the speed is real."""
+    runs = sorted({d.run_number for d in brute.datasets if d.certified})[:12]
+    decoder = OmsColumnDecoder(KEYS)
+    with httpx.Client(base_url=server.url) as http:
+        for run in runs:
+            reply = http.post("/lumisections/oms_lumisections", json={"run_number": run, "dataset_name": "online"})
+            columns = decoder.decode(reply.content)
+            expected = reference(reply.content)
+            assert columns is not None
+            assert expected is not None
+            assert columns.count > 0
+            assert exactly(columns) == exactly(expected)
