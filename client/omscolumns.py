@@ -6,12 +6,11 @@ The golden engine reads two or three keys of each object (the bits its rule read
 (the other keys are skipped by its C parser, no dict per lumisection) and hands them over as columns.
 
 The values are exactly those of ``orjson.loads`` (what the engine decoded before, and what json-logic sees:
-bools, ``null``, ints and floats apart, strings): a body the fast path cannot vouch for (not UTF-8, not a list of
-objects, a value that is not a JSON scalar or an integer beyond 64 bits, any nested value, even in a key it
-skips, not JSON at all) yields
-``None`` from :meth:`OmsColumnDecoder.decode`, and the caller decodes it with orjson and
-:func:`columns_of` (which also gives the error its message). A key an object lacks is :data:`ABSENT` in its
-column, which is not ``None`` (``null``).
+bools, ``null``, ints and floats apart, strings). A body the fast path cannot vouch for yields ``None`` from
+:meth:`OmsColumnDecoder.decode`: not UTF-8, not a list of objects, a value that is no JSON scalar or an integer
+beyond 64 bits, a nested value (even under a key it skips), not JSON at all. The caller then decodes it with
+orjson and :func:`columns_of` (which also gives the error its message). A key an object lacks is :data:`ABSENT`
+in its column, which is not ``None`` (``null``).
 
 >>> decoder = OmsColumnDecoder(["bpix_ready", "recorded"])
 >>> columns = decoder.decode(b'[{"bpix_ready": true, "recorded": 1.5, "cms_active": true}, {"recorded": null}]')
@@ -129,7 +128,7 @@ class OmsColumnDecoder:
 def _flat(body: bytes, objects: int) -> bool:
     """Whether the brackets of a decoded reply are only its list's and its ``objects`` objects' (so no value is
     nested at all, and orjson's limit of 1,024 levels, which msgspec's skipping does not keep, cannot be reached);
-    a bracket inside a string also says no. Two vectorized scans, about a seventh of the decoding's time."""
+    a bracket inside a string also says no. Two vectorized scans, a small fraction of the decoding's time."""
     first = body.find(b"[")
     if body.find(b"[", first + 1) != -1:
         return False

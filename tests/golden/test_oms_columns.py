@@ -124,6 +124,40 @@ def test_ordinary_replies_take_the_fast_path(text: str) -> None:
     assert exactly(got) == exactly(expected)
 
 
+#: Number literals where parsers go wrong: halfway cases, subnormals, the edges of float and int64, long digits.
+NUMBER_LITERALS = [
+    "2.2250738585072011e-308",
+    "1.00000000000000011102230246251565404236316680908203125",
+    "1.00000000000000011102230246251565404236316680908203126",
+    "1e23",
+    "1.7976931348623158e308",
+    "1.7976931348623159e308",
+    "2.4703282292062327e-324",
+    "2.4703282292062328e-324",
+    "9007199254740993.0",
+    "123456789012345678901234567890e-10",
+    "1" + "0" * 400 + "e-400",
+    "-0.0",
+    "-0",
+    "1E+2",
+    "-9223372036854775808",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551616",
+]
+
+
+@pytest.mark.parametrize("literal", NUMBER_LITERALS)
+def test_numbers_are_parsed_as_orjson_parses_them(literal: str) -> None:
+    body = f'[{{"recorded": {literal}, "delivered": 1}}]'.encode()
+    got = OmsColumnDecoder(KEYS).decode(body)
+    expected = reference(body)
+    if got is not None:  # else the engine takes orjson's value (or its error)
+        assert expected is not None
+        assert exactly(got) == exactly(expected)
+    assert got is not None or literal in ("1.7976931348623159e308", "9223372036854775808", "18446744073709551616")
+
+
 def test_escaped_keys_are_the_keys_they_spell() -> None:
     body = b'[{"bpix\\u005fready": true, "\\u00e9": 1, "recorded": 2.5}, {"cms_active": false}]'
     columns = OmsColumnDecoder(KEYS).decode(body)
