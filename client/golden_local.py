@@ -9,11 +9,12 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
    are then matched exactly against the ``SIMILAR TO`` regex;
 3. only what can change the answer is fetched, concurrently: a dataset's RR status ranges by component unless its
    triplet summary shows every component the rule reads with one status over the run (or no status at all),
-   and a run's OMS bit ranges when the rule reads bits its DCS summary does not show constant and one of its
-   datasets can keep something whatever they say (or the per-lumisection OMS values when the rule reads
-   luminosity or prescales, or luminosity is asked for: one request per run with a dataset that has RR statuses,
-   every run for the loss report; the only route with luminosity besides the joint ranges, which repeat every RR
-   status per lumisection); each reply is decoded and reduced in the worker that received it, to the values the
+   or the dataset fails the rule's run-level clauses (its statuses then matter to the loss report only), and a
+   run's OMS bit ranges when the rule reads bits its DCS summary does not show constant and one of its datasets
+   can keep something whatever they say (or the per-lumisection OMS values when the rule reads luminosity or
+   prescales, or luminosity is asked for: one request per run with a dataset that has RR statuses, every run for
+   the loss report; the only route with luminosity besides the joint ranges, which repeat every RR status per
+   lumisection); each reply is decoded and reduced in the worker that received it, to the values the
    rule reads and running luminosity totals (per-lumisection OMS replies straight into those columns:
    :mod:`client.omscolumns`);
 4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
