@@ -14,9 +14,8 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
    can keep something whatever they say (or the per-lumisection OMS values when the rule reads luminosity or
    prescales, or luminosity is asked for: one request per run with a dataset that has RR statuses, every run for
    the loss report; the only route with luminosity besides the joint ranges, which repeat every RR status per
-   lumisection); each reply is decoded and reduced in the worker that received it, to the values the
-   rule reads and running luminosity totals (per-lumisection OMS replies straight into those columns:
-   :mod:`client.omscolumns`);
+   lumisection); each reply is decoded and reduced in the worker that received it, to the values the rule reads
+   and running luminosity totals (per-lumisection OMS replies straight into those columns: :mod:`client.omscolumns`);
 4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
    once per constant segment (a stretch of lumisections where every value the rule reads is constant), never
    per lumisection; with ``report=True`` it also blames each removed segment on clauses the way the service
@@ -435,9 +434,9 @@ def _decode(call: Call, reply: Reply) -> Any:
 
 
 def _parse_lumisections(oms: _OmsReader, call: Call, reply: Reply) -> _RrData | _RunOms:
-    return (
-        oms.read(call, reply) if call.path == f"/lumisections/{oms.endpoint}" else _rr_data(call, _decode(call, reply))
-    )
+    if call.path == f"/lumisections/{oms.endpoint}":
+        return oms.read(call, reply)
+    return _rr_data(call, _decode(call, reply))
 
 
 def _rr_data(call: Call, data: Any) -> _RrData:
