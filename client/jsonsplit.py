@@ -152,7 +152,7 @@ class RowSplitter:
             return self._value(buffer, position, final)
         if expect is _Expect.MEMBER_END:
             return self._punctuation(byte, {_COMMA: _Expect.KEY, _BRACE_CLOSE: _Expect.END}, position)
-        self._fail("bytes after the end of the JSON", position)
+        return self._fail("bytes after the end of the JSON", position)
 
     def _then(self, expect: _Expect, position: int) -> int:
         self._expect = expect

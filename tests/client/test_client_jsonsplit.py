@@ -22,6 +22,9 @@ SCALARS = (
     | st.floats(allow_nan=False, allow_infinity=False)
     | TRICKY
 )
+#: Every refusal of the splitter says where it happened.
+REFUSED = r"\(at byte \d+\)$"
+JUNK = st.binary(min_size=0, max_size=3) | st.sampled_from([b'"', b"\\", b"]", b"}", b"[", b",", b"\xff"])
 VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TRICKY, inner, max_size=4))
 
 
@@ -30,7 +33,7 @@ def split(body: bytes, cuts: list[int], key: str = "runs") -> tuple[list[Any] | 
     splitter = RowSplitter(key)
     rows: list[Any] = []
     start = 0
-    for cut in sorted({min(c, len(body)) for c in cuts}) + [len(body)]:
+    for cut in [*sorted({min(c, len(body)) for c in cuts}), len(body)]:
         rows += splitter.feed(body[start:cut])
         start = cut
     rows += splitter.close()
@@ -74,9 +77,9 @@ def test_rows_and_members_are_those_of_the_whole_body(document: tuple[bytes, Any
 def test_a_body_cut_short_is_refused(document: tuple[bytes, Any], cuts: list[int], data: st.DataObject) -> None:
     body, _ = document
     end = data.draw(st.integers(min_value=0, max_value=len(body.rstrip()) - 1))
-    with pytest.raises(ValueError):
+    with pytest.raises(orjson.JSONDecodeError):
         orjson.loads(body[:end])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=REFUSED):
         split(body[:end], cuts)
 
 
@@ -92,19 +95,14 @@ def test_damaged_bodies_agree_with_orjson(document: tuple[bytes, Any], cuts: lis
     try:
         expected = orjson.loads(damaged)
     except orjson.JSONDecodeError:
-        with pytest.raises(ValueError):
-            split(damaged, cuts)
-        return
+        expected = None
     if not isinstance(expected, dict):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=REFUSED):
             split(damaged, cuts)
         return
-    try:
-        rows, members = split(damaged, cuts)
-    except ValueError as exc:  # orjson keeps the last of repeated keys; the splitter refuses a repeated rows key
-        assert "appears twice" in str(exc)
+    if damaged.count(b'"runs"') > 1:  # orjson keeps the last of repeated keys; the splitter may refuse them
         return
-    assert whole(rows, members) == expected
+    assert whole(*split(damaged, cuts)) == expected
 
 
 @pytest.mark.parametrize(
@@ -124,7 +122,7 @@ def test_damaged_bodies_agree_with_orjson(document: tuple[bytes, Any], cuts: lis
     ],
 )
 def test_hostile_bodies_are_a_value_error(body: bytes) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=REFUSED):
         split(body, [1, 7, 20])
 
 
@@ -153,7 +151,9 @@ def test_hostile_sizes_take_linear_time() -> None:
     huge = orjson.dumps({"runs": ["x" * (16 << 20)], "count": 1})
     started = time.perf_counter()
     rows, members = split(huge, list(range(0, len(huge), 1024)))
-    assert len(rows[0]) == 16 << 20 and members == {"count": 1}
+    assert rows is not None
+    assert len(rows[0]) == 16 << 20
+    assert members == {"count": 1}
     nested = b'{"runs": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}"
     with pytest.raises(ValueError, match="not JSON"):  # deeper than orjson parses
         split(nested, list(range(0, len(nested), 1024)))
