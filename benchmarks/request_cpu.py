@@ -41,7 +41,7 @@ from client.transport import SyncTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fetch import served  # noqa: E402  (this folder's fetch.py: the server in a subprocess)
+from fetch import served  # this folder's fetch.py: the server in a subprocess
 
 ROUTE = "/lumisections/oms_lumisection_ranges"
 Sender = Callable[[dict[str, Any]], Any]

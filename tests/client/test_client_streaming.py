@@ -80,16 +80,18 @@ def test_a_page_broken_mid_body_is_fetched_again_and_the_result_is_exact(output:
 def test_a_page_that_always_breaks_is_never_a_truncated_result() -> None:
     fake = FakeService(runs=RUNS)
     handler, broken = _breaking_pages(fake, breaks=10**6)
-    with RunRegistry(
-        "http://rr.test",
-        transport=httpx.MockTransport(handler),
-        env_file=False,
-        page_size=30,
-        retries=2,
-        sleep=lambda seconds: None,
-    ) as rr:
-        with pytest.raises(TransportError, match="RemoteProtocolError") as caught:
-            rr.get_runs(output="dataframe")
+    with (
+        RunRegistry(
+            "http://rr.test",
+            transport=httpx.MockTransport(handler),
+            env_file=False,
+            page_size=30,
+            retries=2,
+            sleep=lambda seconds: None,
+        ) as rr,
+        pytest.raises(TransportError, match="RemoteProtocolError") as caught,
+    ):
+        rr.get_runs(output="dataframe")
     assert caught.value.attempts >= 3
     assert broken
 
