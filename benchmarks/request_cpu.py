@@ -93,7 +93,9 @@ WAYS: dict[str, Callable[[str], tuple[Sender, Callable[[], None]]]] = {
 }
 
 
-def cpu_per_request(make: Callable[[str], tuple[Sender, Callable[[], None]]], url: str, body: dict[str, Any], n: int):
+def cpu_per_request(
+    make: Callable[[str], tuple[Sender, Callable[[], None]]], url: str, body: dict[str, Any], n: int
+) -> tuple[float, Any]:
     """Client CPU seconds per request over ``n`` requests (after one to open the connection), and the answer."""
     send, close = make(url)
     try:
