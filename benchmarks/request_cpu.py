@@ -125,8 +125,8 @@ def main() -> None:
     assert len({json.dumps(a, sort_keys=True) for a in answers.values()}) == 1, "the ways disagree"
     baseline = statistics.median(cpu["http.client (baseline)"])
     print(f"{args.requests} sequential POST {ROUTE} to python -m backend --runs {args.runs}, median of {args.repeat}")
-    for name, seconds in cpu.items():
-        median = statistics.median(seconds)
+    for name, samples in cpu.items():
+        median = statistics.median(samples)
         print(f"  {name:28s} {median * 1e3:6.3f} ms of client CPU per request ({median / baseline:.2f}x http.client)")
 
 
