@@ -167,7 +167,7 @@ def listing(
         from client.frames import blobs_frame, release_free_memory  # pandas only when a frame is asked for
 
         release_free_memory(len(result.rows))
-        return blobs_frame(kind, _consumed(result.rows))
+        return blobs_frame(kind, _consumed(result.rows), len(result.rows))
     return rows.records(
         result.rows,
         total=result.total,
