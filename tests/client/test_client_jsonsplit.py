@@ -61,10 +61,30 @@ def documents(draw: st.DrawFn) -> tuple[bytes, Any]:
     return json.dumps(value, ensure_ascii=style == "ascii", indent=2 if style == "indented" else None).encode(), value
 
 
+#: Rows as listings have them (objects starting with the same key), with text that looks like a row's start.
+LOOKALIKE = st.sampled_from(['},{"run_number":', '}, {"run_number":', '},{"run_number":1}', '"},{"run_number":"'])
+LISTING_ROWS = st.lists(
+    st.fixed_dictionaries(
+        {"run_number": st.integers(0, 10**6) | LOOKALIKE, "x": VALUES | LOOKALIKE},
+        optional={"y": st.lists(st.fixed_dictionaries({"run_number": LOOKALIKE}), max_size=3)},
+    ),
+    max_size=12,
+)
+
+
+@st.composite
+def listing_documents(draw: st.DrawFn) -> tuple[bytes, Any]:
+    """A listing body whose rows all start alike (what the one-call fast path relies on), compact or spaced."""
+    value = {"count": draw(st.integers(0, 50)), "runs": draw(LISTING_ROWS)}
+    if draw(st.booleans()):
+        return orjson.dumps(value), value
+    return json.dumps(value, ensure_ascii=draw(st.booleans())).encode(), value
+
+
 CUTS = st.lists(st.integers(min_value=0, max_value=4000), max_size=12)
 
 
-@given(documents(), CUTS)
+@given(documents() | listing_documents(), CUTS)
 def test_rows_and_members_are_those_of_the_whole_body(document: tuple[bytes, Any], cuts: list[int]) -> None:
     body, value = document
     assert orjson.loads(body) == value
@@ -73,7 +93,7 @@ def test_rows_and_members_are_those_of_the_whole_body(document: tuple[bytes, Any
     assert rows == value["runs"]
 
 
-@given(documents(), CUTS, st.data())
+@given(documents() | listing_documents(), CUTS, st.data())
 def test_a_body_cut_short_is_refused(document: tuple[bytes, Any], cuts: list[int], data: st.DataObject) -> None:
     body, _ = document
     end = data.draw(st.integers(min_value=0, max_value=len(body.rstrip()) - 1))
@@ -83,7 +103,7 @@ def test_a_body_cut_short_is_refused(document: tuple[bytes, Any], cuts: list[int
         split(body[:end], cuts)
 
 
-@given(documents(), CUTS, st.data())
+@given(documents() | listing_documents(), CUTS, st.data())
 def test_damaged_bodies_agree_with_orjson(document: tuple[bytes, Any], cuts: list[int], data: st.DataObject) -> None:
     body, _ = document
     position = data.draw(st.integers(min_value=0, max_value=len(body)))
@@ -135,6 +155,16 @@ def test_rows_come_out_as_soon_as_they_are_complete() -> None:
     assert splitter.close() == []
     assert splitter.members == {"count": 3}
     assert splitter.has_rows
+
+
+def test_rows_are_parsed_many_at_a_time_and_exactly() -> None:
+    rows = [{"run_number": n, "text": '"},{"run_number": 0}, {'} for n in range(1000)]
+    body = orjson.dumps({"runs": rows, "count": 1000})
+    splitter = RowSplitter("runs")
+    batches = [len(splitter.feed(body[start : start + 20_000])) for start in range(0, len(body), 20_000)]
+    assert sum(batches) + len(splitter.close()) == 1000
+    assert max(batches) > 100  # whole chunks at a time
+    assert split(body, [17, 4000, 9000]) == (rows, {"count": 1000})
 
 
 def test_deeper_rows_than_the_expression_are_measured_exactly() -> None:
