@@ -218,7 +218,8 @@ class RowSplitter:
         if start is None or self._offset + position < self._no_batch_before or not buffer.startswith(start, position):
             return None
         cut = buffer.rfind(b"}," + start, position)
-        if cut < position:
+        if cut < position:  # not before data beyond what is here now: looking again would cost quadratic time
+            self._no_batch_before = self._offset + len(buffer)
             return None
         try:
             batch = orjson.loads(b"[" + buffer[position : cut + 1] + b"]")

@@ -184,6 +184,12 @@ def test_hostile_sizes_take_linear_time() -> None:
     assert rows is not None
     assert len(rows[0]) == 16 << 20
     assert members == {"count": 1}
+    spaced = json.dumps({"runs": [{"run_number": n} for n in range(50_000)], "count": 1}).encode()  # "}, {"
+    spaced_started = time.perf_counter()
+    rows, _ = split(spaced, [])  # one chunk: rows found one by one, the fast path not looked for again
+    assert rows is not None
+    assert len(rows) == 50_000
+    assert time.perf_counter() - spaced_started < 5  # 0.2 s; looking again for each row took 13 s
     nested = b'{"runs": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}"
     with pytest.raises(ValueError, match="not JSON"):  # deeper than orjson parses
         split(nested, list(range(0, len(nested), 1024)))
