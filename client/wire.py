@@ -194,7 +194,8 @@ class PackedReader:
     """Reads one listing page as its body arrives into :class:`PackedRow` rows (a
     :class:`client.pagination.PageReader`): :class:`client.jsonsplit.RowSplitter` hands over each row as soon as it
     is complete, and the row is keyed and packed at once, so neither the page's bytes nor its parse tree ever exist
-    whole; ``with_wire`` also keeps the rows as dicts (for sorting a union client-side).
+    whole; ``with_wire`` also keeps the rows as dicts (for sorting a union client-side). With ``convert``, each row
+    becomes ``convert(row)`` instead of being packed (for listings that keep a little of each row).
 
     >>> reader = PackedReader("runs", False)
     >>> reader.feed(b'{"runs": [{"run_number": 7}, {"run_n')
@@ -204,11 +205,13 @@ class PackedReader:
     (2, [7, 6], [b'{"run_number":7}', b'{"run_number":6}'])
     """
 
-    def __init__(self, kind: Kind, with_wire: bool) -> None:
+    def __init__(self, kind: Kind, with_wire: bool, *, convert: Callable[[Any], Any] | None = None) -> None:
         self.kind = kind
         self._splitter = RowSplitter(kind)
         self._key = _KEYS[kind]
         self._packer = _Packer()
+        self._convert = convert
+        self._converted: list[Any] = []
         self._keys: list[Hashable] = []
         self._wire: list[dict[str, Any]] | None = [] if with_wire else None
 
@@ -223,7 +226,8 @@ class PackedReader:
         count = members.get("count")
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(_wrong(members, "count", "an integer >= 0"))
-        return DecodedPage(count, self._packer.packed(), self._keys, self._wire)
+        rows = self._packer.packed() if self._convert is None else self._converted
+        return DecodedPage(count, rows, self._keys, self._wire)
 
     def _take(self, rows: list[Any]) -> None:
         for row in rows:
@@ -232,7 +236,10 @@ class PackedReader:
             except ValueError as exc:
                 raise ValueError(f"{self.kind}.{len(self._keys)}: {exc} (got {row!r:.80})") from None
             self._keys.append(key)
-            self._packer.add(row)
+            if self._convert is None:
+                self._packer.add(row)
+            else:
+                self._converted.append(self._convert(row))
             if self._wire is not None:
                 self._wire.append(row)
 

@@ -78,6 +78,18 @@ def test_the_streaming_reader_equals_plain_decoding_whatever_the_chunks(chunk: i
     assert list(row_texts(union.rows)) == plain.rows
 
 
+@pytest.mark.parametrize("chunk", [1, 4096])
+def test_a_converting_reader_keeps_what_convert_makes_of_each_row(chunk: int) -> None:
+    rows = _varied(ROWS)
+    content = _page(rows)
+    reader = PackedReader("runs", False, convert=lambda row: (row["run_number"], len(row)))
+    for start in range(0, len(content), chunk):
+        reader.feed(content[start : start + chunk])
+    page = reader.result()
+    assert page.rows == [(row["run_number"], len(row)) for row in rows]
+    assert page.keys == decode_page("runs", content, False).keys
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
