@@ -209,13 +209,14 @@ class Service:
 
     def oms_lumisections(self, call: HandlerCall, *, ranges: bool) -> Answer:
         run_number, _ = self._dataset_key(call.body)
+        if ranges:
+            stored = self.store.oms_ranges(run_number)
+            return 200, "[]" if stored is None else json.dumps(lumisections.oms_ranges(stored))
         oms = self.store.oms_lumis(run_number)
         if oms is None:
             return 200, "[]"
-        n, oms_ranges, recorded, delivered = oms
-        if ranges:
-            return 200, json.dumps(lumisections.oms_ranges(oms_ranges))
-        return 200, lumisections.oms_per_lumisection_json(oms_ranges, n, recorded, delivered)
+        n, stored, recorded, delivered = oms
+        return 200, lumisections.oms_per_lumisection_json(stored, n, recorded, delivered)
 
     def joint_lumisections(self, call: HandlerCall) -> Answer:
         run_number, name = self._dataset_key(call.body)

@@ -573,6 +573,13 @@ class Store:
         with self._reading() as conn:
             return _dataset_lumis(conn, run_number, dataset_name)
 
+    def oms_ranges(self, run_number: int) -> list[OmsRange] | None:
+        """A run's OMS ranges, without its luminosity (``None``: no run)."""
+        with self._reading() as conn:
+            if conn.execute("SELECT 1 FROM run WHERE run_number = ?", (run_number,)).fetchone() is None:
+                return None
+            return _oms_ranges(conn, run_number)
+
     def oms_lumis(self, run_number: int) -> OmsLumis | None:
         """A run's length, OMS ranges and per-lumisection recorded/delivered luminosity (``None``: no run)."""
         with self._reading() as conn:
@@ -583,18 +590,20 @@ class Store:
             ).fetchone()
             if row is None:
                 return None
-            ranges = [
-                OmsRange(*r)
-                for r in conn.execute(
-                    "SELECT first_ls, last_ls, true_bits, null_bits, prescale_index, prescale_name FROM oms_range "
-                    "WHERE run_number = ? ORDER BY first_ls",
-                    (run_number,),
-                )
-            ]
+            ranges = _oms_ranges(conn, run_number)
         n = row[0]
         recorded = unpack_lumi(row[1]) if row[1] is not None else [0] * n
         delivered = unpack_lumi(row[2]) if row[2] is not None else [0] * n
         return n, ranges, recorded, delivered
+
+
+def _oms_ranges(conn: sqlite3.Connection, run_number: int) -> list[OmsRange]:
+    rows = conn.execute(
+        "SELECT first_ls, last_ls, true_bits, null_bits, prescale_index, prescale_name FROM oms_range "
+        "WHERE run_number = ? ORDER BY first_ls",
+        (run_number,),
+    )
+    return [OmsRange(*r) for r in rows]
 
 
 def _unstable_ties(target: Kind, seed: int) -> Sql:
