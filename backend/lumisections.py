@@ -107,16 +107,51 @@ def oms_per_lumisection(
 
 def oms_per_lumisection_json(
     ranges: Sequence[OmsRange], lumisections: int, recorded: Sequence[int], delivered: Sequence[int]
-) -> str:
-    """``json.dumps(oms_per_lumisection(...))``, byte for byte, without a dict per lumisection: each range's
-    values are encoded once (the route's cost on a year of lumisections is otherwise mostly encoding)."""
-    parts: list[str] = []
+) -> bytes:
+    """``json.dumps(oms_per_lumisection(...)).encode()``, byte for byte, without a dict per lumisection: each
+    range's values are encoded once and the numbers all at once, and the reply is one join of bytes."""
+    recorded_texts, delivered_texts = _number_texts(recorded), _number_texts(delivered)
+    heads: list[bytes] = []
+    recorded_column: list[bytes] = []
+    delivered_column: list[bytes] = []
     for rng in ranges:
-        head = json.dumps(oms_values(rng))
-        head = head[:-1] + ', "recorded": '
-        for ls in range(rng.start, min(rng.end, lumisections) + 1):
-            parts.append(f'{head}{recorded[ls - 1]!r}, "delivered": {delivered[ls - 1]!r}}}')  # repr: JSON
-    return "[" + ", ".join(parts) + "]"
+        first, last = rng.start - 1, min(rng.end, lumisections)  # indices of the range's lumisections
+        if last > first:
+            heads += [_oms_head(rng)] * (last - first)
+            recorded_column += recorded_texts[first:last]
+            delivered_column += delivered_texts[first:last]
+    return _objects(len(heads), [heads, recorded_column, _DELIVERED, delivered_column, b"}"])
+
+
+_DELIVERED = b', "delivered": '
+
+
+def _oms_head(rng: OmsRange) -> bytes:
+    """The text of a range's OMS values as ``json.dumps`` writes them in an object, up to ``"recorded": ``."""
+    return (json.dumps(oms_values(rng))[:-1] + ', "recorded": ').encode()
+
+
+def _number_texts(values: Sequence[Any]) -> list[bytes]:
+    """Each value's text in ``json.dumps(values)`` (one call encodes them all)."""
+    return json.dumps(list(values))[1:-1].encode().split(b", ") if values else []
+
+
+def _objects(count: int, pieces: Sequence[bytes | Sequence[bytes]]) -> bytes:
+    """A JSON array of ``count`` objects separated as ``json.dumps`` separates them; object ``k`` is the
+    concatenation of the pieces: a constant, or the ``k``-th item of a column.
+
+    >>> _objects(2, [b'{"a": ', [b"1", b"2"], b"}"])
+    b'[{"a": 1}, {"a": 2}]'
+    """
+    if not count:
+        return b"[]"
+    width = len(pieces) + 1  # each object's pieces, then a separator
+    parts = [b", "] * (width * count + 1)
+    parts[0] = b"["
+    for offset, piece in enumerate(pieces, start=1):
+        parts[offset::width] = [piece] * count if isinstance(piece, bytes) else piece
+    parts[-1] = b"]"
+    return b"".join(parts)
 
 
 def oms_ranges(ranges: Sequence[OmsRange]) -> list[dict[str, Any]]:
