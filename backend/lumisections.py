@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import itertools
 import json
+import operator
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from backend.lumiranges import EMPTY, StatusRange, expand
 from backend.omsbits import oms_values
 from backend.rows import OmsRange
+from querylang.catalogue import OMS_LUMISECTION_BITS
 from querylang.ranges import coalesce, complement, from_values, merge
 
 __all__ = [
     "joint_ranges",
+    "joint_ranges_json",
     "oms_per_lumisection",
     "oms_per_lumisection_json",
     "oms_ranges",
@@ -110,25 +114,45 @@ def oms_per_lumisection_json(
 ) -> bytes:
     """``json.dumps(oms_per_lumisection(...)).encode()``, byte for byte, without a dict per lumisection: each
     range's values are encoded once and the numbers all at once, and the reply is one join of bytes."""
+    oms = _oms_column(ranges, lumisections, recorded, delivered)
+    return _objects(len(oms.heads), [oms.heads, oms.recorded_texts, _DELIVERED, oms.delivered_texts, b"}"])
+
+
+@dataclass(frozen=True)
+class _OmsColumn:
+    """Per OMS lumisection (in range order): the text of its values up to ``"recorded": ``, the values compared
+    (a tuple), and its luminosity as numbers and as text."""
+
+    heads: list[bytes] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    recorded: list[Any] = field(default_factory=list)
+    delivered: list[Any] = field(default_factory=list)
+    recorded_texts: list[bytes] = field(default_factory=list)
+    delivered_texts: list[bytes] = field(default_factory=list)
+
+
+def _oms_column(
+    ranges: Sequence[OmsRange], lumisections: int, recorded: Sequence[Any], delivered: Sequence[Any]
+) -> _OmsColumn:
     recorded_texts, delivered_texts = _number_texts(recorded), _number_texts(delivered)
-    heads: list[bytes] = []
-    recorded_column: list[bytes] = []
-    delivered_column: list[bytes] = []
+    column = _OmsColumn()
     for rng in ranges:
         first, last = rng.start - 1, min(rng.end, lumisections)  # indices of the range's lumisections
-        if last > first:
-            heads += [_oms_head(rng)] * (last - first)
-            recorded_column += recorded_texts[first:last]
-            delivered_column += delivered_texts[first:last]
-    return _objects(len(heads), [heads, recorded_column, _DELIVERED, delivered_column, b"}"])
+        if last <= first:
+            continue
+        if last > min(len(recorded), len(delivered)):
+            raise IndexError(f"no luminosity for lumisection {last}")
+        values = oms_values(rng)
+        column.heads.extend([(json.dumps(values)[:-1] + ', "recorded": ').encode()] * (last - first))
+        column.keys.extend([tuple(values.values())] * (last - first))
+        column.recorded.extend(recorded[first:last])
+        column.delivered.extend(delivered[first:last])
+        column.recorded_texts.extend(recorded_texts[first:last])
+        column.delivered_texts.extend(delivered_texts[first:last])
+    return column
 
 
 _DELIVERED = b', "delivered": '
-
-
-def _oms_head(rng: OmsRange) -> bytes:
-    """The text of a range's OMS values as ``json.dumps`` writes them in an object, up to ``"recorded": ``."""
-    return (json.dumps(oms_values(rng))[:-1] + ', "recorded": ').encode()
 
 
 def _number_texts(values: Sequence[Any]) -> list[bytes]:
@@ -171,3 +195,70 @@ def joint_ranges(
     oms = oms_per_lumisection(ranges, lumisections, recorded, delivered)
     rr = rr_per_lumisection(statuses, lumisections) or [{} for _ in range(lumisections)]
     return _as_json(from_values([{**o, **r} for o, r in zip(oms, rr, strict=False)]))
+
+
+#: A joint range's keys besides the components (a component named like one replaces it in the object).
+_OBJECT_KEYS = frozenset({*OMS_LUMISECTION_BITS, "prescale_index", "prescale_name", "recorded", "delivered"})
+_EMPTY_KEY = (EMPTY, "", "")
+
+
+def joint_ranges_json(
+    statuses: Mapping[str, Sequence[StatusRange]],
+    ranges: Sequence[OmsRange],
+    lumisections: int,
+    recorded: Sequence[int],
+    delivered: Sequence[int],
+) -> bytes:
+    """``json.dumps(joint_ranges(...)).encode()``, byte for byte, without a dict per lumisection.
+
+    The reply pairs the i-th OMS lumisection (in range order) with the i-th RR one and merges equal neighbours;
+    here the OMS values and the RR statuses are compared and encoded once per stretch where they are constant,
+    the luminosity is compared in C. A component named like another key is encoded the slow way.
+    """
+    if not _OBJECT_KEYS.union(("start", "end")).isdisjoint(statuses):
+        return json.dumps(joint_ranges(statuses, ranges, lumisections, recorded, delivered)).encode()
+    oms = _oms_column(ranges, lumisections, recorded, delivered)
+    rr_keys, rr_texts = _rr_columns(statuses, lumisections)
+    keys = list(zip(oms.keys, rr_keys, oms.recorded, oms.delivered, strict=False))  # as many as both sides have
+    count = len(keys)
+    changed = map(operator.ne, keys[1:], keys[:-1])  # tuples: items compared as dict values are
+    starts = [0, *itertools.compress(range(1, count), changed)] if count else []
+    return _objects(
+        len(starts),
+        [
+            [oms.heads[i] for i in starts],
+            [oms.recorded_texts[i] for i in starts],
+            _DELIVERED,
+            [oms.delivered_texts[i] for i in starts],
+            [rr_texts[i] for i in starts],
+            b', "start": ',
+            _number_texts([i + 1 for i in starts]),
+            b', "end": ',
+            _number_texts([*starts[1:], count]),
+            b"}",
+        ],
+    )
+
+
+def _rr_columns(
+    statuses: Mapping[str, Sequence[StatusRange]], lumisections: int
+) -> tuple[list[tuple[tuple[str, str, str], ...]], list[bytes]]:
+    """Per lumisection: every component's ``(status, comment, cause)`` (as :func:`rr_per_lumisection` finds it),
+    and their text in an object after other keys (``, "dt-dt": {...}, ...``)."""
+    components = sorted(statuses)
+    expanded = [expand(statuses[c], lumisections) for c in components]
+    bounds = {0, lumisections}
+    for rngs in statuses.values():
+        bounds.update(b for rng in rngs for b in (rng.start - 1, rng.end) if b < lumisections)
+    keys: list[tuple[tuple[str, str, str], ...]] = []
+    texts: list[bytes] = []
+    encoded: dict[tuple[tuple[str, str, str], ...], bytes] = {}
+    for first, after in itertools.pairwise(sorted(bounds)):
+        key = tuple(_EMPTY_KEY if e[first] is None else e[first].value for e in expanded)  # type: ignore[union-attr]
+        if key not in encoded:
+            encoded[key] = "".join(
+                f", {json.dumps(c)}: {json.dumps(_value(e[first]))}" for c, e in zip(components, expanded, strict=True)
+            ).encode()
+        keys.extend([key] * (after - first))
+        texts.extend([encoded[key]] * (after - first))
+    return keys, texts

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.demo import iter_runs
-from backend.lumisections import oms_per_lumisection, oms_per_lumisection_json, oms_ranges
+from backend.lumiranges import StatusRange
+from backend.lumisections import (
+    joint_ranges,
+    joint_ranges_json,
+    oms_per_lumisection,
+    oms_per_lumisection_json,
+    oms_ranges,
+)
 from backend.rows import OmsRange
 
 
@@ -27,9 +34,7 @@ FINITE = st.floats(allow_nan=False, allow_infinity=False)
     bits=st.lists(st.tuples(st.integers(0, 2**36 - 1), st.integers(0, 2**36 - 1)), min_size=6, max_size=6),
     prescale=st.text(max_size=4),
     lumisections=st.integers(0, 34),
-    values=st.lists(
-        st.one_of(st.integers(-(2**80), 2**80), FINITE), min_size=34, max_size=34
-    ),
+    values=st.lists(st.one_of(st.integers(-(2**80), 2**80), FINITE), min_size=34, max_size=34),
 )
 def test_any_ranges_encode_byte_for_byte(
     cuts: list[int], bits: list[tuple[int, int]], prescale: str, lumisections: int, values: list[float]
@@ -82,3 +87,54 @@ def test_oms_ranges_merge_exactly_the_equal_neighbours(
         if not (hole and index == 1)
     ]
     assert json.dumps(oms_ranges(ranges)) == json.dumps(merged_one_by_one(ranges))
+
+
+STATUS_RANGES = st.lists(
+    st.tuples(
+        st.integers(1, 34), st.integers(0, 6), st.sampled_from(["GOOD", "BAD", "STANDBY"]), st.sampled_from(["", "é\n"])
+    ),
+    max_size=5,
+)
+
+
+@given(
+    components=st.dictionaries(
+        st.sampled_from(["dt-dt", "csc-csc", "ÿ", "start", "recorded", "cms_active"]), STATUS_RANGES, max_size=3
+    ),
+    cuts=st.lists(st.integers(1, 30), max_size=4, unique=True),
+    bits=st.lists(st.sampled_from([(0, 0), (1, 0), (1, 2)]), min_size=5, max_size=5),
+    hole=st.booleans(),
+    lumisections=st.integers(0, 34),
+    luminosity=st.lists(st.sampled_from([0, 1, 1.0, True, 2**70, 0.1, -3, float("nan")]), min_size=34, max_size=34),
+)
+def test_joint_ranges_encode_byte_for_byte(
+    components: dict[str, list[tuple[int, int, str, str]]],
+    cuts: list[int],
+    bits: list[tuple[int, int]],
+    hole: bool,
+    lumisections: int,
+    luminosity: list[float],
+) -> None:
+    """Equal neighbours (1, 1.0 and True are equal; the same NaN is equal to itself), overlapping status ranges,
+    OMS holes and ranges past the end, non-ASCII comments, components named like other keys."""
+    statuses = {
+        component: [StatusRange(start, start + length, status, comment) for start, length, status, comment in ranges]
+        for component, ranges in components.items()
+    }
+    bounds = sorted({1, *cuts, 31})
+    ranges = [
+        OmsRange(start, after - 1, true_bits, null_bits, 0, "p")
+        for index, ((start, after), (true_bits, null_bits)) in enumerate(
+            zip(itertools.pairwise(bounds), bits, strict=False)
+        )
+        if not (hole and index == 1)
+    ]
+    args = (statuses, ranges, lumisections, luminosity, luminosity[::-1])
+    assert joint_ranges_json(*args) == json.dumps(joint_ranges(*args)).encode()
+
+
+def test_the_demo_runs_joint_ranges_encode_byte_for_byte() -> None:
+    for run in iter_runs(12, 2018):
+        for dataset in run.datasets:
+            args = (dataset.statuses, run.oms_ranges, run.lumisections, run.recorded, run.delivered)
+            assert joint_ranges_json(*args) == json.dumps(joint_ranges(*args)).encode()
