@@ -253,12 +253,15 @@ def _rr_columns(
     keys: list[tuple[tuple[str, str, str], ...]] = []
     texts: list[bytes] = []
     encoded: dict[tuple[tuple[str, str, str], ...], bytes] = {}
+    pieces: dict[tuple[str, tuple[str, str, str]], str] = {}
     for first, after in itertools.pairwise(sorted(bounds)):
         key = tuple(_EMPTY_KEY if e[first] is None else e[first].value for e in expanded)  # type: ignore[union-attr]
         if key not in encoded:
-            encoded[key] = "".join(
-                f", {json.dumps(c)}: {json.dumps(_value(e[first]))}" for c, e in zip(components, expanded, strict=True)
-            ).encode()
+            for component, value in zip(components, key, strict=True):
+                if (component, value) not in pieces:
+                    status = dict(zip(("status", "comment", "cause"), value, strict=True))
+                    pieces[component, value] = f", {json.dumps(component)}: {json.dumps(status)}"
+            encoded[key] = "".join(pieces[c, v] for c, v in zip(components, key, strict=True)).encode()
         keys.extend([key] * (after - first))
         texts.extend([encoded[key]] * (after - first))
     return keys, texts
