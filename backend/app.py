@@ -203,9 +203,9 @@ class Service:
             raise RequestError(f"dataset_name must be a string, got {name!r}")
         return _as_int(body.get("run_number"), "run_number"), name
 
-    def rr_lumisections(self, call: HandlerCall, shape: Callable[..., Any], missing: str = "[]") -> Answer:
+    def rr_lumisections(self, call: HandlerCall, encode: Callable[..., str | bytes], missing: str = "[]") -> Answer:
         lumis = self.store.dataset_lumis(*self._dataset_key(call.body))
-        return 200, json.dumps(shape(lumis.statuses, lumis.lumisections)) if lumis else missing
+        return 200, encode(lumis.statuses, lumis.lumisections) if lumis else missing
 
     def oms_lumisections(self, call: HandlerCall, *, ranges: bool) -> Answer:
         run_number, _ = self._dataset_key(call.body)
@@ -267,6 +267,13 @@ class Service:
 
 
 Handler = Callable[[Service, HandlerCall], Answer]
+
+
+def _dumps(shape: Callable[..., Any]) -> Callable[..., str]:
+    """``shape``'s value as JSON text."""
+    return lambda *args: json.dumps(shape(*args))
+
+
 _ROUTES: tuple[tuple[str, str, Handler, bool], ...] = (  # method, path, handler, is a write
     ("POST", "/runs_filtered_ordered", Service.runs_filtered, False),
     ("POST", "/datasets_filtered_ordered", Service.datasets_filtered, False),
@@ -279,14 +286,19 @@ _ROUTES: tuple[tuple[str, str, Handler, bool], ...] = (  # method, path, handler
     (
         "POST",
         "/lumisections/rr_lumisections",
-        lambda s, c: s.rr_lumisections(c, lumisections.rr_per_lumisection),
+        lambda s, c: s.rr_lumisections(c, _dumps(lumisections.rr_per_lumisection)),
         False,
     ),
-    ("POST", "/lumisections/rr_lumisection_ranges", lambda s, c: s.rr_lumisections(c, lumisections.rr_ranges), False),
+    (
+        "POST",
+        "/lumisections/rr_lumisection_ranges",
+        lambda s, c: s.rr_lumisections(c, lumisections.rr_ranges_json),
+        False,
+    ),
     (
         "POST",
         "/lumisections/rr_lumisection_ranges_by_component",
-        lambda s, c: s.rr_lumisections(c, lumisections.rr_by_component, missing="{}"),
+        lambda s, c: s.rr_lumisections(c, _dumps(lumisections.rr_by_component), missing="{}"),
         False,
     ),
     ("POST", "/lumisections/oms_lumisections", lambda s, c: s.oms_lumisections(c, ranges=False), False),

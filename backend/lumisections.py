@@ -12,6 +12,8 @@ the run's OMS ranges plus the per-lumisection luminosity arrays.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import itertools
 import json
 import operator
@@ -34,6 +36,7 @@ __all__ = [
     "rr_by_component",
     "rr_per_lumisection",
     "rr_ranges",
+    "rr_ranges_json",
 ]
 
 _EMPTY_VALUE = {"status": EMPTY, "comment": "", "cause": ""}
@@ -218,7 +221,11 @@ def joint_ranges_json(
     if not _OBJECT_KEYS.union(("start", "end")).isdisjoint(statuses):
         return json.dumps(joint_ranges(statuses, ranges, lumisections, recorded, delivered)).encode()
     oms = _oms_column(ranges, lumisections, recorded, delivered)
-    rr_keys, rr_texts = _rr_columns(statuses, lumisections)
+    rr_keys: list[_RrKey] = []
+    rr_texts: list[bytes] = []
+    for first, after, key, text in _rr_segments(statuses, lumisections, first_wins=False):
+        rr_keys.extend([key] * (after - first))
+        rr_texts.extend([text] * (after - first))
     keys = list(zip(oms.keys, rr_keys, oms.recorded, oms.delivered, strict=False))  # as many as both sides have
     count = len(keys)
     changed = map(operator.ne, keys[1:], keys[:-1])  # tuples: items compared as dict values are
@@ -240,28 +247,70 @@ def joint_ranges_json(
     )
 
 
-def _rr_columns(
-    statuses: Mapping[str, Sequence[StatusRange]], lumisections: int
-) -> tuple[list[tuple[tuple[str, str, str], ...]], list[bytes]]:
-    """Per lumisection: every component's ``(status, comment, cause)`` (as :func:`rr_per_lumisection` finds it),
-    and their text in an object after other keys (``, "dt-dt": {...}, ...``)."""
+#: A lumisection's RR statuses: every component's ``(status, comment, cause)``, components sorted.
+_RrKey = tuple[tuple[str, str, str], ...]
+
+
+def _rr_segments(
+    statuses: Mapping[str, Sequence[StatusRange]], lumisections: int, *, first_wins: bool
+) -> list[tuple[int, int, _RrKey, bytes]]:
+    """Stretches ``(first index, index after, key, text)`` of lumisections ``1..lumisections`` where every
+    component's status is constant; the text is the statuses in an object after other keys (``, "dt-dt": {...},
+    ...``). Where ranges overlap, the first (``first_wins``, as :func:`rr_ranges` finds them) or the last (as
+    :func:`rr_per_lumisection` does) covering a lumisection gives its status."""
     components = sorted(statuses)
-    expanded = [expand(statuses[c], lumisections) for c in components]
-    bounds = {0, lumisections}
+    marks = {0, lumisections}
     for rngs in statuses.values():
-        bounds.update(b for rng in rngs for b in (rng.start - 1, rng.end) if b < lumisections)
-    keys: list[tuple[tuple[str, str, str], ...]] = []
-    texts: list[bytes] = []
-    encoded: dict[tuple[tuple[str, str, str], ...], bytes] = {}
-    pieces: dict[tuple[str, tuple[str, str, str]], str] = {}
-    for first, after in itertools.pairwise(sorted(bounds)):
-        key = tuple(_EMPTY_KEY if e[first] is None else e[first].value for e in expanded)  # type: ignore[union-attr]
+        marks.update(b for rng in rngs for b in (rng.start - 1, rng.end) if b < lumisections)
+    bounds = sorted(marks)
+    covering = [_covering_at(statuses[c], bounds[:-1], lumisections, first_wins=first_wins) for c in components]
+    segments: list[tuple[int, int, _RrKey, bytes]] = []
+    encoded: dict[_RrKey, bytes] = {}
+    for index, (first, after) in enumerate(itertools.pairwise(bounds)):
+        key = tuple(_EMPTY_KEY if (rng := column[index]) is None else rng.value for column in covering)
         if key not in encoded:
-            for component, value in zip(components, key, strict=True):
-                if (component, value) not in pieces:
-                    status = dict(zip(("status", "comment", "cause"), value, strict=True))
-                    pieces[component, value] = f", {json.dumps(component)}: {json.dumps(status)}"
-            encoded[key] = "".join(pieces[c, v] for c, v in zip(components, key, strict=True)).encode()
-        keys.extend([key] * (after - first))
-        texts.extend([encoded[key]] * (after - first))
-    return keys, texts
+            encoded[key] = "".join(map(_status_piece, components, key)).encode()
+        segments.append((first, after, key, encoded[key]))
+    return segments
+
+
+@functools.lru_cache(maxsize=4096)
+def _status_piece(component: str, value: tuple[str, str, str]) -> str:
+    """``, "<component>": {"status": ..., "comment": ..., "cause": ...}`` as ``json.dumps`` writes it."""
+    status = dict(zip(("status", "comment", "cause"), value, strict=True))
+    return f", {json.dumps(component)}: {json.dumps(status)}"
+
+
+def _covering_at(
+    ranges: Sequence[StatusRange], indices: Sequence[int], lumisections: int, *, first_wins: bool
+) -> list[StatusRange | None]:
+    """The range covering each lumisection ``index + 1``, the first or the last one where ranges overlap."""
+    if all(a.end < b.start for a, b in itertools.pairwise(ranges)):  # sorted and apart: found by bisection
+        starts = [rng.start for rng in ranges]
+        found = [bisect.bisect_right(starts, index + 1) - 1 for index in indices]
+        pairs = zip(found, indices, strict=True)
+        return [ranges[i] if i >= 0 and ranges[i].end > index else None for i, index in pairs]
+    per_ls = expand(ranges[::-1] if first_wins else ranges, lumisections)
+    return [per_ls[index] for index in indices]
+
+
+def rr_ranges_json(statuses: Mapping[str, Sequence[StatusRange]], lumisections: int) -> bytes:
+    """``json.dumps(rr_ranges(...)).encode()``, byte for byte, each distinct set of statuses encoded once."""
+    if not statuses:
+        return b"[]"
+    if not {"start", "end"}.isdisjoint(statuses):
+        return json.dumps(rr_ranges(statuses, lumisections)).encode()
+    segments = _rr_segments(statuses, lumisections, first_wins=True)
+    merged = coalesce((first, after - 1, (key, text)) for first, after, key, text in segments)
+    return _objects(
+        len(merged),
+        [
+            b"{",
+            [text[2:] for _, _, (_, text) in merged],  # the first component opens the object: no ", "
+            b', "start": ',
+            _number_texts([first + 1 for first, _, _ in merged]),
+            b', "end": ',
+            _number_texts([last + 1 for _, last, _ in merged]),
+            b"}",
+        ],
+    )

@@ -16,6 +16,8 @@ from backend.lumisections import (
     oms_per_lumisection,
     oms_per_lumisection_json,
     oms_ranges,
+    rr_ranges,
+    rr_ranges_json,
 )
 from backend.rows import OmsRange
 
@@ -133,8 +135,25 @@ def test_joint_ranges_encode_byte_for_byte(
     assert joint_ranges_json(*args) == json.dumps(joint_ranges(*args)).encode()
 
 
-def test_the_demo_runs_joint_ranges_encode_byte_for_byte() -> None:
+@given(
+    components=st.dictionaries(st.sampled_from(["dt-dt", "csc-csc", "ÿ", "end"]), STATUS_RANGES, max_size=3),
+    lumisections=st.integers(0, 34),
+)
+def test_rr_ranges_encode_byte_for_byte(
+    components: dict[str, list[tuple[int, int, str, str]]], lumisections: int
+) -> None:
+    """Overlapping ranges (the first covering one counts), ranges past the end, non-ASCII, a component "end"."""
+    statuses = {
+        component: [StatusRange(start, start + length, status, comment) for start, length, status, comment in ranges]
+        for component, ranges in components.items()
+    }
+    assert rr_ranges_json(statuses, lumisections) == json.dumps(rr_ranges(statuses, lumisections)).encode()
+
+
+def test_the_demo_runs_joint_and_rr_ranges_encode_byte_for_byte() -> None:
     for run in iter_runs(12, 2018):
         for dataset in run.datasets:
             args = (dataset.statuses, run.oms_ranges, run.lumisections, run.recorded, run.delivered)
             assert joint_ranges_json(*args) == json.dumps(joint_ranges(*args)).encode()
+            rr_args = (dataset.statuses, run.lumisections)
+            assert rr_ranges_json(*rr_args) == json.dumps(rr_ranges(*rr_args)).encode()
