@@ -211,7 +211,7 @@ class Service:
         run_number, _ = self._dataset_key(call.body)
         if ranges:
             stored = self.store.oms_ranges(run_number)
-            return 200, "[]" if stored is None else json.dumps(lumisections.oms_ranges(stored))
+            return 200, "[]" if stored is None else lumisections.oms_ranges_json(stored)
         oms = self.store.oms_lumis(run_number)
         if oms is None:
             return 200, "[]"

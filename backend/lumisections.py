@@ -33,6 +33,7 @@ __all__ = [
     "oms_per_lumisection",
     "oms_per_lumisection_json",
     "oms_ranges",
+    "oms_ranges_json",
     "rr_by_component",
     "rr_per_lumisection",
     "rr_ranges",
@@ -145,9 +146,9 @@ def _oms_column(
             continue
         if last > min(len(recorded), len(delivered)):
             raise IndexError(f"no luminosity for lumisection {last}")
-        values = oms_values(rng)
-        column.heads.extend([(json.dumps(values)[:-1] + ', "recorded": ').encode()] * (last - first))
-        column.keys.extend([tuple(values.values())] * (last - first))
+        encoded = _oms_encoded(rng.true_bits, rng.null_bits, rng.prescale_index, rng.prescale_name)
+        column.heads.extend([(encoded.text + ', "recorded": ').encode()] * (last - first))
+        column.keys.extend([encoded.key] * (last - first))
         column.recorded.extend(recorded[first:last])
         column.delivered.extend(delivered[first:last])
         column.recorded_texts.extend(recorded_texts[first:last])
@@ -185,6 +186,40 @@ def oms_ranges(ranges: Sequence[OmsRange]) -> list[dict[str, Any]]:
     """``/lumisections/oms_lumisection_ranges``: the whitelisted bits and the prescale (no luminosity), equal
     neighbours merged."""
     return _as_json(coalesce((rng.start, rng.end, oms_values(rng)) for rng in ranges))
+
+
+def oms_ranges_json(ranges: Sequence[OmsRange]) -> bytes:
+    """``json.dumps(oms_ranges(...)).encode()``, byte for byte, each distinct range value encoded once."""
+    merged = coalesce(
+        (rng.start, rng.end, _oms_encoded(rng.true_bits, rng.null_bits, rng.prescale_index, rng.prescale_name))
+        for rng in ranges
+    )
+    return _objects(
+        len(merged),
+        [
+            [encoded.text.encode() for _, _, encoded in merged],
+            b', "start": ',
+            _number_texts([first for first, _, _ in merged]),
+            b', "end": ',
+            _number_texts([last for _, last, _ in merged]),
+            b"}",
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class _OmsEncoded:
+    """A range's OMS values: compared as a tuple (what the dicts' equality compares), and their text as
+    ``json.dumps`` writes the dict, without its closing brace."""
+
+    key: tuple[Any, ...]
+    text: str = field(compare=False)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _oms_encoded(true_bits: int, null_bits: int, prescale_index: int | None, prescale_name: str) -> _OmsEncoded:
+    values = oms_values(OmsRange(1, 1, true_bits, null_bits, prescale_index, prescale_name))  # type: ignore[arg-type]
+    return _OmsEncoded(tuple(values.values()), json.dumps(values)[:-1])
 
 
 def joint_ranges(

@@ -16,6 +16,7 @@ from backend.lumisections import (
     oms_per_lumisection,
     oms_per_lumisection_json,
     oms_ranges,
+    oms_ranges_json,
     rr_ranges,
     rr_ranges_json,
 )
@@ -72,14 +73,14 @@ def merged_one_by_one(ranges: list[OmsRange]) -> list[dict[str, object]]:
 @given(
     cuts=st.lists(st.integers(2, 30), max_size=6, unique=True),
     bits=st.lists(st.tuples(st.sampled_from([0, 1, 1 + 2**40]), st.sampled_from([0, 1])), min_size=7),
-    prescales=st.lists(st.sampled_from([(0, "a"), (0, "a"), (1, "a"), (0, "b")]), min_size=7),
+    prescales=st.lists(st.sampled_from([(0, "a"), (0, "a"), (1, "a"), (0, "b"), (0, "é")]), min_size=7),
     hole=st.booleans(),
 )
 def test_oms_ranges_merge_exactly_the_equal_neighbours(
     cuts: list[int], bits: list[tuple[int, int]], prescales: list[tuple[int, str]], hole: bool
 ) -> None:
     """Neighbours merge when their bits and prescale read the same (a null bit's value and bits past the
-    whitelist do not count), not across a hole; the bytes are the one-by-one merge's."""
+    whitelist do not count), not across a hole; the bytes are the one-by-one merge's, and the bytes reply's."""
     bounds = sorted({1, *cuts, 31})
     ranges = [
         OmsRange(start, after - 1, true_bits, null_bits, *prescale)
@@ -89,6 +90,15 @@ def test_oms_ranges_merge_exactly_the_equal_neighbours(
         if not (hole and index == 1)
     ]
     assert json.dumps(oms_ranges(ranges)) == json.dumps(merged_one_by_one(ranges))
+    assert oms_ranges_json(ranges) == json.dumps(oms_ranges(ranges)).encode()
+
+
+def test_oms_ranges_bytes_keep_the_last_of_equal_neighbours() -> None:
+    """1 and True are equal values: the neighbours merge and, as ``coalesce`` does, the last one's value counts."""
+    ranges = [OmsRange(1, 3, 0, 0, 1, "a"), OmsRange(4, 5, 0, 0, True, "a"), OmsRange(6, 6, 1, 0, 1, "a")]
+    reply = oms_ranges_json(ranges)
+    assert reply == json.dumps(oms_ranges(ranges)).encode()
+    assert [(r["prescale_index"], r["start"], r["end"]) for r in json.loads(reply)] == [(True, 1, 5), (1, 6, 6)]
 
 
 STATUS_RANGES = st.lists(
