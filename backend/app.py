@@ -46,6 +46,7 @@ from backend import lumisections, writes
 from backend.auth import AuthConfig, AuthError, TokenIssuer, basic_credentials, bearer_token, parse_form
 from backend.budget import Budget, run_guarded
 from backend.dials import DialsUniverse, create_dials_app
+from backend.dispatch import RouteTable
 from backend.errors import Answer, RequestError, StoreError, error_body
 from backend.faults import FaultInjector, FaultPlan
 from backend.jsonbody import MAX_BODY_BYTES, parse_json
@@ -402,18 +403,20 @@ def _token_endpoint(issuer: TokenIssuer, stats: ServerStats, runner: _Runner) ->
 
 
 class _ServiceApp(Starlette):
-    """Starlette, with the routes of fixed paths found in a dict: a request to one goes straight to its endpoint
-    (the endpoints answer every error themselves). Requests to path-parameter routes, to ``/dials``, with another
-    method, under a ``root_path``, or through middleware (fault injection) take Starlette's way."""
+    """Starlette, with the service's routes found in a :class:`~backend.dispatch.RouteTable`: a request to one
+    goes straight to its endpoint (the endpoints answer every error themselves). Requests to ``/dials``, those no
+    route takes (404, 405, trailing slashes), under a ``root_path``, or through middleware (fault injection) take
+    Starlette's way, to the same endpoints."""
 
-    def __init__(self, exact: Mapping[tuple[str, str], ASGIApp], **options: Any) -> None:
+    def __init__(self, table: RouteTable[ASGIApp], **options: Any) -> None:
         super().__init__(**options)
-        self._exact = exact
+        self._table = table
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not self.user_middleware and not scope.get("root_path"):
-            endpoint = self._exact.get((scope["method"], scope["path"]))
-            if endpoint is not None:
+            found = self._table.find(scope["method"], scope["path"])
+            if found is not None:
+                endpoint, scope["path_params"] = found
                 scope["app"] = self
                 await endpoint(scope, receive, send)
                 return
@@ -456,8 +459,7 @@ def create_app(
         portal.close()
         runner.pool.close()
 
-    exact = {key: endpoint for key, endpoint in endpoints.items() if "{" not in key[1]}
-    app = _ServiceApp(exact, routes=routes, lifespan=lifespan)
+    app = _ServiceApp(RouteTable[ASGIApp](endpoints), routes=routes, lifespan=lifespan)
     app.mount("/dials", create_dials_app(DialsUniverse(store.registry_runs)))
     if faults > 0:
         exempt = [auth.token_path] if auth is not None else []
