@@ -12,7 +12,6 @@ the run's OMS ranges plus the per-lumisection luminosity arrays.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import itertools
 import json
@@ -294,19 +293,40 @@ def _rr_segments(
     ...``). Where ranges overlap, the first (``first_wins``, as :func:`rr_ranges` finds them) or the last (as
     :func:`rr_per_lumisection` does) covering a lumisection gives its status."""
     components = sorted(statuses)
-    marks = {0, lumisections}
-    for rngs in statuses.values():
-        marks.update(b for rng in rngs for b in (rng.start - 1, rng.end) if b < lumisections)
-    bounds = sorted(marks)
-    covering = [_covering_at(statuses[c], bounds[:-1], lumisections, first_wins=first_wins) for c in components]
+    changes: dict[int, list[tuple[int, tuple[str, str, str]]]] = {}
+    for index, component in enumerate(components):
+        for position, value in _changes(statuses[component], lumisections, first_wins=first_wins):
+            changes.setdefault(position, []).append((index, value))
+    current = [_EMPTY_KEY] * len(components)
     segments: list[tuple[int, int, _RrKey, bytes]] = []
     encoded: dict[_RrKey, bytes] = {}
-    for index, (first, after) in enumerate(itertools.pairwise(bounds)):
-        key = tuple(_EMPTY_KEY if (rng := column[index]) is None else rng.value for column in covering)
+    for first, after in itertools.pairwise(sorted({0, lumisections, *changes})):
+        for index, value in changes.get(first, ()):
+            current[index] = value
+        key = tuple(current)
         if key not in encoded:
             encoded[key] = "".join(map(_status_piece, components, key)).encode()
         segments.append((first, after, key, encoded[key]))
     return segments
+
+
+def _changes(
+    ranges: Sequence[StatusRange], lumisections: int, *, first_wins: bool
+) -> list[tuple[int, tuple[str, str, str]]]:
+    """Where one component's status may change: ``(index of the lumisection, its status from there on)``, in
+    order (a later entry at the same index wins)."""
+    if all(a.end < b.start for a, b in itertools.pairwise(ranges)):  # sorted and apart: read off the ranges
+        out: list[tuple[int, tuple[str, str, str]]] = []
+        for rng in ranges:
+            if rng.start > lumisections:
+                break
+            out.append((rng.start - 1, rng.value))
+            if rng.end < lumisections:
+                out.append((rng.end, _EMPTY_KEY))
+        return out
+    per_ls = expand(ranges[::-1] if first_wins else ranges, lumisections)
+    marks = sorted({b for rng in ranges for b in (0, rng.start - 1, rng.end) if b < lumisections})
+    return [(m, _EMPTY_KEY if (covering := per_ls[m]) is None else covering.value) for m in marks]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -314,19 +334,6 @@ def _status_piece(component: str, value: tuple[str, str, str]) -> str:
     """``, "<component>": {"status": ..., "comment": ..., "cause": ...}`` as ``json.dumps`` writes it."""
     status = dict(zip(("status", "comment", "cause"), value, strict=True))
     return f", {json.dumps(component)}: {json.dumps(status)}"
-
-
-def _covering_at(
-    ranges: Sequence[StatusRange], indices: Sequence[int], lumisections: int, *, first_wins: bool
-) -> list[StatusRange | None]:
-    """The range covering each lumisection ``index + 1``, the first or the last one where ranges overlap."""
-    if all(a.end < b.start for a, b in itertools.pairwise(ranges)):  # sorted and apart: found by bisection
-        starts = [rng.start for rng in ranges]
-        found = [bisect.bisect_right(starts, index + 1) - 1 for index in indices]
-        pairs = zip(found, indices, strict=True)
-        return [ranges[i] if i >= 0 and ranges[i].end > index else None for i, index in pairs]
-    per_ls = expand(ranges[::-1] if first_wins else ranges, lumisections)
-    return [per_ls[index] for index in indices]
 
 
 def rr_ranges_json(statuses: Mapping[str, Sequence[StatusRange]], lumisections: int) -> bytes:
