@@ -18,7 +18,6 @@ Reads not described by the protocol answer these shapes (synthetic but plausible
   "class": "Collisions18", "enabled": true, "run_from": 315252, "run_to": 316995}, ...]``.
 
 >>> from backend.store import Store
-from backend.workers import WorkerPool
 >>> app = create_app(Store.open())
 >>> sorted({r.path for r in app.routes})[:2]
 ['/cycles/global', '/datasets/get_dataset']
