@@ -1,7 +1,9 @@
 """Lumisection replies (``rr-protocol.md`` §7) built from stored ranges (pure functions, no I/O).
 
 RR statuses come from a dataset's per-component ranges; uncovered lumisections are EMPTY. OMS values come from
-the run's OMS ranges plus the per-lumisection luminosity arrays.
+the run's OMS ranges plus the per-lumisection luminosity arrays. The routes answer the ``*_json`` functions'
+bytes: each distinct value encoded once and the reply joined once, byte for byte ``json.dumps`` of the dict forms
+(which stay the reference, and encode the odd component named like another key).
 
 >>> from backend.lumiranges import StatusRange
 >>> rr_by_component({"dt-dt": [StatusRange(1, 2, "GOOD")]}, 3)["dt-dt"][1]
