@@ -54,6 +54,32 @@ def same(table: pd.DataFrame, expected: pd.DataFrame) -> bool:
     return plain(table.astype({"dataset": str}).reset_index(drop=True)) == plain(expected)
 
 
+def resident() -> int:
+    """This process's resident size now, in bytes (from ``/proc``; 0 where there is none)."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+class ResidentSampler:
+    """A ``progress(done, total)`` callback that samples the resident size at each percent of the requests, to
+    show whether memory grows with the table (it must not) or only with the listing."""
+
+    def __init__(self) -> None:
+        self.samples: dict[int, int] = {}
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 0
+        if percent not in self.samples:
+            self.samples[percent] = resident()
+
+    def at(self, percent: int) -> int:
+        """The first sample at or after ``percent``."""
+        return next((rss for p, rss in sorted(self.samples.items()) if p >= percent), 0)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=None, help="demo registry size (default: the demo year)")
@@ -64,9 +90,11 @@ def main() -> int:
     with served(args.runs) as url, RunRegistry(url, env_file=False) as rr, tempfile.TemporaryDirectory() as folder:
         nothing = {"run_number": {"<": 0}}
         rr.lumisection_table_to_parquet(Path(folder) / "warm-up", filter=nothing, dataset=PATTERN, columns=columns)
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        rss_before, sampler = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, ResidentSampler()
         started = time.perf_counter()
-        written = rr.lumisection_table_to_parquet(Path(folder) / "lumis", dataset=PATTERN, columns=columns)
+        written = rr.lumisection_table_to_parquet(
+            Path(folder) / "lumis", dataset=PATTERN, columns=columns, progress=sampler
+        )
         parquet_seconds = time.perf_counter() - started
         parquet_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss_before
         started = time.perf_counter()
@@ -92,6 +120,11 @@ def main() -> int:
     print(f"  DataFrame memory_usage(deep=True)      {size / 2**20:8.1f} MiB")
     ratio = parquet_peak / size
     print(f"  peak RSS growth during to_parquet      {parquet_peak / 2**20:8.1f} MiB ({ratio:.2f}x the table)")
+    early, late = sampler.at(10), sampler.at(100)
+    print(
+        f"  resident at 10% of the requests {early / 2**20:8.1f} MiB, at the end {late / 2**20:8.1f} MiB "
+        f"(growth between them {(late - early) / size:+.2f}x the table)"
+    )
     print(f"  Parquet read back by pandas equals the DataFrame: {parquet_ok}")
     print(f"  brute force (per-lumisection endpoints) on {len(sample)} datasets: {len(mismatches)} differ")
     return 0 if parquet_ok and written == len(table) and not mismatches else 1

@@ -91,6 +91,15 @@ Reported = TypeVar("Reported", bound=WriteReport | Awaitable[WriteReport])
 Row = dict[str, Any]
 #: ``output=`` of the lumisection reads: typed models, or the service's JSON.
 LumisectionOutput = Literal["models", "dicts"]
+#: The six lumisection routes of ``rr-protocol.md`` §7 (``client.calls.LUMISECTION_ENDPOINTS``).
+LumisectionRoute = Literal[
+    "rr_lumisections",
+    "oms_lumisections",
+    "rr_lumisection_ranges",
+    "rr_lumisection_ranges_by_component",
+    "oms_lumisection_ranges",
+    "joint_lumisection_ranges",
+]
 
 
 class ListingOptions(TypedDict, total=False):
@@ -673,6 +682,13 @@ class RunRegistry(_Configured, _Writes[WriteReport]):
         )
         return rows
 
+    def get_lumisection_json(self, route: LumisectionRoute, run_number: int, dataset_name: str = "online") -> Any:
+        """The reply of the lumisection ``route`` (one of ``client.calls.LUMISECTION_ENDPOINTS``) exactly as the
+        service sent it: ``None``, ``[]`` or ``{}`` for an unknown run, whatever the route answers (the typed reads
+        above normalise these). ``RunRegistry(...).get_lumisection_json("rr_lumisections", 355100)``."""
+        answer: Any = self._run(ops.lumisection_json(route, run_number, dataset_name))
+        return answer
+
     # -- lumisection tables --------------------------------------------------------------------------------
     def lumisection_table(
         self,
@@ -1012,6 +1028,10 @@ class AsyncRunRegistry(_Configured, _Writes[Awaitable[WriteReport]]):
             ops.lumisections("joint_lumisection_ranges", run_number, dataset_name, output=output)
         )
         return rows
+
+    async def get_lumisection_json(self, route: LumisectionRoute, run_number: int, dataset_name: str = "online") -> Any:
+        answer: Any = await self._run(ops.lumisection_json(route, run_number, dataset_name))
+        return answer
 
     # -- lumisection tables --------------------------------------------------------------------------------
     async def lumisection_table(

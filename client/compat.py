@@ -22,9 +22,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from client import operations as ops
-from client.api import LISTING_OPTIONS, Row
-from client.calls import Kind, lumisection_call
+from client.api import LISTING_OPTIONS, LumisectionRoute, Row
+from client.calls import Kind
 from client.default import default_client
 from client.errors import FilterRequiredError
 from client.write_report import WriteReport
@@ -178,12 +177,11 @@ def get_datasets_accepted() -> list[Row]:
 
 
 def _lumisections(
-    function: str, endpoint: str, run_number: int, dataset_name: str, kwargs: Mapping[str, Any]
+    function: str, endpoint: LumisectionRoute, run_number: int, dataset_name: str, kwargs: Mapping[str, Any]
 ) -> LumisectionJson:
     """The service's JSON answer as it is (``[]``, ``{}`` or ``None`` for an unknown run, as the service says)."""
     _options(function, kwargs, _NONE, depth=2)
-    client = default_client()
-    answer: LumisectionJson = client._run(ops.get_json(lumisection_call(endpoint, run_number, dataset_name), object))
+    answer: LumisectionJson = default_client().get_lumisection_json(endpoint, run_number, dataset_name)
     return answer
 
 

@@ -52,6 +52,7 @@ __all__ = [
     "get_json",
     "get_list_of_names",
     "listing",
+    "lumisection_json",
     "lumisections",
     "single_record",
     "sortings_argument",
@@ -241,6 +242,11 @@ def get_list_of_names(run_number: int) -> Operation[list[str]]:
     if not all(isinstance(n, str) for n in names):
         raise ServiceError("dataset names must be strings", status=200, route=call.route)
     return names
+
+
+def lumisection_json(endpoint: str, run_number: int, dataset_name: str) -> Operation[Any]:
+    """One of the six lumisection endpoints' replies, as the service sent it (``None``/``[]``/``{}`` included)."""
+    return get_json(lumisection_call(endpoint, run_number, dataset_name), object)
 
 
 def lumisections(endpoint: str, run_number: int, dataset_name: str, *, output: Output) -> Operation[Any]:

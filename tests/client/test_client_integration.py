@@ -11,6 +11,7 @@ import pytest
 
 from backend.server import EmbeddedServer
 from client import AsyncRunRegistry, RunRegistry, ServiceError
+from client.calls import LUMISECTION_ENDPOINTS
 from querylang import QuirkWarning
 from schemas import (
     ComponentRange,
@@ -139,6 +140,22 @@ def test_lumisection_endpoints_give_the_services_data_typed(rr: RunRegistry, ser
     assert rr.get_lumisection_ranges_by_component(1) == {}
 
 
+@pytest.mark.parametrize("route", LUMISECTION_ENDPOINTS)
+def test_get_lumisection_json_is_the_reply_as_sent(rr: RunRegistry, server: EmbeddedServer, route: str) -> None:
+    number = rr.get_runs(filter={"significant": True}, limit=1)[0].run_number
+    for run, dataset in ((number, "online"), (1, "online"), (number, "/No/Such/DATASET")):
+        expected = _raw(server, f"/lumisections/{route}", {"run_number": run, "dataset_name": dataset})
+        answer = rr.get_lumisection_json(route, run, dataset)  # type: ignore[arg-type]
+        assert answer == expected
+        assert type(answer) is type(expected)
+    assert rr.get_lumisection_json(route, number)  # type: ignore[arg-type]
+
+
+def test_get_lumisection_json_refuses_an_unknown_route(rr: RunRegistry) -> None:
+    with pytest.raises(ValueError, match="unknown lumisection endpoint 'lumisections'"):
+        rr.get_lumisection_json("lumisections", 1)  # type: ignore[arg-type]
+
+
 def test_cycles_and_accepted_datasets(rr: RunRegistry, server: EmbeddedServer) -> None:
     assert rr.get_cycles() == _raw(server, "/cycles/global")
     assert rr.get_datasets_accepted() == _raw(server, "/datasets_accepted")
@@ -190,6 +207,7 @@ async def test_async_client_matches_the_sync_one(rr: RunRegistry, server: Embedd
         assert await arr.get_lumisection_ranges_by_component(number) == rr.get_lumisection_ranges_by_component(number)
         assert await arr.get_oms_lumisection_ranges(number) == rr.get_oms_lumisection_ranges(number)
         assert await arr.get_joint_lumisection_ranges(number) == rr.get_joint_lumisection_ranges(number)
+        assert await arr.get_lumisection_json("rr_lumisections", 1) == rr.get_lumisection_json("rr_lumisections", 1)
         assert await arr.get_cycles() == rr.get_cycles()
         assert await arr.get_datasets_accepted() == rr.get_datasets_accepted()
         frame = await arr.get_runs(output="dataframe", limit=10)

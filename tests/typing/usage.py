@@ -129,6 +129,7 @@ def lumisections(rr: RunRegistry, sample: Sample) -> None:
     assert_type(joint, list[JointLumisectionRange])
     _all(joint, JointLumisectionRange)
     assert_type(rr.get_joint_lumisection_ranges(run, name, output="dicts"), list[Row])
+    assert_type(rr.get_lumisection_json("oms_lumisection_ranges", run), Any)
     table = rr.lumisection_table({"run_number": run}, name, ["dt-dt"])
     assert_type(table, pd.DataFrame)
     assert set(table["run"]) == {run}
