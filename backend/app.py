@@ -286,7 +286,7 @@ _ROUTES: tuple[tuple[str, str, Handler, bool], ...] = (  # method, path, handler
     (
         "POST",
         "/lumisections/rr_lumisections",
-        lambda s, c: s.rr_lumisections(c, _dumps(lumisections.rr_per_lumisection)),
+        lambda s, c: s.rr_lumisections(c, lumisections.rr_per_lumisection_json),
         False,
     ),
     (

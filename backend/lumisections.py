@@ -37,6 +37,7 @@ __all__ = [
     "oms_ranges_json",
     "rr_by_component",
     "rr_per_lumisection",
+    "rr_per_lumisection_json",
     "rr_ranges",
     "rr_ranges_json",
 ]
@@ -60,6 +61,17 @@ def rr_per_lumisection(statuses: Mapping[str, Sequence[StatusRange]], lumisectio
         for index, rng in enumerate(expand(ranges, lumisections)):
             per_ls[index][component] = values[id(rng)] if rng is not None else _value(None)
     return per_ls
+
+
+def rr_per_lumisection_json(statuses: Mapping[str, Sequence[StatusRange]], lumisections: int) -> bytes:
+    """``json.dumps(rr_per_lumisection(...)).encode()``, byte for byte: each stretch of equal statuses encoded
+    once, its text repeated for each of its lumisections (``[]`` when nothing was ever certified)."""
+    if not statuses:
+        return b"[]"
+    objects: list[bytes] = []
+    for first, after, _, text in _rr_segments(statuses, lumisections, first_wins=False):
+        objects += [b"{%s}" % text[2:]] * (after - first)  # the first component opens the object: no ", "
+    return b"[%s]" % b", ".join(objects)
 
 
 def _as_json(ranges: Iterable[tuple[int, int, dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -8,7 +8,8 @@ costs little) sends requests one at a time; each server's CPU seconds are read f
 * **small requests** (what the golden JSON's local engine sends 1,900 of): the lumisection range routes, ``GET
   /runs/:n`` (a path-parameter route), a one-row listing; printed as server milliseconds of CPU per request and
   as a ratio to the floor;
-* **large replies**: ``oms_lumisections`` and ``joint_lumisection_ranges`` of the longest runs, and one page of
+* **large replies**: ``oms_lumisections``, ``rr_lumisections`` and ``joint_lumisection_ranges`` of the longest
+  runs, and one page of
   every ``/PromptReco/Collisions2018%/DQM`` dataset (11.6 MB on the default registry); printed as server
   milliseconds of CPU per request and megabytes of reply per CPU second.
 
@@ -164,14 +165,18 @@ def small_routes(datasets: list[dict[str, Any]], count: int) -> dict[str, list[R
 
 
 def large_routes(datasets: list[dict[str, Any]], count: int) -> dict[str, list[Request]]:
-    """``count`` per-lumisection OMS replies, a fifth as many joint ranges (of the longest runs) and a fortieth as
-    many listings of every candidate dataset (the server's CPU clock ticks every 10 ms: each route needs seconds)."""
+    """``count`` per-lumisection OMS replies, a fifth as many per-lumisection RR replies and joint ranges (of the
+    longest runs), and a fortieth as many listings of every candidate dataset (the server's CPU clock ticks every
+    10 ms: each route needs seconds)."""
     longest = sorted(datasets, key=lambda d: -d["ls"])
     keys = [{"run_number": d["run_number"], "dataset_name": d["name"]} for d in longest]
     listing = {"page": 0, "page_size": 100_000, "filter": {"name": {"like": PATTERN}}, "sortings": []}
     return {
         "POST /lumisections/oms_lumisections": [
             Request("POST", "/lumisections/oms_lumisections", k) for k in keys[:count]
+        ],
+        "POST /lumisections/rr_lumisections": [
+            Request("POST", "/lumisections/rr_lumisections", k) for k in keys[: max(1, count // 5)]
         ],
         "POST /lumisections/joint_lumisection_ranges": [
             Request("POST", "/lumisections/joint_lumisection_ranges", k) for k in keys[: max(1, count // 5)]

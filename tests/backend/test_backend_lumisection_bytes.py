@@ -17,6 +17,8 @@ from backend.lumisections import (
     oms_per_lumisection_json,
     oms_ranges,
     oms_ranges_json,
+    rr_per_lumisection,
+    rr_per_lumisection_json,
     rr_ranges,
     rr_ranges_json,
 )
@@ -149,7 +151,7 @@ def test_joint_ranges_encode_byte_for_byte(
     components=st.dictionaries(st.sampled_from(["dt-dt", "csc-csc", "ÿ", "end"]), STATUS_RANGES, max_size=3),
     lumisections=st.integers(0, 34),
 )
-def test_rr_ranges_encode_byte_for_byte(
+def test_rr_replies_encode_byte_for_byte(
     components: dict[str, list[tuple[int, int, str, str]]], lumisections: int
 ) -> None:
     """Overlapping ranges (the first covering one counts), ranges past the end, non-ASCII, a component "end"."""
@@ -158,6 +160,8 @@ def test_rr_ranges_encode_byte_for_byte(
         for component, ranges in components.items()
     }
     assert rr_ranges_json(statuses, lumisections) == json.dumps(rr_ranges(statuses, lumisections)).encode()
+    per_ls = rr_per_lumisection(statuses, lumisections)  # the last covering range counts
+    assert rr_per_lumisection_json(statuses, lumisections) == json.dumps(per_ls).encode()
 
 
 def test_the_demo_runs_joint_and_rr_ranges_encode_byte_for_byte() -> None:
@@ -167,3 +171,4 @@ def test_the_demo_runs_joint_and_rr_ranges_encode_byte_for_byte() -> None:
             assert joint_ranges_json(*args) == json.dumps(joint_ranges(*args)).encode()
             rr_args = (dataset.statuses, run.lumisections)
             assert rr_ranges_json(*rr_args) == json.dumps(rr_ranges(*rr_args)).encode()
+            assert rr_per_lumisection_json(*rr_args) == json.dumps(rr_per_lumisection(*rr_args)).encode()
