@@ -9,9 +9,8 @@ costs little) sends requests one at a time; each server's CPU seconds are read f
   /runs/:n`` (a path-parameter route), a one-row listing; printed as server milliseconds of CPU per request and
   as a ratio to the floor;
 * **large replies**: ``oms_lumisections``, ``rr_lumisections`` and ``joint_lumisection_ranges`` of the longest
-  runs, and one page of
-  every ``/PromptReco/Collisions2018%/DQM`` dataset (11.6 MB on the default registry); printed as server
-  milliseconds of CPU per request and megabytes of reply per CPU second.
+  runs, and one page of every ``/PromptReco/Collisions2018%/DQM`` dataset (11.6 MB on the default registry);
+  printed as server milliseconds of CPU per request and megabytes of reply per CPU second.
 
 Run: ``.venv/bin/python benchmarks/serve.py`` (``--runs N`` for a smaller registry, ``--requests`` per small route,
 ``--large`` per-lumisection OMS requests, ``--repeat`` for the best of N measurements of each route).
