@@ -320,12 +320,12 @@ def _json_response(status: int, text: str) -> Response:
     return Response(text, status_code=status, media_type="application/json")
 
 
-def _denied(issuer: TokenIssuer | None, authorization: str | None, write: bool) -> Answer | None:
+def _denied(issuer: TokenIssuer | None, scope: Scope, write: bool) -> Answer | None:
     """``None`` when the request may proceed, else the 401 answer."""
     if issuer is None:
         return None
     try:
-        role = issuer.role_of(bearer_token(authorization))
+        role = issuer.role_of(bearer_token(_header(scope, b"authorization")))
     except AuthError as exc:
         return 401, json.dumps({"message": f"unauthorized: {exc}"})
     if write and role != "writer":
@@ -333,9 +333,12 @@ def _denied(issuer: TokenIssuer | None, authorization: str | None, write: bool) 
     return None
 
 
-async def _send_json(send: Send, status: int, body: bytes) -> None:
-    """What ``Response(body, status_code=status, media_type="application/json")`` sends, without the object."""
-    headers = [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]
+async def _send(send: Send, status: int, body: bytes, *, json_body: bool = True) -> None:
+    """What ``Response(body, status_code=status, media_type="application/json" or None)`` sends, without the
+    object."""
+    headers = [(b"content-length", b"%d" % len(body))]
+    if json_body:
+        headers.append((b"content-type", b"application/json"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -355,16 +358,15 @@ class _Endpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.stats.count_request(self.path)
-        denied = _denied(self.issuer, _header(scope, b"authorization"), self.write) if self.issuer else None
+        denied = _denied(self.issuer, scope, self.write)
         if denied is not None:
-            await _send_json(send, *_encoded(denied))
+            await _send(send, *_encoded(denied))
             return
         try:
             raw, params = await self.runner.read_body(scope, receive), scope.get("path_params", {})
             answer = await self.runner.run(lambda: self.handler(self.service, HandlerCall(params, parse_json(raw))))
         except ClientDisconnect:  # the client gave up (e.g. its read timeout passed): nobody to answer
-            await send({"type": "http.response.start", "status": 499, "headers": [(b"content-length", b"0")]})
-            await send({"type": "http.response.body", "body": b""})
+            await _send(send, 499, b"", json_body=False)
             return
         except (RequestError, StoreError) as exc:  # StoreError: the server is stopping and closed its store
             answer = 500, error_body(str(exc))
@@ -373,7 +375,7 @@ class _Endpoint:
         except Exception:
             logger.exception("unexpected error on %s %s", scope["method"], self.path)
             answer = 500, error_body("internal server error")
-        await _send_json(send, *_encoded(answer))
+        await _send(send, *_encoded(answer))
 
 
 def _encoded(answer: Answer) -> tuple[int, bytes]:
