@@ -34,12 +34,10 @@ class RouteTable(Generic[E]):
             segments = path.split("/")
             if "{" not in path:
                 self._exact[method, path] = endpoint
-            elif (
-                ":" in path or not all(_literal(s) or _parameter(s) for s in segments[2:]) or not _literal(segments[1])
-            ):
-                raise ArgumentError(f"unsupported path template {path!r}: {{name}} segments after a literal one")
+            elif _supported(segments):
+                self._templates.setdefault(_bucket(method, segments), []).append((segments, endpoint))
             else:
-                self._templates.setdefault((method, len(segments), segments[1]), []).append((segments, endpoint))
+                raise ArgumentError(f"unsupported path template {path!r}: {{name}} segments after a literal one")
 
     def find(self, method: str, path: str) -> tuple[E, dict[str, str]] | None:
         """The endpoint for ``method`` and ``path`` with its path parameters, or ``None``."""
@@ -47,9 +45,7 @@ class RouteTable(Generic[E]):
         if endpoint is not None:
             return endpoint, {}
         segments = path.split("/")
-        for template, endpoint in self._templates.get(
-            (method, len(segments), segments[1] if len(segments) > 1 else ""), ()
-        ):
+        for template, endpoint in self._templates.get(_bucket(method, segments), ()):
             params = _match(template, segments)
             if params is not None:
                 return endpoint, params
@@ -57,6 +53,7 @@ class RouteTable(Generic[E]):
 
 
 def _bucket(method: str, segments: list[str]) -> tuple[str, int, str]:
+    """Templates are looked up by method, number of segments and first segment (always a literal)."""
     return method, len(segments), segments[1] if len(segments) > 1 else ""
 
 
