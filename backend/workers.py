@@ -57,10 +57,19 @@ class WorkerPool:
             self._pending += 1
             start = self._pending > self._threads and self._threads < self.size
             self._threads += start
-        self._jobs.put((work, loop, future))
         if start:
-            threading.Thread(target=self._work, name=self.name, daemon=True).start()
+            self._start_thread()
+        self._jobs.put((work, loop, future))
         return await future
+
+    def _start_thread(self) -> None:
+        try:
+            threading.Thread(target=self._work, name=self.name, daemon=True).start()
+        except BaseException:  # no thread (the system's limit): this call fails, the pool's counts stay true
+            with self._lock:
+                self._threads -= 1
+                self._pending -= 1
+            raise
 
     def close(self) -> None:
         """End every thread once the work queued before has run; later :meth:`run` calls raise ``RuntimeError``."""
