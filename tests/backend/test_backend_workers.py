@@ -155,3 +155,23 @@ def test_bodies_parse_as_json_loads_parsed_them(text: str, encoding: str, as_byt
         assert "\\ud800" in json.dumps(expected)  # json.loads gave the lone surrogate back
     else:
         assert got == expected
+
+
+def test_a_thread_that_cannot_start_fails_only_its_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = WorkerPool(2, name="test-pool-no-thread")
+    start = threading.Thread.start
+
+    def refuse(thread: threading.Thread) -> None:
+        monkeypatch.setattr(threading.Thread, "start", start)  # only the first start fails
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match="can't start"):
+            await pool.run(lambda: 1)
+        assert await asyncio.gather(pool.run(lambda: 2), pool.run(lambda: 3)) == [2, 3]
+
+    asyncio.run(main())
+    assert len(pool_threads("test-pool-no-thread")) <= 2
+    pool.close()
