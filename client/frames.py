@@ -28,7 +28,7 @@ import itertools
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -128,15 +128,24 @@ def _models_frame(layout: _Layout, records: Sequence[BaseModel]) -> pd.DataFrame
 
 
 # ---- from the wire ---------------------------------------------------------------------------------------------
-def wire_frame(kind: str, rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+def wire_frame(kind: str, rows: Iterable[Mapping[str, Any]], length: int | None = None) -> pd.DataFrame:
     """The frame of wire rows (dicts as the service sends them), read once: every ``_CHUNK`` rows become typed
-    columns, so only one chunk of Python values lives at a time. ``ValueError`` names the column of a bad value."""
+    columns written at once into columns of the frame's full ``length`` (``None``: the rows are counted first), so
+    only one chunk of Python values lives at a time and no column is ever held twice (no concatenation at the end).
+    ``ValueError`` names the column of a bad value."""
+    if length is None:
+        rows = list(rows)
+        length = len(rows)
     layout = _LAYOUTS[kind]
     iterator = iter(rows)
-    parts = []
+    frame = _Columns(layout, length)
+    offset = 0
     while chunk := list(itertools.islice(iterator, _CHUNK)):
-        parts.append(_wire_columns(layout, chunk))
-    return _Columns.concat(layout, parts) if parts else pd.DataFrame()
+        frame.place(_wire_columns(layout, chunk), offset)
+        offset += len(chunk)
+    if offset != length:
+        raise ArgumentError(f"wire_frame was told of {length} rows and given {offset}")
+    return frame.frame() if length else pd.DataFrame()
 
 
 def release_free_memory(rows: int) -> None:
@@ -160,10 +169,14 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return function
 
 
-def blobs_frame(kind: str, blobs: Iterable[PackedRow | bytes]) -> pd.DataFrame:
+def blobs_frame(kind: str, blobs: Iterable[PackedRow | bytes], length: int | None = None) -> pd.DataFrame:
     """:func:`wire_frame` of rows kept as JSON (packed, see :mod:`client.wire`, or ``bytes``), one row parsed at a
-    time by pydantic-core (orjson's objects take about three times the memory while they live)."""
-    return wire_frame(kind, map(from_json, row_texts(blobs)))
+    time by pydantic-core (orjson's objects take about three times the memory while they live); ``length``: how
+    many (``None``: ``len(blobs)``)."""
+    if length is None:
+        blobs = list(blobs) if not isinstance(blobs, Sequence) else blobs
+        length = len(blobs)
+    return wire_frame(kind, map(from_json, row_texts(blobs)), length)
 
 
 def _wire_columns(layout: _Layout, rows: Sequence[Mapping[str, Any]]) -> _Columns:
@@ -199,15 +212,19 @@ def _nested(row: Mapping[str, Any], path: Sequence[str]) -> Mapping[str, Any]:
 # ---- columns ---------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Column:
-    """A typed column and how to make more of it (``empty(n)``: n missing values, or zeros for counts)."""
+    """A column and how to make more of it (``empty(n)``: n missing values, or zeros for counts); ``finish``
+    gives the typed array of ``values`` kept raw while the column is filled (``None``: they are typed already)."""
 
     values: Any
     empty: Callable[[int], Any]
-    extra: bool = False
+    finish: Callable[[Any], Any] | None = None
+
+    def typed(self) -> Any:
+        return self.values if self.finish is None else self.finish(self.values)
 
 
 class _Columns:
-    """The typed columns of some records, keyed in the layout's order; extras named once all are known."""
+    """The columns of some records, keyed in the layout's order; extras named once all are known."""
 
     def __init__(self, layout: _Layout, length: int) -> None:
         self.layout, self.length = layout, length
@@ -218,14 +235,11 @@ class _Columns:
     def add_field(self, name: str, values: list[Any], annotation: Any, *, validate: bool = False) -> None:
         if validate:
             values = _validated(name, values, annotation)
-        kind, category = _base_type(annotation), _is_category(name)
-        self.fields[name] = _Column(
-            _typed(values, kind, category=category), lambda n: _typed([None] * n, kind, category=category)
-        )
+        self.fields[name] = _column(values, _base_type(annotation), category=_is_category(name))
 
     def add_extra(self, section: _Section, key: str, values: list[Any]) -> None:
         index = self.layout.sections.index(section)
-        self.extras[(index, key)] = _Column(pd.array(values, dtype=object), lambda n: pd.array([None] * n, object))
+        self.extras[(index, key)] = _Column(_objects(values), _nones)
 
     def add_counts(self, summaries: Sequence[Mapping[str, RawCounts]]) -> None:
         flags = sorted(set().union(*(s.keys() for s in summaries))) if summaries else []
@@ -236,55 +250,72 @@ class _Columns:
             for status in STATUS_FIELDS:
                 if status in seen:
                     values = pd.array([c.get(status, 0) for c in counts], dtype="Int64")
-                    self.counts[f"{flag}.{status}"] = _Column(values, lambda n: pd.array([0] * n, dtype="Int64"))
+                    self.counts[f"{flag}.{status}"] = _Column(values, _zero_counts)
+
+    def place(self, part: _Columns, offset: int) -> None:
+        """Write ``part``'s columns at row ``offset`` of these (a column first seen is made empty, full length)."""
+        for mine, theirs in ((self.fields, part.fields), (self.extras, part.extras), (self.counts, part.counts)):
+            for key, column in theirs.items():
+                if key not in mine:
+                    mine[key] = replace(column, values=column.empty(self.length).copy())  # type: ignore[index]
+                mine[key].values[offset : offset + part.length] = column.values  # type: ignore[index]
 
     def frame(self) -> pd.DataFrame:
-        return _Columns.concat(self.layout, [self])
-
-    @staticmethod
-    def concat(layout: _Layout, parts: Sequence[_Columns]) -> pd.DataFrame:
-        """One frame from the parts' columns, in the layout's order (a part without a column gets its ``empty``).
-        Each column is taken out of the parts as it is joined, so the parts shrink as the frame grows."""
-        present = {name for part in parts for name in part.fields}
-        extras = {key for part in parts for key in part.extras}
+        """The frame, columns in the layout's order; each column typed (and its raw values dropped) in turn."""
+        layout = self.layout
+        present = set(self.fields)
         columns: dict[str, Any] = {}
 
         def add_fields(names: Iterable[str]) -> None:
             for name in names:
                 if name in present:
-                    columns[name] = _joined([p.fields.pop(name, None) for p in parts], parts)
+                    columns[name] = self.fields.pop(name).typed()
 
         add_fields(layout.keys)
         for index, section in enumerate(layout.sections):
             add_fields(info.alias or n for n, info in section.model.model_fields.items() if n not in section.skip)
-            for key in sorted(k for i, k in extras if i == index):
+            for key in sorted(k for i, k in self.extras if i == index):
                 name = key if key not in columns and key not in present else f"{section.model.__name__}.{key}"
-                joined = _joined([p.extras.pop((index, key), None) for p in parts], parts)
-                columns[name] = pd.Series(joined, dtype=object).infer_objects().array
+                columns[name] = pd.Series(self.extras.pop((index, key)).values, dtype=object).infer_objects().array
         add_fields(layout.plain)
-        for name in sorted({name for part in parts for name in part.counts}, key=_count_order):
-            columns[name] = _joined([p.counts.pop(name, None) for p in parts], parts)
-        length = sum(part.length for part in parts)
-        frame: pd.DataFrame = pd.DataFrame(columns, index=pd.RangeIndex(length), copy=False)
+        for name in sorted(self.counts, key=_count_order):
+            columns[name] = self.counts.pop(name).values
+        frame: pd.DataFrame = pd.DataFrame(columns, index=pd.RangeIndex(self.length), copy=False)
         return frame
+
+
+def _column(values: list[Any], kind: Any, *, category: bool) -> _Column:
+    """The column of ``values`` of a field of type ``kind``: numbers, booleans and datetimes typed at once (their
+    arrays take slices cheaply); text and categories kept as objects and typed once whole (a ``string`` array
+    checks every value it is given)."""
+    if category:
+        return _Column(_objects(values), _nones, pd.Categorical)
+    if kind is str:
+        return _Column(_objects(values), _nones, functools.partial(pd.array, dtype="string"))
+    return _Column(_typed(values, kind), functools.partial(_missing, kind))
+
+
+def _objects(values: list[Any]) -> Any:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _nones(length: int) -> Any:
+    return np.full(length, None, dtype=object)
+
+
+def _zero_counts(length: int) -> Any:
+    return pd.array(np.zeros(length, dtype="int64"), dtype="Int64")
+
+
+def _missing(kind: Any, length: int) -> Any:
+    return _typed([None] * length, kind)
 
 
 def _count_order(name: str) -> tuple[str, int]:
     flag, _, status = name.rpartition(".")
     return flag, list(STATUS_FIELDS).index(status)
-
-
-def _joined(columns: Sequence[_Column | None], parts: Sequence[_Columns]) -> Any:
-    """The parts' arrays of one column, end to end (categories united)."""
-    template = next(c for c in columns if c is not None)
-    arrays = [c.values if c is not None else template.empty(p.length) for c, p in zip(columns, parts, strict=True)]
-    if len(arrays) == 1:
-        return arrays[0]
-    if isinstance(template.values, pd.Categorical):
-        categories = pd.Categorical(sorted({c for a in arrays for c in a.categories})).categories
-        codes = np.concatenate([a.set_categories(categories).codes for a in arrays])
-        return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories))
-    return pd.concat([pd.Series(a, copy=False) for a in arrays], ignore_index=True).array
 
 
 # ---- conversions -----------------------------------------------------------------------------------------------
@@ -341,7 +372,7 @@ def _typed(values: list[Any], kind: Any, *, category: bool = False) -> Any:
     if kind is float:
         return pd.array(values, dtype="Float64")
     if kind is datetime:
-        return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
+        return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]").array
     if kind is str:
         return pd.array(values, dtype="string")
     return pd.array(values, dtype=object)

@@ -35,7 +35,7 @@ from client.errors import ArgumentError, ArgumentTypeError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
 from client.progress import Progress, RequestCounter
 from client.transport import Call, Reply
-from client.wire import decode_page
+from client.wire import PackedReader
 from querylang.catalogue import OMS_LUMISECTION_BITS, STATUS_VALUES, Catalogue, default_catalogue
 from querylang.compile import compile_filter
 from querylang.errors import FilterError
@@ -142,9 +142,7 @@ def lumisection_table_operation(
     if columns is not None:
         resolve_columns(columns, (), catalogue)  # fail before any request
     query = ListingQuery("datasets", plan.filters, (), page_size=page_size)
-    listing = yield from fetch_listing(
-        query, decode=partial(decode_page, "datasets", convert=_brief), progress=progress
-    )
+    listing = yield from fetch_listing(query, read=partial(PackedReader, "datasets", convert=_brief), progress=progress)
     datasets = sorted((d for d in listing.rows if pattern.matches(d.name)), key=lambda d: (d.run, d.name))
     spec = resolve_columns(columns, (c for d in datasets for c in d.components), catalogue)
     names = sorted({d.name for d in datasets})

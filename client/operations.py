@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -25,7 +26,6 @@ from client.calls import (
 from client.engine import Batch, Operation, unwrap
 from client.errors import ArgumentError, ArgumentTypeError, PartialResultError, ServiceError
 from client.pagination import (
-    DecodePage,
     Listing,
     ListingQuery,
     Progress,
@@ -35,7 +35,7 @@ from client.pagination import (
 )
 from client.results import Records, WireRows
 from client.transport import Call, Reply
-from client.wire import PageDecoder, RowReader, short_error
+from client.wire import PackedReader, RowReader, short_error
 from schemas import (
     Dataset,
     JointLumisectionRange,
@@ -99,15 +99,16 @@ def _plan(kind: Kind, filter: object, *, raw: bool, unknown_flags: UnknownFlags)
     return querylang.compile_filter({} if filter is None else filter, kind=kind, unknown_flags=unknown_flags)
 
 
-def _decoder(kind: Kind, output: Output, compress: bool | None) -> DecodePage:
-    """How pages become rows: each row's JSON, packed (typed models and frames are made from them later, see
-    :class:`~client.results.Records`), or the public client's dicts."""
+def _reading(kind: Kind, output: Output, compress: bool | None) -> dict[str, Any]:
+    """How pages become rows (``fetch_listing``'s keyword): each row's JSON, packed as the body arrives (typed
+    models and frames are made from them later, see :class:`~client.results.Records`), or the public client's
+    dicts."""
     if compress is False:
-        return wire_decoder(kind)
+        return {"decode": wire_decoder(kind)}
     if output == "dicts" or compress is not None:
         shape = compress_run if kind == "runs" else compress_dataset
-        return wire_decoder(kind, lambda rows: [shape(r) for r in rows])
-    return PageDecoder(kind)
+        return {"decode": wire_decoder(kind, lambda rows: [shape(r) for r in rows])}
+    return {"read": partial(PackedReader, kind)}
 
 
 def _model_maker(kind: Kind, route: str) -> Callable[[Any], Any]:
@@ -158,7 +159,7 @@ def listing(
     )
     try:
         result: Listing = yield from fetch_listing(
-            query, decode=_decoder(kind, output, compress_attributes), resume_from=resume_from, progress=progress
+            query, **_reading(kind, output, compress_attributes), resume_from=resume_from, progress=progress
         )
     except PartialResultError as error:
         error.rows = rows.records(error.rows)
@@ -167,7 +168,7 @@ def listing(
         from client.frames import blobs_frame, release_free_memory  # pandas only when a frame is asked for
 
         release_free_memory(len(result.rows))
-        return blobs_frame(kind, _consumed(result.rows))
+        return blobs_frame(kind, _consumed(result.rows), len(result.rows))
     return rows.records(
         result.rows,
         total=result.total,
@@ -211,7 +212,7 @@ def single_record(
             raise ArgumentTypeError(f"dataset_name must be a non-empty string, got {dataset_name!r}")
         backend_filter["name"] = {"=": dataset_name}
     query = ListingQuery(kind, (backend_filter,), (), page_size=2, limit=None)
-    result: Listing = yield from fetch_listing(query, decode=_decoder(kind, "models", compress_attributes))
+    result: Listing = yield from fetch_listing(query, **_reading(kind, "models", compress_attributes))
     if len(result.rows) > 1:
         what = f"run {number}" if kind == "runs" else f"dataset {dataset_name!r} of run {number}"
         raise ServiceError(

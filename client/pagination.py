@@ -24,9 +24,10 @@ import logging
 import math
 import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -44,6 +45,8 @@ __all__ = [
     "Listing",
     "ListingQuery",
     "Page",
+    "PageReader",
+    "ReadPage",
     "ResumeFrom",
     "fetch_listing",
     "sort_key_of",
@@ -67,6 +70,19 @@ class DecodedPage:
 #: Decodes a page's raw body; ``with_wire=True`` also returns the wire rows (for client-side sorting).
 #: Raises ``ValueError`` (or a subclass, such as pydantic's ``ValidationError``) on a body of the wrong shape.
 DecodePage = Callable[[bytes, bool], DecodedPage]
+
+
+class PageReader(Protocol):
+    """Reads one page's body as it arrives: ``feed`` each chunk, then ``result()``; either raises ``ValueError``
+    when the body is not a page (a :class:`client.transport.BodySink` whose result is a :class:`DecodedPage`)."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def result(self) -> DecodedPage: ...
+
+
+#: Makes the reader of one page's body (``with_wire=True``: also the wire rows, for client-side sorting).
+ReadPage = Callable[[bool], PageReader]
 #: Converts one page of wire rows (dicts) into result rows; ``list`` keeps the service's dicts.
 ConvertPage = Callable[[list[dict[str, Any]]], list[Any]]
 Progress = Callable[[int, int], None]
@@ -167,14 +183,20 @@ def fetch_listing(
     convert: ConvertPage = list,
     *,
     decode: DecodePage | None = None,
+    read: ReadPage | None = None,
     resume_from: ResumeFrom | None = None,
     progress: Progress | None = None,
 ) -> Operation[Listing]:
     """The listing operation; run it with :func:`client.engine.run_sync` or :func:`~client.engine.run_async`.
 
-    Rows are the service's dicts passed through ``convert``, or whatever ``decode`` makes of each page's body.
+    Rows are the service's dicts passed through ``convert``, or whatever ``decode`` makes of each page's body, or
+    what ``read``'s readers make of it as it arrives (the body is streamed to them, never held whole: see
+    :attr:`client.transport.Call.sink`).
     """
-    state = _State(query, decode or wire_decoder(query.kind, convert), resume_from, progress)
+    streamed = read is not None
+    if read is None:
+        read = partial(_WholePage, decode or wire_decoder(query.kind, convert))
+    state = _State(query, read, streamed, resume_from, progress)
     if not query.filters or query.limit == 0:
         return Listing(rows=[], total=0 if not query.filters else None)
     first = [i for i in range(len(query.filters)) if (i, 0) not in state.done]
@@ -193,12 +215,66 @@ def fetch_listing(
     return state.finish()
 
 
+class _WholePage:
+    """A :class:`PageReader` that keeps the body and decodes it whole (for a :data:`DecodePage`)."""
+
+    def __init__(self, decode: DecodePage, with_wire: bool) -> None:
+        self.decode, self.with_wire = decode, with_wire
+        self.chunks: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> None:
+        self.chunks.append(chunk)
+
+    def result(self) -> DecodedPage:
+        return self.decode(b"".join(self.chunks), self.with_wire)
+
+
+#: Bytes of a body kept to word a refused page: the service's ``{"err"}`` answer is short.
+_HEAD_BYTES = 1 << 16
+
+
+class _PageSink:
+    """One page's body for its reader; a refusal worded as the listing's: the service's ``{"err"}`` message, or
+    the page and what does not match the schema (``ValueError``, which the transport turns into a ServiceError)."""
+
+    def __init__(self, read: ReadPage, with_wire: bool, page: int) -> None:
+        self.reader, self.page = read(with_wire), page
+        self.head, self.size = bytearray(), 0
+
+    def feed(self, chunk: bytes) -> None:
+        if len(self.head) < _HEAD_BYTES:
+            self.head += chunk[: _HEAD_BYTES - len(self.head)]
+        self.size += len(chunk)
+        try:
+            self.reader.feed(chunk)
+        except ValueError as exc:
+            raise self.refusal(exc) from None
+
+    def result(self) -> DecodedPage:
+        try:
+            return self.reader.result()
+        except ValueError as exc:
+            raise self.refusal(exc) from None
+
+    def refusal(self, exc: ValueError) -> ValueError:
+        service_error = _err_answer(bytes(self.head)) if self.size <= _HEAD_BYTES else None
+        return ValueError(service_error or f"page {self.page}: the reply does not match the schema: {exc}")
+
+
 class _State:
-    def __init__(self, query: ListingQuery, decode: DecodePage, resume: ResumeFrom | None, progress: Progress | None):
+    def __init__(
+        self,
+        query: ListingQuery,
+        read: ReadPage,
+        streamed: bool,
+        resume: ResumeFrom | None,
+        progress: Progress | None,
+    ):
         if resume is not None and resume.fingerprint != query.fingerprint():
             raise ArgumentError("resume_from belongs to another query (filter, sortings, page_size or limit differ)")
         self.query = query
-        self.decode = decode
+        self.read = read
+        self.streamed = streamed
         self.progress = progress
         self.done: dict[tuple[int, int], Page] = dict(resume.pages) if resume else {}
         self.failures: list[tuple[tuple[int, int], RunQLError]] = []
@@ -214,7 +290,15 @@ class _State:
     def batch(self, pages: Sequence[tuple[int, int]]) -> Batch:
         self.requests += len(pages)
         self.in_flight = list(pages)
-        return Batch([self.query.call(i, p) for i, p in pages], parse=self.parse, on_each=self.tick)
+        return Batch([self.call(i, p) for i, p in pages], parse=self.parse, on_each=self.tick)
+
+    def call(self, index: int, page: int) -> Call:
+        """The page's call; a streamed listing's body goes to a fresh reader per attempt as it arrives."""
+        call = self.query.call(index, page)
+        return replace(call, sink=partial(self.sink, page)) if self.streamed else call
+
+    def sink(self, page: int) -> _PageSink:
+        return _PageSink(self.read, self.needs_sort, page)
 
     def tick(self) -> None:
         self.completed += 1
@@ -227,14 +311,17 @@ class _State:
         return sum(known.values()) + sum(1 for i in range(len(self.query.filters)) if i not in known)
 
     def parse(self, call: Call, reply: Reply) -> Page:
-        """Decode and check one reply (runs in a worker thread or task)."""
+        """One reply as a page (runs in a worker thread or task): read as it arrived, or decoded here from the
+        body handed over whole (a transport that streams nothing)."""
         page = int(call.json["page"])
-        try:
-            decoded = self.decode(reply.data, self.needs_sort)
-        except ValueError as exc:
-            service_error = _err_answer(reply.data)
-            message = service_error or f"page {page}: the reply does not match the schema: {exc}"
-            raise ServiceError(message, status=reply.status, route=call.route) from None
+        decoded = reply.data
+        if not isinstance(decoded, DecodedPage):
+            sink = self.sink(page)
+            try:
+                sink.feed(decoded)
+                decoded = sink.result()
+            except ValueError as exc:
+                raise ServiceError(str(exc), status=reply.status, route=call.route) from None
         sort_keys = None
         if self.needs_sort and decoded.wire is not None:
             sort_keys = tuple(sort_key_of(row, self.sortings) for row in decoded.wire)

@@ -29,13 +29,16 @@ import logging
 import random
 import threading
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import anyio
 import httpx
+import orjson
 
 from client.auth import TokenProvider
 from client.config import Secret, Settings
@@ -43,14 +46,17 @@ from client.errors import ArgumentError, ArgumentTypeError, AuthError, RunQLErro
 
 __all__ = [
     "AsyncTransport",
+    "BodySink",
     "Call",
     "Reply",
     "RetryBudget",
     "RetryPolicy",
     "Retryable",
+    "Streamed",
     "SyncTransport",
     "Unauthorized",
     "Verdict",
+    "environment_proxy",
     "exchange",
     "interpret",
     "pool_limits",
@@ -61,6 +67,7 @@ USER_AGENT = "runql/0.1.0"
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 #: Statuses of the token endpoint handed to the token parser (the others are retried).
 TOKEN_ACCEPT = frozenset(range(200, 600)) - RETRY_STATUSES
+T = TypeVar("T")
 
 
 def pool_limits(concurrency: int) -> httpx.Limits:
@@ -82,6 +89,9 @@ class Call:
     #: A write that is safe to send again after an ambiguous failure: a repeat sets the same values again, is
     #: refused because its precondition no longer holds, or starts an identical job. Retried like a read.
     repeatable: bool = False
+    #: Makes the :class:`BodySink` that takes an accepted body as it arrives (a fresh one per attempt, so a body cut
+    #: short is retried from scratch); the reply's data is its result. Other answers are read whole as usual.
+    sink: Callable[[], BodySink] | None = None
 
     @property
     def retry_safe(self) -> bool:
@@ -99,6 +109,24 @@ class Reply:
 
     status: int
     data: Any
+
+
+class BodySink(Protocol):
+    """Takes an accepted body as it arrives (``Call.sink`` makes one per attempt): ``feed`` each chunk, then
+    ``result()`` is the reply's data. Either raises ``ValueError`` when the body is not what it expects."""
+
+    def feed(self, chunk: bytes) -> None: ...
+
+    def result(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """An accepted body read into its call's sink: the status and the sink's result, or why it refused the body."""
+
+    status: int
+    value: Any
+    error: ValueError | None = None
 
 
 @dataclass(frozen=True)
@@ -205,7 +233,7 @@ class Unauthorized:
 
 
 Step = Send | Wait | Refresh
-Outcome = httpx.Response | httpx.TransportError | None
+Outcome = httpx.Response | Streamed | httpx.TransportError | None
 #: What one attempt amounts to: the accepted reply, a transient failure, a rejected token, or the error to raise.
 Verdict = Reply | Retryable | Unauthorized | RunQLError
 
@@ -248,6 +276,10 @@ def _may_retry(attempt: int, policy: RetryPolicy, budget: RetryBudget | None) ->
 def _judge(outcome: Outcome, call: Call) -> Verdict:
     if isinstance(outcome, httpx.TransportError):
         return _judge_failure(outcome, call)
+    if isinstance(outcome, Streamed):
+        if outcome.error is not None:
+            return ServiceError(str(outcome.error), status=outcome.status, route=call.route)
+        return Reply(outcome.status, outcome.value)
     if outcome is None:
         raise ArgumentTypeError("exchange() needs the response or the transport error of each attempt")
     return interpret(outcome.status_code, outcome.content, outcome.headers, call)
@@ -293,8 +325,15 @@ def interpret(status: int, content: bytes, headers: httpx.Headers, call: Call) -
 
 
 def _json_or_none(content: bytes) -> Any:
+    """The JSON of ``content`` (orjson; ``json`` for what orjson refuses and ``json`` takes, such as ``NaN``)."""
+    if not content:
+        return None
     try:
-        return json.loads(content) if content else None
+        return orjson.loads(content)
+    except ValueError:
+        pass
+    try:
+        return json.loads(content)
     except ValueError:
         return None
 
@@ -330,46 +369,151 @@ def _retry_after(headers: httpx.Headers) -> float | None:
 # -- the drivers ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Common:
-    settings: Settings
-    clock: Callable[[], float] = time.time
-    policy: RetryPolicy = field(init=False)
-    tokens: TokenProvider | None = field(init=False)
-    rng: random.Random = field(init=False, default_factory=random.Random)
+class _Stream:
+    """One attempt's sink; stops taking chunks at the first it refuses (the rest of the body is not read)."""
 
-    def __post_init__(self) -> None:
-        self.policy = RetryPolicy(retries=self.settings.retries, backoff=self.settings.backoff)
-        self.tokens = TokenProvider(self.settings.auth, clock=self.clock) if self.settings.auth else None
+    def __init__(self, sink: Callable[[], BodySink], status: int) -> None:
+        self.sink, self.status = sink(), status
+        self.error: ValueError | None = None
+
+    def feed(self, chunk: bytes) -> bool:
+        """Hand ``chunk`` over; ``False`` once the sink refused the body."""
+        try:
+            self.sink.feed(chunk)
+        except ValueError as error:
+            self.error = error
+        return self.error is None
+
+    def outcome(self) -> Streamed:
+        if self.error is None:
+            try:
+                return Streamed(self.status, self.sink.result())
+            except ValueError as error:
+                self.error = error
+        return Streamed(self.status, None, self.error)
+
+
+def _stream_of(call: Call, response: httpx.Response) -> _Stream | None:
+    """The sink that takes this answer's body as it arrives, if the call has one and the status is accepted."""
+    if call.sink is None or response.status_code not in call.accept:
+        return None
+    return _Stream(call.sink, response.status_code)
+
+
+#: Headers every request carries (those ``httpx.Client`` would add, with ours).
+_FIXED_HEADERS = {
+    "Accept": "application/json",
+    "Accept-Encoding": "gzip, deflate",
+    "Connection": "keep-alive",
+    "User-Agent": USER_AGENT,
+}
+_Headers = tuple[httpx.Headers, httpx.Headers]
+#: Parsed URLs kept per client (the paths of one client are few: routes, and run numbers in a few GETs).
+_MAX_URLS = 1024
+
+
+class _Common:
+    """What both drivers share: the retry policy, the token provider, and requests built with no per-call work
+    that can be done once (URLs parsed once, headers encoded once per token, timeouts as an extension)."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float]) -> None:
+        self.settings = settings
+        self.policy = RetryPolicy(retries=settings.retries, backoff=settings.backoff)
+        self.tokens = TokenProvider(settings.auth, clock=clock) if settings.auth else None
+        self.rng = random.Random()
+        timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout, pool=settings.read_timeout)
+        self.extensions = {"timeout": timeout.as_dict()}
+        self._urls: dict[str, httpx.URL] = {}
+        self._headers: tuple[Secret | None, bytes, _Headers] = (None, b"", self._headers_for(None, b""))
 
     def flow(self, call: Call, budget: RetryBudget | None) -> Generator[Step, Outcome, Reply]:
         return exchange(call, self.policy, self.rng, uses_token=self.tokens is not None, budget=budget)
 
-    def timeout(self) -> httpx.Timeout:
-        s = self.settings
-        return httpx.Timeout(s.read_timeout, connect=s.connect_timeout, pool=s.read_timeout)
-
     def limits(self) -> httpx.Limits:
         return pool_limits(self.settings.concurrency)
 
+    def pool(self, given: T | None, make: Callable[..., T]) -> T:
+        """The transport given (a ``MockTransport``, a wrapper), else ``make``'s keep-alive pool, through the
+        proxy the environment names for the service (as ``httpx.Client`` honours ``HTTP(S)_PROXY``/``NO_PROXY``)."""
+        if given is not None:
+            return given
+        return make(limits=self.limits(), proxy=environment_proxy(self.settings.base_url))
+
     def build(self, call: Call, token: Secret | None) -> httpx.Request:
-        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        """The request of ``call`` with ``token`` (or the ``email`` header of local targets): the headers and body
+        ``httpx.Request(json=...)`` would make, from headers prepared once."""
+        url = self._url(call.path)
+        plain, with_json = self._headers_with(token, url)
+        if call.json is None and call.method == "GET":
+            return httpx.Request(call.method, url, headers=plain, extensions=self.extensions)
+        try:
+            body = json.dumps(call.json, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800" has no UTF-8 form
+            bad = exc.object[max(0, exc.start - 20) : exc.end + 20]
+            raise ArgumentError(f"{call.method} {call.path}: text that is not valid Unicode: {bad!r}") from None
+        request = httpx.Request(
+            call.method, url, headers=with_json, stream=httpx.ByteStream(body), extensions=self.extensions
+        )
+        request.headers["Content-Length"] = str(len(body))
+        request.read()  # as httpx.Request(content=...) does: request.content is the body
+        return request
+
+    def with_timeout(self, request: httpx.Request) -> httpx.Request:
+        """``request`` (built elsewhere: the token request) with the client's timeouts, unless it has its own."""
+        request.extensions.setdefault("timeout", self.extensions["timeout"])
+        return request
+
+    def _url(self, path: str) -> httpx.URL:
+        text = self.settings.base_url + path
+        url = self._urls.get(text)
+        if url is None:
+            if len(self._urls) >= _MAX_URLS:
+                self._urls.clear()
+            url = self._urls[text] = httpx.URL(text)
+        return url
+
+    def _headers_with(self, token: Secret | None, url: httpx.URL) -> _Headers:
+        cached_token, netloc, headers = self._headers
+        if token is not cached_token or url.netloc != netloc:
+            headers = self._headers_for(token, url.netloc)
+            self._headers = (token, url.netloc, headers)  # one tuple swapped atomically: safe between threads
+        return headers
+
+    def _headers_for(self, token: Secret | None, netloc: bytes) -> _Headers:
+        """The headers of a request without a body, and of one with a JSON body (its length added per request)."""
+        headers = httpx.Headers({"Host": netloc.decode("ascii"), **_FIXED_HEADERS})
         if token is not None:
             headers["Authorization"] = f"Bearer {token.reveal()}"
         elif self.settings.email:
             headers["email"] = self.settings.email
-        url = self.settings.base_url + call.path
-        if call.json is None and call.method == "GET":
-            return httpx.Request(call.method, url, headers=headers)
-        try:
-            return httpx.Request(call.method, url, headers=headers, json=call.json)
-        except UnicodeEncodeError as exc:  # a lone surrogate such as "\ud800" has no UTF-8 form
-            bad = exc.object[max(0, exc.start - 20) : exc.end + 20]
-            raise ArgumentError(f"{call.method} {call.path}: text that is not valid Unicode: {bad!r}") from None
+        with_json = httpx.Headers(headers)
+        with_json["Content-Type"] = "application/json"
+        return headers, with_json
+
+
+def environment_proxy(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``; ``NO_PROXY``
+    honoured), or ``None``.
+
+    >>> environment_proxy("http://127.0.0.1:8080") is None or "a proxy is set in this environment"
+    True
+    """
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies()
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 class SyncTransport:
-    """Sends :class:`Call`\\ s over one keep-alive connection pool, with retries and the shared token."""
+    """Sends :class:`Call`\\ s over one keep-alive connection pool, with retries and the shared token.
+
+    Requests go straight to the httpx transport's ``handle_request`` (an ``httpx.HTTPTransport`` pool unless
+    ``transport`` is given): none of ``httpx.Client``'s cookies, auth flow, redirects or event hooks, which the
+    service does not use. A 3xx is not followed: it is an error, as it always was.
+    """
 
     def __init__(
         self,
@@ -381,7 +525,7 @@ class SyncTransport:
     ) -> None:
         self._common = _Common(settings, clock)
         self._sleep = sleep
-        self._http = httpx.Client(timeout=self._common.timeout(), limits=self._common.limits(), transport=transport)
+        self._http: httpx.BaseTransport = self._common.pool(transport, httpx.HTTPTransport)
 
     @property
     def tokens(self) -> TokenProvider | None:
@@ -404,7 +548,7 @@ class SyncTransport:
             outcome = None
             if isinstance(step, Send):
                 token = self._token()
-                outcome = self._attempt(self._common.build(call, token))
+                outcome = self._attempt(self._common.build(call, token), call)
             elif isinstance(step, Wait):
                 self._sleep(step.seconds)
             elif self.tokens is not None and token is not None:
@@ -418,6 +562,7 @@ class SyncTransport:
         flow = exchange(call, self._common.policy, self._common.rng, uses_token=False)
         outcome: Outcome = None
         response: httpx.Response | None = None
+        request = self._common.with_timeout(request)
         while True:
             try:
                 step = flow.send(outcome)
@@ -428,12 +573,24 @@ class SyncTransport:
             if isinstance(step, Wait):
                 self._sleep(step.seconds)
             else:
-                outcome = self._attempt(request)
+                outcome = self._attempt(request, call)
                 response = outcome if isinstance(outcome, httpx.Response) else response
 
-    def _attempt(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
+    def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | httpx.TransportError:
+        """One try: the answer read whole (or into the call's sink), or the transport error that ended it."""
         try:
-            return self._http.send(request)
+            response = self._http.handle_request(request)
+            try:
+                stream = _stream_of(call, response)
+                if stream is None:
+                    response.read()
+                    return response
+                for chunk in response.iter_bytes():
+                    if not stream.feed(chunk):
+                        break
+                return stream.outcome()
+            finally:
+                response.close()
         except httpx.TransportError as error:
             return error
 
@@ -454,9 +611,7 @@ class AsyncTransport:
     ) -> None:
         self._common = _Common(settings, clock)
         self._sleep = sleep
-        self._http = httpx.AsyncClient(
-            timeout=self._common.timeout(), limits=self._common.limits(), transport=transport
-        )
+        self._http: httpx.AsyncBaseTransport = self._common.pool(transport, httpx.AsyncHTTPTransport)
 
     @property
     def tokens(self) -> TokenProvider | None:
@@ -479,7 +634,7 @@ class AsyncTransport:
             outcome = None
             if isinstance(step, Send):
                 token = await self._token()
-                outcome = await self._attempt(self._common.build(call, token))
+                outcome = await self._attempt(self._common.build(call, token), call)
             elif isinstance(step, Wait):
                 await self._sleep(step.seconds)
             elif self.tokens is not None and token is not None:
@@ -493,6 +648,7 @@ class AsyncTransport:
         flow = exchange(call, self._common.policy, self._common.rng, uses_token=False)
         outcome: Outcome = None
         response: httpx.Response | None = None
+        request = self._common.with_timeout(request)
         while True:
             try:
                 step = flow.send(outcome)
@@ -503,12 +659,24 @@ class AsyncTransport:
             if isinstance(step, Wait):
                 await self._sleep(step.seconds)
             else:
-                outcome = await self._attempt(request)
+                outcome = await self._attempt(request, call)
                 response = outcome if isinstance(outcome, httpx.Response) else response
 
-    async def _attempt(self, request: httpx.Request) -> httpx.Response | httpx.TransportError:
+    async def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | httpx.TransportError:
+        """One try: the answer read whole (or into the call's sink), or the transport error that ended it."""
         try:
-            return await self._http.send(request)
+            response = await self._http.handle_async_request(request)
+            try:
+                stream = _stream_of(call, response)
+                if stream is None:
+                    await response.aread()
+                    return response
+                async for chunk in response.aiter_bytes():
+                    if not stream.feed(chunk):
+                        break
+                return stream.outcome()
+            finally:
+                await response.aclose()
         except httpx.TransportError as error:
             return error
 

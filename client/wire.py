@@ -1,18 +1,18 @@
-"""Listing pages decoded row by row (pydantic-core) into compact rows: each row's JSON, compressed in blocks.
+"""Listing pages decoded row by row into compact rows: each row's JSON, compressed in blocks.
 
-pydantic-core parses a page and hands each row to a validator that keeps only its key and its JSON, so the
-Python objects of one row live at a time (a page of 20,000 runs parsed into dicts takes about 900 MB; its rows
-as JSON take 60 MB). :class:`PageDecoder` goes further: it packs the rows' JSON into zlib blocks of
-:data:`BLOCK_ROWS` rows as they are parsed (about a ninth of their size) and decodes one page at a time (the parse
-tree of a page lives outside Python's allocator and is about three times its size). Typed models and DataFrames
-are then made from the JSON (:class:`client.results.Records`), a block decompressed once per run of reads.
+:class:`PackedReader` reads a page as its body arrives (:mod:`client.jsonsplit` hands over each complete row), so
+the Python objects of one row live at a time (a page of 20,000 runs parsed into dicts takes about 900 MB; its rows
+as JSON take 60 MB), and neither the page's bytes nor its parse tree ever exist whole; it packs the rows' JSON into
+zlib blocks of :data:`BLOCK_ROWS` rows as they come (about a ninth of their size). Typed models and DataFrames are
+then made from the JSON (:class:`client.results.Records`), a block decompressed once per run of reads.
+:func:`decode_page` decodes a whole body (pydantic-core) for listings that are not streamed.
 
 >>> page = decode_page("runs", b'{"runs": [{"run_number": 7, "oms_attributes": {}}], "count": 1}', False)
 >>> page.count, page.keys, page.rows
 (1, [7], [b'{"run_number":7,"oms_attributes":{}}'])
->>> packed = PageDecoder("runs")(b'{"runs": [{"run_number": 7}, {"run_number": 6}], "count": 2}', False)
->>> packed.keys, [row.position for row in packed.rows], list(row_texts(packed.rows))
-([7, 6], [0, 1], [b'{"run_number":7}', b'{"run_number":6}'])
+>>> packed = pack_rows([b'{"run_number":7}', b'{"run_number":6}'])
+>>> [row.position for row in packed], list(row_texts(packed))
+([0, 1], [b'{"run_number":7}', b'{"run_number":6}'])
 >>> decode_page("runs", b'{"runs": [{"name": "x"}], "count": 1}', False)
 Traceback (most recent call last):
 ...
@@ -22,24 +22,23 @@ ValueError: 1 invalid field(s), first at runs.0: Value error, a row needs an int
 from __future__ import annotations
 
 import functools
-import threading
 import zlib
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated, Any, NamedTuple
 
 import orjson
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, ValidationInfo, create_model
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, create_model
 
 from client.calls import Kind
+from client.jsonsplit import RowSplitter
 from client.pagination import DecodedPage, wire_decoder
 
 __all__ = [
     "BLOCK_ROWS",
     "PackedBlock",
+    "PackedReader",
     "PackedRow",
-    "PageDecoder",
     "RowReader",
     "decode_page",
     "pack_rows",
@@ -161,13 +160,10 @@ _KEYS = {"runs": _run_key, "datasets": _dataset_key}
 
 @functools.lru_cache(maxsize=8)
 def _page_adapter(kind: Kind, convert: Callable[[Any], Any]) -> TypeAdapter[Any]:
-    """Rows become ``(key, convert(row))``, or ``(key, None)`` once handed to the packer in the context."""
+    """Rows become ``(key, convert(row))``."""
     key = _KEYS[kind]
 
-    def keyed(row: Any, info: ValidationInfo) -> tuple[Hashable, Any]:
-        if isinstance(info.context, _Packer):
-            info.context.add(row)
-            return key(row), None
+    def keyed(row: Any) -> tuple[Hashable, Any]:
         return key(row), convert(row)
 
     row_type = Annotated[Any, AfterValidator(keyed)]
@@ -176,9 +172,9 @@ def _page_adapter(kind: Kind, convert: Callable[[Any], Any]) -> TypeAdapter[Any]
     return TypeAdapter(create_model(f"_{kind.capitalize()}BlobPage", **fields))
 
 
-def _validated(kind: Kind, content: bytes, convert: Callable[[Any], Any], packer: _Packer | None) -> Any:
+def _validated(kind: Kind, content: bytes, convert: Callable[[Any], Any]) -> Any:
     try:
-        return _page_adapter(kind, convert).validate_json(content, context=packer)
+        return _page_adapter(kind, convert).validate_json(content)
     except ValidationError as exc:
         raise ValueError(short_error(exc)) from None
 
@@ -189,37 +185,70 @@ def decode_page(kind: Kind, content: bytes, with_wire: bool, convert: Callable[[
     ``ValueError`` naming the first wrong field. ``convert`` must be a module-level function (it keys a cache)."""
     if with_wire:
         return wire_decoder(kind, lambda rows: [convert(r) for r in rows])(content, True)
-    page = _validated(kind, content, convert, None)
+    page = _validated(kind, content, convert)
     keyed: list[tuple[Hashable, Any]] = getattr(page, kind)
     return DecodedPage(page.count, [row for _, row in keyed], [key for key, _ in keyed])
 
 
-class PageDecoder:
-    """The decoder of one listing's pages into :class:`PackedRow` rows (a :data:`client.pagination.DecodePage`).
+class PackedReader:
+    """Reads one listing page as its body arrives into :class:`PackedRow` rows (a
+    :class:`client.pagination.PageReader`): :class:`client.jsonsplit.RowSplitter` hands over each row as soon as it
+    is complete, and the row is keyed and packed at once, so neither the page's bytes nor its parse tree ever exist
+    whole; ``with_wire`` also keeps the rows as dicts (for sorting a union client-side). With ``convert``, each row
+    becomes ``convert(row)`` instead of being packed (for listings that keep a little of each row).
 
-    Pages are parsed one at a time, on one thread of the decoder's own, however many arrive at once: parsing
-    holds the GIL anyway, so this costs no speed, and the parse trees (outside Python's allocator, about three
-    times a page's size) then reuse one thread's memory instead of leaving their high-water mark in the malloc
-    arena of every worker thread.
+    >>> reader = PackedReader("runs", False)
+    >>> reader.feed(b'{"runs": [{"run_number": 7}, {"run_n')
+    >>> reader.feed(b'umber": 6}], "count": 2}')
+    >>> page = reader.result()
+    >>> page.count, page.keys, list(row_texts(page.rows))
+    (2, [7, 6], [b'{"run_number":7}', b'{"run_number":6}'])
     """
 
-    def __init__(self, kind: Kind) -> None:
+    def __init__(self, kind: Kind, with_wire: bool, *, convert: Callable[[Any], Any] | None = None) -> None:
         self.kind = kind
-        self._thread: ThreadPoolExecutor | None = None
-        self._starting = threading.Lock()
+        self._splitter = RowSplitter(kind)
+        self._key = _KEYS[kind]
+        self._packer = _Packer()
+        self._convert = convert
+        self._converted: list[Any] = []
+        self._keys: list[Hashable] = []
+        self._wire: list[dict[str, Any]] | None = [] if with_wire else None
 
-    def __call__(self, content: bytes, with_wire: bool) -> DecodedPage:
-        with self._starting:
-            if self._thread is None:
-                self._thread = ThreadPoolExecutor(1, thread_name_prefix="runql-decode")
-        return self._thread.submit(self._decode, content, with_wire).result()
+    def feed(self, chunk: bytes) -> None:
+        self._take(self._splitter.feed(chunk))
 
-    def _decode(self, content: bytes, with_wire: bool) -> DecodedPage:
-        if with_wire:
-            return wire_decoder(self.kind, lambda rows: pack_rows([row_blob(r) for r in rows]))(content, True)
-        packer = _Packer()
-        page = _validated(self.kind, content, row_blob, packer)
-        return DecodedPage(page.count, packer.packed(), [key for key, _ in getattr(page, self.kind)])
+    def result(self) -> DecodedPage:
+        self._take(self._splitter.close())
+        members = self._splitter.members
+        if not self._splitter.has_rows:
+            raise ValueError(_wrong(members, self.kind, "a valid list"))
+        count = members.get("count")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(_wrong(members, "count", "an integer >= 0"))
+        rows = self._packer.packed() if self._convert is None else self._converted
+        return DecodedPage(count, rows, self._keys, self._wire)
+
+    def _take(self, rows: list[Any]) -> None:
+        for row in rows:
+            try:
+                key = self._key(row)
+            except ValueError as exc:
+                raise ValueError(f"{self.kind}.{len(self._keys)}: {exc} (got {row!r:.80})") from None
+            self._keys.append(key)
+            if self._convert is None:
+                self._packer.add(row)
+            else:
+                self._converted.append(self._convert(row))
+            if self._wire is not None:
+                self._wire.append(row)
+
+
+def _wrong(members: dict[str, Any], key: str, expected: str) -> str:
+    """Worded as pydantic words the same problem in a whole page."""
+    if key not in members:
+        return f"{key}: Field required"
+    return f"{key}: Input should be {expected} (got {members[key]!r:.80})"
 
 
 def short_error(exc: ValidationError) -> str:

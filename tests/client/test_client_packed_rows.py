@@ -1,8 +1,9 @@
-"""Listing rows packed as they are parsed: JSON compressed in blocks, one page decoded at a time on one thread; the
-frames and models made from them equal those made from the plain JSON, whatever order the pages arrive in."""
+"""Listing rows packed as they arrive: JSON compressed in blocks, each page read as its body streams in; the frames
+and models made from them equal those made from the plain JSON, whatever the chunks and the order of the pages."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,8 @@ from client_fakes import FakeService, make_run
 from client import PartialResultError, RunRegistry, ServiceError
 from client import frames as frames_module
 from client.frames import blobs_frame, runs_frame
-from client.wire import BLOCK_ROWS, PackedBlock, PageDecoder, RowReader, decode_page, pack_rows, row_texts
+from client.pagination import DecodedPage
+from client.wire import BLOCK_ROWS, PackedBlock, PackedReader, RowReader, decode_page, pack_rows, row_texts
 from schemas import Run
 
 ROWS = 2 * BLOCK_ROWS + 5  # three blocks, the last one short
@@ -55,47 +57,53 @@ def test_packed_rows_give_back_each_row_s_json_across_blocks() -> None:
     assert PackedBlock.of([]).texts() == []
 
 
-def test_the_page_decoder_equals_plain_decoding_and_parses_on_one_thread() -> None:
+def _read(content: bytes, chunk: int, with_wire: bool = False) -> DecodedPage:
+    reader = PackedReader("runs", with_wire)
+    for start in range(0, len(content), chunk):
+        reader.feed(content[start : start + chunk])
+    return reader.result()
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096, 10**9])
+def test_the_streaming_reader_equals_plain_decoding_whatever_the_chunks(chunk: int) -> None:
     content = _page(_varied(ROWS))
     plain = decode_page("runs", content, False)
-    decoder = PageDecoder("runs")
-    threads: set[str] = set()
-    original = decoder._decode
-
-    def spy(content: bytes, with_wire: bool) -> Any:
-        threads.add(threading.current_thread().name)
-        return original(content, with_wire)
-
-    decoder._decode = spy  # type: ignore[method-assign]
-    results: list[Any] = []
-    callers = [threading.Thread(target=lambda: results.append(decoder(content, False))) for _ in range(3)]
-    for caller in callers:
-        caller.start()
-    for caller in callers:
-        caller.join()
-    assert len(results) == 3
-    assert len(threads) == 1
-    assert threads.pop().startswith("runql-decode")
-    for packed in results:
-        assert packed.count == plain.count == ROWS
-        assert packed.keys == plain.keys
-        assert list(row_texts(packed.rows)) == plain.rows
-    union = decoder(content, True)  # a union's page: also the wire rows, for sorting
-    assert union.wire is not None
+    packed = _read(content, chunk)
+    assert packed.count == plain.count == ROWS
+    assert packed.keys == plain.keys
+    assert list(row_texts(packed.rows)) == plain.rows
+    assert len({id(row.block) for row in packed.rows}) == 3
+    union = _read(content, chunk, with_wire=True)  # a union's page: also the wire rows, for sorting
+    assert union.wire == orjson.loads(content)["runs"]
     assert list(row_texts(union.rows)) == plain.rows
+
+
+@pytest.mark.parametrize("chunk", [1, 4096])
+def test_a_converting_reader_keeps_what_convert_makes_of_each_row(chunk: int) -> None:
+    rows = _varied(ROWS)
+    content = _page(rows)
+    reader = PackedReader("runs", False, convert=lambda row: (row["run_number"], len(row)))
+    for start in range(0, len(content), chunk):
+        reader.feed(content[start : start + chunk])
+    page = reader.result()
+    assert page.rows == [(row["run_number"], len(row)) for row in rows]
+    assert page.keys == decode_page("runs", content, False).keys
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (_page([make_run(2), {"name": "no run number"}, make_run(1)]), "runs.1"),
-        (b'{"runs": [{"run_number": 1}], "count": -1}', "count"),
-        (b'{"runs": [{"run_number": 1}', "EOF"),
+        (_page([make_run(2), {"name": "no run number"}, make_run(1)]), "runs.1: a row needs an integer 'run_number'"),
+        (b'{"runs": [{"run_number": 1}], "count": -1}', "count: Input should be an integer >= 0"),
+        (b'{"runs": [{"run_number": 1}]}', "count: Field required"),
+        (b'{"runs": {"run_number": 1}, "count": 1}', "runs: Input should be a valid list"),
+        (b'{"runs": [{"run_number": 1}', "ends before the JSON does"),
+        (b"<html>Bad gateway</html>", "expected {, got b'<'"),
     ],
 )
 def test_a_bad_page_is_a_value_error_naming_the_field(content: bytes, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        PageDecoder("runs")(content, False)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        _read(content, 5)
 
 
 def _waiting_in_reverse(fake: FakeService, pages: int) -> Callable[[httpx.Request], httpx.Response]:
