@@ -35,17 +35,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
-import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from backend import lumisections, writes
 from backend.auth import AuthConfig, AuthError, TokenIssuer, basic_credentials, bearer_token, parse_form
 from backend.budget import Budget, run_guarded
 from backend.dials import DialsUniverse, create_dials_app
+from backend.dispatch import RouteTable
 from backend.errors import Answer, RequestError, StoreError, error_body
 from backend.faults import FaultInjector, FaultPlan
 from backend.jsonbody import MAX_BODY_BYTES, parse_json
@@ -53,6 +53,7 @@ from backend.jsonportal import JsonPortal
 from backend.listing import list_page
 from backend.stats import ServerStats
 from backend.store import Store
+from backend.workers import WorkerPool
 from querylang.catalogue import default_catalogue
 from querylang.errors import ArgumentError
 
@@ -78,31 +79,45 @@ class Limits:
 
 @dataclass
 class _Runner:
-    """Runs request work on at most ``limits.workers`` threads, each under its own time budget."""
+    """Runs request work on a pool of ``limits.workers`` threads, each call under its own time budget."""
 
     limits: Limits
     stop: threading.Event
-    _limiter: anyio.CapacityLimiter | None = field(default=None, repr=False)
+    pool: WorkerPool = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.pool = WorkerPool(self.limits.workers)
 
     async def run(self, work: Callable[[], Answer]) -> Answer:
-        budget = Budget(self.limits.request_seconds, self.stop)
-        if self._limiter is None:  # created on first use: it belongs to the running event loop
-            self._limiter = anyio.CapacityLimiter(self.limits.workers)
-        return await anyio.to_thread.run_sync(functools.partial(_within, budget, work), limiter=self._limiter)
+        budget = Budget(self.limits.request_seconds, self.stop)  # the time spent waiting for a thread counts
+        return await self.pool.run(functools.partial(_within, budget, work))
 
-    async def read_body(self, request: Request) -> bytes:
-        """The body, refused as soon as it is larger than ``limits.body_bytes``."""
+    async def read_body(self, scope: Scope, receive: Receive) -> bytes:
+        """The body, refused as soon as it is larger than ``limits.body_bytes`` (``ClientDisconnect``: the client
+        went away while sending it)."""
         limit = self.limits.body_bytes
-        declared = request.headers.get("content-length", "")
+        declared = _header(scope, b"content-length") or ""
         if declared.isdigit() and int(declared) > limit:
             raise RequestError(f"the request body is larger than {limit} bytes")
-        chunks, size = [], 0
-        async for chunk in request.stream():
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # http.disconnect
+                raise ClientDisconnect
+            chunk, more = message.get("body", b""), message.get("more_body", False)
             size += len(chunk)
             if size > limit:
                 raise RequestError(f"the request body is larger than {limit} bytes")
             chunks.append(chunk)
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of the header ``name`` (lower case) in an ASGI scope, as Starlette's ``Headers`` reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _within(budget: Budget, work: Callable[[], Answer]) -> Answer:
@@ -188,19 +203,20 @@ class Service:
             raise RequestError(f"dataset_name must be a string, got {name!r}")
         return _as_int(body.get("run_number"), "run_number"), name
 
-    def rr_lumisections(self, call: HandlerCall, shape: Callable[..., Any], missing: str = "[]") -> Answer:
+    def rr_lumisections(self, call: HandlerCall, encode: Callable[..., str | bytes], missing: str = "[]") -> Answer:
         lumis = self.store.dataset_lumis(*self._dataset_key(call.body))
-        return 200, json.dumps(shape(lumis.statuses, lumis.lumisections)) if lumis else missing
+        return 200, encode(lumis.statuses, lumis.lumisections) if lumis else missing
 
     def oms_lumisections(self, call: HandlerCall, *, ranges: bool) -> Answer:
         run_number, _ = self._dataset_key(call.body)
+        if ranges:
+            stored = self.store.oms_ranges(run_number)
+            return 200, "[]" if stored is None else lumisections.oms_ranges_json(stored)
         oms = self.store.oms_lumis(run_number)
         if oms is None:
             return 200, "[]"
-        n, oms_ranges, recorded, delivered = oms
-        if ranges:
-            return 200, json.dumps(lumisections.oms_ranges(oms_ranges))
-        return 200, lumisections.oms_per_lumisection_json(oms_ranges, n, recorded, delivered)
+        n, stored, recorded, delivered = oms
+        return 200, lumisections.oms_per_lumisection_json(stored, n, recorded, delivered)
 
     def joint_lumisections(self, call: HandlerCall) -> Answer:
         run_number, name = self._dataset_key(call.body)
@@ -208,7 +224,7 @@ class Service:
         if lumis is None or oms is None:
             return 200, "[]"
         n, oms_ranges, recorded, delivered = oms
-        return 200, json.dumps(lumisections.joint_ranges(lumis.statuses, oms_ranges, n, recorded, delivered))
+        return 200, lumisections.joint_ranges_json(lumis.statuses, oms_ranges, n, recorded, delivered)
 
     # -- §8 json portal ----------------------------------------------------------------------------------------
     def json_generate(self, call: HandlerCall) -> Answer:
@@ -251,6 +267,13 @@ class Service:
 
 
 Handler = Callable[[Service, HandlerCall], Answer]
+
+
+def _dumps(shape: Callable[..., Any]) -> Callable[..., str]:
+    """``shape``'s value as JSON text."""
+    return lambda *args: json.dumps(shape(*args))
+
+
 _ROUTES: tuple[tuple[str, str, Handler, bool], ...] = (  # method, path, handler, is a write
     ("POST", "/runs_filtered_ordered", Service.runs_filtered, False),
     ("POST", "/datasets_filtered_ordered", Service.datasets_filtered, False),
@@ -263,14 +286,19 @@ _ROUTES: tuple[tuple[str, str, Handler, bool], ...] = (  # method, path, handler
     (
         "POST",
         "/lumisections/rr_lumisections",
-        lambda s, c: s.rr_lumisections(c, lumisections.rr_per_lumisection),
+        lambda s, c: s.rr_lumisections(c, lumisections.rr_per_lumisection_json),
         False,
     ),
-    ("POST", "/lumisections/rr_lumisection_ranges", lambda s, c: s.rr_lumisections(c, lumisections.rr_ranges), False),
+    (
+        "POST",
+        "/lumisections/rr_lumisection_ranges",
+        lambda s, c: s.rr_lumisections(c, lumisections.rr_ranges_json),
+        False,
+    ),
     (
         "POST",
         "/lumisections/rr_lumisection_ranges_by_component",
-        lambda s, c: s.rr_lumisections(c, lumisections.rr_by_component, missing="{}"),
+        lambda s, c: s.rr_lumisections(c, _dumps(lumisections.rr_by_component), missing="{}"),
         False,
     ),
     ("POST", "/lumisections/oms_lumisections", lambda s, c: s.oms_lumisections(c, ranges=False), False),
@@ -292,55 +320,74 @@ def _json_response(status: int, text: str) -> Response:
     return Response(text, status_code=status, media_type="application/json")
 
 
-def _authorize(issuer: TokenIssuer | None, request: Request, write: bool) -> Response | None:
-    """``None`` when the request may proceed, else the 401 reply."""
+def _denied(issuer: TokenIssuer | None, scope: Scope, write: bool) -> Answer | None:
+    """``None`` when the request may proceed, else the 401 answer."""
     if issuer is None:
         return None
     try:
-        role = issuer.role_of(bearer_token(request.headers.get("authorization")))
+        role = issuer.role_of(bearer_token(_header(scope, b"authorization")))
     except AuthError as exc:
-        return _json_response(401, json.dumps({"message": f"unauthorized: {exc}"}))
+        return 401, json.dumps({"message": f"unauthorized: {exc}"})
     if write and role != "writer":
-        return _json_response(401, json.dumps({"message": "unauthorized: this write needs a writer token"}))
+        return 401, json.dumps({"message": "unauthorized: this write needs a writer token"})
     return None
 
 
-def _endpoint(
-    service: Service,
-    path: str,
-    handler: Handler,
-    write: bool,
-    stats: ServerStats,
-    issuer: TokenIssuer | None,
-    runner: _Runner,
-) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
-        stats.count_request(path)
-        denied = _authorize(issuer, request, write)
-        if denied is not None:
-            return denied
-        try:
-            raw, params = await runner.read_body(request), request.path_params
-            status, text = await runner.run(lambda: handler(service, HandlerCall(params, parse_json(raw))))
-        except ClientDisconnect:  # the client gave up (e.g. its read timeout passed): nobody to answer
-            return Response(status_code=499)
-        except (RequestError, StoreError) as exc:  # StoreError: the server is stopping and closed its store
-            status, text = 500, error_body(str(exc))
-        except sqlite3.Error as exc:  # raw database errors, like the service
-            status, text = 500, error_body(f"database error: {exc}")
-        except Exception:
-            logger.exception("unexpected error on %s %s", request.method, path)
-            status, text = 500, error_body("internal server error")
-        return _json_response(status, text)
+async def _send(send: Send, status: int, body: bytes, *, json_body: bool = True) -> None:
+    """What ``Response(body, status_code=status, media_type="application/json" or None)`` sends, without the
+    object."""
+    headers = [(b"content-length", b"%d" % len(body))]
+    if json_body:
+        headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
-    return endpoint
+
+@dataclass(frozen=True)
+class _Endpoint:
+    """One route as a plain ASGI app: auth, the body read within its limit, the handler on a worker thread, every
+    failure answered ``{"err"}``."""
+
+    service: Service
+    path: str
+    handler: Handler
+    write: bool
+    stats: ServerStats
+    issuer: TokenIssuer | None
+    runner: _Runner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.stats.count_request(self.path)
+        denied = _denied(self.issuer, scope, self.write)
+        if denied is not None:
+            await _send(send, *_encoded(denied))
+            return
+        try:
+            raw, params = await self.runner.read_body(scope, receive), scope.get("path_params", {})
+            answer = await self.runner.run(lambda: self.handler(self.service, HandlerCall(params, parse_json(raw))))
+        except ClientDisconnect:  # the client gave up (e.g. its read timeout passed): nobody to answer
+            await _send(send, 499, b"", json_body=False)
+            return
+        except (RequestError, StoreError) as exc:  # StoreError: the server is stopping and closed its store
+            answer = 500, error_body(str(exc))
+        except sqlite3.Error as exc:  # raw database errors, like the service
+            answer = 500, error_body(f"database error: {exc}")
+        except Exception:
+            logger.exception("unexpected error on %s %s", scope["method"], self.path)
+            answer = 500, error_body("internal server error")
+        await _send(send, *_encoded(answer))
+
+
+def _encoded(answer: Answer) -> tuple[int, bytes]:
+    status, body = answer
+    return status, body.encode() if isinstance(body, str) else body
 
 
 def _token_endpoint(issuer: TokenIssuer, stats: ServerStats, runner: _Runner) -> Callable[[Request], Any]:
     async def token(request: Request) -> Response:
         stats.count_token_request()
         try:
-            form = parse_form(await runner.read_body(request))
+            form = parse_form(await runner.read_body(request.scope, request.receive))
         except RequestError as exc:
             return _json_response(400, json.dumps({"error": "invalid_request", "error_description": str(exc)}))
         if form.get("grant_type") != "client_credentials":
@@ -354,6 +401,27 @@ def _token_endpoint(issuer: TokenIssuer, stats: ServerStats, runner: _Runner) ->
             return _json_response(401, json.dumps({"error": "invalid_client", "error_description": str(exc)}))
 
     return token
+
+
+class _ServiceApp(Starlette):
+    """Starlette, with the service's routes found in a :class:`~backend.dispatch.RouteTable`: a request to one
+    goes straight to its endpoint (the endpoints answer every error themselves). Requests to ``/dials``, those no
+    route takes (404, 405, trailing slashes), under a ``root_path``, or through middleware (fault injection) take
+    Starlette's way, to the same endpoints."""
+
+    def __init__(self, table: RouteTable[ASGIApp], **options: Any) -> None:
+        super().__init__(**options)
+        self._table = table
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.user_middleware and not scope.get("root_path"):
+            found = self._table.find(scope["method"], scope["path"])
+            if found is not None:
+                endpoint, scope["path_params"] = found
+                scope["app"] = self
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -378,10 +446,11 @@ def create_app(
     portal = JsonPortal(store, rr_quirks=rr_quirks, stop=runner.stop, job_seconds=runner.limits.job_seconds)
     service = Service(store, quirks=rr_quirks, portal=portal)
     issuer = TokenIssuer(auth) if auth is not None else None
-    routes = [
-        Route(path, _endpoint(service, path, handler, write, counters, issuer, runner), methods=[method])
+    endpoints = {
+        (method, path): _Endpoint(service, path, handler, write, counters, issuer, runner)
         for method, path, handler, write in _ROUTES
-    ]
+    }
+    routes = [Route(path, endpoint, methods=[method]) for (method, path), endpoint in endpoints.items()]
     if issuer is not None and auth is not None:
         routes.append(Route(auth.token_path, _token_endpoint(issuer, counters, runner), methods=["POST"]))
 
@@ -389,8 +458,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         portal.close()
+        runner.pool.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = _ServiceApp(RouteTable[ASGIApp](endpoints), routes=routes, lifespan=lifespan)
     app.mount("/dials", create_dials_app(DialsUniverse(store.registry_runs)))
     if faults > 0:
         exempt = [auth.token_path] if auth is not None else []

@@ -1,5 +1,5 @@
 """The backend's exception tree and answers: every request error becomes HTTP 500 ``{"err": message}`` like the
-service (:func:`error_body`); a handler's :data:`Answer` is its status and JSON text.
+service (:func:`error_body`); a handler's :data:`Answer` is its status and JSON (text or UTF-8 bytes).
 
 >>> issubclass(RequestError, BackendError), str(RequestError("run 1 does not exist"))
 (True, 'run 1 does not exist')
@@ -15,8 +15,8 @@ from querylang.errors import RunQLError
 
 __all__ = ["Answer", "BackendError", "RequestError", "StoreError", "error_body"]
 
-#: What a route handler answers: HTTP status and JSON text.
-Answer = tuple[int, str]
+#: What a route handler answers: HTTP status and JSON, as text or UTF-8 bytes.
+Answer = tuple[int, str | bytes]
 
 
 def error_body(message: str) -> str:

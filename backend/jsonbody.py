@@ -38,12 +38,25 @@ def _reject_constant(name: str) -> None:
     raise RequestError(f"invalid JSON body: {name} is not a JSON number")
 
 
+#: ``json.loads(..., parse_constant=_reject_constant)`` builds a decoder per call; this one is built once.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _loads(raw: bytes | str) -> Any:
+    """``json.loads(raw, parse_constant=_reject_constant)``, the same steps on the shared decoder."""
+    if isinstance(raw, bytes):
+        return _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+    if raw.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", raw, 0)
+    return _DECODER.decode(raw)
+
+
 def parse_json(raw: bytes | str, *, what: str = "JSON body") -> Any:
     """The JSON value of ``raw`` (``None`` when blank); :class:`RequestError` for anything else."""
     if not raw.strip():
         return None
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
+        value = _loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RequestError(f"invalid {what}: {exc}") from None
     except RecursionError:

@@ -48,8 +48,8 @@ def _page_numbers(body: dict[str, Any]) -> tuple[int, int]:
     return page, size
 
 
-def list_page(store: Store, target: Kind, body: object, *, quirks: bool = False) -> str:
-    """One page of ``POST /runs_filtered_ordered`` or ``/datasets_filtered_ordered`` as JSON text.
+def list_page(store: Store, target: Kind, body: object, *, quirks: bool = False) -> bytes:
+    """One page of ``POST /runs_filtered_ordered`` or ``/datasets_filtered_ordered`` as JSON (UTF-8).
 
     With ``quirks``, requested sortings are the whole order, as on the service: ties come in an order that
     differs from one page query to the next (a shuffle seeded by the query), so rows repeat and go missing
@@ -65,4 +65,4 @@ def list_page(store: Store, target: Kind, body: object, *, quirks: bool = False)
         target, body["filter"], body["sortings"], offset=page * size, size=size, quirks=quirks, tie_seed=tie_seed
     )
     pages = math.ceil(count / size) if size else "null"
-    return f'{{"{target}":[{",".join(rows)}],"pages":{pages},"count":{count}}}'
+    return b'{"%s":[%s],"pages":%s,"count":%d}' % (target.encode(), b",".join(rows), str(pages).encode(), count)

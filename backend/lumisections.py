@@ -1,7 +1,9 @@
 """Lumisection replies (``rr-protocol.md`` §7) built from stored ranges (pure functions, no I/O).
 
 RR statuses come from a dataset's per-component ranges; uncovered lumisections are EMPTY. OMS values come from
-the run's OMS ranges plus the per-lumisection luminosity arrays.
+the run's OMS ranges plus the per-lumisection luminosity arrays. The routes answer the ``*_json`` functions'
+bytes: each distinct value encoded once and the reply joined once, byte for byte ``json.dumps`` of the dict forms
+(which stay the reference, and encode the odd component named like another key).
 
 >>> from backend.lumiranges import StatusRange
 >>> rr_by_component({"dt-dt": [StatusRange(1, 2, "GOOD")]}, 3)["dt-dt"][1]
@@ -12,24 +14,32 @@ the run's OMS ranges plus the per-lumisection luminosity arrays.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
+import operator
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from backend.lumiranges import EMPTY, StatusRange, expand
 from backend.omsbits import oms_values
 from backend.rows import OmsRange
+from querylang.catalogue import OMS_LUMISECTION_BITS
 from querylang.ranges import coalesce, complement, from_values, merge
 
 __all__ = [
     "joint_ranges",
+    "joint_ranges_json",
     "oms_per_lumisection",
     "oms_per_lumisection_json",
     "oms_ranges",
+    "oms_ranges_json",
     "rr_by_component",
     "rr_per_lumisection",
+    "rr_per_lumisection_json",
     "rr_ranges",
+    "rr_ranges_json",
 ]
 
 _EMPTY_VALUE = {"status": EMPTY, "comment": "", "cause": ""}
@@ -51,6 +61,17 @@ def rr_per_lumisection(statuses: Mapping[str, Sequence[StatusRange]], lumisectio
         for index, rng in enumerate(expand(ranges, lumisections)):
             per_ls[index][component] = values[id(rng)] if rng is not None else _value(None)
     return per_ls
+
+
+def rr_per_lumisection_json(statuses: Mapping[str, Sequence[StatusRange]], lumisections: int) -> bytes:
+    """``json.dumps(rr_per_lumisection(...)).encode()``, byte for byte: each stretch of equal statuses encoded
+    once, its text repeated for each of its lumisections (``[]`` when nothing was ever certified)."""
+    if not statuses:
+        return b"[]"
+    objects: list[bytes] = []
+    for first, after, _, text in _rr_segments(statuses, lumisections, first_wins=False):
+        objects += [b"{%s}" % text[2:]] * (after - first)  # the first component opens the object: no ", "
+    return b"[%s]" % b", ".join(objects)
 
 
 def _as_json(ranges: Iterable[tuple[int, int, dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -107,22 +128,111 @@ def oms_per_lumisection(
 
 def oms_per_lumisection_json(
     ranges: Sequence[OmsRange], lumisections: int, recorded: Sequence[int], delivered: Sequence[int]
-) -> str:
-    """``json.dumps(oms_per_lumisection(...))``, byte for byte, without a dict per lumisection: each range's
-    values are encoded once (the route's cost on a year of lumisections is otherwise mostly encoding)."""
-    parts: list[str] = []
+) -> bytes:
+    """``json.dumps(oms_per_lumisection(...)).encode()``, byte for byte, without a dict per lumisection: each
+    range's values are encoded once and the numbers all at once, and the reply is one join of bytes."""
+    oms = _oms_column(ranges, lumisections, recorded, delivered)
+    return _objects(len(oms.heads), [oms.heads, oms.recorded_texts, _DELIVERED, oms.delivered_texts, b"}"])
+
+
+@dataclass(frozen=True)
+class _OmsColumn:
+    """Per OMS lumisection (in range order): the text of its values up to ``"recorded": ``, the values compared
+    (a tuple), and its luminosity as numbers and as text."""
+
+    heads: list[bytes] = field(default_factory=list)
+    keys: list[tuple[Any, ...]] = field(default_factory=list)
+    recorded: list[Any] = field(default_factory=list)
+    delivered: list[Any] = field(default_factory=list)
+    recorded_texts: list[bytes] = field(default_factory=list)
+    delivered_texts: list[bytes] = field(default_factory=list)
+
+
+def _oms_column(
+    ranges: Sequence[OmsRange], lumisections: int, recorded: Sequence[Any], delivered: Sequence[Any]
+) -> _OmsColumn:
+    recorded_texts, delivered_texts = _number_texts(recorded), _number_texts(delivered)
+    column = _OmsColumn()
     for rng in ranges:
-        head = json.dumps(oms_values(rng))
-        head = head[:-1] + ', "recorded": '
-        for ls in range(rng.start, min(rng.end, lumisections) + 1):
-            parts.append(f'{head}{recorded[ls - 1]!r}, "delivered": {delivered[ls - 1]!r}}}')  # repr: JSON
-    return "[" + ", ".join(parts) + "]"
+        first, last = rng.start - 1, min(rng.end, lumisections)  # indices of the range's lumisections
+        if last <= first:
+            continue
+        if last > min(len(recorded), len(delivered)):
+            raise IndexError(f"no luminosity for lumisection {last}")
+        encoded = _oms_encoded(rng.true_bits, rng.null_bits, rng.prescale_index, rng.prescale_name)
+        column.heads.extend([(encoded.text + ', "recorded": ').encode()] * (last - first))
+        column.keys.extend([encoded.key] * (last - first))
+        column.recorded.extend(recorded[first:last])
+        column.delivered.extend(delivered[first:last])
+        column.recorded_texts.extend(recorded_texts[first:last])
+        column.delivered_texts.extend(delivered_texts[first:last])
+    return column
+
+
+_DELIVERED = b', "delivered": '
+
+
+def _number_texts(values: Sequence[Any]) -> list[bytes]:
+    """Each value's text in ``json.dumps(values)`` (one call encodes them all)."""
+    return json.dumps(list(values))[1:-1].encode().split(b", ") if values else []
+
+
+def _objects(count: int, pieces: Sequence[bytes | Sequence[bytes]]) -> bytes:
+    """A JSON array of ``count`` objects separated as ``json.dumps`` separates them; object ``k`` is the
+    concatenation of the pieces: a constant, or the ``k``-th item of a column.
+
+    >>> _objects(2, [b'{"a": ', [b"1", b"2"], b"}"])
+    b'[{"a": 1}, {"a": 2}]'
+    """
+    if not count:
+        return b"[]"
+    width = len(pieces) + 1  # each object's pieces, then a separator
+    parts = [b", "] * (width * count + 1)
+    parts[0] = b"["
+    for offset, piece in enumerate(pieces, start=1):
+        parts[offset::width] = [piece] * count if isinstance(piece, bytes) else piece
+    parts[-1] = b"]"
+    return b"".join(parts)
 
 
 def oms_ranges(ranges: Sequence[OmsRange]) -> list[dict[str, Any]]:
     """``/lumisections/oms_lumisection_ranges``: the whitelisted bits and the prescale (no luminosity), equal
     neighbours merged."""
     return _as_json(coalesce((rng.start, rng.end, oms_values(rng)) for rng in ranges))
+
+
+def oms_ranges_json(ranges: Sequence[OmsRange]) -> bytes:
+    """``json.dumps(oms_ranges(...)).encode()``, byte for byte, each distinct range value encoded once."""
+    merged = coalesce(
+        (rng.start, rng.end, _oms_encoded(rng.true_bits, rng.null_bits, rng.prescale_index, rng.prescale_name))
+        for rng in ranges
+    )
+    return _objects(
+        len(merged),
+        [
+            [encoded.text.encode() for _, _, encoded in merged],
+            b', "start": ',
+            _number_texts([first for first, _, _ in merged]),
+            b', "end": ',
+            _number_texts([last for _, last, _ in merged]),
+            b"}",
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class _OmsEncoded:
+    """A range's OMS values: compared as a tuple (what the dicts' equality compares), and their text as
+    ``json.dumps`` writes the dict, without its closing brace."""
+
+    key: tuple[Any, ...]
+    text: str = field(compare=False)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _oms_encoded(true_bits: int, null_bits: int, prescale_index: int | None, prescale_name: str) -> _OmsEncoded:
+    values = oms_values(OmsRange(1, 1, true_bits, null_bits, prescale_index, prescale_name))  # type: ignore[arg-type]
+    return _OmsEncoded(tuple(values.values()), json.dumps(values)[:-1])
 
 
 def joint_ranges(
@@ -136,3 +246,127 @@ def joint_ranges(
     oms = oms_per_lumisection(ranges, lumisections, recorded, delivered)
     rr = rr_per_lumisection(statuses, lumisections) or [{} for _ in range(lumisections)]
     return _as_json(from_values([{**o, **r} for o, r in zip(oms, rr, strict=False)]))
+
+
+#: A joint range's keys besides the components (a component named like one replaces it in the object).
+_OBJECT_KEYS = frozenset({*OMS_LUMISECTION_BITS, "prescale_index", "prescale_name", "recorded", "delivered"})
+_EMPTY_KEY = (EMPTY, "", "")
+
+
+def joint_ranges_json(
+    statuses: Mapping[str, Sequence[StatusRange]],
+    ranges: Sequence[OmsRange],
+    lumisections: int,
+    recorded: Sequence[int],
+    delivered: Sequence[int],
+) -> bytes:
+    """``json.dumps(joint_ranges(...)).encode()``, byte for byte, without a dict per lumisection.
+
+    The reply pairs the i-th OMS lumisection (in range order) with the i-th RR one and merges equal neighbours;
+    here the OMS values and the RR statuses are compared and encoded once per stretch where they are constant,
+    the luminosity is compared in C. A component named like another key is encoded the slow way.
+    """
+    if not _OBJECT_KEYS.union(("start", "end")).isdisjoint(statuses):
+        return json.dumps(joint_ranges(statuses, ranges, lumisections, recorded, delivered)).encode()
+    oms = _oms_column(ranges, lumisections, recorded, delivered)
+    rr_keys: list[_RrKey] = []
+    rr_texts: list[bytes] = []
+    for first, after, key, text in _rr_segments(statuses, lumisections, first_wins=False):
+        rr_keys.extend([key] * (after - first))
+        rr_texts.extend([text] * (after - first))
+    keys = list(zip(oms.keys, rr_keys, oms.recorded, oms.delivered, strict=False))  # as many as both sides have
+    count = len(keys)
+    changed = map(operator.ne, keys[1:], keys[:-1])  # tuples: items compared as dict values are
+    starts = [0, *itertools.compress(range(1, count), changed)] if count else []
+    return _objects(
+        len(starts),
+        [
+            [oms.heads[i] for i in starts],
+            [oms.recorded_texts[i] for i in starts],
+            _DELIVERED,
+            [oms.delivered_texts[i] for i in starts],
+            [rr_texts[i] for i in starts],
+            b', "start": ',
+            _number_texts([i + 1 for i in starts]),
+            b', "end": ',
+            _number_texts([*starts[1:], count]),
+            b"}",
+        ],
+    )
+
+
+#: A lumisection's RR statuses: every component's ``(status, comment, cause)``, components sorted.
+_RrKey = tuple[tuple[str, str, str], ...]
+
+
+def _rr_segments(
+    statuses: Mapping[str, Sequence[StatusRange]], lumisections: int, *, first_wins: bool
+) -> list[tuple[int, int, _RrKey, bytes]]:
+    """Stretches ``(first index, index after, key, text)`` of lumisections ``1..lumisections`` where every
+    component's status is constant; the text is the statuses in an object after other keys (``, "dt-dt": {...},
+    ...``). Where ranges overlap, the first (``first_wins``, as :func:`rr_ranges` finds them) or the last (as
+    :func:`rr_per_lumisection` does) covering a lumisection gives its status."""
+    components = sorted(statuses)
+    changes: dict[int, list[tuple[int, tuple[str, str, str]]]] = {}
+    for index, component in enumerate(components):
+        for position, value in _changes(statuses[component], lumisections, first_wins=first_wins):
+            changes.setdefault(position, []).append((index, value))
+    current = [_EMPTY_KEY] * len(components)
+    segments: list[tuple[int, int, _RrKey, bytes]] = []
+    encoded: dict[_RrKey, bytes] = {}
+    for first, after in itertools.pairwise(sorted({0, lumisections, *changes})):
+        for index, value in changes.get(first, ()):
+            current[index] = value
+        key = tuple(current)
+        if key not in encoded:
+            encoded[key] = "".join(map(_status_piece, components, key)).encode()
+        segments.append((first, after, key, encoded[key]))
+    return segments
+
+
+def _changes(
+    ranges: Sequence[StatusRange], lumisections: int, *, first_wins: bool
+) -> list[tuple[int, tuple[str, str, str]]]:
+    """Where one component's status may change: ``(index of the lumisection, its status from there on)``, in
+    order (a later entry at the same index wins)."""
+    if all(a.end < b.start for a, b in itertools.pairwise(ranges)):  # sorted and apart: read off the ranges
+        out: list[tuple[int, tuple[str, str, str]]] = []
+        for rng in ranges:
+            if rng.start > lumisections:
+                break
+            out.append((rng.start - 1, rng.value))
+            if rng.end < lumisections:
+                out.append((rng.end, _EMPTY_KEY))
+        return out
+    per_ls = expand(ranges[::-1] if first_wins else ranges, lumisections)
+    marks = sorted({b for rng in ranges for b in (0, rng.start - 1, rng.end) if b < lumisections})
+    return [(m, _EMPTY_KEY if (covering := per_ls[m]) is None else covering.value) for m in marks]
+
+
+@functools.lru_cache(maxsize=4096)
+def _status_piece(component: str, value: tuple[str, str, str]) -> str:
+    """``, "<component>": {"status": ..., "comment": ..., "cause": ...}`` as ``json.dumps`` writes it."""
+    status = dict(zip(("status", "comment", "cause"), value, strict=True))
+    return f", {json.dumps(component)}: {json.dumps(status)}"
+
+
+def rr_ranges_json(statuses: Mapping[str, Sequence[StatusRange]], lumisections: int) -> bytes:
+    """``json.dumps(rr_ranges(...)).encode()``, byte for byte, each distinct set of statuses encoded once."""
+    if not statuses:
+        return b"[]"
+    if not {"start", "end"}.isdisjoint(statuses):
+        return json.dumps(rr_ranges(statuses, lumisections)).encode()
+    segments = _rr_segments(statuses, lumisections, first_wins=True)
+    merged = coalesce((first, after - 1, (key, text)) for first, after, key, text in segments)
+    return _objects(
+        len(merged),
+        [
+            b"{",
+            [text[2:] for _, _, (_, text) in merged],  # the first component opens the object: no ", "
+            b', "start": ',
+            _number_texts([first + 1 for first, _, _ in merged]),
+            b', "end": ',
+            _number_texts([last + 1 for _, last, _ in merged]),
+            b"}",
+        ],
+    )

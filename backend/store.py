@@ -116,19 +116,21 @@ _INSERTS = (
 )
 
 # -- the service's objects, rendered by SQLite ------------------------------------------------------------------
+# Concatenated, not built with json_object(..., json(column)): the stored JSON is compact (``rows.dumps``), which
+# is what json() would render, so the text is the same without parsing 6.5 KB of JSON a row.
 _RUN_OBJECT = (
-    "json_object('run_number', r.run_number, 'oms_attributes', json(r.oms_attributes), "
-    "'rr_attributes', json(r.rr_attributes), 'version', r.version, "
-    "'deleted', json(CASE WHEN r.deleted THEN 'true' ELSE 'false' END), "
-    "'DatasetTripletCache', json_object('triplet_summary', json(d.triplet_summary)))"
+    """'{"run_number":' || r.run_number || ',"oms_attributes":' || r.oms_attributes || """
+    """',"rr_attributes":' || r.rr_attributes || ',"version":' || r.version || """
+    """',"deleted":' || CASE WHEN r.deleted THEN 'true' ELSE 'false' END || """
+    """',"DatasetTripletCache":{"triplet_summary":' || d.triplet_summary || '}}'"""
 )
 _DATASET_OBJECT = (
-    "json_object('run_number', d.run_number, 'name', d.name, 'dataset_attributes', json(d.dataset_attributes), "
-    "'datasets_in_gui', json(d.datasets_in_gui), 'deleted', json(CASE WHEN d.deleted THEN 'true' ELSE 'false' END), "
-    "'version', d.version, "
-    "'Run', json_object('rr_attributes', json(r.rr_attributes), 'oms_attributes', json(r.oms_attributes)), "
-    "'DatasetTripletCache', json_object('triplet_summary', json(d.triplet_summary), "
-    "'dcs_summary', json(CASE WHEN d.triplet_summary = '{}' THEN '{}' ELSE r.dcs_summary END)))"
+    """'{"run_number":' || d.run_number || ',"name":' || json_quote(d.name) || """
+    """',"dataset_attributes":' || d.dataset_attributes || ',"datasets_in_gui":' || d.datasets_in_gui || """
+    """',"deleted":' || CASE WHEN d.deleted THEN 'true' ELSE 'false' END || ',"version":' || d.version || """
+    """',"Run":{"rr_attributes":' || r.rr_attributes || ',"oms_attributes":' || r.oms_attributes || """
+    """'},"DatasetTripletCache":{"triplet_summary":' || d.triplet_summary || """
+    """',"dcs_summary":' || CASE WHEN d.triplet_summary = '{}' THEN '{}' ELSE r.dcs_summary END || '}}'"""
 )
 #: What a listing lists: runs with an ``online`` dataset, datasets of runs; never deleted rows.
 _FROM = {
@@ -483,24 +485,27 @@ class Store:
         size: int,
         quirks: bool = False,
         tie_seed: int | None = None,
-    ) -> tuple[int, list[str]]:
-        """How many rows match the backend ``filter``, and the JSON objects of ``size`` of them from ``offset``
-        in the order of ``sortings``; ``tie_seed``: shuffle tied rows (the service's unstable order), seeded."""
+    ) -> tuple[int, list[bytes]]:
+        """How many rows match the backend ``filter``, and the JSON objects (UTF-8) of ``size`` of them from
+        ``offset`` in the order of ``sortings``; ``tie_seed``: shuffle tied rows (the service's unstable order),
+        seeded."""
         where = compile_where(filter, target=target, quirks=quirks)
         ties = None if tie_seed is None else _unstable_ties(target, tie_seed)
         order = compile_order(sortings, target=target, ties=ties)
         source = f"{_FROM[target]} AND {where.text}"
         with self._reading() as conn:
-            count = conn.execute(f"SELECT count(*) FROM {source}", where.params).fetchone()[0]
-            if not size or offset >= min(count, _MAX_OFFSET):
+            keys: list[tuple[int, int]] = []
+            if size and offset < _MAX_OFFSET:  # sort keys only (and the count, the filter run once), then the rows
+                keys = conn.execute(
+                    f"SELECT {_KEY[target]}, count(*) OVER () FROM {source} ORDER BY {order.text} LIMIT ? OFFSET ?",
+                    (*where.params, *order.params, min(size, _MAX_OFFSET), offset),
+                ).fetchall()
+            if not keys:  # no row on this page: the count alone
+                count = conn.execute(f"SELECT count(*) FROM {source}", where.params).fetchone()[0]
                 return count, []
-            keys = conn.execute(  # sort keys only, then render the page's rows
-                f"SELECT {_KEY[target]} FROM {source} ORDER BY {order.text} LIMIT ? OFFSET ?",
-                (*where.params, *order.params, min(size, _MAX_OFFSET), offset),
-            ).fetchall()
-            page_keys = json.dumps([k for (k,) in keys])
-            sql = f"SELECT {_OBJECT[target]} FROM {_BY_KEY[target]} ORDER BY page.key"
-            return count, [r[0] for r in conn.execute(sql, (page_keys,))]
+            page_keys = json.dumps([k for k, _ in keys])
+            sql = f"SELECT CAST({_OBJECT[target]} AS BLOB) FROM {_BY_KEY[target]} ORDER BY page.key"
+            return keys[0][1], [r[0] for r in conn.execute(sql, (page_keys,))]
 
     def run_json(self, run_number: int) -> str:
         """``GET /runs/:n``: the run object, or ``null``."""
@@ -573,6 +578,13 @@ class Store:
         with self._reading() as conn:
             return _dataset_lumis(conn, run_number, dataset_name)
 
+    def oms_ranges(self, run_number: int) -> list[OmsRange] | None:
+        """A run's OMS ranges, without its luminosity (``None``: no run)."""
+        with self._reading() as conn:
+            if conn.execute("SELECT 1 FROM run WHERE run_number = ?", (run_number,)).fetchone() is None:
+                return None
+            return _oms_ranges(conn, run_number)
+
     def oms_lumis(self, run_number: int) -> OmsLumis | None:
         """A run's length, OMS ranges and per-lumisection recorded/delivered luminosity (``None``: no run)."""
         with self._reading() as conn:
@@ -583,18 +595,20 @@ class Store:
             ).fetchone()
             if row is None:
                 return None
-            ranges = [
-                OmsRange(*r)
-                for r in conn.execute(
-                    "SELECT first_ls, last_ls, true_bits, null_bits, prescale_index, prescale_name FROM oms_range "
-                    "WHERE run_number = ? ORDER BY first_ls",
-                    (run_number,),
-                )
-            ]
+            ranges = _oms_ranges(conn, run_number)
         n = row[0]
         recorded = unpack_lumi(row[1]) if row[1] is not None else [0] * n
         delivered = unpack_lumi(row[2]) if row[2] is not None else [0] * n
         return n, ranges, recorded, delivered
+
+
+def _oms_ranges(conn: sqlite3.Connection, run_number: int) -> list[OmsRange]:
+    rows = conn.execute(
+        "SELECT first_ls, last_ls, true_bits, null_bits, prescale_index, prescale_name FROM oms_range "
+        "WHERE run_number = ? ORDER BY first_ls",
+        (run_number,),
+    )
+    return [OmsRange(*r) for r in rows]
 
 
 def _unstable_ties(target: Kind, seed: int) -> Sql:
