@@ -244,8 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     if counts["type_errors"]:
         print(f"note: json-logic-qubit raised TypeError on {counts['type_errors']} lumisections (counted as false)")
     print(f"brute force / local: {brute.wall / local_s:.1f}x (target >= 100x)")
-    lumi_ratio = best["local, with_luminosity=True"].wall / local_s
-    print(f"with_luminosity=True / without: {lumi_ratio:.2f}x (target <= 1.5x)")
+    lumi, plain = best["local, with_luminosity=True"], best["local"]
+    cpu_ratio = (lumi.client_cpu + lumi.server_cpu) / (plain.client_cpu + plain.server_cpu)
+    print(
+        f"with_luminosity=True / without: {lumi.wall / local_s:.2f}x wall (target <= 1.5x), {cpu_ratio:.2f}x CPU "
+        f"(client {lumi.client_cpu / plain.client_cpu:.2f}x, server {lumi.server_cpu / plain.server_cpu:.2f}x)"
+    )
     same = all(result.mask == golden.mask for result in results.values()) and golden.mask == LumiMask(brute_json)
     print(f"identical golden JSONs ({len(results) + 1} ways):", same)
     return 0 if same else 1

@@ -9,12 +9,13 @@ Steps (one sans-I/O operation, so the same code runs under ``RunRegistry`` and `
    are then matched exactly against the ``SIMILAR TO`` regex;
 3. only what can change the answer is fetched, concurrently: a dataset's RR status ranges by component unless its
    triplet summary shows every component the rule reads with one status over the run (or no status at all),
-   and a run's OMS bit ranges when the rule reads bits its DCS summary does not show constant and one of its
-   datasets can keep something whatever they say (or the per-lumisection OMS values when the rule reads
-   luminosity or prescales, or luminosity is asked for: one request per run with a dataset that has RR statuses,
-   every run for the loss report; the only route with luminosity besides the joint ranges, which repeat every RR
-   status per lumisection); each reply is decoded (orjson) and reduced in the worker that received it, to the
-   values the rule reads and running luminosity totals;
+   or the dataset fails the rule's run-level clauses (its statuses then matter to the loss report only), and a
+   run's OMS bit ranges when the rule reads bits its DCS summary does not show constant and one of its datasets
+   can keep something whatever they say (or the per-lumisection OMS values when the rule reads luminosity or
+   prescales, or luminosity is asked for: one request per run with a dataset that has RR statuses, every run for
+   the loss report; the only route with luminosity besides the joint ranges, which repeat every RR status per
+   lumisection); each reply is decoded and reduced in the worker that received it, to the values the rule reads
+   and running luminosity totals (per-lumisection OMS replies straight into those columns: :mod:`client.omscolumns`);
 4. :mod:`querylang.segments` evaluates the run-level clauses once per dataset and the lumisection-level residual
    once per constant segment (a stretch of lumisections where every value the rule reads is constant), never
    per lumisection; with ``report=True`` it also blames each removed segment on clauses the way the service
@@ -51,7 +52,7 @@ import enum
 import functools
 import itertools
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -60,13 +61,15 @@ import orjson
 from client.calls import lumisection_call
 from client.engine import Batch, Operation, unwrap
 from client.errors import ArgumentError, ServiceError
+from client.omscolumns import OmsColumnDecoder, columns_of
 from client.pagination import ListingQuery, fetch_listing
 from client.progress import Progress, RequestCounter
 from client.transport import Call, Reply
 from querylang.ast import And, Comparison, Node
 from querylang.catalogue import default_catalogue
 from querylang.compile import compile_filter, compile_node
-from querylang.ranges import Range, from_values, merge
+from querylang.jsonlogic import compile_predicate
+from querylang.ranges import Range, merge
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
     CompiledPlan,
@@ -87,7 +90,7 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _PER_LUMISECTION_OMS = frozenset({"recorded", "delivered", "prescale_index", "prescale_name"})
-_LUMINOSITY = frozenset({"recorded", "delivered"})
+_LUMINOSITY = ("recorded", "delivered")
 
 
 def golden_operation(
@@ -131,7 +134,8 @@ def _golden(
     pushdown = not with_luminosity if pushdown is None else pushdown
     datasets = yield from _candidate_datasets(plan, pattern, pushdown=pushdown, page_size=page_size)
     per_lumisection_oms = with_luminosity or bool(plan.oms_values & _PER_LUMISECTION_OMS)
-    known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms)
+    statuses_unread = None if report else _fails_at_run_level(plan)
+    known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms, statuses_unread=statuses_unread)
     oms_endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
     need = _OmsNeed.EVERY_RUN if report else _OmsNeed.EVALUATED if per_lumisection_oms else _OmsNeed.ANSWER
     range_runs: list[int] = []
@@ -262,23 +266,45 @@ class _Known:
     oms: dict[int, _RunOms] = field(default_factory=dict)
 
 
-def _told_by_summaries(plan: RulePlan, datasets: Sequence[_Dataset], *, per_lumisection_oms: bool) -> _Known:
-    """What the listing's summaries already tell, exactly: RR ranges of datasets without any status or whose
-    components the rule reads keep one status over the run (triplet summary), OMS ranges of runs whose bits the
-    rule reads keep one value (DCS summary). Everything else is fetched."""
+def _told_by_summaries(
+    plan: RulePlan,
+    datasets: Sequence[_Dataset],
+    *,
+    per_lumisection_oms: bool,
+    statuses_unread: Callable[[RunContext], bool] | None = None,
+) -> _Known:
+    """What the listing's summaries already tell, exactly: RR ranges of datasets without any status, whose
+    components the rule reads keep one status over the run, or whose statuses cannot matter (``statuses_unread``
+    says so: only their lumisection count does) (triplet summary); OMS ranges of runs whose bits the rule reads
+    keep one value (DCS summary). Everything else is fetched."""
     known = _Known()
     for dataset in datasets:
         triplet = dataset.triplet_summary
         if triplet is not None and not triplet:
             known.rr[dataset.key] = _RrData({}, 0)
-        elif triplet is not None and (told := rr_ranges_from_summary(triplet, plan.rr_components)) is not None:
-            known.rr[dataset.key] = _RrData(told[1], told[0])
+        elif triplet is not None:
+            unread = statuses_unread is not None and statuses_unread(dataset.context)
+            if (told := rr_ranges_from_summary(triplet, () if unread else plan.rr_components)) is not None:
+                known.rr[dataset.key] = _RrData(told[1], told[0])
         dcs = dataset.dcs_summary
         if per_lumisection_oms or dcs is None or dataset.run_number in known.oms:
             continue
         if (told_oms := oms_ranges_from_summary(dcs, plan.oms_bits)) is not None:
             known.oms[dataset.run_number] = _RunOms(told_oms[1], told_oms[0])
     return known
+
+
+def _fails_at_run_level(plan: RulePlan) -> Callable[[RunContext], bool]:
+    """Whether a dataset fails the rule's run-level clauses: every lumisection is then removed whatever its
+    statuses say (only the loss report, which blames clauses per lumisection, reads them).
+
+    >>> fails = _fails_at_run_level(plan_rule({"and": [{">=": [{"var": "run.oms.energy"}, 6000]},
+    ...                                                {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]}))
+    >>> fails(RunContext(1, oms={"energy": 900})), fails(RunContext(1, oms={"energy": 6500}))
+    (True, False)
+    """
+    passes = compile_predicate(plan.run_rule)
+    return lambda context: not passes(context.data())
 
 
 class _OmsNeed(enum.Enum):
@@ -392,7 +418,8 @@ def _fetch(
 
 def _raw(call: Call) -> Call:
     """``call`` answered with the reply's bytes, decoded by :func:`_decode` (orjson: about half the time of
-    pydantic-core and of ``json.loads`` on the demo year's per-lumisection OMS replies)."""
+    pydantic-core and of ``json.loads`` on the demo year's replies) or :class:`~client.omscolumns.OmsColumnDecoder`
+    (per-lumisection OMS replies: about 40% of orjson's time)."""
     return dataclasses.replace(call, raw=True)
 
 
@@ -407,8 +434,9 @@ def _decode(call: Call, reply: Reply) -> Any:
 
 
 def _parse_lumisections(oms: _OmsReader, call: Call, reply: Reply) -> _RrData | _RunOms:
-    data = _decode(call, reply)
-    return oms.read(call, data) if call.path == f"/lumisections/{oms.endpoint}" else _rr_data(call, data)
+    if call.path == f"/lumisections/{oms.endpoint}":
+        return oms.read(call, reply)
+    return _rr_data(call, _decode(call, reply))
 
 
 def _rr_data(call: Call, data: Any) -> _RrData:
@@ -424,52 +452,27 @@ def _rr_data(call: Call, data: Any) -> _RrData:
     return _RrData(ranges, max((r["end"] for items in ranges.values() for r in items), default=0))
 
 
-@dataclass(frozen=True)
 class _OmsReader:
-    """Reads a run's OMS reply from ``endpoint``: ranges as they are, or per-lumisection values reduced to ranges
-    of the values the rule reads plus the run's luminosity."""
+    """Reads a run's OMS reply from ``endpoint``: ranges as they are, or per-lumisection values (decoded into the
+    columns the rule reads, :mod:`client.omscolumns`) reduced to ranges of the bits the rule reads (the only
+    values its evaluation looks up) plus the run's luminosity as running totals."""
 
-    endpoint: str
-    plan: RulePlan
+    def __init__(self, endpoint: str, plan: RulePlan) -> None:
+        self.endpoint = endpoint
+        self.plan = plan
+        self._bits = sorted(plan.oms_bits)
+        self._decoder = OmsColumnDecoder([*self._bits, *_LUMINOSITY]) if endpoint == "oms_lumisections" else None
 
-    def read(self, call: Call, data: Any) -> _RunOms:
-        if self.endpoint == "oms_lumisections":
-            return self._per_lumisection(call, data)
-        ranges = _ranges(data, call)
-        return _RunOms(ranges, max((r["end"] for r in ranges), default=0))
-
-    def _per_lumisection(self, call: Call, data: Any) -> _RunOms:
-        """Per-lumisection OMS values as ranges of equal values of the bits the rule reads (the only ones its
-        evaluation looks up), and the luminosity as running totals."""
-        lumisections = _list(data, call)
-        per_lumisection = None
-        if self.plan.needs_luminosity:
-            per_lumisection = [{key: item.get(key) for key in _LUMINOSITY if key in item} for item in lumisections]
-        ranges = _constant_ranges(lumisections, sorted(self.plan.oms_bits))
-        return _RunOms(ranges, len(lumisections), CumulativeLuminosity.of(lumisections), per_lumisection)
-
-
-def _constant_ranges(lumisections: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
-    """``lumisections`` (``[k - 1]``: lumisection k) cut into ranges where ``keys`` keep their values, one
-    column at a time (a year has 10^6 lumisections); a key an object lacks stays absent from its range.
-
-    >>> _constant_ranges([{"a": 1}, {"a": 1}, {}, {"a": None}], ["a"])
-    [{'a': 1, 'start': 1, 'end': 2}, {'start': 3, 'end': 3}, {'a': None, 'start': 4, 'end': 4}]
-    """
-    columns = [[item.get(key, _ABSENT) for item in lumisections] for key in keys]
-    rows: Iterable[tuple[Any, ...]] = zip(*columns, strict=True) if keys else itertools.repeat((), len(lumisections))
-    return [
-        {
-            **{key: value for key, value in zip(keys, values, strict=True) if value is not _ABSENT},
-            "start": first,
-            "end": last,
-        }
-        for first, last, values in from_values(rows)
-    ]
-
-
-#: A key missing from a per-lumisection object (not the same as ``null`` for the ranges it is cut into).
-_ABSENT = object()
+    def read(self, call: Call, reply: Reply) -> _RunOms:
+        if self._decoder is None:
+            ranges = _ranges(_decode(call, reply), call)
+            return _RunOms(ranges, max((r["end"] for r in ranges), default=0))
+        columns = self._decoder.decode(reply.data) if isinstance(reply.data, bytes) else None
+        if columns is None:  # decoded already, or a reply only orjson can judge (it says what is wrong)
+            columns = columns_of(_list(_decode(call, reply), call), self._decoder.keys)
+        per_lumisection = columns.objects(_LUMINOSITY) if self.plan.needs_luminosity else None
+        cumulative = CumulativeLuminosity.of_columns(*(columns[key] for key in _LUMINOSITY))
+        return _RunOms(columns.ranges(self._bits), columns.count, cumulative, per_lumisection)
 
 
 def _ranges(data: Any, call: Call) -> list[dict[str, Any]]:
@@ -485,6 +488,8 @@ def _ranges(data: Any, call: Call) -> list[dict[str, Any]]:
 def _list(data: Any, call: Call) -> list[dict[str, Any]]:
     if data is None:
         return []
+    if isinstance(data, dict) and "err" in data:  # the service's error, even under an accepted status
+        raise ServiceError(str(data["err"]), status=200, route=call.route)
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ServiceError("expected a JSON list of objects", status=200, route=call.route)
     return data

@@ -218,10 +218,17 @@ class CumulativeLuminosity:
     def of(cls, luminosity: Sequence[Mapping[str, Any]]) -> CumulativeLuminosity:
         """From per-lumisection values (``luminosity[k - 1]`` holds lumisection k's ``recorded``/``delivered``);
         like the service, a value that is missing, not a number or negative counts as 0."""
-        return cls(
-            _running([item.get("recorded") for item in luminosity]),
-            _running([item.get("delivered") for item in luminosity]),
-        )
+        return cls.of_columns(*([item.get(key) for item in luminosity] for key in _LUMINOSITY))
+
+    @classmethod
+    def of_columns(cls, recorded: Iterable[Any], delivered: Iterable[Any]) -> CumulativeLuminosity:
+        """From the columns of per-lumisection ``recorded`` and ``delivered`` values (index ``k - 1``:
+        lumisection k), counted like :meth:`of`.
+
+        >>> CumulativeLuminosity.of_columns([5, None, 1], [6, "2", -1]).total
+        (6, 6)
+        """
+        return cls(_running(recorded), _running(delivered))
 
     @property
     def total(self) -> tuple[float, float]:

@@ -22,7 +22,7 @@ from client.errors import ServiceError
 from client.golden_local import golden_operation
 from client.transport import Call, Reply, SyncTransport
 from querylang.errors import FilterError, RuleError
-from schemas.golden import LumiMask
+from schemas.golden import GoldenJson, LumiMask
 
 
 @pytest.mark.parametrize(
@@ -79,12 +79,20 @@ def test_progress_reports_every_request(registry: RunRegistry) -> None:
     assert [done for done, _ in seen] == list(range(total + 1))
 
 
-def test_async_engine_gives_the_same_result(server: EmbeddedServer, registry: RunRegistry) -> None:
-    async def main() -> LumiMask:
+@pytest.mark.parametrize("with_luminosity", [False, True])
+def test_async_engine_gives_the_same_result(
+    server: EmbeddedServer, registry: RunRegistry, with_luminosity: bool
+) -> None:
+    async def main() -> GoldenJson:
         async with AsyncRunRegistry(target=server.url) as client:
-            return (await client.create_json(REFERENCE, PROMPT, engine="local")).mask
+            return await client.create_json(REFERENCE, PROMPT, engine="local", with_luminosity=with_luminosity)
 
-    assert anyio.run(main) == registry.create_json(REFERENCE, PROMPT, engine="local").mask
+    by_async = anyio.run(main)
+    by_sync = registry.create_json(REFERENCE, PROMPT, engine="local", with_luminosity=with_luminosity)
+    assert by_async.mask == by_sync.mask
+    assert by_async.anti_mask == by_sync.anti_mask
+    assert (by_async.luminosity_in, by_async.luminosity_out) == (by_sync.luminosity_in, by_sync.luminosity_out)
+    assert (by_async.luminosity_in is not None) is with_luminosity
 
 
 def test_create_json_runs_the_local_operation(server: EmbeddedServer, registry: RunRegistry) -> None:

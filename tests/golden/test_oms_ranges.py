@@ -8,10 +8,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from client.golden_local import _constant_ranges
+from client.omscolumns import ABSENT, columns_of
 
-_ABSENT = object()
-VALUES = st.one_of(st.booleans(), st.none(), st.sampled_from([0, 1]), st.just(_ABSENT))
+VALUES = st.one_of(st.booleans(), st.none(), st.sampled_from([0, 1]), st.just(ABSENT))
 KEYS = ["bpix_ready", "fpix_ready"]
 
 
@@ -20,11 +19,11 @@ def one_by_one(lumisections: list[dict[str, Any]], keys: list[str]) -> list[dict
     ranges: list[dict[str, Any]] = []
     previous: list[Any] | None = None
     for number, item in enumerate(lumisections, start=1):
-        values = [item.get(key, _ABSENT) for key in keys]
+        values = [item.get(key, ABSENT) for key in keys]
         if values == previous:
             ranges[-1]["end"] = number
         else:
-            present = {key: value for key, value in zip(keys, values, strict=True) if value is not _ABSENT}
+            present = {key: value for key, value in zip(keys, values, strict=True) if value is not ABSENT}
             ranges.append({**present, "start": number, "end": number})
             previous = values
     return ranges
@@ -37,7 +36,7 @@ def one_by_one(lumisections: list[dict[str, Any]], keys: list[str]) -> list[dict
 )
 def test_column_ranges_equal_one_by_one(rows: list[tuple[Any, Any]], keys: list[str]) -> None:
     lumisections = [
-        {key: value for key, value in zip(KEYS, row, strict=True) if value is not _ABSENT} | {"recorded": 1}
+        {key: value for key, value in zip(KEYS, row, strict=True) if value is not ABSENT} | {"recorded": 1}
         for row in rows
     ]
-    assert _constant_ranges(lumisections, keys) == one_by_one(lumisections, keys)
+    assert columns_of(lumisections, KEYS).ranges(keys) == one_by_one(lumisections, keys)

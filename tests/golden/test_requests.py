@@ -77,6 +77,24 @@ def test_constant_components_need_no_range_request(registry: RunRegistry) -> Non
     assert 0 < told.count(rr) < fetched.count(rr)
 
 
+@pytest.mark.parametrize(("rule", "pattern"), [pytest.param(r, p, id=i) for i, r, p in RULES if i in CHECKED])
+def test_datasets_failing_at_run_level_need_no_status_request(registry: RunRegistry, rule: Any, pattern: str) -> None:
+    """Without the loss report, a dataset failing the rule's run-level clauses loses every lumisection whatever
+    their statuses say: the triplet summary's count is enough. The loss report (which blames clauses per
+    lumisection) fetches them; the JSONs and the luminosity figures are the same."""
+    rr = "/lumisections/rr_lumisection_ranges_by_component"
+    reported, reported_requests = golden(registry, rule, pattern, strip_summaries=False)
+    lumi = Recording(registry._transport, strip_summaries=False)
+    plain = run_sync(golden_operation(rule, pattern, with_luminosity=True, pushdown=False), lumi, pool=None)
+    assert plain.mask == reported.mask
+    assert dict(plain.anti_by_dataset) == dict(reported.anti_by_dataset)
+    assert plain.luminosity_in == reported.luminosity_in
+    assert plain.luminosity_out == reported.luminosity_out
+    assert lumi.lumisection_requests.count(rr) <= reported_requests.count(rr)
+    if rule == next(r for i, r, _ in RULES if i == "reference"):  # it has run-level clauses that fail
+        assert lumi.lumisection_requests.count(rr) < reported_requests.count(rr)
+
+
 def test_a_rule_reading_no_oms_value_fetches_no_oms_data(registry: RunRegistry) -> None:
     rule = {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}
     transport = Recording(registry._transport, strip_summaries=False)
