@@ -3,6 +3,7 @@ embedded servers shared by the test packages."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -33,3 +34,13 @@ def server_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool
         yield pool
     finally:
         pool.close()
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_are_restored() -> Iterator[None]:
+    """A test that changes how this process handles SIGINT or SIGTERM must put it back: the processes later tests
+    start inherit an ignored signal, and Ctrl-C tests then wait for an interrupt that never comes."""
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    after = {sig: signal.getsignal(sig) for sig in before}
+    assert after == before, f"signal handlers changed by the test: {before} -> {after}"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from backend.errors import RequestError
@@ -149,7 +149,10 @@ TEXTS = st.one_of(
     as_bytes=st.booleans(),
 )
 def test_bodies_parse_as_json_loads_parsed_them(text: str, encoding: str, as_bytes: bool) -> None:
-    raw = text.encode(encoding, "surrogatepass") if as_bytes else text
+    try:
+        raw = text.encode(encoding, "surrogatepass") if as_bytes else text
+    except UnicodeEncodeError:  # latin-1 has no byte for "\ufeff": not a body a client could send that way
+        assume(False)
     got, expected = outcome(raw), reference(raw)
     if isinstance(got, str) and "lone surrogate" in got:  # refused after decoding, by the Unicode check
         assert "\\ud800" in json.dumps(expected)  # json.loads gave the lone surrogate back

@@ -222,6 +222,10 @@ sys.exit(runql.main(sys.argv[1:]))
 """
 
 
+def _masks() -> list[str]:
+    return [line for line in Path("/proc/self/status").read_text().splitlines() if line[:3] == "Sig"]
+
+
 @pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 @pytest.mark.parametrize("building", [False, True], ids=["while-importing", "while-building"])
 def test_interrupting_serve_during_start_up_is_quiet(sent: signal.Signals, building: bool) -> None:
@@ -237,7 +241,13 @@ def test_interrupting_serve_during_start_up_is_quiet(sent: signal.Signals, build
     if building:
         assert process.stdout.readline() == b"building\n"
     process.send_signal(sent)
-    out, err = process.communicate(timeout=60)
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        masks = [line for line in Path(f"/proc/{process.pid}/status").read_text().splitlines() if line[:3] == "Sig"]
+        process.kill()
+        process.communicate()
+        pytest.fail(f"{sent.name} was not acted upon; this process: {_masks()}, the child: {masks}")
     assert b"Traceback" not in err, err.decode()
     assert b"serving" not in out
     assert process.returncode in (130, -sent), err.decode()  # -SIGTERM: before runql serve takes it over
