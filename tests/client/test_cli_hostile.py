@@ -199,8 +199,12 @@ def test_usage_errors_are_one_line_in_a_real_process() -> None:
 #: Runs the launcher like the console script and says "ready" when it starts importing the client, inside its
 #: Ctrl-C guard (a signal sent before that would interrupt this script, not runql). With ``BUILDING``, it also says
 #: "building" once the registry's first run is being built: the test waits for these events, not for a guess.
+#: Ctrl-C is handled as Python does when started from a terminal, even when the tests run as a background job
+#: (which inherits SIGINT ignored).
 _LAUNCH = """
-import sys, runql
+import signal, sys, runql
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as from a terminal (a background job ignores Ctrl-C)
 
 class Announce:
     def find_spec(self, name, path=None, target=None):
