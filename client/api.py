@@ -31,7 +31,7 @@ import anyio
 import httpx
 
 from client import operations as ops
-from client.calls import Kind, get_call
+from client.calls import Kind, LumisectionRoute, get_call
 from client.config import EnvFile, Options, Settings, check_options, resolve_settings
 from client.embedded import EmbeddedBackend, start_embedded
 from client.engine import Operation, run_async, run_sync
@@ -91,15 +91,6 @@ Reported = TypeVar("Reported", bound=WriteReport | Awaitable[WriteReport])
 Row = dict[str, Any]
 #: ``output=`` of the lumisection reads: typed models, or the service's JSON.
 LumisectionOutput = Literal["models", "dicts"]
-#: The six lumisection routes of ``rr-protocol.md`` §7 (``client.calls.LUMISECTION_ENDPOINTS``).
-LumisectionRoute = Literal[
-    "rr_lumisections",
-    "oms_lumisections",
-    "rr_lumisection_ranges",
-    "rr_lumisection_ranges_by_component",
-    "oms_lumisection_ranges",
-    "joint_lumisection_ranges",
-]
 
 
 class ListingOptions(TypedDict, total=False):

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 from urllib.parse import quote
 
 from client.errors import ArgumentError, ArgumentTypeError
@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_SORTINGS",
     "LUMISECTION_ENDPOINTS",
     "Kind",
+    "LumisectionRoute",
     "compress_dataset",
     "compress_run",
     "get_call",
@@ -37,14 +38,16 @@ DEFAULT_SORTINGS: Mapping[Kind, tuple[Sorting, ...]] = {
     "runs": (("run_number", "DESC"),),
     "datasets": (("run_number", "DESC"), ("name", "ASC")),
 }
-LUMISECTION_ENDPOINTS = (
+#: The six lumisection routes of ``rr-protocol.md`` §7.
+LumisectionRoute = Literal[
     "rr_lumisections",
     "oms_lumisections",
     "rr_lumisection_ranges",
     "rr_lumisection_ranges_by_component",
     "oms_lumisection_ranges",
     "joint_lumisection_ranges",
-)
+]
+LUMISECTION_ENDPOINTS: tuple[str, ...] = get_args(LumisectionRoute)
 
 
 def listing_call(

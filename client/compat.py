@@ -22,8 +22,8 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from client.api import LISTING_OPTIONS, LumisectionRoute, Row
-from client.calls import Kind
+from client.api import LISTING_OPTIONS, Row
+from client.calls import Kind, LumisectionRoute
 from client.default import default_client
 from client.errors import FilterRequiredError
 from client.write_report import WriteReport
