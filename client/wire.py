@@ -5,34 +5,29 @@ the Python objects of one row live at a time (a page of 20,000 runs parsed into 
 as JSON take 60 MB), and neither the page's bytes nor its parse tree ever exist whole; it packs the rows' JSON into
 zlib blocks of :data:`BLOCK_ROWS` rows as they come (about a ninth of their size). Typed models and DataFrames are
 then made from the JSON (:class:`client.results.Records`), a block decompressed once per run of reads.
-:func:`decode_page` decodes a whole body (pydantic-core) for listings that are not streamed.
 
->>> page = decode_page("runs", b'{"runs": [{"run_number": 7, "oms_attributes": {}}], "count": 1}', False)
->>> page.count, page.keys, page.rows
-(1, [7], [b'{"run_number":7,"oms_attributes":{}}'])
 >>> packed = pack_rows([b'{"run_number":7}', b'{"run_number":6}'])
 >>> [row.position for row in packed], list(row_texts(packed))
 ([0, 1], [b'{"run_number":7}', b'{"run_number":6}'])
->>> decode_page("runs", b'{"runs": [{"name": "x"}], "count": 1}', False)
+>>> PackedReader("runs", False).feed(b'{"runs": [{"name": "x"}], "count": 1}')
 Traceback (most recent call last):
 ...
-ValueError: 1 invalid field(s), first at runs.0: Value error, a row needs an integer 'run_number' (got {'name': 'x'})
+ValueError: runs.0: a row needs an integer 'run_number' (got {'name': 'x'})
 """
 
 from __future__ import annotations
 
-import functools
 import zlib
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, create_model
+from pydantic import ValidationError
 
 from client.calls import Kind
 from client.jsonsplit import RowSplitter
-from client.pagination import DecodedPage, wire_decoder
+from client.pagination import DecodedPage
 
 __all__ = [
     "BLOCK_ROWS",
@@ -40,7 +35,6 @@ __all__ = [
     "PackedReader",
     "PackedRow",
     "RowReader",
-    "decode_page",
     "pack_rows",
     "row_blob",
     "row_texts",
@@ -156,38 +150,6 @@ def _dataset_key(row: Any) -> Hashable:
 
 
 _KEYS = {"runs": _run_key, "datasets": _dataset_key}
-
-
-@functools.lru_cache(maxsize=8)
-def _page_adapter(kind: Kind, convert: Callable[[Any], Any]) -> TypeAdapter[Any]:
-    """Rows become ``(key, convert(row))``."""
-    key = _KEYS[kind]
-
-    def keyed(row: Any) -> tuple[Hashable, Any]:
-        return key(row), convert(row)
-
-    row_type = Annotated[Any, AfterValidator(keyed)]
-    count_type = Annotated[int, Field(strict=True, ge=0)]
-    fields: dict[str, Any] = {kind: (list[row_type], ...), "count": (count_type, ...)}
-    return TypeAdapter(create_model(f"_{kind.capitalize()}BlobPage", **fields))
-
-
-def _validated(kind: Kind, content: bytes, convert: Callable[[Any], Any]) -> Any:
-    try:
-        return _page_adapter(kind, convert).validate_json(content)
-    except ValidationError as exc:
-        raise ValueError(short_error(exc)) from None
-
-
-def decode_page(kind: Kind, content: bytes, with_wire: bool, convert: Callable[[Any], Any] = row_blob) -> DecodedPage:
-    """The page's count, row keys and rows, each passed through ``convert`` as soon as it is parsed (by default
-    its JSON bytes); ``with_wire`` also gives the rows as dicts (for sorting a union client-side). Raises
-    ``ValueError`` naming the first wrong field. ``convert`` must be a module-level function (it keys a cache)."""
-    if with_wire:
-        return wire_decoder(kind, lambda rows: [convert(r) for r in rows])(content, True)
-    page = _validated(kind, content, convert)
-    keyed: list[tuple[Hashable, Any]] = getattr(page, kind)
-    return DecodedPage(page.count, [row for _, row in keyed], [key for key, _ in keyed])
 
 
 class PackedReader:
