@@ -226,8 +226,9 @@ sys.exit(runql.main(sys.argv[1:]))
 """
 
 
-def _masks() -> list[str]:
-    return [line for line in Path("/proc/self/status").read_text().splitlines() if line[:3] == "Sig"]
+def _masks(pid: int | str = "self") -> list[str]:
+    """The process's signal masks (pending, blocked, ignored, caught), from ``/proc``."""
+    return [line for line in Path(f"/proc/{pid}/status").read_text().splitlines() if line[:3] == "Sig"]
 
 
 @pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -248,7 +249,7 @@ def test_interrupting_serve_during_start_up_is_quiet(sent: signal.Signals, build
     try:
         out, err = process.communicate(timeout=60)
     except subprocess.TimeoutExpired:
-        masks = [line for line in Path(f"/proc/{process.pid}/status").read_text().splitlines() if line[:3] == "Sig"]
+        masks = _masks(process.pid)
         process.kill()
         process.communicate()
         pytest.fail(f"{sent.name} was not acted upon; this process: {_masks()}, the child: {masks}")
