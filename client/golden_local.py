@@ -68,7 +68,6 @@ from client.transport import Call, Reply
 from querylang.ast import And, Comparison, Node
 from querylang.catalogue import default_catalogue
 from querylang.compile import compile_filter, compile_node
-from querylang.jsonlogic import compile_predicate
 from querylang.ranges import Range, merge
 from querylang.rules import RulePlan, plan_rule
 from querylang.segments import (
@@ -134,7 +133,7 @@ def _golden(
     pushdown = not with_luminosity if pushdown is None else pushdown
     datasets = yield from _candidate_datasets(plan, pattern, pushdown=pushdown, page_size=page_size)
     per_lumisection_oms = with_luminosity or bool(plan.oms_values & _PER_LUMISECTION_OMS)
-    statuses_unread = None if report else _fails_at_run_level(plan)
+    statuses_unread = None if report else engine.fails_at_run_level
     known = _told_by_summaries(plan, datasets, per_lumisection_oms=per_lumisection_oms, statuses_unread=statuses_unread)
     oms_endpoint = "oms_lumisections" if per_lumisection_oms else "oms_lumisection_ranges"
     need = _OmsNeed.EVERY_RUN if report else _OmsNeed.EVALUATED if per_lumisection_oms else _OmsNeed.ANSWER
@@ -292,19 +291,6 @@ def _told_by_summaries(
         if (told_oms := oms_ranges_from_summary(dcs, plan.oms_bits)) is not None:
             known.oms[dataset.run_number] = _RunOms(told_oms[1], told_oms[0])
     return known
-
-
-def _fails_at_run_level(plan: RulePlan) -> Callable[[RunContext], bool]:
-    """Whether a dataset fails the rule's run-level clauses: every lumisection is then removed whatever its
-    statuses say (only the loss report, which blames clauses per lumisection, reads them).
-
-    >>> fails = _fails_at_run_level(plan_rule({"and": [{">=": [{"var": "run.oms.energy"}, 6000]},
-    ...                                                {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]}))
-    >>> fails(RunContext(1, oms={"energy": 900})), fails(RunContext(1, oms={"energy": 6500}))
-    (True, False)
-    """
-    passes = compile_predicate(plan.run_rule)
-    return lambda context: not passes(context.data())
 
 
 class _OmsNeed(enum.Enum):

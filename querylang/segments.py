@@ -323,6 +323,20 @@ class CompiledPlan:
         self._per_lumisection = "lumisection.lumisection_number" in plan.variables
         self._blame = compile_blame(plan.rule)
 
+    def fails_at_run_level(self, context: RunContext) -> bool:
+        """Whether some run- or dataset-level clause fails for ``context``: every lumisection of the dataset is
+        then removed, whatever its statuses and OMS values.
+
+        >>> from querylang.rules import plan_rule
+        >>> engine = compile_plan(plan_rule({"and": [{">=": [{"var": "run.oms.energy"}, 6000]},
+        ...                                          {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}]}))
+        >>> engine.fails_at_run_level(RunContext(1, oms={"energy": 900})), engine.fails_at_run_level(
+        ...     RunContext(1, oms={"energy": 6500}))
+        (True, False)
+        """
+        base = context.data()
+        return any(not test(base) for _, test in self._run_level)
+
     def keeps_nothing(
         self, context: RunContext, *, lumisection_count: int, rr_ranges: Mapping[str, Sequence[Mapping[str, Any]]]
     ) -> bool:
@@ -337,9 +351,9 @@ class CompiledPlan:
         ...                      rr_ranges={"dt-dt": [{"status": "BAD", "start": 1, "end": 4}]})
         True
         """
-        base = context.data()
-        if any(not test(base) for _, test in self._run_level):
+        if self.fails_at_run_level(context):
             return True
+        base = context.data()
         for _, _, lumisection in self._segments(lumisection_count, rr_ranges, oms_ranges=(), luminosity=None):
             data = {**base, "lumisection": lumisection}
             if all(test(data) for _, test in self._oms_free):
