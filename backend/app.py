@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -126,10 +127,19 @@ def _within(budget: Budget, work: Callable[[], Answer]) -> Answer:
         return run_guarded(budget, work)
 
 
+#: An integer as text: ASCII digits (``str.isdigit`` also takes "²" and "٣"), at most 18 characters (so within
+#: 64 bits).
+_DECIMAL = re.compile(r"-?[0-9]+")
+#: The integers SQLite stores; larger ones would fail as an OverflowError, not a request error.
+_INT64 = range(-(2**63), 2**63)
+
+
 def _as_int(value: object, what: str) -> int:
-    if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) < 19:
+    if isinstance(value, str) and len(value) < 19 and _DECIMAL.fullmatch(value):
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
+        if value not in _INT64:
+            raise RequestError(f"{what} must be a 64-bit integer, got {value}")
         return value
     raise RequestError(f"{what} must be an integer, got {value!r}")
 
