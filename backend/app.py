@@ -31,6 +31,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -80,17 +81,19 @@ class Limits:
 
 @dataclass
 class _Runner:
-    """Runs request work on a pool of ``limits.workers`` threads, each call under its own time budget."""
+    """Runs request work on a pool of ``limits.workers`` threads, each call under its own time budget (measured on
+    ``clock``, monotonic seconds)."""
 
     limits: Limits
     stop: threading.Event
+    clock: Callable[[], float] = time.monotonic
     pool: WorkerPool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.pool = WorkerPool(self.limits.workers)
 
     async def run(self, work: Callable[[], Answer]) -> Answer:
-        budget = Budget(self.limits.request_seconds, self.stop)  # the time spent waiting for a thread counts
+        budget = Budget(self.limits.request_seconds, self.stop, clock=self.clock)  # waiting for a thread counts
         return await self.pool.run(functools.partial(_within, budget, work))
 
     async def read_body(self, scope: Scope, receive: Receive) -> bytes:

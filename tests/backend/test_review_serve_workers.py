@@ -1,11 +1,17 @@
-"""Review of the worker pool handlers run on: every outcome of the work reaches its caller, in bounded time."""
+"""Review of the worker pool handlers run on and of the request budgets: every outcome of the work reaches its
+caller in bounded time, and time spent waiting for a thread counts."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
+from testkit.clocks import FakeClock
 
+from backend.app import Limits, _Runner
+from backend.budget import BudgetExceededError
+from backend.errors import Answer
 from backend.workers import WorkerPool
 
 #: Seconds a call may take before the test calls it hung (the work itself is instant).
@@ -33,3 +39,53 @@ def test_stop_iteration_in_the_work_is_raised_to_the_caller_not_left_hanging() -
         asyncio.run(main())
     finally:
         pool.close()
+
+
+class Blocker:
+    """Work that holds the pool's only thread until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def __call__(self) -> Answer:
+        self.started.set()
+        assert self.release.wait(BOUND)
+        return 200, "first"
+
+
+@pytest.mark.parametrize(
+    ("stopping", "error"),
+    [
+        (False, "the request took longer than its 30 s time budget"),
+        (True, "the request was cancelled: the server is stopping"),
+    ],
+)
+def test_a_request_that_waited_past_its_budget_for_a_thread_is_refused_unrun(stopping: bool, error: str) -> None:
+    """The budget starts when the request arrives, not when a thread takes it (an injected clock, no sleeping)."""
+    clock, stop, blocker, ran = FakeClock(), threading.Event(), Blocker(), []
+    runner = _Runner(Limits(workers=1, request_seconds=30), stop, clock=clock)
+
+    def second() -> Answer:
+        ran.append("second")
+        return 200, "second"
+
+    async def main() -> None:
+        first = asyncio.ensure_future(runner.run(blocker))
+        assert await asyncio.to_thread(blocker.started.wait, BOUND)
+        waiting = asyncio.ensure_future(runner.run(second))
+        await asyncio.sleep(0)  # the second request arrived: its budget runs from now
+        clock.advance(29.0)
+        if stopping:
+            stop.set()
+        else:
+            clock.advance(1.0)
+        blocker.release.set()
+        assert await asyncio.wait_for(first, BOUND) == (200, "first")  # it had started in time
+        with pytest.raises(BudgetExceededError, match=error):
+            await asyncio.wait_for(waiting, BOUND)
+
+    try:
+        asyncio.run(main())
+    finally:
+        runner.pool.close()
+    assert not ran
