@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from backend.app import create_app
+from backend.app import Limits, create_app
 from backend.auth import AuthConfig
 from backend.demo import generate
 from backend.store import Store
@@ -113,9 +113,18 @@ async def sent(app: ASGIApp, method: str, target: str, body: bytes, headers: lis
     return out
 
 
-@pytest.mark.parametrize("options", [{}, {"rr_quirks": True}, {"auth": AuthConfig({"app": ("secret", "reader")})}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"rr_quirks": True},
+        {"auth": AuthConfig({"app": ("secret", "reader")})},
+        {"limits": Limits(body_bytes=64)},
+    ],
+)
 def test_the_table_answers_every_request_as_starlettes_router_did(store: Store, options: dict[str, Any]) -> None:
-    """With and without ``--rr-quirks``, and with auth (a reader's token: writes are refused)."""
+    """With and without ``--rr-quirks``, with auth (a reader's token: writes are refused), and with a body limit
+    that the longer bodies exceed."""
     app = create_app(store, **options)
 
     async def starlette_only(scope: Scope, receive: Receive, send: Send) -> None:
