@@ -208,16 +208,20 @@ class Service:
 
     # -- §7 lumisections --------------------------------------------------------------------------------------
     @staticmethod
-    def _dataset_key(body: object) -> tuple[int, str]:
+    def _dataset_key(body: object, *, default: str | None = "online") -> tuple[int, str]:
+        """``run_number`` and ``dataset_name`` (``default`` when absent; ``None``: required, as the service's RR
+        queries need it, while its OMS ones read ``dataset_name || 'online'``)."""
         if not isinstance(body, dict):
             raise RequestError("the body must be a JSON object with run_number and dataset_name")
-        name = body.get("dataset_name", "online")
+        if default is None and "dataset_name" not in body:
+            raise RequestError("dataset_name is required")
+        name = body.get("dataset_name", default)
         if not isinstance(name, str):
             raise RequestError(f"dataset_name must be a string, got {name!r}")
         return _as_int(body.get("run_number"), "run_number"), name
 
     def rr_lumisections(self, call: HandlerCall, encode: Callable[..., str | bytes], missing: str = "[]") -> Answer:
-        lumis = self.store.dataset_lumis(*self._dataset_key(call.body))
+        lumis = self.store.dataset_lumis(*self._dataset_key(call.body, default=None))
         return 200, encode(lumis.statuses, lumis.lumisections) if lumis else missing
 
     def oms_lumisections(self, call: HandlerCall, *, ranges: bool) -> Answer:
@@ -232,7 +236,7 @@ class Service:
         return 200, lumisections.oms_per_lumisection_json(stored, n, recorded, delivered)
 
     def joint_lumisections(self, call: HandlerCall) -> Answer:
-        run_number, name = self._dataset_key(call.body)
+        run_number, name = self._dataset_key(call.body, default=None)
         lumis, oms = self.store.dataset_lumis(run_number, name), self.store.oms_lumis(run_number)
         if lumis is None or oms is None:
             return 200, "[]"

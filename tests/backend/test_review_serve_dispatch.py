@@ -160,7 +160,7 @@ def test_the_table_answers_every_request_as_starlettes_router_did(store: Store, 
         (
             "POST",
             "/lumisections/rr_lumisections",
-            {"run_number": 2**63},
+            {"run_number": 2**63, "dataset_name": "online"},
             "run_number must be a 64-bit integer, got 9223372036854775808",
         ),
         (
@@ -197,10 +197,10 @@ def test_unreadable_integers_are_refused_with_a_clear_error(
 @pytest.mark.parametrize(
     ("path", "body", "expected"),
     [
-        ("/lumisections/rr_lumisections", {"run_number": 2**63 - 1}, []),
-        ("/lumisections/rr_lumisections", {"run_number": -(2**63)}, []),
-        ("/lumisections/rr_lumisections", {"run_number": "-12"}, []),
-        ("/lumisections/rr_lumisection_ranges_by_component", {"run_number": "0"}, {}),
+        ("/lumisections/rr_lumisections", {"run_number": 2**63 - 1, "dataset_name": "online"}, []),
+        ("/lumisections/rr_lumisections", {"run_number": -(2**63), "dataset_name": "online"}, []),
+        ("/lumisections/rr_lumisections", {"run_number": "-12", "dataset_name": "/x/y"}, []),
+        ("/lumisections/rr_lumisection_ranges_by_component", {"run_number": "0", "dataset_name": "online"}, {}),
         ("/datasets/get_dataset", {"run_number": "-" + "9" * 17, "dataset_name": "online"}, None),
     ],
 )
