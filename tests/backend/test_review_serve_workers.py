@@ -4,14 +4,20 @@ caller in bounded time, and time spent waiting for a thread counts."""
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import socket
+import struct
 import threading
 
+import httpx
 import pytest
 from testkit.clocks import FakeClock
 
 from backend.app import Limits, _Runner
 from backend.budget import BudgetExceededError
 from backend.errors import Answer
+from backend.server import EmbeddedServer
 from backend.workers import WorkerPool
 
 #: Seconds a call may take before the test calls it hung (the work itself is instant).
@@ -89,3 +95,35 @@ def test_a_request_that_waited_past_its_budget_for_a_thread_is_refused_unrun(sto
     finally:
         runner.pool.close()
     assert not ran
+
+
+def test_clients_leaving_at_any_moment_leave_the_server_serving(
+    server: EmbeddedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Clients that leave while sending, right after sending, after the first bytes of a large reply, or with a
+    reset: nothing is logged as an error and the next request is answered in full."""
+    body = json.dumps({"page": 0, "page_size": 1000, "filter": {}, "sortings": []}).encode()
+    request = b"POST /runs_filtered_ordered HTTP/1.1\r\nhost: rr\r\ncontent-type: application/json\r\n"
+    request += b"content-length: %d\r\n\r\n%s" % (len(body), body)
+
+    def leave(how: str) -> None:
+        with socket.create_connection((server.host, server.port), timeout=BOUND) as conn:
+            conn.sendall(request[:-5] if how == "sending" else request)
+            if how == "reading":
+                assert conn.recv(100).startswith(b"HTTP/1.1 200")
+            if how == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    before = server.stats["requests"].get("/runs_filtered_ordered", 0)
+    with caplog.at_level(logging.WARNING):
+        clients = [threading.Thread(target=leave, args=(how,)) for how in ["sending", "sent", "reading", "reset"] * 5]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(BOUND)
+        reply = httpx.post(f"{server.url}/runs_filtered_ordered", content=body, timeout=BOUND)
+    assert reply.status_code == 200
+    assert len(reply.json()["runs"]) == reply.json()["count"] > 0
+    reached = server.stats["requests"]["/runs_filtered_ordered"] - before  # a reset may discard a request unread
+    assert 11 <= reached <= 21
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
