@@ -174,7 +174,7 @@ class Service:
         return 200, self.store.run_json(_as_int(call.params["run_number"], "run_number"))
 
     def dataset(self, call: HandlerCall) -> Answer:
-        run_number, name = self._dataset_key(call.body)
+        run_number, name = self._dataset_key(call.body, default=None)
         return 200, self.store.dataset_json(run_number, name)
 
     def dataset_names(self, call: HandlerCall) -> Answer:
@@ -209,8 +209,8 @@ class Service:
     # -- §7 lumisections --------------------------------------------------------------------------------------
     @staticmethod
     def _dataset_key(body: object, *, default: str | None = "online") -> tuple[int, str]:
-        """``run_number`` and ``dataset_name`` (``default`` when absent; ``None``: required, as the service's RR
-        queries need it, while its OMS ones read ``dataset_name || 'online'``)."""
+        """``run_number`` and ``dataset_name`` (``default`` when absent; ``None``: required, as the service's dataset
+        and RR queries need it, while its OMS ones read ``dataset_name || 'online'``)."""
         if not isinstance(body, dict):
             raise RequestError("the body must be a JSON object with run_number and dataset_name")
         if default is None and "dataset_name" not in body:

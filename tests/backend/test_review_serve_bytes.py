@@ -273,3 +273,16 @@ def test_rr_routes_need_a_dataset_name_and_oms_routes_default_to_online(store: S
             assert without_name[route] == online[route]
         else:
             assert json.loads(without_name[route]) == {"err": "dataset_name is required"}
+
+
+def test_get_dataset_needs_a_dataset_name(store: Store) -> None:
+    """The service looks the dataset up with ``name: dataset_name``, which fails when it is missing."""
+    app = create_app(store)
+    run_number = store.registry_runs()[-1][0]
+
+    async def post() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rr.test") as http:
+            return await http.post("/datasets/get_dataset", json={"run_number": run_number})
+
+    reply = anyio.run(post)
+    assert (reply.status_code, reply.json()) == (500, {"err": "dataset_name is required"})
