@@ -167,20 +167,23 @@ def _store_lumisections(
             conn.execute("INSERT INTO lumi VALUES (?, ?, ?)", (run_number, *packed))
 
 
-def _post_all(store: Store, body: dict[str, Any], *, expect: int | None = 200) -> dict[str, bytes]:
-    """Each lumisection route's reply to ``body``, from the app (each with status ``expect`` unless ``None``)."""
+def _post(store: Store, paths: list[str], body: dict[str, Any]) -> list[httpx.Response]:
+    """The app's replies to ``body`` posted to each of ``paths``."""
     app = create_app(store)
 
-    async def post() -> dict[str, bytes]:
+    async def post() -> list[httpx.Response]:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rr.test") as http:
-            replies = {}
-            for route in ROUTES:
-                reply = await http.post(f"/lumisections/{route}", json=body)
-                assert expect is None or reply.status_code == expect, (route, reply.content)
-                replies[route] = reply.content
-            return replies
+            return [await http.post(path, json=body) for path in paths]
 
     return anyio.run(post)
+
+
+def _post_all(store: Store, body: dict[str, Any], *, expect: int | None = 200) -> dict[str, bytes]:
+    """Each lumisection route's reply to ``body``, from the app (each with status ``expect`` unless ``None``)."""
+    replies = dict(zip(ROUTES, _post(store, [f"/lumisections/{route}" for route in ROUTES], body), strict=True))
+    for route, reply in replies.items():
+        assert expect is None or reply.status_code == expect, (route, reply.content)
+    return {route: reply.content for route, reply in replies.items()}
 
 
 ROUTES = (
@@ -277,12 +280,5 @@ def test_rr_routes_need_a_dataset_name_and_oms_routes_default_to_online(store: S
 
 def test_get_dataset_needs_a_dataset_name(store: Store) -> None:
     """The service looks the dataset up with ``name: dataset_name``, which fails when it is missing."""
-    app = create_app(store)
-    run_number = store.registry_runs()[-1][0]
-
-    async def post() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rr.test") as http:
-            return await http.post("/datasets/get_dataset", json={"run_number": run_number})
-
-    reply = anyio.run(post)
+    (reply,) = _post(store, ["/datasets/get_dataset"], {"run_number": store.registry_runs()[-1][0]})
     assert (reply.status_code, reply.json()) == (500, {"err": "dataset_name is required"})

@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
-import anyio
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -113,6 +111,12 @@ async def sent(app: ASGIApp, method: str, target: str, body: bytes, headers: lis
     return out
 
 
+def reply(app: ASGIApp, method: str, path: str, body: Any) -> tuple[int, Any]:
+    """``app``'s status and JSON reply to one request with the JSON ``body`` (none when ``None``)."""
+    messages = asyncio.run(sent(app, method, path, b"" if body is None else json.dumps(body).encode(), []))
+    return messages[0]["status"], json.loads(messages[1]["body"])
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -182,15 +186,9 @@ def test_unreadable_integers_are_refused_with_a_clear_error(
 ) -> None:
     """Like PostgreSQL's "invalid input syntax for type integer": refused, never read as another number, and
     never an "internal server error" logged as a crash."""
-    app = create_app(store)
-
-    async def send() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rr.test") as http:
-            return await http.request(method, path, json=body)
-
     with caplog.at_level(logging.ERROR, logger="backend.app"):
-        reply = anyio.run(send)
-    assert (reply.status_code, reply.json()) == (500, {"err": error})
+        answer = reply(create_app(store), method, path, body)
+    assert answer == (500, {"err": error})
     assert not caplog.records
 
 
@@ -205,11 +203,4 @@ def test_unreadable_integers_are_refused_with_a_clear_error(
     ],
 )
 def test_integers_at_the_bounds_are_still_read(store: Store, path: str, body: Any, expected: Any) -> None:
-    app = create_app(store)
-
-    async def send() -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://rr.test") as http:
-            return await http.post(path, json=body)
-
-    reply = anyio.run(send)
-    assert (reply.status_code, reply.json()) == (200, expected)
+    assert reply(create_app(store), "POST", path, body) == (200, expected)
