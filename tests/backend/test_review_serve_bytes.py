@@ -35,6 +35,7 @@ from backend.lumisections import (
 )
 from backend.rows import OmsRange, pack_lumi
 from backend.store import Store
+from client.calls import LUMISECTION_ENDPOINTS
 
 #: Pieces of text that JSON escapes, or that would break a reply joined from pieces if they were not escaped.
 HOSTILE = ['"', "\\", "\x00", "\x1f", "\x7f", "\u2028", "é", "\U0001f600", "a", " ", ",", ":", "{", "}", ", ", '": ']
@@ -61,18 +62,28 @@ def status_ranges(text: st.SearchStrategy[str]) -> st.SearchStrategy[list[Status
     )
 
 
-def oms_ranges_of(
-    cuts: list[int], end: int, hole: bool, prescales: list[tuple[Any, Any]], bits: list[tuple[int, int]]
-) -> list[OmsRange]:
-    """Consecutive OMS ranges over 1..``end`` cut at ``cuts``, the second one left out when ``hole``."""
-    bounds = sorted({1, *(c for c in cuts if c <= end), end + 1})
-    return [
-        OmsRange(first, after - 1, true_bits, null_bits, *prescale)
-        for index, ((first, after), (true_bits, null_bits), prescale) in enumerate(
-            zip(itertools.pairwise(bounds), bits, prescales, strict=False)
-        )
-        if not (hole and index == 1)
-    ]
+def oms_layouts(
+    prescales: st.SearchStrategy[tuple[Any, Any]], bits: st.SearchStrategy[tuple[int, int]]
+) -> st.SearchStrategy[list[OmsRange]]:
+    """Consecutive OMS ranges over 1..``end`` (0 to 24), the second one sometimes left out (a hole)."""
+
+    def layout(cuts: list[int], end: int, hole: bool, values: list[tuple[tuple[Any, Any], tuple[int, int]]]) -> Any:
+        bounds = sorted({1, *(c for c in cuts if c <= end), end + 1})
+        return [
+            OmsRange(first, after - 1, true_bits, null_bits, *prescale)
+            for index, ((first, after), (prescale, (true_bits, null_bits))) in enumerate(
+                zip(itertools.pairwise(bounds), values, strict=False)
+            )
+            if not (hole and index == 1)
+        ]
+
+    return st.builds(
+        layout,
+        st.lists(st.integers(2, 24), max_size=4, unique=True),
+        st.integers(0, 24),
+        st.booleans(),
+        st.lists(st.tuples(prescales, bits), min_size=6, max_size=6),
+    )
 
 
 def outcome(build: Callable[..., Any], *args: Any) -> bytes | type[BaseException]:
@@ -90,30 +101,15 @@ def outcome(build: Callable[..., Any], *args: Any) -> bytes | type[BaseException
         st.one_of(st.sampled_from(KEYS), TEXT_WITH_SURROGATES), status_ranges(TEXT_WITH_SURROGATES), max_size=3
     ),
     lumisections=st.integers(0, 22),
-    cuts=st.lists(st.integers(2, 24), max_size=4, unique=True),
-    end=st.integers(0, 24),
-    hole=st.booleans(),
-    prescales=st.lists(
-        st.tuples(
-            st.one_of(st.none(), st.integers(-3, 3), st.booleans(), st.floats(0.5, 2)), st.none() | TEXT_WITH_SURROGATES
-        ),
-        min_size=6,
-        max_size=6,
+    ranges=oms_layouts(
+        st.tuples(st.none() | st.integers(-3, 3) | st.booleans() | st.floats(0.5, 2), st.none() | TEXT_WITH_SURROGATES),
+        st.tuples(st.integers(0, 2**40), st.integers(0, 2**40)),
     ),
-    bits=st.lists(st.tuples(st.integers(0, 2**40), st.integers(0, 2**40)), min_size=6, max_size=6),
     luminosity=st.lists(LUMINOSITY, min_size=24, max_size=24),
 )
 def test_hostile_values_encode_byte_for_byte(
-    components: dict[str, list[StatusRange]],
-    lumisections: int,
-    cuts: list[int],
-    end: int,
-    hole: bool,
-    prescales: list[tuple[Any, Any]],
-    bits: list[tuple[int, int]],
-    luminosity: list[Any],
+    components: dict[str, list[StatusRange]], lumisections: int, ranges: list[OmsRange], luminosity: list[Any]
 ) -> None:
-    ranges = oms_ranges_of(cuts, end, hole, prescales, bits)
     recorded, delivered = luminosity, luminosity[::-1]
     pairs = [
         (rr_per_lumisection_json, rr_per_lumisection, (components, lumisections)),
@@ -186,14 +182,8 @@ def _post_all(store: Store, body: dict[str, Any], *, expect: int | None = 200) -
     return {route: reply.content for route, reply in replies.items()}
 
 
-ROUTES = (
-    "rr_lumisections",
-    "rr_lumisection_ranges",
-    "rr_lumisection_ranges_by_component",
-    "oms_lumisections",
-    "oms_lumisection_ranges",
-    "joint_lumisection_ranges",
-)
+#: The six lumisection routes (§7), as the client names them.
+ROUTES = LUMISECTION_ENDPOINTS
 
 
 @scaled(1, suppress=[HealthCheck.function_scoped_fixture])  # the store's data is replaced by each example
@@ -204,10 +194,7 @@ ROUTES = (
         }
     ),  # the store keeps one range a component and first lumisection, in order; a component has ranges
     lumisections=st.integers(0, 22),
-    cuts=st.lists(st.integers(2, 24), max_size=4, unique=True),
-    end=st.integers(0, 24),
-    hole=st.booleans(),
-    prescales=st.lists(st.tuples(st.none() | st.integers(-3, 3), st.none() | TEXT), min_size=6, max_size=6),
+    ranges=oms_layouts(st.tuples(st.none() | st.integers(-3, 3), st.none() | TEXT), st.sampled_from([(5, 1), (0, 2)])),
     luminosity=st.none() | st.lists(st.integers(-(2**62), 2**62), min_size=24, max_size=24),
     online=st.booleans(),
 )
@@ -215,17 +202,13 @@ def test_hostile_stored_lumisections_are_served_byte_for_byte(
     store: Store,
     components: dict[str, list[StatusRange]],
     lumisections: int,
-    cuts: list[int],
-    end: int,
-    hole: bool,
-    prescales: list[tuple[Any, Any]],
+    ranges: list[OmsRange],
     luminosity: list[int] | None,
     online: bool,
 ) -> None:
     """A run of any length (zero included) with OMS ranges short of it or past it, holes, null prescales, no
     luminosity row, RR ranges past the run's end; its online dataset or an offline one."""
     run_number, dataset = _target(store, online=online)
-    ranges = oms_ranges_of(cuts, end, hole, prescales, [(5, 1), (5, 1), (0, 2), (5, 1), (1, 0), (0, 0)])
     _store_lumisections(store, run_number, dataset, lumisections, components, ranges, luminosity)
     recorded = luminosity if luminosity is not None else [0] * lumisections
     length = max([lumisections, *(r.end for rs in components.values() for r in rs)])  # RR ranges past the end count
