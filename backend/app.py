@@ -241,7 +241,9 @@ class Service:
         if lumis is None or oms is None:
             return 200, "[]"
         n, oms_ranges, recorded, delivered = oms
-        return 200, lumisections.joint_ranges_json(lumis.statuses, oms_ranges, n, recorded, delivered)
+        return 200, lumisections.joint_ranges_json(
+            lumis.statuses, oms_ranges, n, recorded, delivered, rr_lumisections=lumis.lumisections
+        )
 
     # -- §8 json portal ----------------------------------------------------------------------------------------
     def json_generate(self, call: HandlerCall) -> Answer:
