@@ -370,9 +370,10 @@ class CompiledPlan:
         luminosity: Sequence[Mapping[str, Any]] | None = None,
         account: bool = False,
     ) -> RunEvaluation:
-        """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k);
-        ``account``: also blame the removed lumisections as the service does (:attr:`RunEvaluation.blamed`)."""
-        if self.plan.needs_luminosity and (luminosity is None or len(luminosity) < lumisection_count):
+        """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k; a
+        lumisection past its end has none, as past the OMS ranges' end); ``account``: also blame the removed
+        lumisections as the service does (:attr:`RunEvaluation.blamed`)."""
+        if self.plan.needs_luminosity and luminosity is None:
             raise RuleError("the rule reads lumisection.oms.recorded/delivered: pass luminosity per lumisection")
         base = context.data()
         run_failures = [i for i, test in self._run_level if not test(base)]
@@ -437,7 +438,7 @@ class CompiledPlan:
             rr = {c: at[first] for c, at in status_at.items() if at[first] not in (None, "EMPTY")}
             values = dict(oms_at[first] or {}) if oms_at else {}
             if self.plan.needs_luminosity and luminosity is not None:
-                values.update({k: luminosity[first - 1].get(k) for k in _LUMINOSITY})
+                values.update(_luminosity_at(luminosity, first))
             segments.append((first, after - 1, {"lumisection_number": first, "oms": values, "rr": rr}))
         return segments
 
@@ -452,7 +453,7 @@ class CompiledPlan:
             for first, last, _ in ranges:
                 cuts.update((first, last + 1))
         if self.plan.needs_luminosity and luminosity is not None:
-            cuts.update(k for k in range(2, count + 1) if _lumi(luminosity[k - 1]) != _lumi(luminosity[k - 2]))
+            cuts.update(k for k in range(2, min(count, len(luminosity) + 1) + 1) if _changes(luminosity, k))
         return sorted(c for c in cuts if c <= count)
 
 
@@ -502,5 +503,13 @@ def _running(values: Iterable[Any]) -> tuple[float, ...]:
 _NUMBERS = (int, float)
 
 
-def _lumi(item: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(item.get(key) for key in _LUMINOSITY)
+def _luminosity_at(luminosity: Sequence[Mapping[str, Any]], lumisection: int) -> dict[str, Any]:
+    """Lumisection ``lumisection``'s ``recorded`` and ``delivered`` (those it has; none past the list's end)."""
+    item = luminosity[lumisection - 1] if lumisection <= len(luminosity) else {}
+    return {key: item[key] for key in _LUMINOSITY if key in item}
+
+
+def _changes(luminosity: Sequence[Mapping[str, Any]], lumisection: int) -> bool:
+    """Whether lumisection ``lumisection``'s luminosity differs from the one before (the first past the list's
+    end has none)."""
+    return _luminosity_at(luminosity, lumisection) != _luminosity_at(luminosity, lumisection - 1)

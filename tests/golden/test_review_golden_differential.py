@@ -1,0 +1,281 @@
+"""Review: the local engine against the per-lumisection brute force on small hostile registries.
+
+A fake service (:class:`FakeService`) serves registries the embedded one cannot hold: datasets whose RR
+lumisection count differs from the run's OMS count (longer or shorter), float, negative, ``null`` and missing
+luminosity, several matching datasets per run, datasets never certified, and listing summaries that are absent
+or stale. The reference is :mod:`bruteforce` (every lumisection, json-logic-js semantics, the service's
+accounting) over the same data, which is what the service evaluates: its lumisections, never the summaries.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from bruteforce import BruteForce, DatasetData, Reference, _dataset
+
+from client.engine import run_sync
+from client.golden_local import golden_operation
+from client.transport import Call, Reply
+from querylang.ranges import from_values
+from schemas.golden import GoldenJson, Luminosity
+
+COMPONENTS = ("dt-dt", "csc-csc")
+BITS = ("bpix_ready", "cms_active")
+PATTERN = "/PromptReco/%"
+
+
+@dataclass
+class FakeRun:
+    number: int
+    oms_attributes: dict[str, Any]
+    oms: list[dict[str, Any]]  # per OMS lumisection: bits, prescale, recorded, delivered
+
+
+@dataclass
+class FakeDataset:
+    run: int
+    name: str
+    statuses: dict[str, list[str]]  # per component, per RR lumisection ("EMPTY": no status); {}: never certified
+    attributes: dict[str, Any] = field(default_factory=dict)
+    triplet_summary: dict[str, Any] | None = None  # as listed (None: no DatasetTripletCache)
+    dcs_summary: dict[str, Any] | None = None
+
+    @property
+    def lumisections(self) -> int:
+        return max((len(s) for s in self.statuses.values()), default=0)
+
+
+def triplet_summary(statuses: dict[str, list[str]]) -> dict[str, Any]:
+    """The summary the service lists for these statuses (``EMPTY`` always present)."""
+    summary: dict[str, Any] = {}
+    for component, per_ls in statuses.items():
+        counts: dict[str, Any] = {"EMPTY": 0, "comments": [], "causes": []}
+        for status in per_ls:
+            counts[status] = counts.get(status, 0) + 1
+        summary[component] = counts
+    return summary
+
+
+def dcs_summary(oms: list[dict[str, Any]], lumisections: int) -> dict[str, Any]:
+    """The run's DCS summary: per bit, lumisections TRUE / FALSE / NULL / EMPTY (not covered)."""
+    states = {True: "TRUE", False: "FALSE", None: "NULL"}
+    summary = {}
+    for bit in BITS:
+        counts = {"TRUE": 0, "FALSE": 0, "NULL": 0, "EMPTY": max(0, lumisections - len(oms))}
+        for item in oms:
+            counts[states[item.get(bit)]] += 1
+        summary[bit] = counts
+    return summary
+
+
+class FakeService:
+    """Answers the listings and the lumisection routes from :class:`FakeRun` and :class:`FakeDataset` rows; the
+    listings ignore the rule's pushdown (so every dataset is a candidate) but keep the run-number range."""
+
+    def __init__(self, runs: list[FakeRun], datasets: list[FakeDataset]) -> None:
+        self.runs = {run.number: run for run in runs}
+        self.datasets = datasets
+        self.calls: list[Call] = []
+
+    def send(self, call: Call) -> Reply:
+        self.calls.append(call)
+        body = call.json or {}
+        if call.path == "/datasets_filtered_ordered":
+            return self._page("datasets", [self._dataset_row(d) for d in self._sorted()], call)
+        if call.path == "/runs_filtered_ordered":
+            bounds = _run_bounds(body.get("filter") or {})
+            rows = [{"run_number": n} for n in sorted(self.runs) if bounds[0] <= n <= bounds[1]]
+            return self._page("runs", rows, call)
+        run, name = body.get("run_number"), body.get("dataset_name")
+        route = call.path.removeprefix("/lumisections/")
+        if route == "rr_lumisection_ranges_by_component":
+            dataset = next((d for d in self.datasets if (d.run, d.name) == (run, name)), None)
+            return self._reply(rr_by_component(dataset.statuses) if dataset else {}, call)
+        if route == "oms_lumisections":
+            return self._reply(self.runs[run].oms if run in self.runs else [], call)
+        if route == "oms_lumisection_ranges":
+            return self._reply(oms_ranges(self.runs[run].oms) if run in self.runs else [], call)
+        raise AssertionError(f"unexpected call {call.route}")
+
+    def _sorted(self) -> list[FakeDataset]:
+        return sorted(self.datasets, key=lambda d: (d.run, d.name))
+
+    def _dataset_row(self, dataset: FakeDataset) -> dict[str, Any]:
+        run = self.runs[dataset.run]
+        row: dict[str, Any] = {
+            "run_number": dataset.run,
+            "name": dataset.name,
+            "dataset_attributes": dataset.attributes,
+            "Run": {"oms_attributes": run.oms_attributes, "rr_attributes": {"class": "Collisions18"}},
+        }
+        if dataset.triplet_summary is not None:
+            row["DatasetTripletCache"] = {
+                "triplet_summary": dataset.triplet_summary,
+                "dcs_summary": dataset.dcs_summary,
+            }
+        return row
+
+    @staticmethod
+    def _page(kind: str, rows: list[dict[str, Any]], call: Call) -> Reply:
+        page = {kind: rows, "pages": 1, "count": len(rows)}
+        return Reply(200, json.dumps(page).encode() if call.raw else page)
+
+    @staticmethod
+    def _reply(data: Any, call: Call) -> Reply:
+        return Reply(200, json.dumps(data).encode() if call.raw else data)
+
+    def reference(self) -> BruteForce:
+        """The brute force over the same data, per lumisection."""
+        datasets: list[DatasetData] = []
+        for dataset in self._sorted():
+            per_ls = [
+                {c: {"status": s[k]} for c, s in dataset.statuses.items() if k < len(s)}
+                for k in range(dataset.lumisections)
+            ]
+            datasets.append(_dataset(self._dataset_row(dataset), per_ls, self.runs[dataset.run].oms))
+        run_luminosity = {
+            number: (_plain_sum(run.oms, "recorded"), _plain_sum(run.oms, "delivered"))
+            for number, run in self.runs.items()
+        }
+        return BruteForce(tuple(datasets), run_luminosity)
+
+
+def _plain_sum(oms: list[dict[str, Any]], key: str) -> float:
+    total: float = 0
+    for item in oms:
+        value = item.get(key)
+        total += value if type(value) in (int, float) and value > 0 else 0
+    return total
+
+
+def _run_bounds(backend_filter: dict[str, Any]) -> tuple[float, float]:
+    """The run-number range of the engine's run-range listing (``{"run_number": {">=": a, "<=": b}}``)."""
+    condition = backend_filter.get("run_number") or {}
+    parts = condition.get("and", [condition])
+    low = max([p[">="] for p in parts if ">=" in p], default=float("-inf"))
+    high = min([p["<="] for p in parts if "<=" in p], default=float("inf"))
+    return low, high
+
+
+def rr_by_component(statuses: dict[str, list[str]]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        component: [
+            {"status": status, "comment": "", "cause": "", "start": first, "end": last}
+            for first, last, status in from_values(per_ls)
+        ]
+        for component, per_ls in statuses.items()
+    }
+
+
+def oms_ranges(oms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    values = [tuple((k, v) for k, v in item.items() if k not in ("recorded", "delivered")) for item in oms]
+    return [{**dict(items), "start": first, "end": last} for first, last, items in from_values(values)]
+
+
+# ---- comparing -----------------------------------------------------------------------------------------------
+def local(service: FakeService, rule: Any, **options: Any) -> GoldenJson:
+    return run_sync(golden_operation(rule, PATTERN, **options), service, pool=None)
+
+
+def assert_same_as_reference(golden: GoldenJson, reference: Reference) -> None:
+    """Every figure the engine gave (the fake's listing ignores the pushdown, so every dataset is evaluated
+    whatever the mode); luminosity exactly: the service's plain sums, in its order."""
+    assert golden.mask == reference.mask
+    assert golden.by_dataset == {n: m for n, m in reference.by_dataset.items() if m}
+    assert golden.anti_mask == reference.anti_mask
+    assert golden.anti_by_dataset == {n: m for n, m in reference.anti_by_dataset.items() if m}
+    if golden.luminosity_in is not None:
+        assert _exact(golden.luminosity_in) == _exact(Luminosity(reference.recorded_in, reference.delivered_in))
+        assert golden.luminosity_out is not None
+        assert _exact(golden.luminosity_out) == _exact(Luminosity(reference.recorded_lost, reference.delivered_lost))
+    if golden.accounting is not None:
+        assert reference.accounting is not None
+        accounting = golden.accounting
+        assert _exact_map(accounting.rules_flagged_false_quantity_luminosity) == _exact_map(
+            reference.accounting["quantity"]
+        )
+        assert _exact_map(accounting.rules_flagged_false_combination_luminosity) == _exact_map(
+            reference.accounting["combination"]
+        )
+        assert accounting.runs_lumisections_responsible_for_rule == reference.accounting["responsible"]
+        run_range = (
+            accounting.total_recorded_luminosity_from_run_range,
+            accounting.total_delivered_luminosity_from_run_range,
+        )
+        assert tuple(map(float.hex, map(float, run_range))) == tuple(map(float.hex, map(float, reference.run_range)))
+        assert (golden.min_run_number, golden.max_run_number) == (reference.min_run_number, reference.max_run_number)
+
+
+def _exact(lumi: Luminosity) -> tuple[str, str]:
+    """Bit-exact floats (``float.hex``): a sum in another order differs in its last bits."""
+    return float(lumi.recorded).hex(), float(lumi.delivered).hex()
+
+
+def _exact_map(values: dict[str, Any]) -> dict[str, str]:
+    return {key: float(value).hex() for key, value in values.items()}
+
+
+# ---- registries ------------------------------------------------------------------------------------------------
+def oms_lumisection(bpix: Any, recorded: Any, delivered: Any, prescale: int = 1) -> dict[str, Any]:
+    return {
+        "bpix_ready": bpix,
+        "cms_active": True,
+        "prescale_index": prescale,
+        "recorded": recorded,
+        "delivered": delivered,
+    }
+
+
+def summarized(dataset: FakeDataset, run: FakeRun) -> FakeDataset:
+    """``dataset`` with the summaries the service lists (consistent with its lumisections)."""
+    dataset.triplet_summary = triplet_summary(dataset.statuses)
+    dataset.dcs_summary = dcs_summary(run.oms, len(run.oms)) if dataset.statuses else {}
+    return dataset
+
+
+DT_GOOD = {"==": [{"var": "lumisection.rr.dt-dt"}, "GOOD"]}
+ENERGY = {">=": [{"var": "run.oms.energy"}, 6000]}
+BPIX = {"==": [{"var": "lumisection.oms.bpix_ready"}, True]}
+RECORDED = {">": [{"var": "lumisection.oms.recorded"}, 250]}
+NUMBER = {"<": [{"var": "lumisection.lumisection_number"}, 5]}
+PRESCALE = {"==": [{"var": "lumisection.oms.prescale_index"}, 1]}
+RULES = {
+    "status": DT_GOOD,
+    "energy-and-status": {"and": [ENERGY, DT_GOOD]},
+    "status-and-bit": {"and": [ENERGY, DT_GOOD, BPIX]},
+    "luminosity": {"and": [DT_GOOD, RECORDED]},
+    "lumisection-number": {"and": [ENERGY, NUMBER, DT_GOOD]},
+    "prescale": {"and": [PRESCALE, {"!=": [{"var": "lumisection.rr.csc-csc"}, "BAD"]}]},
+    "or-with-bit": {"or": [BPIX, {"and": [ENERGY, DT_GOOD]}]},
+}
+MODES = {
+    "pushdown": {},
+    "luminosity": {"with_luminosity": True},
+    "luminosity-pushdown": {"with_luminosity": True, "pushdown": True},
+    "report": {"report": True},
+}
+
+
+def _one_run(oms_count: int, rr_count: int, *, recorded: list[Any] | None = None) -> FakeService:
+    values = recorded or [100 * (k % 7) + 5 for k in range(oms_count)]
+    run = FakeRun(
+        315000, {"energy": 6500}, [oms_lumisection(k % 4 != 0, values[k], values[k] * 1.1) for k in range(oms_count)]
+    )
+    statuses = {"dt-dt": ["GOOD" if k % 3 else "BAD" for k in range(rr_count)], "csc-csc": ["GOOD"] * rr_count}
+    dataset = summarized(FakeDataset(315000, "/PromptReco/Collisions2018A/DQM", statuses), run)
+    return FakeService([run], [dataset])
+
+
+@pytest.mark.parametrize("rule_id", list(RULES))
+@pytest.mark.parametrize(
+    ("oms_count", "rr_count"), [(10, 13), (13, 10), (10, 10)], ids=["rr-longer", "rr-shorter", "same"]
+)
+def test_rr_and_oms_counts_that_differ(rule_id: str, oms_count: int, rr_count: int) -> None:
+    service = _one_run(oms_count, rr_count)
+    reference = service.reference().evaluate(RULES[rule_id], PATTERN)
+    for options in MODES.values():
+        golden = local(service, RULES[rule_id], **options)
+        assert_same_as_reference(golden, reference)
