@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -205,14 +206,21 @@ class CumulativeLuminosity:
     """Running totals of a run's recorded and delivered luminosity: sums over lumisection ranges without a loop
     over lumisections. A missing or ``null`` value counts as 0, and so does a lumisection past the end.
 
+    Integer sums are exact in any order, but a float sum depends on it: :meth:`added_to` adds as the service does,
+    one lumisection after another, whenever a float is involved (``values`` keeps the counted values of a run
+    that has one).
+
     >>> lumi = CumulativeLuminosity.of([{"recorded": 5, "delivered": 6}, {"recorded": None, "delivered": 2},
     ...                                 {"recorded": 1, "delivered": 1}])
     >>> lumi.over([(1, 1), (3, 9)]), lumi.over([])
     ((6, 7), (0, 0))
+    >>> CumulativeLuminosity.of_columns([0.1, 0.2, 0.3], [0, 0, 0]).added_to((0, 0), [(1, 3)])
+    (0.6000000000000001, 0)
     """
 
     recorded: tuple[float, ...] = (0,)
     delivered: tuple[float, ...] = (0,)
+    values: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     @classmethod
     def of(cls, luminosity: Sequence[Mapping[str, Any]]) -> CumulativeLuminosity:
@@ -228,15 +236,23 @@ class CumulativeLuminosity:
         >>> CumulativeLuminosity.of_columns([5, None, 1], [6, "2", -1]).total
         (6, 6)
         """
-        return cls(_running(recorded), _running(delivered))
+        counted = _counted(recorded), _counted(delivered)
+        exact = all(set(map(type, column)) <= {int} for column in counted)
+        return cls(_running(counted[0]), _running(counted[1]), None if exact else counted)
 
     @property
     def total(self) -> tuple[float, float]:
         """``(recorded, delivered)`` of the whole run."""
         return self.recorded[-1], self.delivered[-1]
 
+    @property
+    def exact(self) -> bool:
+        """Whether every counted value is an integer (so sums are exact in any order)."""
+        return self.values is None
+
     def over(self, ranges: Iterable[tuple[int, int]]) -> tuple[float, float]:
-        """``(recorded, delivered)`` summed over inclusive lumisection ranges (assumed not to overlap)."""
+        """``(recorded, delivered)`` summed over inclusive lumisection ranges (assumed not to overlap) through the
+        running totals: the service's sum when :attr:`exact`, else within rounding of it (see :meth:`added_to`)."""
         recorded: float = 0
         delivered: float = 0
         top = len(self.recorded) - 1
@@ -245,6 +261,29 @@ class CumulativeLuminosity:
             recorded += self.recorded[end] - self.recorded[start]
             delivered += self.delivered[end] - self.delivered[start]
         return recorded, delivered
+
+    def added_to(self, start: tuple[float, float], ranges: Iterable[tuple[int, int]]) -> tuple[float, float]:
+        """``start`` plus the ``(recorded, delivered)`` of ``ranges`` (in increasing order), added the service's
+        way: one lumisection after another; through the running totals when all are integers (then equal)."""
+        if self.exact and type(start[0]) is int and type(start[1]) is int:
+            recorded, delivered = self.over(ranges)
+            return start[0] + recorded, start[1] + delivered
+        totals = list(start)
+        for first, last in ranges:
+            for side in (0, 1):
+                for value in self.lumisection_values(side, first, last):
+                    totals[side] += value
+        return totals[0], totals[1]
+
+    def lumisection_values(self, side: int, first: int, last: int) -> Iterable[float]:
+        """The counted values of lumisections ``first..last`` (0 past the end), recorded (``side`` 0) or
+        delivered (1): kept, or the running totals' differences (exact for integers)."""
+        end = max(first - 1, min(last, len(self.recorded) - 1))
+        past_end = itertools.repeat(0, last - end)
+        if self.values is not None:
+            return itertools.chain(self.values[side][first - 1 : end], past_end)
+        running = (self.recorded, self.delivered)[side]
+        return itertools.chain(map(operator.sub, running[first : end + 1], running[first - 1 : end]), past_end)
 
 
 @dataclass
@@ -267,11 +306,25 @@ class LossTally:
 
     def add(self, blame: Blame, identifier: str, ranges: Iterable[tuple[int, int]], recorded: float) -> None:
         """Removed lumisections ``ranges`` of dataset ``identifier``, blamed on ``blame``, with their luminosity."""
+        self.add_each(blame, identifier, ranges, (recorded,))
+
+    def add_each(
+        self, blame: Blame, identifier: str, ranges: Iterable[tuple[int, int]], recorded: Iterable[float]
+    ) -> None:
+        """:meth:`add` with the luminosity of each lumisection, added one after another as the service adds them
+        (a float sum depends on its order).
+
+        >>> tally = LossTally()
+        >>> tally.add_each(('{"var":"a"}',), "7-/A/B/DQM", [(1, 3)], [0.1, 0.2, 0.3])
+        >>> tally.quantity
+        {'{"var":"a"}': 0.6000000000000001}
+        """
         key = combination_key(blame)
-        self.combination[key] = self.combination.get(key, 0) + recorded
         self.responsible.setdefault(key, {}).setdefault(identifier, []).extend(ranges)
-        for clause in blame:
-            self.quantity[clause] = self.quantity.get(clause, 0) + recorded
+        for value in recorded:
+            self.combination[key] = self.combination.get(key, 0) + value
+            for clause in blame:
+                self.quantity[clause] = self.quantity.get(clause, 0) + value
 
     def responsible_ranges(self) -> dict[str, dict[str, list[list[int]]]]:
         """``runs_lumisections_responsible_for_rule``: merged ``[first, last]`` ranges."""
@@ -494,9 +547,13 @@ def luminosity_value(value: Any) -> float:
     return value if type(value) in _NUMBERS and value > 0 else 0
 
 
-def _running(values: Iterable[Any]) -> tuple[float, ...]:
-    """Running sums of :func:`luminosity_value` of ``values`` from 0 (inlined: a year has 10^6 of them)."""
-    counted = (v if type(v) in _NUMBERS and v > 0 else 0 for v in values)
+def _counted(values: Iterable[Any]) -> tuple[float, ...]:
+    """:func:`luminosity_value` of each of ``values`` (inlined: a year has 10^6 of them)."""
+    return tuple(v if type(v) in _NUMBERS and v > 0 else 0 for v in values)
+
+
+def _running(counted: Iterable[float]) -> tuple[float, ...]:
+    """Running sums of ``counted`` from 0, added in order."""
     return tuple(itertools.accumulate(counted, initial=0))
 
 

@@ -279,3 +279,30 @@ def test_rr_and_oms_counts_that_differ(rule_id: str, oms_count: int, rr_count: i
     for options in MODES.values():
         golden = local(service, RULES[rule_id], **options)
         assert_same_as_reference(golden, reference)
+
+
+# ---- float luminosity: the service's plain sums, in its order ----------------------------------------------------
+FLOATS = [0.1, 0.2, 0.3, 1e16, 0.7, -0.4, None, 3, 0.30000000000000004, 1e-3, 2.5, 0.1]
+
+
+def _float_registry() -> FakeService:
+    """Two runs, two matching datasets each: float, integer, negative and null luminosity, in an order where
+    adding range by range (or through running totals) rounds differently from adding lumisection by lumisection."""
+    runs, datasets = [], []
+    for offset, number in enumerate((315000, 315001)):
+        values = FLOATS[offset:] + FLOATS[:offset]
+        oms = [oms_lumisection(k % 5 != 2, v, None if v is None else v * 3) for k, v in enumerate(values)]
+        run = FakeRun(number, {"energy": 6500 if offset else 900}, oms)
+        runs.append(run)
+        for era, pattern in (("A", "GBGGBBGGGBGB"), ("B", "BGBGGGBBGGBG")):
+            statuses = {"dt-dt": ["GOOD" if c == "G" else "BAD" for c in pattern], "csc-csc": ["GOOD"] * 12}
+            datasets.append(summarized(FakeDataset(number, f"/PromptReco/Collisions2018{era}/DQM", statuses), run))
+    return FakeService(runs, datasets)
+
+
+@pytest.mark.parametrize("rule_id", ["status", "energy-and-status", "status-and-bit", "luminosity"])
+@pytest.mark.parametrize("mode", ["luminosity", "report"])
+def test_float_luminosity_is_summed_as_the_service_sums_it(rule_id: str, mode: str) -> None:
+    service = _float_registry()
+    reference = service.reference().evaluate(RULES[rule_id], PATTERN)
+    assert_same_as_reference(local(service, RULES[rule_id], **MODES[mode]), reference)
