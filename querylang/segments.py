@@ -138,7 +138,9 @@ def rr_ranges_from_summary(
     component), when each of them has one status over the whole run: ``(lumisection_count, rr_ranges)``, else
     ``None`` (fetch the ranges). A component the summary lacks has no status. The summary's other components
     appear with no range: evaluation reads only the plan's components, and they say the dataset has RR statuses.
-    ``None`` too when the summary is empty (no status, no count) or the components read disagree on the count.
+    ``None`` too when the summary is empty (no status, no count) or is not one the service lists: its components
+    disagree on the count (the service counts every lumisection of each, holes as ``EMPTY``) or one is no object
+    of counts.
 
     >>> summary = {"dt-dt": {"GOOD": 5, "comments": []}, "csc-csc": {"GOOD": 2, "BAD": 3, "EMPTY": 0}}
     >>> rr_ranges_from_summary(summary, ["dt-dt"])
@@ -146,7 +148,7 @@ def rr_ranges_from_summary(
     >>> rr_ranges_from_summary(summary, ["dt-dt", "csc-csc"]) is None
     True
     """
-    told = _constants(summary, [c for c in components if c in summary])
+    told = _constants(summary, [c for c in components if c in summary], agreeing=list(summary))
     if told is None:
         return None
     count, statuses = told
@@ -155,12 +157,17 @@ def rr_ranges_from_summary(
     return count, ranges
 
 
-def _constants(summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> tuple[int, dict[str, str]] | None:
-    """``(count, {key: the one value counted})`` when each key counts one value over the same ``count >= 1``
-    lumisections (the first entry of ``summary`` gives the count when no key is asked), else ``None``."""
-    if not summary:
-        return None
-    counted = {key: _counts(summary[key]) for key in keys or [next(iter(summary))]}
+def _constants(
+    summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str], *, agreeing: Sequence[str]
+) -> tuple[int, dict[str, str]] | None:
+    """``(count, {key: the one value counted})`` when each of ``keys`` counts one value and they and the entries
+    ``agreeing`` all count the same ``count >= 1`` lumisections, else ``None`` (also when an entry is no object
+    of counts)."""
+    counted = {}
+    for key in [*keys, *agreeing]:
+        if (counts := _counts(summary[key])) is None:
+            return None
+        counted[key] = counts
     totals = {sum(counts.values()) for counts in counted.values()}
     if len(totals) != 1 or (count := totals.pop()) < 1:
         return None
@@ -173,8 +180,12 @@ def _constants(summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) ->
     return count, constants
 
 
-def _counts(values: Mapping[str, Any]) -> dict[str, int]:
-    return {k: v for k, v in values.items() if type(v) is int and k not in ("comments", "causes")}
+def _counts(values: object) -> dict[str, int] | None:
+    """A summary entry's lumisection counts per value; ``None`` when it is no object of counts."""
+    if not isinstance(values, Mapping):
+        return None
+    counts = {k: v for k, v in values.items() if type(v) is int and k not in ("comments", "causes")}
+    return None if any(n < 0 for n in counts.values()) else counts
 
 
 def oms_ranges_from_summary(
@@ -192,7 +203,8 @@ def oms_ranges_from_summary(
     True
     """
     wanted = list(bits)
-    told = _constants(summary, wanted) if all(bit in summary for bit in wanted) else None
+    agreeing = [] if wanted else list(summary)[:1]  # no bit read: the first entry gives the run's count
+    told = _constants(summary, wanted, agreeing=agreeing) if all(bit in summary for bit in wanted) else None
     if told is None or not set(told[1].values()) <= set(_DCS_VALUES):
         return None
     count, constants = told

@@ -306,3 +306,48 @@ def test_float_luminosity_is_summed_as_the_service_sums_it(rule_id: str, mode: s
     service = _float_registry()
     reference = service.reference().evaluate(RULES[rule_id], PATTERN)
     assert_same_as_reference(local(service, RULES[rule_id], **MODES[mode]), reference)
+
+
+# ---- summaries: a shortcut that must never change the answer ---------------------------------------------------
+def _summary_registry(triplet: Any, dcs: Any = None, *, energy: int = 900) -> FakeService:
+    oms = [oms_lumisection(k != 3, 100 + k, 110 + k) for k in range(12)]
+    run = FakeRun(315000, {"energy": energy}, oms)
+    statuses = {"dt-dt": ["GOOD"] * 10 + ["EMPTY"] * 2, "csc-csc": ["GOOD"] * 12}
+    dataset = FakeDataset(315000, "/PromptReco/Collisions2018A/DQM", statuses, triplet_summary=triplet)
+    dataset.dcs_summary = dcs if dcs is not None else dcs_summary(oms, 12)
+    return FakeService([run], [dataset])
+
+
+INCONSISTENT_SUMMARIES = {
+    # the components disagree on the dataset's length (the service counts holes as EMPTY: all totals are equal)
+    "first-component-short": {"dt-dt": {"GOOD": 10, "EMPTY": 0}, "csc-csc": {"GOOD": 12, "EMPTY": 0}},
+    "unread-component-long": {"csc-csc": {"GOOD": 10, "EMPTY": 0}, "dt-dt": {"GOOD": 10, "EMPTY": 2}},
+    # not a summary at all: counts that are no objects
+    "component-not-an-object": {"dt-dt": 12, "csc-csc": {"GOOD": 12}},
+    "components-a-list": {"dt-dt": [["GOOD", 12]]},
+}
+
+
+@pytest.mark.parametrize("summary_id", list(INCONSISTENT_SUMMARIES))
+@pytest.mark.parametrize("rule_id", ["status", "energy-and-status", "status-and-bit"])
+@pytest.mark.parametrize("energy", [900, 6500])
+def test_an_inconsistent_triplet_summary_is_not_trusted(summary_id: str, rule_id: str, energy: int) -> None:
+    service = _summary_registry(INCONSISTENT_SUMMARIES[summary_id], energy=energy)
+    reference = service.reference().evaluate(RULES[rule_id], PATTERN)
+    for mode in ("pushdown", "luminosity", "report"):
+        assert_same_as_reference(local(service, RULES[rule_id], **MODES[mode]), reference)
+
+
+INCONSISTENT_DCS = {
+    "bit-not-an-object": {"bpix_ready": 12, "cms_active": {"TRUE": 12}},
+    "bits-disagree": {"bpix_ready": {"TRUE": 10, "FALSE": 0}, "cms_active": {"TRUE": 12, "FALSE": 0}},
+}
+
+
+@pytest.mark.parametrize("summary_id", list(INCONSISTENT_DCS))
+def test_an_inconsistent_dcs_summary_is_not_trusted(summary_id: str) -> None:
+    rule = {"and": [DT_GOOD, BPIX, {"==": [{"var": "lumisection.oms.cms_active"}, True]}]}
+    service = _summary_registry(triplet_summary({"dt-dt": ["GOOD"] * 12}), INCONSISTENT_DCS[summary_id], energy=6500)
+    service.datasets[0].statuses = {"dt-dt": ["GOOD"] * 12}
+    reference = service.reference().evaluate(rule, PATTERN)
+    assert_same_as_reference(local(service, rule), reference)
