@@ -10,6 +10,7 @@ accounting) over the same data, which is what the service evaluates: its lumisec
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -351,3 +352,60 @@ def test_an_inconsistent_dcs_summary_is_not_trusted(summary_id: str) -> None:
     service.datasets[0].statuses = {"dt-dt": ["GOOD"] * 12}
     reference = service.reference().evaluate(rule, PATTERN)
     assert_same_as_reference(local(service, rule), reference)
+
+
+# ---- randomized registries -------------------------------------------------------------------------------------
+LUMINOSITY_VALUES: list[Any] = [0, 1, 7, 250, 1000, -5, None, 0.1, 0.2, 0.3, 2.5, 1e-7, 1e15, 333.3]
+STATUSES = ("GOOD", "GOOD", "BAD", "STANDBY", "EMPTY")
+NAMES = ("/PromptReco/Collisions2018A/DQM", "/PromptReco/Collisions2018B/DQM", "/ReReco/Run2018A/DQM", "online")
+
+
+def _stretches(rng: random.Random, count: int, values: tuple[Any, ...]) -> list[Any]:
+    """``count`` values in a few constant stretches (as lumisections come)."""
+    out: list[Any] = []
+    while len(out) < count:
+        out += [rng.choice(values)] * rng.randint(1, max(1, count // 2))
+    return out[:count]
+
+
+def random_registry(seed: int) -> FakeService:
+    rng = random.Random(seed)
+    integers = rng.random() < 0.4  # the embedded registry's case; otherwise floats, negatives and nulls too
+    runs, datasets = [], []
+    for number in sorted(rng.sample(range(315000, 315030), rng.randint(1, 5))):
+        count = rng.randint(0, 14)
+        oms = []
+        for k, bit in enumerate(_stretches(rng, count, (True, True, False, None, "absent"))):
+            pool = [v for v in LUMINOSITY_VALUES if type(v) is int] if integers else LUMINOSITY_VALUES
+            item = oms_lumisection(bit, rng.choice(pool), rng.choice(pool), prescale=1 + (k * 3) // max(count, 1))
+            if bit == "absent":
+                del item["bpix_ready"]
+            if rng.random() < 0.1:
+                del item["recorded"]
+            oms.append(item)
+        runs.append(FakeRun(number, {"energy": rng.choice([900, 6500, None])}, oms))
+        for name in rng.sample(NAMES, rng.randint(0, len(NAMES))):
+            length = max(0, count + rng.choice([0, 0, 0, -3, 2]))
+            certified = rng.random() < 0.85 and length > 0
+            statuses = {c: _stretches(rng, length, STATUSES) for c in COMPONENTS if certified and rng.random() < 0.9}
+            dataset = summarized(FakeDataset(number, name, statuses), runs[-1])
+            if rng.random() < 0.15:
+                dataset.triplet_summary = None  # no cache row
+            datasets.append(dataset)
+    if not any(d.name.startswith("/PromptReco/") for d in datasets):
+        datasets.append(summarized(FakeDataset(runs[0].number, NAMES[0], {}), runs[0]))
+    return FakeService(runs, datasets)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_registries_agree_with_the_brute_force(seed: int) -> None:
+    service = random_registry(seed)
+    brute = service.reference()
+    for rule_id in random.Random(seed).sample(list(RULES), 3):
+        reference = brute.evaluate(RULES[rule_id], PATTERN)
+        for mode, options in MODES.items():
+            golden = local(service, RULES[rule_id], **options)
+            try:
+                assert_same_as_reference(golden, reference)
+            except AssertionError as error:
+                raise AssertionError(f"rule {rule_id}, mode {mode}: {error}") from None
