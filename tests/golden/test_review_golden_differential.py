@@ -251,6 +251,7 @@ RULES = {
     "lumisection-number": {"and": [ENERGY, NUMBER, DT_GOOD]},
     "prescale": {"and": [PRESCALE, {"!=": [{"var": "lumisection.rr.csc-csc"}, "BAD"]}]},
     "or-with-bit": {"or": [BPIX, {"and": [ENERGY, DT_GOOD]}]},
+    "dataset-and-luminosity": {"and": [{"in": ["2018B", {"var": "dataset.name"}]}, BPIX, RECORDED]},
 }
 MODES = {
     "pushdown": {},
