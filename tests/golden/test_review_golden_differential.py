@@ -178,7 +178,12 @@ def oms_ranges(oms: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 # ---- comparing -----------------------------------------------------------------------------------------------
 def local(service: FakeService, rule: Any, **options: Any) -> GoldenJson:
-    return run_sync(golden_operation(rule, PATTERN, **options), service, pool=None)
+    """The local engine's answer, with every figure its options ask for (so none is compared by omission)."""
+    golden = run_sync(golden_operation(rule, PATTERN, **options), service, pool=None)
+    report = bool(options.get("report"))
+    assert (golden.accounting is not None) is report
+    assert (golden.luminosity_in is not None) is (report or bool(options.get("with_luminosity")))
+    return golden
 
 
 def assert_same_as_reference(golden: GoldenJson, reference: Reference) -> None:
