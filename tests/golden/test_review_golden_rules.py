@@ -13,13 +13,9 @@ from typing import Any
 from bruteforce import BruteForce
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_engines_agree import assert_reference_figures
+from test_engines_agree import assert_reference_figures, var
 
 from client.api import RunRegistry
-
-
-def var(name: str) -> dict[str, Any]:
-    return {"var": name}
 
 
 CLAUSES = [
