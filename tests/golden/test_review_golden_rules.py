@@ -17,7 +17,6 @@ from test_engines_agree import assert_reference_figures, var
 
 from client.api import RunRegistry
 
-
 CLAUSES = [
     {">=": [var("run.oms.energy"), 6000]},
     {"<": [var("run.oms.energy"), 6000]},
