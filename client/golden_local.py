@@ -26,10 +26,11 @@ Semantics are the service's (``rr-protocol.md`` §8, json-logic-js 1.2.3): a com
 lumisection (``EMPTY``) is absent from ``lumisection.rr``; a dataset without any RR status is in neither the JSON
 nor the anti-JSON. Where several matching datasets of one run pass, the mask is their **union** (the service
 concatenates their ranges under one run key); ``by_dataset`` keeps them apart. Luminosity figures are plain sums
-of the per-lumisection values (negative or missing as 0), like the service's, under its names
-(``GoldenJson.accounting``). Pushdown (the default unless ``with_luminosity`` or ``report``) evaluates only
-the datasets that passed the prefilter, so the anti-JSON, ``min_run_number`` and the losses then cover those
-only; without it they are exactly the service's.
+of the per-lumisection values, each counted as the service counts it (``+value || 0``, negative as 0:
+:func:`querylang.segments.luminosity_value`), under the service's names (``GoldenJson.accounting``).
+Pushdown (the default unless ``with_luminosity`` or ``report``) evaluates only the datasets that passed the
+prefilter, so the anti-JSON, ``min_run_number`` and the losses then cover those only; without it they are exactly
+the service's.
 
 The facade runs it: ``RunRegistry.create_json(rule, pattern, engine="local", ...)`` (options ``with_luminosity``,
 ``report``, ``pushdown``; concurrency is the client's); :func:`golden_operation` only builds the operation.

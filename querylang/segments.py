@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from querylang.errors import RuleError
-from querylang.jsonlogic import compile_predicate
+from querylang.jsonlogic import compile_predicate, js_number
 from querylang.losses import Blame, UnaccountableError, combination_key, compile_blame
 from querylang.ranges import Ranges, merge
 from querylang.rules import Clause, RulePlan, rule_variables
@@ -57,6 +57,7 @@ __all__ = [
     "luminosity_value",
     "lumisection_data",
     "oms_ranges_from_summary",
+    "plain_sum",
     "rr_ranges_from_summary",
 ]
 
@@ -216,7 +217,8 @@ def oms_ranges_from_summary(
 @dataclass(frozen=True)
 class CumulativeLuminosity:
     """Running totals of a run's recorded and delivered luminosity: sums over lumisection ranges without a loop
-    over lumisections. A missing or ``null`` value counts as 0, and so does a lumisection past the end.
+    over lumisections. Values count as :func:`luminosity_value` says (missing or ``null``: 0), and a lumisection past
+    the end as 0.
 
     Integer sums are exact in any order, but a float sum depends on it: :meth:`added_to` adds as the service does,
     one lumisection after another, whenever a float is involved (``values`` keeps the counted values of a run
@@ -246,7 +248,7 @@ class CumulativeLuminosity:
         lumisection k), counted like :meth:`of`.
 
         >>> CumulativeLuminosity.of_columns([5, None, 1], [6, "2", -1]).total
-        (6, 6)
+        (6, 8)
         """
         counted = _counted(recorded), _counted(delivered)
         exact = all(set(map(type, column)) <= {int} for column in counted)
@@ -551,17 +553,42 @@ def _reads_oms(clause: Clause) -> bool:
 
 
 def luminosity_value(value: Any) -> float:
-    """A per-lumisection luminosity as the service adds it up: missing, not a number or negative counts as 0.
+    """A per-lumisection luminosity as the service adds it up: JavaScript's ``+value || 0``, negative as 0 (so
+    missing, ``null``, not a number or negative count as 0, and a numeric string or ``true`` as its number; an
+    integral one as an ``int``, as the service's sums print it).
 
-    >>> [luminosity_value(v) for v in (12, 0.5, -3, None, "7", True)]
-    [12, 0.5, 0, 0, 0, 0]
+    >>> [luminosity_value(v) for v in (12, 0.5, -3, None, "7", " 2.5 ", True, "abc", [4], {})]
+    [12, 0.5, 0, 0, 7, 2.5, 1, 0, 4, 0]
     """
-    return value if type(value) in _NUMBERS and value > 0 else 0
+    if type(value) in _NUMBERS:
+        return value if value > 0 else 0
+    if type(value) not in _COERCED:  # None, and a key the reply lacks (a decoder's sentinel)
+        return 0
+    number = js_number(value)
+    if not number > 0:  # NaN too
+        return 0
+    return int(number) if number.is_integer() and number <= _MAX_SAFE_INTEGER else number
 
 
 def _counted(values: Iterable[Any]) -> tuple[float, ...]:
-    """:func:`luminosity_value` of each of ``values`` (inlined: a year has 10^6 of them)."""
-    return tuple(v if type(v) in _NUMBERS and v > 0 else 0 for v in values)
+    """:func:`luminosity_value` of each of ``values`` (numbers inlined: a year has 10^6 of them)."""
+    return tuple(
+        (v if v > 0 else 0) if type(v) in _NUMBERS else luminosity_value(v) if type(v) in _COERCED else 0
+        for v in values
+    )
+
+
+def plain_sum(values: Iterable[float]) -> float:
+    """``values`` added one after another from 0, as the service adds (``sum`` compensates floats from Python
+    3.12 on; an ``int`` total stays an ``int``).
+
+    >>> plain_sum([1, 2, 3]), plain_sum([0.1] * 10) == 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1
+    (6, True)
+    """
+    total: float = 0
+    for value in values:
+        total += value
+    return total
 
 
 def _running(counted: Iterable[float]) -> tuple[float, ...]:
@@ -570,6 +597,8 @@ def _running(counted: Iterable[float]) -> tuple[float, ...]:
 
 
 _NUMBERS = (int, float)
+_COERCED = (str, bool, list, tuple, dict)  # JSON values JavaScript's unary + turns into a number (or NaN)
+_MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def _luminosity_at(luminosity: Sequence[Mapping[str, Any]], lumisection: int) -> dict[str, Any]:

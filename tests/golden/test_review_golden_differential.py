@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from bruteforce import BruteForce, DatasetData, Reference, _dataset
+from bruteforce import BruteForce, DatasetData, Reference, _dataset, lumi
 
 from client.engine import run_sync
 from client.golden_local import golden_operation
@@ -147,8 +147,7 @@ class FakeService:
 def _plain_sum(oms: list[dict[str, Any]], key: str) -> float:
     total: float = 0
     for item in oms:
-        value = item.get(key)
-        total += value if type(value) in (int, float) and value > 0 else 0
+        total += lumi(item.get(key))
     return total
 
 

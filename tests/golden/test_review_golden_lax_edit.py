@@ -3,7 +3,7 @@
 Behind ``--rr-quirks`` the service accepts an RR edit past the run's last lumisection (``rr-protocol.md`` §10):
 the dataset then has that many RR lumisections, the last ones without OMS values or luminosity. The local engine
 evaluates them as the service's per-lumisection routes give them (the brute force), in every mode, for rules
-that read luminosity too.
+that read luminosity too, and so does the service's own json_portal job.
 """
 
 from __future__ import annotations
@@ -65,3 +65,5 @@ def test_rr_lumisections_past_the_oms_ones_are_evaluated_without_oms_values(
         assert golden.mask == reference.mask
         assert dict(golden.by_dataset) == reference.by_dataset
     assert_reference_figures(rr.create_json(rule, pattern, engine="local", report=True), reference)
+    service = rr.create_json(rule, pattern, engine="server", poll_interval=0.01)  # its job failed (IndexError)
+    assert_reference_figures(service, reference)
