@@ -46,7 +46,7 @@ from querylang.errors import QueryLangError
 from querylang.jsonlogic import compile_predicate
 from querylang.losses import Blame, UnaccountableError, compile_blame
 from querylang.ranges import from_numbers
-from querylang.segments import LossTally, luminosity_value
+from querylang.segments import LossTally, luminosity_value, plain_sum
 from querylang.similar import compile_similar
 
 __all__ = ["QUIRKS_FINISH_DELAY", "JsonPortal", "jsonb", "row_fields", "to_ranges"]
@@ -186,7 +186,8 @@ def _lumisection_objects(run: _RunData, lumis: DatasetLumis, attributes: dict[st
     for index in range(n):
         rr = {c: hit.status for c, per_ls in per_component.items() if (hit := per_ls[index]) is not None}
         oms = dict(oms_per_ls[index] or {})
-        oms["recorded"], oms["delivered"] = run.recorded[index], run.delivered[index]
+        if index < min(len(run.recorded), len(run.delivered)):  # past the OMS list (a lax RR edit): no luminosity
+            oms["recorded"], oms["delivered"] = run.recorded[index], run.delivered[index]
         yield {
             "run": run.run,
             "dataset": dataset,
@@ -346,8 +347,8 @@ class JsonPortal:
         for run_number in self.store.run_numbers(first, last):
             oms = self.store.oms_lumis(run_number)
             if oms is not None:
-                recorded += sum(luminosity_value(v) for v in oms[2])
-                delivered += sum(luminosity_value(v) for v in oms[3])
+                recorded += plain_sum(luminosity_value(v) for v in oms[2])
+                delivered += plain_sum(luminosity_value(v) for v in oms[3])
         return recorded, delivered
 
 
@@ -371,7 +372,7 @@ class _RowBuilder:
     def add(self, run_number: int, name: str, data: dict[str, Any], passed: bool) -> None:
         number = data["lumisection"]["lumisection_number"]
         oms = data["lumisection"]["oms"]
-        recorded, delivered = luminosity_value(oms["recorded"]), luminosity_value(oms["delivered"])
+        recorded, delivered = luminosity_value(oms.get("recorded")), luminosity_value(oms.get("delivered"))
         side = "in" if passed else "lost"
         (self.kept if passed else self.removed).setdefault((run_number, name), []).append(number)
         self.lumi[side][0] += recorded

@@ -26,10 +26,11 @@ Semantics are the service's (``rr-protocol.md`` §8, json-logic-js 1.2.3): a com
 lumisection (``EMPTY``) is absent from ``lumisection.rr``; a dataset without any RR status is in neither the JSON
 nor the anti-JSON. Where several matching datasets of one run pass, the mask is their **union** (the service
 concatenates their ranges under one run key); ``by_dataset`` keeps them apart. Luminosity figures are plain sums
-of the per-lumisection values (negative or missing as 0), like the service's, under its names
-(``GoldenJson.accounting``). Pushdown (the default unless ``with_luminosity`` or ``report``) evaluates only
-the datasets that passed the prefilter, so the anti-JSON, ``min_run_number`` and the losses then cover those
-only; without it they are exactly the service's.
+of the per-lumisection values, each counted as the service counts it (``+value || 0``, negative as 0:
+:func:`querylang.segments.luminosity_value`), under the service's names (``GoldenJson.accounting``).
+Pushdown (the default unless ``with_luminosity`` or ``report``) evaluates only the datasets that passed the
+prefilter, so the anti-JSON, ``min_run_number`` and the losses then cover those only; without it they are exactly
+the service's.
 
 The facade runs it: ``RunRegistry.create_json(rule, pattern, engine="local", ...)`` (options ``with_luminosity``,
 ``report``, ``pushdown``; concurrency is the client's); :func:`golden_operation` only builds the operation.
@@ -493,9 +494,9 @@ def _lacks_luminosity(known: _Known, run: int) -> bool:
 
 
 def _run_range_luminosity(runs: Sequence[int], known: _Known) -> Luminosity:
-    """Luminosity of every lumisection of ``runs`` (``*_from_run_range``): each was fetched with the candidates."""
-    totals = [_cumulative(known, run).total for run in runs]
-    return Luminosity(sum(r for r, _ in totals), sum(d for _, d in totals))
+    """Luminosity of every lumisection of ``runs`` (``*_from_run_range``): each was fetched with the candidates.
+    Plain sums run after run (``sum`` of floats is compensated from Python 3.12; the service's sums are not)."""
+    return sum((Luminosity(*_cumulative(known, run).total) for run in runs), Luminosity())
 
 
 def _cumulative(known: _Known, run: int) -> CumulativeLuminosity:
@@ -529,11 +530,18 @@ class _Accounting:
     def __init__(self) -> None:
         self.tally = LossTally()
         self.accountable = True
+        self.exact = True  # every luminosity so far an integer: sums through running totals are the service's
 
     def add(self, identifier: str, evaluation: RunEvaluation, lumi: CumulativeLuminosity) -> None:
         self.accountable = self.accountable and evaluation.accountable
-        for blame, ranges in evaluation.blamed:
-            self.tally.add(blame, identifier, ranges, lumi.over(ranges)[0])
+        self.exact = self.exact and lumi.exact
+        if self.exact:
+            for blame, ranges in evaluation.blamed:
+                self.tally.add(blame, identifier, ranges, lumi.over(ranges)[0])
+            return
+        segments = sorted((first, last, blame) for blame, ranges in evaluation.blamed for first, last in ranges)
+        for first, last, blame in segments:  # the service's order: lumisection after lumisection
+            self.tally.add_each(blame, identifier, [(first, last)], lumi.lumisection_values(0, first, last))
 
     def figures(self, kept: Luminosity, lost: Luminosity, run_range: Luminosity) -> LossAccounting | None:
         """The figures, or ``None`` where the service's accounting throws (it never finishes the row)."""
@@ -568,7 +576,8 @@ class _ResultBuilder:
         for side, ranges, target in (("kept", evaluation.kept, self.kept), ("removed", removed, self.removed)):
             if ranges:
                 target.setdefault(dataset.name, {})[dataset.run_number] = list(ranges)
-                self.luminosity[side] += Luminosity(*lumi.over(ranges))
+                total = self.luminosity[side]
+                self.luminosity[side] = Luminosity(*lumi.added_to((total.recorded, total.delivered), ranges))
         if self.accounting is not None:
             self.accounting.add(f"{dataset.run_number}-{dataset.name}", evaluation, lumi)
 

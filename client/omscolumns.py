@@ -9,8 +9,10 @@ The values are exactly those of ``orjson.loads`` (what the engine decoded before
 bools, ``null``, ints and floats apart, strings). A body the fast path cannot vouch for yields ``None`` from
 :meth:`OmsColumnDecoder.decode`: not UTF-8, not a list of objects, a value that is no JSON scalar or an integer
 beyond 64 bits, a nested value (even under a key it skips), not JSON at all. The caller then decodes it with
-orjson and :func:`columns_of` (which also gives the error its message). A key an object lacks is :data:`ABSENT`
-in its column, which is not ``None`` (``null``).
+orjson and :func:`columns_of` (which also gives the error its message). One leniency: a number literal beyond
+the double range (``1e400``) under a key it skips is not parsed, so the reply is read, where orjson refuses it
+whole (checking every number would cost more than the decoding; the values read are unaffected). A key an
+object lacks is :data:`ABSENT` in its column, which is not ``None`` (``null``).
 
 >>> decoder = OmsColumnDecoder(["bpix_ready", "recorded"])
 >>> columns = decoder.decode(b'[{"bpix_ready": true, "recorded": 1.5, "cms_active": true}, {"recorded": null}]')

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from querylang.errors import RuleError
-from querylang.jsonlogic import compile_predicate
+from querylang.jsonlogic import compile_predicate, js_number
 from querylang.losses import Blame, UnaccountableError, combination_key, compile_blame
 from querylang.ranges import Ranges, merge
 from querylang.rules import Clause, RulePlan, rule_variables
@@ -56,6 +57,7 @@ __all__ = [
     "luminosity_value",
     "lumisection_data",
     "oms_ranges_from_summary",
+    "plain_sum",
     "rr_ranges_from_summary",
 ]
 
@@ -137,7 +139,9 @@ def rr_ranges_from_summary(
     component), when each of them has one status over the whole run: ``(lumisection_count, rr_ranges)``, else
     ``None`` (fetch the ranges). A component the summary lacks has no status. The summary's other components
     appear with no range: evaluation reads only the plan's components, and they say the dataset has RR statuses.
-    ``None`` too when the summary is empty (no status, no count) or the components read disagree on the count.
+    ``None`` too when the summary is empty (no status, no count) or is not one the service lists: its components
+    disagree on the count (the service counts every lumisection of each, holes as ``EMPTY``) or one is no object
+    of counts.
 
     >>> summary = {"dt-dt": {"GOOD": 5, "comments": []}, "csc-csc": {"GOOD": 2, "BAD": 3, "EMPTY": 0}}
     >>> rr_ranges_from_summary(summary, ["dt-dt"])
@@ -145,7 +149,7 @@ def rr_ranges_from_summary(
     >>> rr_ranges_from_summary(summary, ["dt-dt", "csc-csc"]) is None
     True
     """
-    told = _constants(summary, [c for c in components if c in summary])
+    told = _constants(summary, [c for c in components if c in summary], agreeing=list(summary))
     if told is None:
         return None
     count, statuses = told
@@ -154,12 +158,17 @@ def rr_ranges_from_summary(
     return count, ranges
 
 
-def _constants(summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) -> tuple[int, dict[str, str]] | None:
-    """``(count, {key: the one value counted})`` when each key counts one value over the same ``count >= 1``
-    lumisections (the first entry of ``summary`` gives the count when no key is asked), else ``None``."""
-    if not summary:
-        return None
-    counted = {key: _counts(summary[key]) for key in keys or [next(iter(summary))]}
+def _constants(
+    summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str], *, agreeing: Sequence[str]
+) -> tuple[int, dict[str, str]] | None:
+    """``(count, {key: the one value counted})`` when each of ``keys`` counts one value and they and the entries
+    ``agreeing`` all count the same ``count >= 1`` lumisections, else ``None`` (also when an entry is no object
+    of counts)."""
+    counted = {}
+    for key in [*keys, *agreeing]:
+        if (counts := _counts(summary[key])) is None:
+            return None
+        counted[key] = counts
     totals = {sum(counts.values()) for counts in counted.values()}
     if len(totals) != 1 or (count := totals.pop()) < 1:
         return None
@@ -172,8 +181,12 @@ def _constants(summary: Mapping[str, Mapping[str, Any]], keys: Sequence[str]) ->
     return count, constants
 
 
-def _counts(values: Mapping[str, Any]) -> dict[str, int]:
-    return {k: v for k, v in values.items() if type(v) is int and k not in ("comments", "causes")}
+def _counts(values: object) -> dict[str, int] | None:
+    """A summary entry's lumisection counts per value; ``None`` when it is no object of counts."""
+    if not isinstance(values, Mapping):
+        return None
+    counts = {k: v for k, v in values.items() if type(v) is int and k not in ("comments", "causes")}
+    return None if any(n < 0 for n in counts.values()) else counts
 
 
 def oms_ranges_from_summary(
@@ -191,7 +204,8 @@ def oms_ranges_from_summary(
     True
     """
     wanted = list(bits)
-    told = _constants(summary, wanted) if all(bit in summary for bit in wanted) else None
+    agreeing = [] if wanted else list(summary)[:1]  # no bit read: the first entry gives the run's count
+    told = _constants(summary, wanted, agreeing=agreeing) if all(bit in summary for bit in wanted) else None
     if told is None or not set(told[1].values()) <= set(_DCS_VALUES):
         return None
     count, constants = told
@@ -203,16 +217,24 @@ def oms_ranges_from_summary(
 @dataclass(frozen=True)
 class CumulativeLuminosity:
     """Running totals of a run's recorded and delivered luminosity: sums over lumisection ranges without a loop
-    over lumisections. A missing or ``null`` value counts as 0, and so does a lumisection past the end.
+    over lumisections. Values count as :func:`luminosity_value` says (missing or ``null``: 0), and a lumisection past
+    the end as 0.
+
+    Integer sums are exact in any order, but a float sum depends on it: :meth:`added_to` adds as the service does,
+    one lumisection after another, whenever a float is involved (``values`` keeps the counted values of a run
+    that has one).
 
     >>> lumi = CumulativeLuminosity.of([{"recorded": 5, "delivered": 6}, {"recorded": None, "delivered": 2},
     ...                                 {"recorded": 1, "delivered": 1}])
     >>> lumi.over([(1, 1), (3, 9)]), lumi.over([])
     ((6, 7), (0, 0))
+    >>> CumulativeLuminosity.of_columns([0.1, 0.2, 0.3], [0, 0, 0]).added_to((0, 0), [(1, 3)])
+    (0.6000000000000001, 0)
     """
 
     recorded: tuple[float, ...] = (0,)
     delivered: tuple[float, ...] = (0,)
+    values: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     @classmethod
     def of(cls, luminosity: Sequence[Mapping[str, Any]]) -> CumulativeLuminosity:
@@ -226,17 +248,25 @@ class CumulativeLuminosity:
         lumisection k), counted like :meth:`of`.
 
         >>> CumulativeLuminosity.of_columns([5, None, 1], [6, "2", -1]).total
-        (6, 6)
+        (6, 8)
         """
-        return cls(_running(recorded), _running(delivered))
+        counted = _counted(recorded), _counted(delivered)
+        exact = all(set(map(type, column)) <= {int} for column in counted)
+        return cls(_running(counted[0]), _running(counted[1]), None if exact else counted)
 
     @property
     def total(self) -> tuple[float, float]:
         """``(recorded, delivered)`` of the whole run."""
         return self.recorded[-1], self.delivered[-1]
 
+    @property
+    def exact(self) -> bool:
+        """Whether every counted value is an integer (so sums are exact in any order)."""
+        return self.values is None
+
     def over(self, ranges: Iterable[tuple[int, int]]) -> tuple[float, float]:
-        """``(recorded, delivered)`` summed over inclusive lumisection ranges (assumed not to overlap)."""
+        """``(recorded, delivered)`` summed over inclusive lumisection ranges (assumed not to overlap) through the
+        running totals: the service's sum when :attr:`exact`, else within rounding of it (see :meth:`added_to`)."""
         recorded: float = 0
         delivered: float = 0
         top = len(self.recorded) - 1
@@ -245,6 +275,29 @@ class CumulativeLuminosity:
             recorded += self.recorded[end] - self.recorded[start]
             delivered += self.delivered[end] - self.delivered[start]
         return recorded, delivered
+
+    def added_to(self, start: tuple[float, float], ranges: Iterable[tuple[int, int]]) -> tuple[float, float]:
+        """``start`` plus the ``(recorded, delivered)`` of ``ranges`` (in increasing order), added the service's
+        way: one lumisection after another; through the running totals when all are integers (then equal)."""
+        if self.exact and type(start[0]) is int and type(start[1]) is int:
+            recorded, delivered = self.over(ranges)
+            return start[0] + recorded, start[1] + delivered
+        totals = list(start)
+        for first, last in ranges:
+            for side in (0, 1):
+                for value in self.lumisection_values(side, first, last):
+                    totals[side] += value
+        return totals[0], totals[1]
+
+    def lumisection_values(self, side: int, first: int, last: int) -> Iterable[float]:
+        """The counted values of lumisections ``first..last`` (0 past the end), recorded (``side`` 0) or
+        delivered (1): kept, or the running totals' differences (exact for integers)."""
+        end = max(first - 1, min(last, len(self.recorded) - 1))
+        past_end = itertools.repeat(0, last - end)
+        if self.values is not None:
+            return itertools.chain(self.values[side][first - 1 : end], past_end)
+        running = (self.recorded, self.delivered)[side]
+        return itertools.chain(map(operator.sub, running[first : end + 1], running[first - 1 : end]), past_end)
 
 
 @dataclass
@@ -267,11 +320,25 @@ class LossTally:
 
     def add(self, blame: Blame, identifier: str, ranges: Iterable[tuple[int, int]], recorded: float) -> None:
         """Removed lumisections ``ranges`` of dataset ``identifier``, blamed on ``blame``, with their luminosity."""
+        self.add_each(blame, identifier, ranges, (recorded,))
+
+    def add_each(
+        self, blame: Blame, identifier: str, ranges: Iterable[tuple[int, int]], recorded: Iterable[float]
+    ) -> None:
+        """:meth:`add` with the luminosity of each lumisection, added one after another as the service adds them
+        (a float sum depends on its order).
+
+        >>> tally = LossTally()
+        >>> tally.add_each(('{"var":"a"}',), "7-/A/B/DQM", [(1, 3)], [0.1, 0.2, 0.3])
+        >>> tally.quantity
+        {'{"var":"a"}': 0.6000000000000001}
+        """
         key = combination_key(blame)
-        self.combination[key] = self.combination.get(key, 0) + recorded
         self.responsible.setdefault(key, {}).setdefault(identifier, []).extend(ranges)
-        for clause in blame:
-            self.quantity[clause] = self.quantity.get(clause, 0) + recorded
+        for value in recorded:
+            self.combination[key] = self.combination.get(key, 0) + value
+            for clause in blame:
+                self.quantity[clause] = self.quantity.get(clause, 0) + value
 
     def responsible_ranges(self) -> dict[str, dict[str, list[list[int]]]]:
         """``runs_lumisections_responsible_for_rule``: merged ``[first, last]`` ranges."""
@@ -370,9 +437,10 @@ class CompiledPlan:
         luminosity: Sequence[Mapping[str, Any]] | None = None,
         account: bool = False,
     ) -> RunEvaluation:
-        """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k);
-        ``account``: also blame the removed lumisections as the service does (:attr:`RunEvaluation.blamed`)."""
-        if self.plan.needs_luminosity and (luminosity is None or len(luminosity) < lumisection_count):
+        """Evaluate the rule on one run's ranges (``luminosity[k - 1]``: recorded/delivered of lumisection k; a
+        lumisection past its end has none, as past the OMS ranges' end); ``account``: also blame the removed
+        lumisections as the service does (:attr:`RunEvaluation.blamed`)."""
+        if self.plan.needs_luminosity and luminosity is None:
             raise RuleError("the rule reads lumisection.oms.recorded/delivered: pass luminosity per lumisection")
         base = context.data()
         run_failures = [i for i, test in self._run_level if not test(base)]
@@ -437,7 +505,7 @@ class CompiledPlan:
             rr = {c: at[first] for c, at in status_at.items() if at[first] not in (None, "EMPTY")}
             values = dict(oms_at[first] or {}) if oms_at else {}
             if self.plan.needs_luminosity and luminosity is not None:
-                values.update({k: luminosity[first - 1].get(k) for k in _LUMINOSITY})
+                values.update(_luminosity_at(luminosity, first))
             segments.append((first, after - 1, {"lumisection_number": first, "oms": values, "rr": rr}))
         return segments
 
@@ -452,7 +520,7 @@ class CompiledPlan:
             for first, last, _ in ranges:
                 cuts.update((first, last + 1))
         if self.plan.needs_luminosity and luminosity is not None:
-            cuts.update(k for k in range(2, count + 1) if _lumi(luminosity[k - 1]) != _lumi(luminosity[k - 2]))
+            cuts.update(k for k in range(2, min(count, len(luminosity) + 1) + 1) if _changes(luminosity, k))
         return sorted(c for c in cuts if c <= count)
 
 
@@ -485,22 +553,61 @@ def _reads_oms(clause: Clause) -> bool:
 
 
 def luminosity_value(value: Any) -> float:
-    """A per-lumisection luminosity as the service adds it up: missing, not a number or negative counts as 0.
+    """A per-lumisection luminosity as the service adds it up: JavaScript's ``+value || 0``, negative as 0 (so
+    missing, ``null``, not a number or negative count as 0, and a numeric string or ``true`` as its number; an
+    integral one as an ``int``, as the service's sums print it).
 
-    >>> [luminosity_value(v) for v in (12, 0.5, -3, None, "7", True)]
-    [12, 0.5, 0, 0, 0, 0]
+    >>> [luminosity_value(v) for v in (12, 0.5, -3, None, "7", " 2.5 ", True, "abc", [4], {})]
+    [12, 0.5, 0, 0, 7, 2.5, 1, 0, 4, 0]
     """
-    return value if type(value) in _NUMBERS and value > 0 else 0
+    if type(value) in _NUMBERS:
+        return value if value > 0 else 0
+    if type(value) not in _COERCED:  # None, and a key the reply lacks (a decoder's sentinel)
+        return 0
+    number = js_number(value)
+    if not number > 0:  # NaN too
+        return 0
+    return int(number) if number.is_integer() and number <= _MAX_SAFE_INTEGER else number
 
 
-def _running(values: Iterable[Any]) -> tuple[float, ...]:
-    """Running sums of :func:`luminosity_value` of ``values`` from 0 (inlined: a year has 10^6 of them)."""
-    counted = (v if type(v) in _NUMBERS and v > 0 else 0 for v in values)
+def _counted(values: Iterable[Any]) -> tuple[float, ...]:
+    """:func:`luminosity_value` of each of ``values`` (numbers inlined: a year has 10^6 of them)."""
+    return tuple(
+        (v if v > 0 else 0) if type(v) in _NUMBERS else luminosity_value(v) if type(v) in _COERCED else 0
+        for v in values
+    )
+
+
+def plain_sum(values: Iterable[float]) -> float:
+    """``values`` added one after another from 0, as the service adds (``sum`` compensates floats from Python
+    3.12 on; an ``int`` total stays an ``int``).
+
+    >>> plain_sum([1, 2, 3]), plain_sum([0.1] * 10) == 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1 + 0.1
+    (6, True)
+    """
+    total: float = 0
+    for value in values:
+        total += value
+    return total
+
+
+def _running(counted: Iterable[float]) -> tuple[float, ...]:
+    """Running sums of ``counted`` from 0, added in order."""
     return tuple(itertools.accumulate(counted, initial=0))
 
 
 _NUMBERS = (int, float)
+_COERCED = (str, bool, list, tuple, dict)  # JSON values JavaScript's unary + turns into a number (or NaN)
+_MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _lumi(item: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(item.get(key) for key in _LUMINOSITY)
+def _luminosity_at(luminosity: Sequence[Mapping[str, Any]], lumisection: int) -> dict[str, Any]:
+    """Lumisection ``lumisection``'s ``recorded`` and ``delivered`` (those it has; none past the list's end)."""
+    item = luminosity[lumisection - 1] if lumisection <= len(luminosity) else {}
+    return {key: item[key] for key in _LUMINOSITY if key in item}
+
+
+def _changes(luminosity: Sequence[Mapping[str, Any]], lumisection: int) -> bool:
+    """Whether lumisection ``lumisection``'s luminosity differs from the one before (the first past the list's
+    end has none)."""
+    return _luminosity_at(luminosity, lumisection) != _luminosity_at(luminosity, lumisection - 1)

@@ -28,6 +28,8 @@ _LOST_FIELDS: Final = ("total_recorded_luminosity_lost", "total_delivered_lumino
 GoldenRanges = dict[int, list[tuple[int, int]]]
 #: The same keyed by ``"<run>-<dataset>"``.
 NamedRanges = dict[str, list[tuple[int, int]]]
+#: A luminosity figure as the service wrote it: its plain sums stay integers while every value is one.
+Figure = int | float
 
 
 def row_finished(row: Mapping[str, Any]) -> bool:
@@ -57,16 +59,16 @@ class JsonPortalRow(Record):
     generated_anti_json_with_dataset_names: NamedRanges = Field(default_factory=dict)
     min_run_number: int | None = None
     max_run_number: int | None = None
-    total_delivered_luminosity: float | None = None
-    total_recorded_luminosity: float | None = None
-    recorded_luminosity_in_json: float | None = None
-    delivered_luminosity_in_json: float | None = None
-    total_recorded_luminosity_lost: float | None = None
-    total_delivered_luminosity_lost: float | None = None
-    total_recorded_luminosity_from_run_range: float | None = None
-    total_delivered_luminosity_from_run_range: float | None = None
-    rules_flagged_false_quantity_luminosity: dict[str, float] = Field(default_factory=dict)
-    rules_flagged_false_combination_luminosity: dict[str, float] = Field(default_factory=dict)
+    total_delivered_luminosity: Figure | None = None
+    total_recorded_luminosity: Figure | None = None
+    recorded_luminosity_in_json: Figure | None = None
+    delivered_luminosity_in_json: Figure | None = None
+    total_recorded_luminosity_lost: Figure | None = None
+    total_delivered_luminosity_lost: Figure | None = None
+    total_recorded_luminosity_from_run_range: Figure | None = None
+    total_delivered_luminosity_from_run_range: Figure | None = None
+    rules_flagged_false_quantity_luminosity: dict[str, Figure] = Field(default_factory=dict)
+    rules_flagged_false_combination_luminosity: dict[str, Figure] = Field(default_factory=dict)
     runs_lumisections_responsible_for_rule: dict[str, NamedRanges] = Field(default_factory=dict)
     deleted: bool | None = None
     created_at: UtcDatetime | None = Field(None, alias="createdAt")

@@ -9,8 +9,10 @@ written here independently of ``querylang.losses``.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +53,19 @@ class WalkThrowsError(Exception):
 
 
 def lumi(value: Any) -> float:
-    """The service's ``+value || 0``, negative as 0."""
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0
+    """The service's ``+value || 0``, negative as 0 (``Number`` of JavaScript, as json-logic's conformance data
+    checks it; an integral number as an ``int``, as the service's sums print)."""
+    number = jsonlogic.js_number(value) if value is not None else 0.0
+    if not number > 0:
+        return 0
+    if type(value) in (int, float):
+        return value  # type: ignore[no-any-return]
+    return int(number) if number.is_integer() else number
+
+
+def added(values: Iterable[float]) -> float:
+    """Plain sums, one value after another, as the service adds (``sum`` compensates floats from Python 3.12)."""
+    return functools.reduce(operator.add, values, 0)
 
 
 def stringify(value: Any) -> str:
@@ -123,7 +136,7 @@ class BruteForce:
             rr = registry.get_lumisections(run_number, name, output="dicts")
             datasets.append(_dataset(row, rr, oms_by_run[run_number]))
         run_luminosity = {
-            run: (sum(lumi(ls.get("recorded")) for ls in oms), sum(lumi(ls.get("delivered")) for ls in oms))
+            run: (added(lumi(ls.get("recorded")) for ls in oms), added(lumi(ls.get("delivered")) for ls in oms))
             for run, oms in oms_by_run.items()
         }
         return cls(tuple(datasets), run_luminosity)
@@ -171,7 +184,7 @@ class BruteForce:
             delivered_lost=totals["lost"][1],
             min_run_number=first,
             max_run_number=last,
-            run_range=(sum(r for r, _ in in_range), sum(d for _, d in in_range)),
+            run_range=(added(r for r, _ in in_range), added(d for _, d in in_range)),
             accounting=None if accounting is None else _ranges(accounting),
         )
 

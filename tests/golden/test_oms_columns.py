@@ -217,7 +217,7 @@ def test_the_engine_reads_the_same_figures_from_bytes_or_decoded(
     service = OmsService(body, as_bytes=as_bytes)
     golden = run_sync(golden_operation(BITS_RULE, PROMPT, with_luminosity=True), service, pool=None)
     assert golden.mask == LumiMask({315000: [(1, 3)]})  # json-logic's "==": 1 == true
-    assert golden.luminosity_in == Luminosity(3.5, 2)  # negative, null and "7" count as 0
+    assert golden.luminosity_in == Luminosity(3.5, 9)  # negative and null count as 0, "7" as 7 (JavaScript's +)
     assert golden.luminosity_out == removed
 
 

@@ -93,3 +93,23 @@ def test_ranges_and_portal_rows() -> None:
     assert row.generated_json == {2: [(5, 6)], 1: [(1, 1)]}
     assert row.lumisection_count == 3
     assert row.model_extra == {"lumi_in": 3.5}
+
+
+def test_json_portal_figures_keep_the_services_number_types() -> None:
+    """The service's plain sums stay integers while every value is one; a float stays a float (no ``.0`` added
+    when the row is written back)."""
+    wire = {
+        "total_recorded_luminosity": 553623531,
+        "recorded_luminosity_in_json": 1.5,
+        "total_recorded_luminosity_lost": 0,
+        "rules_flagged_false_quantity_luminosity": {'{"==":[1,1]}': 3, '{"==":[2,2]}': 0.25},
+    }
+    row = JsonPortalRow.model_validate(wire)
+    assert type(row.total_recorded_luminosity) is int
+    assert type(row.total_recorded_luminosity_lost) is int
+    assert type(row.recorded_luminosity_in_json) is float
+    assert {k: type(v) for k, v in row.rules_flagged_false_quantity_luminosity.items()} == {
+        '{"==":[1,1]}': int,
+        '{"==":[2,2]}': float,
+    }
+    assert row.model_dump(include=set(wire)) == wire
