@@ -233,7 +233,9 @@ class Unauthorized:
 
 
 Step = Send | Wait | Refresh
-Outcome = httpx.Response | Streamed | httpx.TransportError | None
+#: A failed attempt: the transport's error, or a body that does not decode (``content-encoding`` gzip or deflate).
+Failure = httpx.TransportError | httpx.DecodingError
+Outcome = httpx.Response | Streamed | Failure | None
 #: What one attempt amounts to: the accepted reply, a transient failure, a rejected token, or the error to raise.
 Verdict = Reply | Retryable | Unauthorized | RunQLError
 
@@ -274,7 +276,7 @@ def _may_retry(attempt: int, policy: RetryPolicy, budget: RetryBudget | None) ->
 
 
 def _judge(outcome: Outcome, call: Call) -> Verdict:
-    if isinstance(outcome, httpx.TransportError):
+    if isinstance(outcome, (httpx.TransportError, httpx.DecodingError)):
         return _judge_failure(outcome, call)
     if isinstance(outcome, Streamed):
         if outcome.error is not None:
@@ -285,7 +287,7 @@ def _judge(outcome: Outcome, call: Call) -> Verdict:
     return interpret(outcome.status_code, outcome.content, outcome.headers, call)
 
 
-def _judge_failure(error: httpx.TransportError, call: Call) -> Retryable | RunQLError:
+def _judge_failure(error: Failure, call: Call) -> Retryable | RunQLError:
     reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     never_sent = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
     if call.retry_safe or never_sent:
@@ -576,7 +578,7 @@ class SyncTransport:
                 outcome = self._attempt(request, call)
                 response = outcome if isinstance(outcome, httpx.Response) else response
 
-    def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | httpx.TransportError:
+    def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | Failure:
         """One try: the answer read whole (or into the call's sink), or the transport error that ended it."""
         try:
             response = self._http.handle_request(request)
@@ -591,7 +593,7 @@ class SyncTransport:
                 return stream.outcome()
             finally:
                 response.close()
-        except httpx.TransportError as error:
+        except (httpx.TransportError, httpx.DecodingError) as error:
             return error
 
     def close(self) -> None:
@@ -662,7 +664,7 @@ class AsyncTransport:
                 outcome = await self._attempt(request, call)
                 response = outcome if isinstance(outcome, httpx.Response) else response
 
-    async def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | httpx.TransportError:
+    async def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | Failure:
         """One try: the answer read whole (or into the call's sink), or the transport error that ended it."""
         try:
             response = await self._http.handle_async_request(request)
@@ -677,7 +679,7 @@ class AsyncTransport:
                 return stream.outcome()
             finally:
                 await response.aclose()
-        except httpx.TransportError as error:
+        except (httpx.TransportError, httpx.DecodingError) as error:
             return error
 
     async def aclose(self) -> None:
