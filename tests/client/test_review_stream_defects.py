@@ -1,0 +1,236 @@
+"""Regressions found reviewing the streaming listing path: each input once escaped as a bare builtin or httpx error,
+or gave another answer than ``orjson.loads`` of the whole body."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from typing import Any
+
+import httpx
+import orjson
+import pandas as pd
+import pytest
+from client_fakes import FakeService, make_dataset, make_run
+
+from client import AsyncRunRegistry, RunQLError, RunRegistry, ServiceError, TransportError
+from client.frames import blobs_frame, wire_frame
+from client.jsonsplit import RowSplitter
+from client.lumitable import _brief
+from client.wire import PackedReader
+
+JSON = {"content-type": "application/json"}
+
+
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"0" + b"]" * depth
+
+
+def run_with(extra: bytes) -> bytes:
+    """A run's JSON with one more OMS attribute, ``weird``, whose text is ``extra``."""
+    run = orjson.dumps(make_run(5))
+    return run.replace(b'"oms_attributes":{', b'"oms_attributes":{"weird":' + extra + b",", 1)
+
+
+def page(row: bytes) -> bytes:
+    return b'{"runs":[' + row + b'],"count":1,"pages":1}'
+
+
+def serving(body: bytes, headers: dict[str, str] | None = None) -> httpx.MockTransport:
+    return httpx.MockTransport(lambda request: httpx.Response(200, content=body, headers=headers or JSON))
+
+
+def split_whole(body: bytes) -> tuple[list[Any], dict[str, Any]]:
+    splitter = RowSplitter("runs")
+    rows = splitter.feed(body) + splitter.close()
+    return rows, splitter.members
+
+
+def read(reader: PackedReader, *chunks: bytes) -> Any:
+    for chunk in chunks:
+        reader.feed(chunk)
+    return reader.result()
+
+
+def get_runs(transport: httpx.MockTransport, output: str, retries: int = 0) -> Any:
+    with RunRegistry("http://rr.test", transport=transport, env_file=False, backoff=0.001, retries=retries) as rr:
+        runs = rr.get_runs(filter={}, output=output)  # type: ignore[call-overload]
+        return runs if output == "dataframe" else [r.run_number if output == "models" else r for r in runs]
+
+
+# ---- nesting: what orjson reads but cannot write, or pydantic-core cannot read ---------------------------------
+@pytest.mark.parametrize("output", ["models", "dataframe"])
+def test_a_row_too_deep_to_pack_is_a_service_error(output: str) -> None:
+    """300 levels: orjson reads it (limit 1024) but cannot write it back (limit 254); was a bare TypeError."""
+    body = page(run_with(nested(300)))
+    assert orjson.loads(body)["count"] == 1
+    with pytest.raises(ServiceError, match=r"runs\.0: .*too deep"):
+        get_runs(serving(body), output)
+
+
+def test_a_row_pydantic_core_cannot_read_still_makes_the_frame_orjson_gives() -> None:
+    """220 levels: orjson writes it, pydantic-core refuses to read it (limit about 200); was a bare ValueError."""
+    body = page(run_with(nested(220)))
+    frame = get_runs(serving(body), "dataframe")
+    expected = wire_frame("runs", orjson.loads(body)["runs"])
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame["weird"][0] == orjson.loads(nested(220))
+
+
+@pytest.mark.parametrize("where", ["first row", "later row", "member"])
+def test_nesting_beyond_orjson_s_limit_in_the_body_is_refused_like_orjson(where: str) -> None:
+    """Rows were parsed on their own, one or two levels shallower than in the body, so a body orjson refuses
+    (deeper than 1024 levels in all) was accepted."""
+    for depth in (1021, 1022, 1023):
+        value = b"[" * depth + b"]" * depth
+        body = {
+            "first row": b'{"runs":[' + value + b'],"count":1}',
+            "later row": b'{"runs":[{"a":1},' + value + b"," + value + b'],"count":2}',
+            "member": b'{"count":' + value + b',"runs":[]}',
+        }[where]
+        try:
+            expected: Any = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            expected = None
+        if expected is None:
+            with pytest.raises(ValueError, match="not JSON"):
+                split_whole(body)
+        else:
+            rows, members = split_whole(body)  # too deep for ==: compare the shape
+            assert len(rows) == len(expected["runs"])
+            assert members.keys() == expected.keys() - {"runs"}
+
+
+def test_later_rows_parsed_in_one_batch_are_held_to_the_same_depth() -> None:
+    row = b'{"run_number":1,"x":' + b"[" * 1022 + b"]" * 1022 + b"}"
+    body = b'{"runs":[' + b",".join([row] * 4) + b'],"count":4}'
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(body)
+    with pytest.raises(ValueError, match="not JSON"):
+        split_whole(body)
+
+
+# ---- a converting reader ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("cache", [b'"x"', b"7", b"[1]"])
+def test_a_row_convert_cannot_read_is_a_value_error_naming_the_row(cache: bytes) -> None:
+    """lumisection_table converts each dataset row as it comes; a row of the wrong shape was a bare
+    AttributeError out of the transport."""
+    good = orjson.dumps(make_dataset(7, "/PromptReco/Collisions2018A/DQM"))
+    bad = b'{"run_number":6,"name":"/x","DatasetTripletCache":' + cache + b"}"
+    reader = PackedReader("datasets", False, convert=_brief)
+    reader.feed(b'{"datasets":[' + good + b",")
+    with pytest.raises(ValueError, match=r"^datasets\.1: "):
+        read(reader, bad + b'],"count":2}')
+
+
+# ---- values out of a column's range -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("column", "run"),
+    [
+        ("run_number", make_run(2**64 - 1)),
+        ("fill_number", make_run(5, fill_number=2**63)),
+        ("version", {**make_run(5), "version": 2**63}),
+    ],
+)
+def test_an_integer_beyond_int64_is_an_error_naming_the_column(column: str, run: dict[str, Any]) -> None:
+    """Was a bare ``TypeError: cannot safely cast non-equivalent uint64 to int64`` on both paths."""
+    body = orjson.dumps({"runs": [run], "count": 1})
+    rows = orjson.loads(body)["runs"]
+    for build in (lambda: wire_frame("runs", rows), lambda: blobs_frame("runs", [orjson.dumps(r) for r in rows])):
+        with pytest.raises(RunQLError, match=f"column '{column}': .*Int64"):
+            build()
+
+
+# ---- content-encoding -------------------------------------------------------------------------------------------
+ENCODINGS = {"gzip": gzip.compress, "deflate": zlib.compress}
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+@pytest.mark.parametrize("output", ["models", "dataframe", "dicts"])
+def test_an_encoded_reply_is_decoded_before_the_sink_sees_it(encoding: str, output: str) -> None:
+    """A proxy may compress (the client asks for gzip and deflate): the streamed rows are those of the plain body."""
+    fake = FakeService(runs=[make_run(n) for n in range(1200, 1000, -1)])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        plain = fake(request)
+        body = ENCODINGS[encoding](plain.read())
+        pieces = iter([body[i : i + 53] for i in range(0, len(body), 53)])  # arriving in small pieces
+        return httpx.Response(200, headers={**JSON, "content-encoding": encoding}, content=pieces)
+
+    got = get_runs(httpx.MockTransport(handler), output)
+    expected = get_runs(httpx.MockTransport(fake), output)
+    if output == "dataframe":
+        pd.testing.assert_frame_equal(got, expected)
+    else:
+        assert got == expected
+        assert len(got) == 200
+
+
+CORRUPT = {"content-type": "application/json", "content-encoding": "gzip"}
+
+
+@pytest.mark.parametrize("output", ["models", "dicts"])
+def test_a_corrupt_encoded_body_is_retried_then_a_transport_error(output: str) -> None:
+    """Was a bare ``httpx.DecodingError`` (not a TransportError, so not caught), streamed or not."""
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(1)
+        return httpx.Response(200, content=b"\x1f\x8bnot gzip at all", headers=CORRUPT)
+
+    with pytest.raises(TransportError, match="DecodingError") as caught:
+        get_runs(httpx.MockTransport(handler), output, retries=2)
+    assert caught.value.attempts == len(sent) >= 3
+
+
+def test_a_body_that_decodes_after_a_corrupt_one_is_the_answer() -> None:
+    good = gzip.compress(orjson.dumps({"runs": [make_run(9)], "count": 1}))
+    replies = iter([b"\x1f\x8bnope", good])
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=next(replies), headers=CORRUPT))
+    assert get_runs(transport, "models", retries=1) == [9]
+
+
+@pytest.mark.anyio
+async def test_the_async_client_retries_a_corrupt_encoded_body_too() -> None:
+    good = gzip.compress(orjson.dumps({"runs": [make_run(9)], "count": 1}))
+    replies = iter([b"\x1f\x8bnope", good])
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, content=next(replies, b"\x1f\x8bnope"), headers=CORRUPT)
+    )
+    async with AsyncRunRegistry("http://rr.test", transport=transport, env_file=False, backoff=0.001, retries=1) as rr:
+        assert [r.run_number for r in await rr.get_runs(filter={})] == [9]
+        with pytest.raises(TransportError, match="DecodingError"):
+            await rr.get_runs(filter={})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"runs":[{"run_number":1,"x":' + nested(1015) + b'}],"count":1}',
+        b'{"runs":[' + nested(1015) + b'],"count":1}',
+        b'{"runs":' + nested(1015) + b',"count":1}',
+    ],
+)
+def test_a_refused_deep_row_is_worded_without_a_recursion_error(body: bytes) -> None:
+    """The message quoted the row with a plain repr: RecursionError past about 1,000 levels."""
+    assert orjson.loads(body)["count"] == 1
+    with pytest.raises(ValueError, match=r"^runs(\.0)?: .*\(got \[?.{0,80}\)$"):
+        read(PackedReader("runs", False), body)
+
+
+@pytest.mark.parametrize(
+    ("summary", "column"),
+    [
+        ({"dt-dt": {"GOOD": 1.5}}, "dt-dt.GOOD"),
+        ({"dt-dt": {"GOOD": 2**64 - 1}}, "dt-dt.GOOD"),
+        ({"dt-dt": 5}, "dt-dt"),
+        ({"dt-dt": [1]}, "dt-dt"),
+        ({"dt-dt": None}, "dt-dt"),
+    ],
+)
+def test_status_counts_the_models_refuse_are_an_error_naming_the_column(summary: Any, column: str) -> None:
+    """Were bare TypeErrors and AttributeErrors (or, for null, counts of 0 where the models refuse the row)."""
+    row = {**make_run(5), "DatasetTripletCache": {"triplet_summary": summary}}
+    with pytest.raises(RunQLError, match=f"column '{re.escape(column)}': "):
+        blobs_frame("runs", [orjson.dumps(row)])
