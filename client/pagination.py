@@ -491,7 +491,11 @@ def wire_decoder(kind: Kind, convert: ConvertPage = list) -> DecodePage:
             keys = [_wire_key(kind, row) for row in wire]
         except (KeyError, TypeError) as exc:
             raise ValueError(f"a row has no {exc}") from None
-        return DecodedPage(data["count"], convert(wire), keys, wire if with_wire else None)
+        try:
+            rows = convert(wire)
+        except (LookupError, TypeError, AttributeError) as exc:  # a row of another shape than convert reads
+            raise ValueError(f"a row of an unexpected shape ({type(exc).__name__}: {exc})") from None
+        return DecodedPage(data["count"], rows, keys, wire if with_wire else None)
 
     return decode
 

@@ -234,3 +234,23 @@ def test_status_counts_the_models_refuse_are_an_error_naming_the_column(summary:
     row = {**make_run(5), "DatasetTripletCache": {"triplet_summary": summary}}
     with pytest.raises(RunQLError, match=f"column '{re.escape(column)}': "):
         blobs_frame("runs", [orjson.dumps(row)])
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"run_number": 1, "rr_attributes": 5},
+        {"run_number": 1, "rr_attributes": [1]},
+        {"run_number": 1, "DatasetTripletCache": [1]},
+    ],
+)
+@pytest.mark.parametrize("how", [{"compress_attributes": True}, {"output": "dicts"}])
+def test_a_row_the_public_shape_cannot_be_made_of_is_a_service_error(row: dict[str, Any], how: dict[str, Any]) -> None:
+    """The whole-page path (the public client's dicts) let the compressing function's TypeError or AttributeError
+    out; the typed path refuses the same row as a ServiceError."""
+    body = orjson.dumps({"runs": [row], "count": 1})
+    with (
+        RunRegistry("http://rr.test", transport=serving(body), env_file=False, retries=0) as rr,
+        pytest.raises(ServiceError, match="page 0: the reply does not match the schema: a row of an unexpected shape"),
+    ):
+        rr.get_runs(filter={}, **how)
