@@ -14,11 +14,11 @@ import httpx
 import orjson
 import pandas as pd
 import pytest
-from client_fakes import make_run
+from client_fakes import TOKEN_URL, FakeService, make_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from client import AsyncRunRegistry, RunQLError, RunRegistry
+from client import AsyncRunRegistry, RunQLError, RunRegistry, ServiceError
 from client.frames import wire_frame
 from client.jsonsplit import RowSplitter
 from schemas import Run
@@ -290,3 +290,86 @@ def test_the_async_client_streams_exactly_what_the_sync_client_does(pieces: list
     else:
         assert [r.model_dump() for r in asynchronous] == [r.model_dump() for r in sync]
         assert [r.model_dump() for r in sync] == [Run.model_validate(r).model_dump() for r in TRICKY_RUNS]
+
+
+def _expiring_midway(fake: FakeService, after: int) -> httpx.MockTransport:
+    """The service's tokens all expire once ``after`` listing pages have been answered; bodies arrive in pieces."""
+    fake.valid_tokens = set()
+    answered = [0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = fake(request)
+        if request.url.path.endswith("_filtered_ordered") and response.status_code == 200:
+            answered[0] += 1
+            if answered[0] == after:
+                fake.valid_tokens = set()
+        body = response.read()
+        return httpx.Response(response.status_code, headers=response.headers, stream=Pieces(body, [5, 11]))
+
+    return httpx.MockTransport(handler)
+
+
+CREDENTIALS = {"client_id": "app", "client_secret": "secret-9c1e", "token_url": TOKEN_URL, "audience": "rr"}
+
+
+def test_a_401_mid_listing_refreshes_the_token_and_the_streamed_result_is_exact() -> None:
+    runs = [make_run(n) for n in range(1100, 1000, -1)]
+    fake = FakeService(runs=runs)
+    options = {"env_file": False, "backoff": 0.001, "page_size": 10, "concurrency": 1, **CREDENTIALS}
+    with RunRegistry("http://rr.test", transport=_expiring_midway(fake, after=4), **options) as rr:  # type: ignore[arg-type]
+        got = [r.run_number for r in rr.get_runs(filter={})]
+    assert got == [r["run_number"] for r in runs]
+    assert fake.token_requests == 2
+
+    async def fetch() -> list[int]:
+        again = FakeService(runs=runs)
+        transport = _expiring_midway(again, after=4)
+        async with AsyncRunRegistry("http://rr.test", transport=transport, **options) as rr:  # type: ignore[arg-type]
+            numbers = [r.run_number for r in await rr.get_runs(filter={})]
+        assert again.token_requests == 2
+        return numbers
+
+    assert anyio.run(fetch) == got
+
+
+def runs_of(transport: httpx.MockTransport, asynchronous: bool) -> Any:
+    if asynchronous:
+        return anyio.run(_async_runs, transport, "models")
+    with client(transport) as rr:
+        return rr.get_runs(filter={})
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_an_error_answer_arriving_in_pieces_is_the_service_s_message(asynchronous: bool) -> None:
+    """A non-200 body is read whole, whatever its pieces, never fed to the page's reader."""
+    body = orjson.dumps({"err": 'relation "runs" does not exist'})
+    transport = httpx.MockTransport(lambda request: httpx.Response(500, stream=Pieces(body, [1, 2, 3])))
+    with pytest.raises(ServiceError, match=r'answered 500: relation "runs" does not exist$'):
+        runs_of(transport, asynchronous)
+
+
+@pytest.mark.parametrize(
+    ("body", "count"),
+    [
+        (b'{"count": 9, "runs": [{"run_number": 1}], "count": 1}', 1),  # a repeated member: the last, as orjson
+        (b'{"runs": [{"run_number": 1, "x": 1, "x": [2]}], "count": 1}', 1),  # a repeated key in a row
+    ],
+)
+def test_repeated_keys_give_what_orjson_gives(body: bytes, count: int) -> None:
+    with client(serving(body, [3])) as rr:
+        typed = rr.get_runs(filter={})
+        dicts = rr.get_runs(filter={}, compress_attributes=False)
+    assert typed.total == dicts.total == count
+    assert [r.model_dump(exclude_unset=True) for r in typed] == [
+        Run.model_validate(r).model_dump(exclude_unset=True) for r in orjson.loads(body)["runs"]
+    ]
+    assert list(dicts) == orjson.loads(body)["runs"]
+
+
+@pytest.mark.parametrize("text", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
+@pytest.mark.parametrize("how", [{}, {"compress_attributes": False}, {"output": "dataframe"}])
+def test_numbers_orjson_refuses_are_a_service_error_on_every_path(text: bytes, how: dict[str, Any]) -> None:
+    """Node's JSON.stringify writes null for NaN and infinities; a body that has them anyway is refused alike."""
+    body = b'{"runs": [{"run_number": 1, "oms_attributes": {"energy": ' + text + b'}}], "count": 1}'
+    with client(serving(body, [4])) as rr, pytest.raises(ServiceError, match="does not match the schema"):
+        rr.get_runs(filter={}, **how)
