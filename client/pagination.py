@@ -489,8 +489,10 @@ def wire_decoder(kind: Kind, convert: ConvertPage = list) -> DecodePage:
         wire: list[dict[str, Any]] = data[kind]
         try:
             keys = [_wire_key(kind, row) for row in wire]
-        except (KeyError, TypeError) as exc:
+        except KeyError as exc:
             raise ValueError(f"a row has no {exc}") from None
+        except TypeError as exc:
+            raise ValueError(f"a row without a usable key ({exc})") from None
         try:
             rows = convert(wire)
         except (LookupError, TypeError, AttributeError) as exc:  # a row of another shape than convert reads
@@ -501,7 +503,9 @@ def wire_decoder(kind: Kind, convert: ConvertPage = list) -> DecodePage:
 
 
 def _wire_key(kind: Kind, row: Mapping[str, Any]) -> Hashable:
-    return row["run_number"] if kind == "runs" else (row["run_number"], row["name"])
+    key = row["run_number"] if kind == "runs" else (row["run_number"], row["name"])
+    hash(key)  # TypeError for a list or an object, which cannot key a row
+    return key
 
 
 def _is_count(value: object) -> bool:

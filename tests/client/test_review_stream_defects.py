@@ -254,3 +254,19 @@ def test_a_row_the_public_shape_cannot_be_made_of_is_a_service_error(row: dict[s
         pytest.raises(ServiceError, match="page 0: the reply does not match the schema: a row of an unexpected shape"),
     ):
         rr.get_runs(filter={}, **how)
+
+
+@pytest.mark.parametrize("key", [[1], {"a": 1}])
+@pytest.mark.parametrize("kind", ["runs", "datasets"])
+@pytest.mark.parametrize("compress", [True, False])
+def test_a_row_keyed_by_a_list_or_an_object_is_a_service_error(key: Any, kind: str, compress: bool) -> None:
+    """The dicts path de-duplicated rows by a key it never checked: a bare ``TypeError: unhashable type``."""
+    rows = [{"run_number": key, "name": "/a"}, {"run_number": 1, "name": "/a"}]
+    if kind == "datasets":
+        rows = [{"run_number": 1, "name": key}, rows[1]]
+    body = orjson.dumps({kind: rows, "count": 2})
+    with (
+        RunRegistry("http://rr.test", transport=serving(body), env_file=False, retries=0) as rr,
+        pytest.raises(ServiceError, match="a row without a usable key"),
+    ):
+        getattr(rr, f"get_{kind}")(filter={}, compress_attributes=compress)
