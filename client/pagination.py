@@ -516,7 +516,7 @@ def _err_answer(content: object) -> str | None:
     """The service's ``{"err": message}`` if that is what ``content`` holds."""
     try:
         data = json.loads(content) if isinstance(content, (bytes, str)) else content
-    except ValueError:
+    except (ValueError, RecursionError):  # json's parser recurses: brackets 1,000 deep exhaust the stack
         return None
     return str(data["err"]) if isinstance(data, dict) and "err" in data else None
 

@@ -336,7 +336,7 @@ def _json_or_none(content: bytes) -> Any:
         pass
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # json's parser recurses: brackets 1,000 deep exhaust the stack
         return None
 
 

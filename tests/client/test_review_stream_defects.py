@@ -270,3 +270,24 @@ def test_a_row_keyed_by_a_list_or_an_object_is_a_service_error(key: Any, kind: s
         pytest.raises(ServiceError, match="a row without a usable key"),
     ):
         getattr(rr, f"get_{kind}")(filter={}, compress_attributes=compress)
+
+
+DEEP_BODIES = [
+    b'{"runs": [' + b"[" * 30000 + b"]" * 30000 + b'], "count": 1}',
+    b'{"runs": [' + b"[" * 60000,
+    b"[" * 5000,
+]
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES)
+@pytest.mark.parametrize("how", [{}, {"compress_attributes": False}])
+@pytest.mark.parametrize("status", [200, 500])
+def test_brackets_thousands_deep_are_a_service_error(body: bytes, how: dict[str, Any], status: int) -> None:
+    """The refused page was worded by looking for the service's ``{"err"}`` with ``json.loads``, whose recursion
+    raised a bare RecursionError (so did any answer that is not accepted)."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, content=body))
+    with (
+        RunRegistry("http://rr.test", transport=transport, env_file=False, retries=0) as rr,
+        pytest.raises(ServiceError, match=f"answered {status}: "),
+    ):
+        rr.get_runs(filter={}, **how)
