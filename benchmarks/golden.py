@@ -11,6 +11,11 @@ the ratios are comparable:
   per dataset ``get_lumisections`` + ``get_oms_lumisections`` and ``json_logic.jsonLogic(rule, data)`` (the
   json-logic-qubit package) on every lumisection.
 
+Then the **protocol floor**: the exact requests each local way sent (recorded in an untimed pass) replayed with the
+standard library's ``http.client`` (the cheapest Python HTTP client), at the client's concurrency, reading every
+body and doing nothing else. No client of this protocol can be faster than its requests, so this bounds the ratios
+any engine could reach on this machine: brute force / floor, and luminosity's bytes alone (floor with / without).
+
 All must produce the same golden JSON; the script says so, and exits 1 if not. It also prints the requests the
 local engine sent per lumisection kept, and the CPU seconds each way cost the client process and the server process
 (on a shared machine these move less than the wall times, and they show which side a way loads).
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import json
 import os
@@ -189,6 +195,85 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Any, ti
     raise RuntimeError(f"the server at {url} did not answer within {timeout:.0f} s")
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """One request as sent: method, path (with query) and body."""
+
+    method: str
+    path: str
+    body: bytes
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """Sends through ``inner`` and keeps every request (for the replay; never in a timed run)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.requests: list[Recorded] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(Recorded(request.method, request.url.raw_path.decode(), request.read()))
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+_LISTINGS = ("/runs_filtered_ordered", "/datasets_filtered_ordered")
+
+
+def replay(url: str, requests: list[Recorded], concurrency: int) -> int:
+    """Send ``requests`` with ``http.client`` (keep-alive, one connection per thread): the listings first, in
+    order (the engine needs them before the rest), then the others ``concurrency`` at a time; every body is read,
+    nothing is decoded. Returns the bytes received; raises unless every answer is 200."""
+    import http.client
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    local = threading.local()
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+
+    def send(request: Recorded) -> int:
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
+        connection.request(request.method, request.path, body=request.body or None, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"replay: {request.path} answered {response.status}: {body[:200]!r}")
+        return len(body)
+
+    listings = [r for r in requests if r.path.startswith(_LISTINGS)]
+    others = [r for r in requests if not r.path.startswith(_LISTINGS)]
+    received = sum(send(r) for r in listings)
+    with ThreadPoolExecutor(concurrency) as pool:
+        received += sum(pool.map(send, others))
+    return received
+
+
+def protocol_floors(
+    server: Served, concurrency: int, repeat: int, local: Callable[..., Callable[[], Any]]
+) -> dict[str, tuple[Cost, int, int]]:
+    """Per local way: the best of ``repeat`` replays of its requests (recorded in one untimed run), with the
+    requests sent and the bytes received."""
+    from client.api import RunRegistry
+    from client.transport import pool_limits
+
+    floors: dict[str, tuple[Cost, int, int]] = {}
+    for name, options in (("local", {}), ("local, with_luminosity=True", {"with_luminosity": True})):
+        recorder = RecordingTransport(httpx.HTTPTransport(limits=pool_limits(concurrency)))
+        with RunRegistry(target=server.url, concurrency=concurrency, transport=recorder) as recording:
+            local(on=recording, **options)()
+        requests = recorder.requests
+        runs = [timed(functools.partial(replay, server.url, requests, concurrency), server.pid) for _ in range(repeat)]
+        cost, received = min(runs, key=lambda run: run[0].wall)
+        floors[name] = (cost, len(requests), received)
+    return floors
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=None, help="demo year size (default: the default year)")
@@ -199,8 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     from client.api import RunRegistry
     from schemas.golden import GoldenJson, LumiMask
 
-    def local(*, with_luminosity: bool = False, report: bool = False) -> Callable[[], GoldenJson]:
-        return lambda: registry.create_json(
+    def local(*, with_luminosity: bool = False, report: bool = False, on: Any = None) -> Callable[[], GoldenJson]:
+        return lambda: (on or registry).create_json(
             REFERENCE_RULE, PATTERN, engine="local", with_luminosity=with_luminosity, report=report
         )
 
@@ -223,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                 for name, way in ways.items():
                     cost, results[name] = timed(way, server.pid)
                     costs[name].append(cost)
+            concurrency = registry.settings.concurrency
+        floors = protocol_floors(server, concurrency, args.repeat, local)
         brute, (brute_json, counts) = timed(lambda: brute_force(server.url, REFERENCE_RULE, PATTERN), server.pid)
 
     best = {name: min(runs, key=lambda cost: cost.wall) for name, runs in costs.items()}
@@ -249,6 +336,17 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"with_luminosity=True / without: {lumi.wall / local_s:.2f}x wall (target <= 1.5x), {cpu_ratio:.2f}x CPU "
         f"(client {lumi.client_cpu / plain.client_cpu:.2f}x, server {lumi.server_cpu / plain.server_cpu:.2f}x)"
+    )
+    print(f"protocol floor: the same requests replayed with http.client, concurrency {concurrency}, bodies read only")
+    for label, (floor_cost, requests_sent, received) in floors.items():
+        print(
+            f"  {label:<56}{floor_cost.wall:>12.3f}{floor_cost.client_cpu:>12.3f}{floor_cost.server_cpu:>12.3f}"
+            f"{requests_sent:>12}{received / 1e6:>10.1f} MB"
+        )
+    floor, floor_lumi = floors["local"][0].wall, floors["local, with_luminosity=True"][0].wall
+    print(
+        f"at most, for any client of this protocol here: brute force / local {brute.wall / floor:.1f}x; "
+        f"with_luminosity=True / without {floor_lumi / floor:.2f}x (the bytes alone)"
     )
     same = all(result.mask == golden.mask for result in results.values()) and golden.mask == LumiMask(brute_json)
     print(f"identical golden JSONs ({len(results) + 1} ways):", same)

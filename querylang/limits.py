@@ -24,8 +24,9 @@ got 'Cosmics\\ud800'; allowed: valid Unicode text
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 
 from querylang.errors import PathPart, QueryLangError
@@ -37,6 +38,9 @@ MAX_DEPTH: Final = 100
 #: Most values (objects, lists, scalars) in one filter or rule.
 MAX_VALUES: Final = 1_000_000
 _EXCERPT: Final = 40
+
+#: Leaves that need no check at all (exact types: a subclass may be anything).
+_PLAIN: Final = frozenset({int, float, bool, type(None)})
 
 # A path as a linked list (part, parent): O(1) per step, rebuilt only for an error.
 _Trail = tuple[PathPart, "_Trail"] | None
@@ -86,14 +90,17 @@ def check_nesting(
         seen += 1
         if seen > max_values:
             raise error(f"more than {max_values} values", allowed=f"at most {max_values} values in one input")
+        if type(item) in _PLAIN:  # the common leaves first: no ABC check, no path
+            continue
         if isinstance(item, str):
             if not item.isascii():  # the path is built only where it may be needed
                 check_text(item, error, _path(trail))
             continue
-        if isinstance(item, Mapping):
-            children = list(item.items())
+        pairs: Callable[[], Iterable[tuple[object, object]]]  # called once the size is within bounds
+        if type(item) is dict or isinstance(item, Mapping):
+            size, pairs = len(item), item.items
         elif isinstance(item, (list, tuple)):
-            children = list(enumerate(item))
+            size, pairs = len(item), functools.partial(enumerate, item)
         else:
             continue
         if depth >= max_depth:
@@ -101,10 +108,15 @@ def check_nesting(
                 f"nested too deeply (more than {max_depth} levels)",
                 allowed=f"at most {max_depth} nested objects and lists",
             )
-        for key, child in children:
-            part = key if isinstance(key, (str, int)) else str(key)
+        if seen + size > max_values:  # refused before walking past the bound
+            raise error(f"more than {max_values} values", allowed=f"at most {max_values} values in one input")
+        for key, child in pairs():
             if isinstance(key, str) and not key.isascii():
                 check_text(key, error, _path(trail))
+            if type(child) in _PLAIN:  # a plain leaf: counted here, never stacked
+                seen += 1
+                continue
+            part = key if isinstance(key, (str, int)) else str(key)
             stack.append((child, depth + 1, (part, trail)))
 
 

@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from testkit.servers import ServerPool
 from testkit.store import checksum
 
@@ -115,6 +117,46 @@ def test_huge_inputs_are_bounded() -> None:
     with pytest.raises(FilterError, match="more than 1000 values"):
         check_nesting({"run_number": list(range(2000))}, FilterError, max_values=1000)
     check_nesting({"run_number": list(range(998))}, FilterError, max_values=1000)  # 1000 with the dict and list
+
+
+def test_an_input_past_the_bound_is_refused_before_it_is_walked() -> None:
+    """A list longer than the bound is refused on its length: neither walked nor copied (a list whose every item
+    raises on access proves it)."""
+
+    class Untouchable(list[int]):
+        def __iter__(self) -> Any:
+            raise AssertionError("walked")
+
+    with pytest.raises(FilterError, match="more than 10 values"):
+        check_nesting({"run_number": {"in": Untouchable(range(20))}}, FilterError, max_values=10)
+
+
+def _count(value: object) -> int:
+    """The values of a JSON-like input, counted recursively (the reference for the iterative count)."""
+    if isinstance(value, dict):
+        return 1 + sum(_count(child) for child in value.values())
+    if isinstance(value, (list, tuple)):
+        return 1 + sum(_count(child) for child in value)
+    return 1
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3),
+    lambda children: st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=3), children, max_size=6),
+    max_leaves=40,
+)
+
+
+@given(value=_JSON, max_values=st.integers(min_value=1, max_value=60))
+@settings(max_examples=300, deadline=None)
+def test_the_value_bound_counts_every_value_exactly(value: object, max_values: int) -> None:
+    """Refused exactly when the input holds more than ``max_values`` values, however they nest."""
+    refused = _count(value) > max_values
+    if refused:
+        with pytest.raises(FilterError, match=f"more than {max_values} values"):
+            check_nesting(value, FilterError, max_values=max_values)
+    else:
+        check_nesting(value, FilterError, max_values=max_values)
 
 
 # -- the service -----------------------------------------------------------------------------------------------
