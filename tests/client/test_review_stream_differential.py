@@ -15,8 +15,9 @@ import orjson
 import pandas as pd
 import pytest
 from client_fakes import TOKEN_URL, FakeService, make_run
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from testkit.profiles import scaled
 
 from client import AsyncRunRegistry, RunQLError, RunRegistry, ServiceError
 from client.frames import wire_frame
@@ -126,7 +127,7 @@ def exact(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@scaled(4)  # cheap examples, many shapes
 @given(listing_text(), st.data())
 def test_the_splitter_gives_what_orjson_gives_for_the_whole_body(body: bytes, data: st.DataObject) -> None:
     chunks = chunked(body, data.draw)
@@ -248,7 +249,7 @@ def client(transport: httpx.MockTransport) -> RunRegistry:
     return RunRegistry("http://rr.test", transport=transport, env_file=False, retries=0)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@scaled(0.8)
 @given(listings(), st.lists(st.integers(1, 300), min_size=1, max_size=6))
 def test_frames_and_models_of_a_streamed_listing_are_those_of_the_whole_body(body: bytes, pieces: list[int]) -> None:
     rows = orjson.loads(body)["runs"]
