@@ -291,3 +291,24 @@ def test_brackets_thousands_deep_are_a_service_error(body: bytes, how: dict[str,
         pytest.raises(ServiceError, match=f"answered {status}: "),
     ):
         rr.get_runs(filter={}, **how)
+
+
+@pytest.mark.parametrize("how", [{}, {"compress_attributes": False}])
+def test_a_count_implying_too_many_pages_is_refused_at_once(how: dict[str, Any]) -> None:
+    """A full first page with ``count: 10**12`` had the client plan 10**11 pages: unbounded time and memory."""
+    rows = [make_run(n) for n in range(10, 0, -1)]
+    sent: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(orjson.loads(request.content)["page"])
+        return httpx.Response(200, content=orjson.dumps({"runs": rows, "count": 10**12}))
+
+    options = {"env_file": False, "retries": 0, "page_size": 10}
+    with (
+        RunRegistry("http://rr.test", transport=httpx.MockTransport(handler), **options) as rr,  # type: ignore[arg-type]
+        pytest.raises(ServiceError, match=r"counts 1,000,000,000,000 runs: 100,000,000,000 pages of 10, more than"),
+    ):
+        rr.get_runs(filter={}, **how)
+    assert sent == [0]
+    with RunRegistry("http://rr.test", transport=httpx.MockTransport(handler), **options) as rr:  # type: ignore[arg-type]
+        assert len(rr.get_runs(filter={}, limit=10)) == 10  # a limit needs one page: fine
