@@ -53,8 +53,15 @@ def read(reader: PackedReader, *chunks: bytes) -> Any:
     return reader.result()
 
 
+def registry(transport: httpx.MockTransport, **options: Any) -> RunRegistry:
+    """A client of ``transport`` (no retries unless asked; retries without waiting)."""
+    return RunRegistry(
+        "http://rr.test", transport=transport, **{"env_file": False, "retries": 0, "backoff": 0.001, **options}
+    )
+
+
 def get_runs(transport: httpx.MockTransport, output: str, retries: int = 0) -> Any:
-    with RunRegistry("http://rr.test", transport=transport, env_file=False, backoff=0.001, retries=retries) as rr:
+    with registry(transport, retries=retries) as rr:
         runs = rr.get_runs(filter={}, output=output)  # type: ignore[call-overload]
         return runs if output == "dataframe" else [r.run_number if output == "models" else r for r in runs]
 
@@ -250,7 +257,7 @@ def test_a_row_the_public_shape_cannot_be_made_of_is_a_service_error(row: dict[s
     out; the typed path refuses the same row as a ServiceError."""
     body = orjson.dumps({"runs": [row], "count": 1})
     with (
-        RunRegistry("http://rr.test", transport=serving(body), env_file=False, retries=0) as rr,
+        registry(serving(body)) as rr,
         pytest.raises(ServiceError, match="page 0: the reply does not match the schema: a row of an unexpected shape"),
     ):
         rr.get_runs(filter={}, **how)
@@ -266,7 +273,7 @@ def test_a_row_keyed_by_a_list_or_an_object_is_a_service_error(key: Any, kind: s
         rows = [{"run_number": 1, "name": key}, rows[1]]
     body = orjson.dumps({kind: rows, "count": 2})
     with (
-        RunRegistry("http://rr.test", transport=serving(body), env_file=False, retries=0) as rr,
+        registry(serving(body)) as rr,
         pytest.raises(ServiceError, match="a row without a usable key"),
     ):
         getattr(rr, f"get_{kind}")(filter={}, compress_attributes=compress)
@@ -287,7 +294,7 @@ def test_brackets_thousands_deep_are_a_service_error(body: bytes, how: dict[str,
     raised a bare RecursionError (so did any answer that is not accepted)."""
     transport = httpx.MockTransport(lambda request: httpx.Response(status, content=body))
     with (
-        RunRegistry("http://rr.test", transport=transport, env_file=False, retries=0) as rr,
+        registry(transport) as rr,
         pytest.raises(ServiceError, match=f"answered {status}: "),
     ):
         rr.get_runs(filter={}, **how)
@@ -303,12 +310,11 @@ def test_a_count_implying_too_many_pages_is_refused_at_once(how: dict[str, Any])
         sent.append(orjson.loads(request.content)["page"])
         return httpx.Response(200, content=orjson.dumps({"runs": rows, "count": 10**12}))
 
-    options = {"env_file": False, "retries": 0, "page_size": 10}
     with (
-        RunRegistry("http://rr.test", transport=httpx.MockTransport(handler), **options) as rr,  # type: ignore[arg-type]
+        registry(httpx.MockTransport(handler), page_size=10) as rr,
         pytest.raises(ServiceError, match=r"counts 1,000,000,000,000 runs: 100,000,000,000 pages of 10, more than"),
     ):
         rr.get_runs(filter={}, **how)
     assert sent == [0]
-    with RunRegistry("http://rr.test", transport=httpx.MockTransport(handler), **options) as rr:  # type: ignore[arg-type]
+    with registry(httpx.MockTransport(handler), page_size=10) as rr:
         assert len(rr.get_runs(filter={}, limit=10)) == 10  # a limit needs one page: fine
