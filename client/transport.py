@@ -27,6 +27,7 @@ import email.utils
 import json
 import logging
 import random
+import reprlib
 import threading
 import time
 import urllib.parse
@@ -314,7 +315,7 @@ def interpret(status: int, content: bytes, headers: httpx.Headers, call: Call) -
     if status in RETRY_STATUSES and (call.retry_safe or status == 429):
         return Retryable(f"HTTP {status}: {_message(data, content)}", _retry_after(headers))
     if isinstance(data, dict) and "err" in data:
-        return ServiceError(str(data["err"]), status=status, route=call.route)
+        return ServiceError(_text(data["err"]), status=status, route=call.route)
     if status in call.accept:
         if data is None and content.strip() not in (b"null", b""):
             return ServiceError(f"the reply is not JSON: {_excerpt(content)}", status=status, route=call.route)
@@ -338,6 +339,14 @@ def _json_or_none(content: bytes) -> Any:
         return json.loads(content)
     except (ValueError, RecursionError):  # json's parser recurses: brackets 1,000 deep exhaust the stack
         return None
+
+
+def _text(value: Any) -> str:
+    """``str(value)``, or a shortened repr when ``value`` is nested too deep for ``str`` (a RecursionError)."""
+    try:
+        return str(value)
+    except RecursionError:
+        return reprlib.repr(value)
 
 
 def _message(data: Any, content: bytes) -> str:

@@ -318,3 +318,14 @@ def test_a_count_implying_too_many_pages_is_refused_at_once(how: dict[str, Any])
     assert sent == [0]
     with registry(httpx.MockTransport(handler), page_size=10) as rr:
         assert len(rr.get_runs(filter={}, limit=10)) == 10  # a limit needs one page: fine
+
+
+def test_an_err_answer_nested_too_deep_to_print_is_a_service_error() -> None:
+    """orjson reads ``{"err": [[[...]]]}`` 995 levels deep; ``str`` of it raised a bare RecursionError."""
+    body = b'{"err": ' + nested(995) + b"}"
+    transport = httpx.MockTransport(lambda request: httpx.Response(500, content=body))
+    with (
+        registry(transport) as rr,
+        pytest.raises(ServiceError, match=r"answered 500: \[\[\[\[\[\[\[\.\.\.\]\]\]\]\]\]\]$"),
+    ):
+        rr.get_runs(filter={})
