@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+from unittest import mock
 
 import anyio
 import httpx
@@ -19,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from testkit.profiles import scaled
 
-from client import AsyncRunRegistry, RunQLError, RunRegistry, ServiceError
+from client import AsyncRunRegistry, RunQLError, RunRegistry, ServiceError, frames
 from client.frames import wire_frame
 from client.jsonsplit import RowSplitter
 from schemas import Run
@@ -250,13 +251,16 @@ def client(transport: httpx.MockTransport) -> RunRegistry:
 
 
 @scaled(0.8)
-@given(listings(), st.lists(st.integers(1, 300), min_size=1, max_size=6))
-def test_frames_and_models_of_a_streamed_listing_are_those_of_the_whole_body(body: bytes, pieces: list[int]) -> None:
+@given(listings(), st.lists(st.integers(1, 300), min_size=1, max_size=6), st.integers(1, 4))
+def test_frames_and_models_of_a_streamed_listing_are_those_of_the_whole_body(
+    body: bytes, pieces: list[int], chunk: int
+) -> None:
+    """Also whatever the frame's chunks: columns first seen in a later chunk are filled in place."""
     rows = orjson.loads(body)["runs"]
-    with client(serving(body, pieces)) as rr:
+    with client(serving(body, pieces)) as rr, mock.patch.object(frames, "_CHUNK", chunk):
         frame = outcome(lambda: rr.get_runs(filter={}, output="dataframe"))
         models = outcome(lambda: [r.model_dump() for r in rr.get_runs(filter={})])
-    expected_frame = outcome(lambda: wire_frame("runs", rows))
+    expected_frame = outcome(lambda: wire_frame("runs", rows))  # in one chunk
     if isinstance(expected_frame, pd.DataFrame) and len(rows):
         assert isinstance(frame, pd.DataFrame)
         pd.testing.assert_frame_equal(frame, expected_frame, check_exact=True)
