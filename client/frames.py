@@ -378,6 +378,14 @@ def _int64(values: list[Any]) -> Any:
         raise OverflowError(f"a value that does not fit Int64 ({exc})") from None
 
 
+def _datetimes(values: list[Any]) -> Any:
+    """The ``datetime64[ns, UTC]`` array of ``values``; ``OverflowError`` for one outside its years (1677-2262)."""
+    try:
+        return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]").array
+    except pd.errors.OutOfBoundsDatetime as exc:
+        raise OverflowError(f"a datetime outside datetime64[ns] ({exc})") from None
+
+
 @contextlib.contextmanager
 def _naming(column: str) -> Iterator[None]:
     """A value that does not fit its column's dtype is an :class:`ArgumentError` naming the column."""
@@ -411,7 +419,7 @@ def _typed(values: list[Any], kind: Any, *, category: bool = False) -> Any:
     if kind is float:
         return pd.array(values, dtype="Float64")
     if kind is datetime:
-        return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]").array
+        return _datetimes(values)
     if kind is str:
         return pd.array(values, dtype="string")
     return pd.array(values, dtype=object)

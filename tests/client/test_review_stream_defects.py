@@ -15,10 +15,11 @@ import pytest
 from client_fakes import FakeService, make_dataset, make_run
 
 from client import AsyncRunRegistry, RunQLError, RunRegistry, ServiceError, TransportError
-from client.frames import blobs_frame, wire_frame
+from client.frames import blobs_frame, runs_frame, wire_frame
 from client.jsonsplit import RowSplitter
 from client.lumitable import _brief
 from client.wire import PackedReader
+from schemas import Run
 
 JSON = {"content-type": "application/json"}
 
@@ -329,3 +330,13 @@ def test_an_err_answer_nested_too_deep_to_print_is_a_service_error() -> None:
         pytest.raises(ServiceError, match=r"answered 500: \[\[\[\[\[\[\[\.\.\.\]\]\]\]\]\]\]$"),
     ):
         rr.get_runs(filter={})
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59Z", "1600-01-01T00:00:00Z"])
+def test_a_datetime_beyond_datetime64_ns_is_an_error_naming_the_column(when: str) -> None:
+    """Was a bare ``pandas.errors.OutOfBoundsDatetime``, from models and from the wire alike."""
+    run = make_run(5, start_time=when)
+    with pytest.raises(RunQLError, match="column 'start_time': a datetime outside datetime64"):
+        blobs_frame("runs", [orjson.dumps(run)])
+    with pytest.raises(RunQLError, match="column 'start_time': a datetime outside datetime64"):
+        runs_frame([Run.model_validate(run)])
