@@ -34,7 +34,7 @@ import orjson
 from client.calls import DEFAULT_SORTINGS, Kind, Sorting, listing_call
 from client.engine import Batch, Operation
 from client.errors import ArgumentError, PartialResultError, RunQLError, ServiceError
-from client.transport import Call, Reply
+from client.transport import Call, Reply, err_text
 
 __all__ = [
     "MAX_PAGES",
@@ -536,7 +536,7 @@ def _err_answer(content: object) -> str | None:
         data = json.loads(content) if isinstance(content, (bytes, str)) else content
     except (ValueError, RecursionError):  # json's parser recurses: brackets 1,000 deep exhaust the stack
         return None
-    return str(data["err"]) if isinstance(data, dict) and "err" in data else None
+    return err_text(data["err"]) if isinstance(data, dict) and "err" in data else None
 
 
 def sort_key_of(row: Mapping[str, Any], sortings: Sequence[Sorting]) -> tuple[Any, ...]:

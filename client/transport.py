@@ -58,6 +58,7 @@ __all__ = [
     "Unauthorized",
     "Verdict",
     "environment_proxy",
+    "err_text",
     "exchange",
     "interpret",
     "pool_limits",
@@ -315,7 +316,7 @@ def interpret(status: int, content: bytes, headers: httpx.Headers, call: Call) -
     if status in RETRY_STATUSES and (call.retry_safe or status == 429):
         return Retryable(f"HTTP {status}: {_message(data, content)}", _retry_after(headers))
     if isinstance(data, dict) and "err" in data:
-        return ServiceError(_text(data["err"]), status=status, route=call.route)
+        return ServiceError(err_text(data["err"]), status=status, route=call.route)
     if status in call.accept:
         if data is None and content.strip() not in (b"null", b""):
             return ServiceError(f"the reply is not JSON: {_excerpt(content)}", status=status, route=call.route)
@@ -341,8 +342,13 @@ def _json_or_none(content: bytes) -> Any:
         return None
 
 
-def _text(value: Any) -> str:
-    """``str(value)``, or a shortened repr when ``value`` is nested too deep for ``str`` (a RecursionError)."""
+def err_text(value: Any) -> str:
+    """The service's ``{"err": value}`` as a message: ``str(value)``, or a shortened repr when ``value`` is nested
+    too deep for ``str`` (a RecursionError).
+
+    >>> err_text("no run"), err_text({"a": [1]})
+    ('no run', "{'a': [1]}")
+    """
     try:
         return str(value)
     except RecursionError:
