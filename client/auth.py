@@ -65,7 +65,7 @@ def parse_token_reply(response: httpx.Response, *, now: float) -> Token:
     """Turn the endpoint's reply into a :class:`Token`; refusals raise :class:`AuthError` (never with secrets)."""
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # json's parser recurses: brackets 1,000 deep exhaust the stack
         data = None
     if response.status_code != 200 or not isinstance(data, dict):
         raise AuthError(f"token endpoint {response.request.url} refused the credentials: {_reason(response, data)}")

@@ -23,17 +23,19 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import from_json
@@ -176,7 +178,16 @@ def blobs_frame(kind: str, blobs: Iterable[PackedRow | bytes], length: int | Non
     if length is None:
         blobs = list(blobs) if not isinstance(blobs, Sequence) else blobs
         length = len(blobs)
-    return wire_frame(kind, map(from_json, row_texts(blobs)), length)
+    return wire_frame(kind, map(_parsed, row_texts(blobs)), length)
+
+
+def _parsed(text: bytes) -> Any:
+    """A row's JSON parsed by pydantic-core, or by orjson when pydantic-core refuses it (nested deeper than its
+    limit of about 200 levels: the text was written by orjson, which reads back whatever it wrote)."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return orjson.loads(text)
 
 
 def _wire_columns(layout: _Layout, rows: Sequence[Mapping[str, Any]]) -> _Columns:
@@ -235,7 +246,8 @@ class _Columns:
     def add_field(self, name: str, values: list[Any], annotation: Any, *, validate: bool = False) -> None:
         if validate:
             values = _validated(name, values, annotation)
-        self.fields[name] = _column(values, _base_type(annotation), category=_is_category(name))
+        with _naming(name):
+            self.fields[name] = _column(values, _base_type(annotation), category=_is_category(name))
 
     def add_extra(self, section: _Section, key: str, values: list[Any]) -> None:
         index = self.layout.sections.index(section)
@@ -245,11 +257,13 @@ class _Columns:
         flags = sorted(set().union(*(s.keys() for s in summaries))) if summaries else []
         empty: RawCounts = {}
         for flag in flags:
-            counts = [s.get(flag) or empty for s in summaries]
+            counts = [s.get(flag, empty) for s in summaries]
+            _check_counts(flag, counts)
             seen = set().union(*(c.keys() for c in counts))
             for status in STATUS_FIELDS:
                 if status in seen:
-                    values = pd.array([c.get(status, 0) for c in counts], dtype="Int64")
+                    with _naming(f"{flag}.{status}"):
+                        values = _int64([c.get(status, 0) for c in counts])
                     self.counts[f"{flag}.{status}"] = _Column(values, _zero_counts)
 
     def place(self, part: _Columns, offset: int) -> None:
@@ -348,6 +362,39 @@ def _validated(name: str, values: list[Any], annotation: Any) -> list[Any]:
         raise ArgumentError(f"column {name!r}: {first['msg']} (got {first.get('input')!r:.80})") from None
 
 
+def _check_counts(flag: str, counts: list[Any]) -> None:
+    """Each component's counts must be an object, as the models require (``ArgumentError`` naming the column)."""
+    wrong = [c for c in counts if not isinstance(c, Mapping)]
+    if wrong:
+        raise ArgumentError(f"column {flag!r}: status counts should be an object (got {wrong[0]!r:.80})")
+
+
+def _int64(values: list[Any]) -> Any:
+    """The ``Int64`` array of ``values``; ``OverflowError`` if one is not an integer it holds (pandas raises
+    ``TypeError`` for ``2**63`` or ``1.5``)."""
+    try:
+        return pd.array(values, dtype="Int64")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise OverflowError(f"a value that does not fit Int64 ({exc})") from None
+
+
+def _datetimes(values: list[Any]) -> Any:
+    """The ``datetime64[ns, UTC]`` array of ``values``; ``OverflowError`` for one outside its years (1677-2262)."""
+    try:
+        return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]").array
+    except pd.errors.OutOfBoundsDatetime as exc:
+        raise OverflowError(f"a datetime outside datetime64[ns] ({exc})") from None
+
+
+@contextlib.contextmanager
+def _naming(column: str) -> Iterator[None]:
+    """A value that does not fit its column's dtype is an :class:`ArgumentError` naming the column."""
+    try:
+        yield
+    except OverflowError as exc:
+        raise ArgumentError(f"column {column!r}: {exc}") from None
+
+
 def _is_category(column: str) -> bool:
     return column in _CATEGORIES or column.endswith("_state")
 
@@ -368,11 +415,11 @@ def _typed(values: list[Any], kind: Any, *, category: bool = False) -> Any:
     if kind is bool:
         return pd.array(values, dtype="boolean")
     if kind is int:
-        return pd.array(values, dtype="Int64")
+        return _int64(values)
     if kind is float:
         return pd.array(values, dtype="Float64")
     if kind is datetime:
-        return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]").array
+        return _datetimes(values)
     if kind is str:
         return pd.array(values, dtype="string")
     return pd.array(values, dtype=object)

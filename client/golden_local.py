@@ -65,7 +65,7 @@ from client.errors import ArgumentError, ServiceError
 from client.omscolumns import OmsColumnDecoder, columns_of
 from client.pagination import ListingQuery, fetch_listing
 from client.progress import Progress, RequestCounter
-from client.transport import Call, Reply
+from client.transport import Call, Reply, err_text
 from querylang.ast import And, Comparison, Node
 from querylang.catalogue import default_catalogue
 from querylang.compile import compile_filter, compile_node
@@ -476,7 +476,7 @@ def _list(data: Any, call: Call) -> list[dict[str, Any]]:
     if data is None:
         return []
     if isinstance(data, dict) and "err" in data:  # the service's error, even under an accepted status
-        raise ServiceError(str(data["err"]), status=200, route=call.route)
+        raise ServiceError(err_text(data["err"]), status=200, route=call.route)
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise ServiceError("expected a JSON list of objects", status=200, route=call.route)
     return data

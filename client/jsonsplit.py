@@ -49,6 +49,8 @@ _TOKEN_RE = re.compile(_STRING + rb'|[\[\]{}"]', re.DOTALL)
 #: Data after the start of a value beyond which the token scanner measures what the expression could not.
 _SCAN_AFTER = 1 << 16
 _QUOTE, _OPEN_BRACKETS = 0x22, (0x5B, 0x7B)
+#: How deep members and rows are in the body (inside the object; inside its rows array).
+_MEMBER_DEPTH, _ROW_DEPTH = 1, 2
 _COMMA, _COLON, _BRACE_OPEN, _BRACE_CLOSE, _BRACKET_CLOSE = b",:{}]"
 
 
@@ -177,7 +179,7 @@ class RowSplitter:
         end = self._end_of_value(buffer, position, final)
         if end is None:
             return None
-        self._member = self._parse(buffer, position, end)
+        self._member = self._parse(buffer, position, end, _MEMBER_DEPTH)
         self._expect = _Expect.COLON
         return end
 
@@ -190,7 +192,7 @@ class RowSplitter:
         end = self._end_of_value(buffer, position, final)
         if end is None:
             return None
-        value = self._parse(buffer, position, end)
+        value = self._parse(buffer, position, end, _MEMBER_DEPTH)
         if self._member == self.key:
             if self._seen_rows:
                 self._fail(f"the key {self.key!r} appears twice", position)
@@ -203,7 +205,7 @@ class RowSplitter:
         end = self._end_of_value(buffer, position, final)
         if end is None:
             return None
-        rows.append(self._parse(buffer, position, end))
+        rows.append(self._parse(buffer, position, end, _ROW_DEPTH))
         self._expect = _Expect.ROW_END
         if self._row_start is None:
             self._row_start = _object_start(buffer, position, end)
@@ -222,11 +224,11 @@ class RowSplitter:
             self._no_batch_before = self._offset + len(buffer)
             return None
         try:
-            batch = orjson.loads(b"[" + buffer[position : cut + 1] + b"]")
+            batch = orjson.loads(b"[[" + buffer[position : cut + 1] + b"]]")  # the rows' depth in the body
         except orjson.JSONDecodeError:
             self._no_batch_before = self._offset + cut + 1
             return None
-        rows += batch
+        rows += batch[0]
         self._expect = _Expect.ROW_END
         return cut + 1
 
@@ -255,11 +257,16 @@ class RowSplitter:
             self._fail("the body ends before the JSON does", position)
         return None
 
-    def _parse(self, buffer: bytearray, start: int, end: int) -> Any:
+    def _parse(self, buffer: bytearray, start: int, end: int, depth: int) -> Any:
+        """The value's text parsed inside ``depth`` brackets, as deep as it is in the body: orjson's nesting limit
+        then refuses exactly what it refuses in the whole body."""
         try:
-            return orjson.loads(bytes(buffer[start:end]))
+            value = orjson.loads(b"[" * depth + buffer[start:end] + b"]" * depth)
         except orjson.JSONDecodeError as exc:
             self._fail(f"not JSON: {exc}", start)
+        for _ in range(depth):
+            value = value[0]
+        return value
 
     def _fail(self, message: str, position: int) -> NoReturn:
         raise ValueError(f"{message} (at byte {self._offset + position})")

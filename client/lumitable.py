@@ -20,6 +20,7 @@ hive-partitioned Parquet dataset (``dataset=<name>/part-<first run>.parquet``) i
 from __future__ import annotations
 
 import os
+import reprlib
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -116,7 +117,9 @@ def _brief(row: Any) -> _Dataset:
     """What a table needs of a dataset row (converted as soon as the row is parsed)."""
     cache = row.get("DatasetTripletCache") or {}
     summary = cache.get("triplet_summary") or {}
-    return _Dataset(row["run_number"], row["name"], tuple(summary) if isinstance(summary, dict) else ())
+    if not isinstance(summary, dict):  # never read as "no components": the table would silently lack columns
+        raise ValueError(f"triplet_summary is not an object: {reprlib.repr(summary)}")
+    return _Dataset(row["run_number"], row["name"], tuple(summary))
 
 
 def lumisection_table_operation(

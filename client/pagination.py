@@ -34,9 +34,10 @@ import orjson
 from client.calls import DEFAULT_SORTINGS, Kind, Sorting, listing_call
 from client.engine import Batch, Operation
 from client.errors import ArgumentError, PartialResultError, RunQLError, ServiceError
-from client.transport import Call, Reply
+from client.transport import Call, Reply, err_text
 
 __all__ = [
+    "MAX_PAGES",
     "REFETCH_ROUNDS",
     "ConvertPage",
     "CountChangedWarning",
@@ -89,6 +90,9 @@ Progress = Callable[[int, int], None]
 _NUMERIC_JSON_KEYS = frozenset({"oms_attributes.ls_duration", "oms_attributes.b_field"})
 #: How many times the pages of a filter whose rows repeat are re-fetched before the listing fails.
 REFETCH_ROUNDS = 2
+#: The most pages one listing plans: a count implying more (a bogus count, or a tiny page size) is refused before
+#: they are planned, which would take unbounded time and memory (``count: 10**12`` hung the client).
+MAX_PAGES = 100_000
 
 
 def with_tie_breaker(kind: Kind, sortings: Sequence[Sorting]) -> tuple[Sorting, ...]:
@@ -201,6 +205,7 @@ def fetch_listing(
         return Listing(rows=[], total=0 if not query.filters else None)
     first = [i for i in range(len(query.filters)) if (i, 0) not in state.done]
     state.record((yield state.batch([(i, 0) for i in first])))
+    state.check_page_count()
     rest = [(i, p) for i, n in state.pages_needed().items() for p in range(1, n) if (i, p) not in state.done]
     if rest:
         state.record((yield state.batch(rest)))
@@ -389,6 +394,19 @@ class _State:
         counts = {i: self.first_count(i) for i in range(len(self.query.filters))}
         return {i: max(1, math.ceil(self.wanted(c) / size)) for i, c in counts.items() if c is not None}
 
+    def check_page_count(self) -> None:
+        """Refuse a listing of more than :data:`MAX_PAGES` pages (``ServiceError``) before planning them."""
+        needed = self.pages_needed()
+        if sum(needed.values()) > MAX_PAGES:
+            index = max(needed, key=needed.__getitem__)
+            count = self.first_count(index)
+            problem = (
+                f"the service counts {count:,} {self.query.kind}: {needed[index]:,} pages of "
+                f"{self.query.effective_page_size:,}, more than the {MAX_PAGES:,} one listing fetches "
+                "(a larger page_size or a limit fetches fewer)"
+            )
+            raise ServiceError(problem, status=200, route=self.query.call(index, 0).route)
+
     def check(self, index: int, page: Page) -> str | None:
         count = page.count if page.number == 0 else self.first_count(index)
         if count is None or page.count != count:
@@ -489,15 +507,23 @@ def wire_decoder(kind: Kind, convert: ConvertPage = list) -> DecodePage:
         wire: list[dict[str, Any]] = data[kind]
         try:
             keys = [_wire_key(kind, row) for row in wire]
-        except (KeyError, TypeError) as exc:
+        except KeyError as exc:
             raise ValueError(f"a row has no {exc}") from None
-        return DecodedPage(data["count"], convert(wire), keys, wire if with_wire else None)
+        except TypeError as exc:
+            raise ValueError(f"a row without a usable key ({exc})") from None
+        try:
+            rows = convert(wire)
+        except (LookupError, TypeError, AttributeError) as exc:  # a row of another shape than convert reads
+            raise ValueError(f"a row of an unexpected shape ({type(exc).__name__}: {exc})") from None
+        return DecodedPage(data["count"], rows, keys, wire if with_wire else None)
 
     return decode
 
 
 def _wire_key(kind: Kind, row: Mapping[str, Any]) -> Hashable:
-    return row["run_number"] if kind == "runs" else (row["run_number"], row["name"])
+    key = row["run_number"] if kind == "runs" else (row["run_number"], row["name"])
+    hash(key)  # TypeError for a list or an object, which cannot key a row
+    return key
 
 
 def _is_count(value: object) -> bool:
@@ -508,9 +534,9 @@ def _err_answer(content: object) -> str | None:
     """The service's ``{"err": message}`` if that is what ``content`` holds."""
     try:
         data = json.loads(content) if isinstance(content, (bytes, str)) else content
-    except ValueError:
+    except (ValueError, RecursionError):  # json's parser recurses: brackets 1,000 deep exhaust the stack
         return None
-    return str(data["err"]) if isinstance(data, dict) and "err" in data else None
+    return err_text(data["err"]) if isinstance(data, dict) and "err" in data else None
 
 
 def sort_key_of(row: Mapping[str, Any], sortings: Sequence[Sorting]) -> tuple[Any, ...]:

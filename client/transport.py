@@ -27,6 +27,7 @@ import email.utils
 import json
 import logging
 import random
+import reprlib
 import threading
 import time
 import urllib.parse
@@ -57,6 +58,7 @@ __all__ = [
     "Unauthorized",
     "Verdict",
     "environment_proxy",
+    "err_text",
     "exchange",
     "interpret",
     "pool_limits",
@@ -233,7 +235,9 @@ class Unauthorized:
 
 
 Step = Send | Wait | Refresh
-Outcome = httpx.Response | Streamed | httpx.TransportError | None
+#: A failed attempt: the transport's error, or a body that does not decode (``content-encoding`` gzip or deflate).
+Failure = httpx.TransportError | httpx.DecodingError
+Outcome = httpx.Response | Streamed | Failure | None
 #: What one attempt amounts to: the accepted reply, a transient failure, a rejected token, or the error to raise.
 Verdict = Reply | Retryable | Unauthorized | RunQLError
 
@@ -274,7 +278,7 @@ def _may_retry(attempt: int, policy: RetryPolicy, budget: RetryBudget | None) ->
 
 
 def _judge(outcome: Outcome, call: Call) -> Verdict:
-    if isinstance(outcome, httpx.TransportError):
+    if isinstance(outcome, (httpx.TransportError, httpx.DecodingError)):
         return _judge_failure(outcome, call)
     if isinstance(outcome, Streamed):
         if outcome.error is not None:
@@ -285,7 +289,7 @@ def _judge(outcome: Outcome, call: Call) -> Verdict:
     return interpret(outcome.status_code, outcome.content, outcome.headers, call)
 
 
-def _judge_failure(error: httpx.TransportError, call: Call) -> Retryable | RunQLError:
+def _judge_failure(error: Failure, call: Call) -> Retryable | RunQLError:
     reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
     never_sent = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
     if call.retry_safe or never_sent:
@@ -312,7 +316,7 @@ def interpret(status: int, content: bytes, headers: httpx.Headers, call: Call) -
     if status in RETRY_STATUSES and (call.retry_safe or status == 429):
         return Retryable(f"HTTP {status}: {_message(data, content)}", _retry_after(headers))
     if isinstance(data, dict) and "err" in data:
-        return ServiceError(str(data["err"]), status=status, route=call.route)
+        return ServiceError(err_text(data["err"]), status=status, route=call.route)
     if status in call.accept:
         if data is None and content.strip() not in (b"null", b""):
             return ServiceError(f"the reply is not JSON: {_excerpt(content)}", status=status, route=call.route)
@@ -334,8 +338,21 @@ def _json_or_none(content: bytes) -> Any:
         pass
     try:
         return json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # json's parser recurses: brackets 1,000 deep exhaust the stack
         return None
+
+
+def err_text(value: Any) -> str:
+    """The service's ``{"err": value}`` as a message: ``str(value)``, or a shortened repr when ``value`` is nested
+    too deep for ``str`` (a RecursionError).
+
+    >>> err_text("no run"), err_text({"a": [1]})
+    ('no run', "{'a': [1]}")
+    """
+    try:
+        return str(value)
+    except RecursionError:
+        return reprlib.repr(value)
 
 
 def _message(data: Any, content: bytes) -> str:
@@ -576,7 +593,7 @@ class SyncTransport:
                 outcome = self._attempt(request, call)
                 response = outcome if isinstance(outcome, httpx.Response) else response
 
-    def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | httpx.TransportError:
+    def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | Failure:
         """One try: the answer read whole (or into the call's sink), or the transport error that ended it."""
         try:
             response = self._http.handle_request(request)
@@ -591,7 +608,7 @@ class SyncTransport:
                 return stream.outcome()
             finally:
                 response.close()
-        except httpx.TransportError as error:
+        except (httpx.TransportError, httpx.DecodingError) as error:
             return error
 
     def close(self) -> None:
@@ -662,7 +679,7 @@ class AsyncTransport:
                 outcome = await self._attempt(request, call)
                 response = outcome if isinstance(outcome, httpx.Response) else response
 
-    async def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | httpx.TransportError:
+    async def _attempt(self, request: httpx.Request, call: Call) -> httpx.Response | Streamed | Failure:
         """One try: the answer read whole (or into the call's sink), or the transport error that ended it."""
         try:
             response = await self._http.handle_async_request(request)
@@ -677,7 +694,7 @@ class AsyncTransport:
                 return stream.outcome()
             finally:
                 await response.aclose()
-        except httpx.TransportError as error:
+        except (httpx.TransportError, httpx.DecodingError) as error:
             return error
 
     async def aclose(self) -> None:

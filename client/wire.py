@@ -17,6 +17,7 @@ ValueError: runs.0: a row needs an integer 'run_number' (got {'name': 'x'})
 
 from __future__ import annotations
 
+import reprlib
 import zlib
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -46,8 +47,12 @@ BLOCK_ROWS = 64
 
 
 def row_blob(row: Any) -> bytes:
-    """The row's compact JSON, in a ``bytes`` of its own size (orjson's own buffer is larger)."""
-    return bytes(memoryview(orjson.dumps(row)))
+    """The row's compact JSON, in a ``bytes`` of its own size (orjson's own buffer is larger); ``ValueError`` for a
+    row orjson reads but cannot write (nested deeper than 254 levels)."""
+    try:
+        return bytes(memoryview(orjson.dumps(row)))
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"a row nested too deep to keep as JSON ({exc})") from None
 
 
 # ---- packed rows -----------------------------------------------------------------------------------------------
@@ -195,22 +200,33 @@ class PackedReader:
         for row in rows:
             try:
                 key = self._key(row)
-            except ValueError as exc:
-                raise ValueError(f"{self.kind}.{len(self._keys)}: {exc} (got {row!r:.80})") from None
+                self._keep(row)
+            except (ValueError, TypeError, LookupError, AttributeError) as exc:  # convert's too: a row of any shape
+                raise ValueError(f"{self.kind}.{len(self._keys)}: {exc} (got {_excerpt(row)})") from None
             self._keys.append(key)
-            if self._convert is None:
-                self._packer.add(row)
-            else:
-                self._converted.append(self._convert(row))
             if self._wire is not None:
                 self._wire.append(row)
+
+    def _keep(self, row: Any) -> None:
+        if self._convert is None:
+            self._packer.add(row)
+        else:
+            self._converted.append(self._convert(row))
 
 
 def _wrong(members: dict[str, Any], key: str, expected: str) -> str:
     """Worded as pydantic words the same problem in a whole page."""
     if key not in members:
         return f"{key}: Field required"
-    return f"{key}: Input should be {expected} (got {members[key]!r:.80})"
+    return f"{key}: Input should be {expected} (got {_excerpt(members[key])})"
+
+
+def _excerpt(value: Any) -> str:
+    """At most 80 characters of ``value``'s repr, made in bounded time whatever its size and depth (a plain repr of
+    a row nested 1,000 levels deep raises RecursionError)."""
+    shortener = reprlib.Repr()
+    shortener.maxlevel, shortener.maxstring, shortener.maxother = 4, 80, 80
+    return shortener.repr(value)[:80]
 
 
 def short_error(exc: ValidationError) -> str:
