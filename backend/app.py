@@ -28,8 +28,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -79,17 +81,19 @@ class Limits:
 
 @dataclass
 class _Runner:
-    """Runs request work on a pool of ``limits.workers`` threads, each call under its own time budget."""
+    """Runs request work on a pool of ``limits.workers`` threads, each call under its own time budget (measured on
+    ``clock``, monotonic seconds)."""
 
     limits: Limits
     stop: threading.Event
+    clock: Callable[[], float] = time.monotonic
     pool: WorkerPool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.pool = WorkerPool(self.limits.workers)
 
     async def run(self, work: Callable[[], Answer]) -> Answer:
-        budget = Budget(self.limits.request_seconds, self.stop)  # the time spent waiting for a thread counts
+        budget = Budget(self.limits.request_seconds, self.stop, clock=self.clock)  # waiting for a thread counts
         return await self.pool.run(functools.partial(_within, budget, work))
 
     async def read_body(self, scope: Scope, receive: Receive) -> bytes:
@@ -126,10 +130,19 @@ def _within(budget: Budget, work: Callable[[], Answer]) -> Answer:
         return run_guarded(budget, work)
 
 
+#: An integer as text: ASCII digits (``str.isdigit`` also takes "²" and "٣"), at most 18 characters (so within
+#: 64 bits).
+_DECIMAL = re.compile(r"-?[0-9]+")
+#: The integers SQLite stores; larger ones would fail as an OverflowError, not a request error.
+_INT64 = range(-(2**63), 2**63)
+
+
 def _as_int(value: object, what: str) -> int:
-    if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) < 19:
+    if isinstance(value, str) and len(value) < 19 and _DECIMAL.fullmatch(value):
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
+        if value not in _INT64:
+            raise RequestError(f"{what} must be a 64-bit integer, got {value}")
         return value
     raise RequestError(f"{what} must be an integer, got {value!r}")
 
@@ -161,7 +174,7 @@ class Service:
         return 200, self.store.run_json(_as_int(call.params["run_number"], "run_number"))
 
     def dataset(self, call: HandlerCall) -> Answer:
-        run_number, name = self._dataset_key(call.body)
+        run_number, name = self._dataset_key(call.body, default=None)
         return 200, self.store.dataset_json(run_number, name)
 
     def dataset_names(self, call: HandlerCall) -> Answer:
@@ -195,16 +208,20 @@ class Service:
 
     # -- §7 lumisections --------------------------------------------------------------------------------------
     @staticmethod
-    def _dataset_key(body: object) -> tuple[int, str]:
+    def _dataset_key(body: object, *, default: str | None = "online") -> tuple[int, str]:
+        """``run_number`` and ``dataset_name`` (``default`` when absent; ``None``: required, as the service's dataset
+        and RR queries need it, while its OMS ones read ``dataset_name || 'online'``)."""
         if not isinstance(body, dict):
             raise RequestError("the body must be a JSON object with run_number and dataset_name")
-        name = body.get("dataset_name", "online")
+        if default is None and "dataset_name" not in body:
+            raise RequestError("dataset_name is required")
+        name = body.get("dataset_name", default)
         if not isinstance(name, str):
             raise RequestError(f"dataset_name must be a string, got {name!r}")
         return _as_int(body.get("run_number"), "run_number"), name
 
     def rr_lumisections(self, call: HandlerCall, encode: Callable[..., str | bytes], missing: str = "[]") -> Answer:
-        lumis = self.store.dataset_lumis(*self._dataset_key(call.body))
+        lumis = self.store.dataset_lumis(*self._dataset_key(call.body, default=None))
         return 200, encode(lumis.statuses, lumis.lumisections) if lumis else missing
 
     def oms_lumisections(self, call: HandlerCall, *, ranges: bool) -> Answer:
@@ -219,12 +236,14 @@ class Service:
         return 200, lumisections.oms_per_lumisection_json(stored, n, recorded, delivered)
 
     def joint_lumisections(self, call: HandlerCall) -> Answer:
-        run_number, name = self._dataset_key(call.body)
+        run_number, name = self._dataset_key(call.body, default=None)
         lumis, oms = self.store.dataset_lumis(run_number, name), self.store.oms_lumis(run_number)
         if lumis is None or oms is None:
             return 200, "[]"
         n, oms_ranges, recorded, delivered = oms
-        return 200, lumisections.joint_ranges_json(lumis.statuses, oms_ranges, n, recorded, delivered)
+        return 200, lumisections.joint_ranges_json(
+            lumis.statuses, oms_ranges, n, recorded, delivered, rr_lumisections=lumis.lumisections
+        )
 
     # -- §8 json portal ----------------------------------------------------------------------------------------
     def json_generate(self, call: HandlerCall) -> Answer:

@@ -241,16 +241,28 @@ def joint_ranges(
     lumisections: int,
     recorded: Sequence[int],
     delivered: Sequence[int],
+    *,
+    rr_lumisections: int | None = None,
 ) -> list[dict[str, Any]]:
-    """``/lumisections/joint_lumisection_ranges``: OMS values (luminosity included) and RR statuses together."""
+    """``/lumisections/joint_lumisection_ranges``: OMS values (luminosity included) and RR statuses together.
+
+    The i-th OMS lumisection (in range order) goes with the i-th RR one over the longer of the two, as the service
+    pairs them: past the end of one, the other's values stand alone. The RR side has ``rr_lumisections``
+    lumisections (default ``lumisections``; more after a lax edit past the run's end), none without statuses.
+    """
     oms = oms_per_lumisection(ranges, lumisections, recorded, delivered)
-    rr = rr_per_lumisection(statuses, lumisections) or [{} for _ in range(lumisections)]
-    return _as_json(from_values([{**o, **r} for o, r in zip(oms, rr, strict=False)]))
+    rr = rr_per_lumisection(statuses, lumisections if rr_lumisections is None else rr_lumisections)
+    neither: dict[str, Any] = {}
+    return _as_json(from_values([{**o, **r} for o, r in itertools.zip_longest(oms, rr, fillvalue=neither)]))
 
 
 #: A joint range's keys besides the components (a component named like one replaces it in the object).
 _OBJECT_KEYS = frozenset({*OMS_LUMISECTION_BITS, "prescale_index", "prescale_name", "recorded", "delivered"})
 _EMPTY_KEY = (EMPTY, "", "")
+
+
+#: Stands for the values of a side (OMS or RR) a joint lumisection does not have; equal only to itself.
+_MISSING: Any = object()
 
 
 def joint_ranges_json(
@@ -259,6 +271,8 @@ def joint_ranges_json(
     lumisections: int,
     recorded: Sequence[int],
     delivered: Sequence[int],
+    *,
+    rr_lumisections: int | None = None,
 ) -> bytes:
     """``json.dumps(joint_ranges(...)).encode()``, byte for byte, without a dict per lumisection.
 
@@ -267,25 +281,36 @@ def joint_ranges_json(
     the luminosity is compared in C. A component named like another key is encoded the slow way.
     """
     if not _OBJECT_KEYS.union(("start", "end")).isdisjoint(statuses):
-        return json.dumps(joint_ranges(statuses, ranges, lumisections, recorded, delivered)).encode()
+        return json.dumps(
+            joint_ranges(statuses, ranges, lumisections, recorded, delivered, rr_lumisections=rr_lumisections)
+        ).encode()
     oms = _oms_column(ranges, lumisections, recorded, delivered)
     rr_keys: list[_RrKey] = []
     rr_texts: list[bytes] = []
-    for first, after, key, text in _rr_segments(statuses, lumisections, first_wins=False):
-        rr_keys.extend([key] * (after - first))
-        rr_texts.extend([text] * (after - first))
-    keys = list(zip(oms.keys, rr_keys, oms.recorded, oms.delivered, strict=False))  # as many as both sides have
-    count = len(keys)
+    if statuses:  # else no RR lumisection: the OMS ones alone
+        length = lumisections if rr_lumisections is None else rr_lumisections
+        for first, after, key, text in _rr_segments(statuses, length, first_wins=False):
+            rr_keys.extend([key] * (after - first))
+            rr_texts.extend([text] * (after - first))
+    paired, count = min(len(oms.keys), len(rr_keys)), max(len(oms.keys), len(rr_keys))
+    rr_only, oms_only = [_MISSING] * (count - len(oms.keys)), [_MISSING] * (count - len(rr_keys))
+    keys = list(
+        zip(oms.keys + rr_only, rr_keys + oms_only, oms.recorded + rr_only, oms.delivered + rr_only, strict=True)
+    )
     changed = map(operator.ne, keys[1:], keys[:-1])  # tuples: items compared as dict values are
     starts = [0, *itertools.compress(range(1, count), changed)] if count else []
+    no_oms = [b""] * len(rr_only)  # an RR-only object opens with its first component
+    heads, recorded_texts = oms.heads + [b"{"] * len(rr_only), oms.recorded_texts + no_oms
+    delivered_keys, delivered_texts = [_DELIVERED] * len(oms.keys) + no_oms, oms.delivered_texts + no_oms
+    rr_pieces = rr_texts[:paired] + [text[2:] for text in rr_texts[paired:]] + [b""] * len(oms_only)
     return _objects(
         len(starts),
         [
-            [oms.heads[i] for i in starts],
-            [oms.recorded_texts[i] for i in starts],
-            _DELIVERED,
-            [oms.delivered_texts[i] for i in starts],
-            [rr_texts[i] for i in starts],
+            [heads[i] for i in starts],
+            [recorded_texts[i] for i in starts],
+            [delivered_keys[i] for i in starts],
+            [delivered_texts[i] for i in starts],
+            [rr_pieces[i] for i in starts],
             b', "start": ',
             _number_texts([i + 1 for i in starts]),
             b', "end": ',

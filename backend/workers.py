@@ -111,7 +111,11 @@ class WorkerPool:
 def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
     if future.cancelled():
         return
-    if failed:
-        future.set_exception(outcome)
-    else:
+    if not failed:
         future.set_result(outcome)
+    elif isinstance(outcome, StopIteration):  # a future refuses it (TypeError here), and would never settle
+        error = RuntimeError(f"the work raised StopIteration: {outcome}")
+        error.__cause__ = outcome
+        future.set_exception(error)
+    else:
+        future.set_exception(outcome)

@@ -40,13 +40,18 @@ REFERENCE_SQL = {
     "WHERE d.run_number = ? AND d.name = ?",
 }
 
+#: Text JSON escapes: quotes, backslashes, control characters, line separators, non-BMP and lone surrogates.
+ESCAPED_TEXT = st.lists(
+    st.sampled_from(['"', "\\", "\x00", "\x1f", "\u2028", "\U0001f600", "\ud800", "\udfff", "é"]), max_size=4
+).map("".join)
 JSON_VALUES = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**70), 2**70)
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    | st.text(max_size=8)
+    | ESCAPED_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5) | ESCAPED_TEXT, inner, max_size=3),
     max_leaves=12,
 )
 
