@@ -53,7 +53,12 @@ def _int_field(body: object, key: str) -> int:
     value = body.get(key) if isinstance(body, dict) else None
     if not isinstance(value, int) or isinstance(value, bool):
         raise RequestError(f"{key} must be an integer, got {value!r}")
+    if value not in _INT64:  # SQLite's integers (and PostgreSQL's bigint): refused, not an OverflowError
+        raise RequestError(f"{key} must be a 64-bit integer, got {value}")
     return value
+
+
+_INT64 = range(-(2**63), 2**63)
 
 
 def _str_field(body: object, key: str, default: str | None = None) -> str:

@@ -146,6 +146,8 @@ def test_edit_lumisections_rules(api: httpx.Client, srv: EmbeddedServer) -> None
     refused(api, srv.store, "PUT", url, edit(end=n + 1), "invalid range")
     refused(api, srv.store, "PUT", url, edit(start=3, end=2), "invalid range")
     refused(api, srv.store, "PUT", url, {**edit(), "component": "xx-yy"}, "unknown component")
+    refused(api, srv.store, "PUT", url, {**edit(), "run_number": 2**80}, "run_number must be a 64-bit integer")
+    refused(api, srv.store, "PUT", url, edit(end=2**63), "end must be a 64-bit integer")
     refused(api, srv.store, "PUT", url, {**edit(), "dataset_name": "/nope/DQM"}, "does not exist")
     closed = runs(api, {"rr_attributes.state": "COMPLETED"})[0]
     refused(api, srv.store, "PUT", url, {**edit(), "run_number": closed["run_number"]}, "only OPEN")
