@@ -29,6 +29,7 @@ __all__ = [
     "get_call",
     "listing_call",
     "lumisection_call",
+    "range_status",
     "require_run_number",
 ]
 
@@ -116,3 +117,15 @@ def compress_dataset(dataset: Mapping[str, Any]) -> dict[str, Any]:
     compressed.pop("DatasetTripletCache", None)
     compressed.pop("Run", None)
     return compressed
+
+
+def range_status(item: Mapping[str, Any]) -> Any:
+    """The status of one range of ``/rr_lumisection_ranges_by_component``. Where a component has no status at some
+    lumisections of a dataset whose other components do, the real service sends ranges without one (it spreads
+    JavaScript's ``undefined``: ``{"start": 7, "end": 7}``, one per lumisection); they are ``EMPTY``, as its
+    per-lumisection route says of the same lumisections. A ``status`` that is there is returned as it is.
+
+    >>> range_status({"status": "GOOD", "start": 1, "end": 4}), range_status({"start": 5, "end": 5})
+    ('GOOD', 'EMPTY')
+    """
+    return item.get("status", "EMPTY")

@@ -59,7 +59,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from client.calls import lumisection_call
+from client.calls import lumisection_call, range_status
 from client.engine import Batch, Operation, unwrap
 from client.errors import ArgumentError, ServiceError
 from client.omscolumns import OmsColumnDecoder, columns_of
@@ -432,11 +432,18 @@ def _rr_data(call: Call, data: Any) -> _RrData:
         return _RrData({}, 0)
     if not isinstance(data, dict):
         raise ServiceError(f"expected a JSON object, got {type(data).__name__}", status=200, route=call.route)
-    ranges = {component: _ranges(items, call) for component, items in data.items()}
+    ranges = {component: _with_status(_ranges(items, call)) for component, items in data.items()}
     for items in ranges.values():
-        if not all(isinstance(item.get("status"), str) for item in items):
-            raise ServiceError("an RR status range without a status string", status=200, route=call.route)
+        if not all(isinstance(item["status"], str) for item in items):
+            raise ServiceError("an RR status range whose status is no string", status=200, route=call.route)
     return _RrData(ranges, max((r["end"] for items in ranges.values() for r in items), default=0))
+
+
+def _with_status(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Ranges without a status (the component has none there) with ``EMPTY`` (:func:`client.calls.range_status`)."""
+    if all("status" in item for item in items):
+        return items
+    return [item if "status" in item else {**item, "status": range_status(item)} for item in items]
 
 
 class _OmsReader:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from client.calls import lumisection_call
+from client.calls import lumisection_call, range_status
 from client.engine import Batch, Operation, unwrap
 from client.errors import ArgumentError, ArgumentTypeError, ServiceError
 from client.pagination import ListingQuery, fetch_listing
@@ -274,7 +274,7 @@ _EMPTY_DTYPES = {"codes": np.int8, "bits": bool, "missing": bool, "floats": np.f
 def _statuses(ranges: Sequence[Any], n: int, component: str) -> Any:
     codes = np.full(n, -1, dtype=np.int8)
     for rng in ranges:
-        status = rng.get("status")
+        status = range_status(rng)
         if status not in STATUS_VALUES:
             route = "POST /lumisections/rr_lumisection_ranges_by_component"
             raise ServiceError(f"{component}: unknown status {status!r}", status=200, route=route)

@@ -12,10 +12,11 @@ from client_fakes import make_dataset
 from client.auth import parse_token_reply
 from client.errors import AuthError, ServiceError
 from client.golden_local import _list
-from client.lumitable import _brief
+from client.lumitable import _brief, _statuses
 from client.pagination import _err_answer
 from client.transport import Call
 from client.wire import PackedReader
+from querylang.catalogue import STATUS_VALUES
 
 
 def nested(depth: int) -> bytes:
@@ -56,3 +57,15 @@ def test_a_triplet_summary_that_is_no_object_is_refused_not_read_as_no_component
     reader = PackedReader("datasets", False, convert=_brief)
     with pytest.raises(ValueError, match=r"^datasets\.1: .*triplet_summary is not an object"):
         read_whole(reader, b'{"datasets":[' + good + b"," + bad + b'],"count":2}')
+
+
+def test_a_lumisection_table_reads_status_less_ranges_as_empty() -> None:
+    """The real service's ranges by component have no status where the component has none (one range per such
+    lumisection); the table says EMPTY there, as the per-lumisection route does (was a ServiceError)."""
+    ranges = [
+        {"status": "GOOD", "start": 1, "end": 3},
+        {"start": 4, "end": 4},
+        {"status": "BAD", "start": 5, "end": 5},
+    ]
+    codes = _statuses(ranges, 5, "dt-dt")
+    assert [STATUS_VALUES[code] for code in codes] == ["GOOD", "GOOD", "GOOD", "EMPTY", "BAD"]

@@ -225,6 +225,27 @@ def test_a_fake_service_gives_the_expected_mask() -> None:
     assert golden.anti_mask == LumiMask({315000: [(6, 10)]})
 
 
+def test_ranges_without_a_status_are_lumisections_where_the_component_has_none() -> None:
+    """The real service's shape where one component has no status at lumisections 4-5 while another has (it
+    spreads JavaScript's ``undefined``: one status-less range per lumisection); they are EMPTY there, as its
+    per-lumisection route says, so the component is absent from ``lumisection.rr``."""
+    reply = {
+        "csc-csc": [{"status": "GOOD", "comment": "", "cause": "", "start": 1, "end": 10}],
+        "dt-dt": [
+            {"status": "GOOD", "comment": "", "cause": "", "start": 1, "end": 3},
+            {"start": 4, "end": 4},
+            {"start": 5, "end": 5},
+            {"status": "GOOD", "comment": "", "cause": "", "start": 6, "end": 10},
+        ],
+    }
+    golden = run_sync(golden_operation(DT_GOOD, PROMPT), OneDatasetService(reply), pool=None)
+    assert golden.mask == LumiMask({315000: [(1, 3), (6, 10)]})
+    assert golden.anti_mask == LumiMask({315000: [(4, 5)]})
+    missing = {"missing": ["lumisection.rr.dt-dt"]}  # json-logic-js: an absent key is missing
+    golden = run_sync(golden_operation(missing, PROMPT), OneDatasetService(reply), pool=None)
+    assert golden.mask == LumiMask({315000: [(4, 5)]})
+
+
 @pytest.mark.parametrize(
     "reply",
     [
@@ -233,8 +254,8 @@ def test_a_fake_service_gives_the_expected_mask() -> None:
         {"dt-dt": [{"status": "GOOD", "start": 0, "end": 5}]},
         {"dt-dt": [{"status": "GOOD", "start": 6, "end": 5}]},
         {"dt-dt": [{"status": "GOOD", "start": 1.0, "end": 5}]},
-        {"dt-dt": [{"start": 1, "end": 5}]},
         {"dt-dt": [{"status": None, "start": 1, "end": 5}]},
+        {"dt-dt": [{"status": 3, "start": 1, "end": 5}]},
     ],
 )
 def test_malformed_range_replies_are_service_errors(reply: Any) -> None:
