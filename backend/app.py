@@ -48,7 +48,7 @@ from backend.auth import AuthConfig, AuthError, TokenIssuer, basic_credentials, 
 from backend.budget import Budget, run_guarded
 from backend.dials import DialsUniverse, create_dials_app
 from backend.dispatch import RouteTable
-from backend.errors import Answer, RequestError, StoreError, error_body
+from backend.errors import Answer, RequestError, StoreError, error_body, request_int
 from backend.faults import FaultInjector, FaultPlan
 from backend.jsonbody import MAX_BODY_BYTES, parse_json
 from backend.jsonportal import JsonPortal
@@ -133,18 +133,13 @@ def _within(budget: Budget, work: Callable[[], Answer]) -> Answer:
 #: An integer as text: ASCII digits (``str.isdigit`` also takes "²" and "٣"), at most 18 characters (so within
 #: 64 bits).
 _DECIMAL = re.compile(r"-?[0-9]+")
-#: The integers SQLite stores; larger ones would fail as an OverflowError, not a request error.
-_INT64 = range(-(2**63), 2**63)
 
 
 def _as_int(value: object, what: str) -> int:
+    """A path segment of ASCII digits, or a JSON integer within 64 bits (:func:`~backend.errors.request_int`)."""
     if isinstance(value, str) and len(value) < 19 and _DECIMAL.fullmatch(value):
         return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value not in _INT64:
-            raise RequestError(f"{what} must be a 64-bit integer, got {value}")
-        return value
-    raise RequestError(f"{what} must be an integer, got {value!r}")
+    return request_int(value, what)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import json
 
 from querylang.errors import RunQLError
 
-__all__ = ["Answer", "BackendError", "RequestError", "StoreError", "error_body"]
+__all__ = ["Answer", "BackendError", "RequestError", "StoreError", "error_body", "request_int"]
 
 #: What a route handler answers: HTTP status and JSON, as text or UTF-8 bytes.
 Answer = tuple[int, str | bytes]
@@ -34,3 +34,24 @@ class RequestError(BackendError, ValueError):
 
 class StoreError(BackendError):
     """The store cannot be opened, loaded or used as asked (closed, another layout, too many datasets)."""
+
+
+#: The integers SQLite stores (PostgreSQL's bigint); larger ones would fail as an OverflowError, not a request error.
+_INT64 = range(-(2**63), 2**63)
+
+
+def request_int(value: object, what: str) -> int:
+    """``value`` if it is a JSON integer within 64 bits, else the :class:`RequestError` naming ``what``.
+
+    >>> request_int(7, "run_number")
+    7
+    >>> request_int(2**63, "run_number")
+    Traceback (most recent call last):
+    ...
+    backend.errors.RequestError: run_number must be a 64-bit integer, got 9223372036854775808
+    """
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise RequestError(f"{what} must be an integer, got {value!r}")
+    if value not in _INT64:
+        raise RequestError(f"{what} must be a 64-bit integer, got {value}")
+    return value

@@ -27,7 +27,7 @@ import zlib
 from typing import Any
 
 from backend.eras import prompt_dataset
-from backend.errors import RequestError
+from backend.errors import RequestError, request_int
 from backend.lumiranges import EMPTY, StatusRange, overlay
 from backend.rows import dumps
 from backend.store import DatasetLumis, Store, Transaction
@@ -50,15 +50,7 @@ _LAX_LAST_LUMISECTION = 100_000
 
 
 def _int_field(body: object, key: str) -> int:
-    value = body.get(key) if isinstance(body, dict) else None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise RequestError(f"{key} must be an integer, got {value!r}")
-    if value not in _INT64:  # SQLite's integers (and PostgreSQL's bigint): refused, not an OverflowError
-        raise RequestError(f"{key} must be a 64-bit integer, got {value}")
-    return value
-
-
-_INT64 = range(-(2**63), 2**63)
+    return request_int(body.get(key) if isinstance(body, dict) else None, key)
 
 
 def _str_field(body: object, key: str, default: str | None = None) -> str:
