@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from bruteforce import BruteForce, DatasetData, Reference, _dataset, lumi
+from bruteforce import BruteForce, DatasetData, Reference, _dataset, added, lumi
 
 from client.engine import run_sync
 from client.golden_local import golden_operation
@@ -145,10 +145,7 @@ class FakeService:
 
 
 def _plain_sum(oms: list[dict[str, Any]], key: str) -> float:
-    total: float = 0
-    for item in oms:
-        total += lumi(item.get(key))
-    return total
+    return added(lumi(item.get(key)) for item in oms)
 
 
 def _run_bounds(backend_filter: dict[str, Any]) -> tuple[float, float]:
